@@ -1,0 +1,1 @@
+//! TODO: the segment-file log store (being written).

@@ -1,0 +1,145 @@
+//! API keys, the version ranges this broker serves, and where each API's
+//! flexible versions begin. Maps to Kafka's `ApiKeys` and `ApiVersionsResponse`.
+
+/// The Kafka API keys this code base knows about (a subset of 2.8's table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i16)]
+pub enum ApiKey {
+    Produce = 0,
+    Fetch = 1,
+    ListOffsets = 2,
+    Metadata = 3,
+    LeaderAndIsr = 4,
+    StopReplica = 5,
+    UpdateMetadata = 6,
+    ControlledShutdown = 7,
+    OffsetCommit = 8,
+    OffsetFetch = 9,
+    FindCoordinator = 10,
+    JoinGroup = 11,
+    Heartbeat = 12,
+    LeaveGroup = 13,
+    SyncGroup = 14,
+    DescribeGroups = 15,
+    ListGroups = 16,
+    ApiVersions = 18,
+    CreateTopics = 19,
+    DeleteTopics = 20,
+    OffsetForLeaderEpoch = 23,
+    DeleteGroups = 42,
+    OffsetDelete = 47,
+    AlterIsr = 56,
+}
+
+impl ApiKey {
+    pub fn from_i16(key: i16) -> Option<ApiKey> {
+        use ApiKey::*;
+        Some(match key {
+            0 => Produce,
+            1 => Fetch,
+            2 => ListOffsets,
+            3 => Metadata,
+            4 => LeaderAndIsr,
+            5 => StopReplica,
+            6 => UpdateMetadata,
+            7 => ControlledShutdown,
+            8 => OffsetCommit,
+            9 => OffsetFetch,
+            10 => FindCoordinator,
+            11 => JoinGroup,
+            12 => Heartbeat,
+            13 => LeaveGroup,
+            14 => SyncGroup,
+            15 => DescribeGroups,
+            16 => ListGroups,
+            18 => ApiVersions,
+            19 => CreateTopics,
+            20 => DeleteTopics,
+            23 => OffsetForLeaderEpoch,
+            42 => DeleteGroups,
+            47 => OffsetDelete,
+            56 => AlterIsr,
+            _ => return None,
+        })
+    }
+
+    pub fn id(self) -> i16 {
+        self as i16
+    }
+
+    /// First flexible version in Kafka 2.8 (requests and responses agree);
+    /// `i16::MAX` where no version is flexible.
+    pub fn first_flexible_version(self) -> i16 {
+        use ApiKey::*;
+        match self {
+            Produce => 9,
+            Fetch => 12,
+            ListOffsets => 6,
+            Metadata => 9,
+            LeaderAndIsr => 4,
+            StopReplica => 2,
+            UpdateMetadata => 6,
+            ControlledShutdown => 3,
+            OffsetCommit => 8,
+            OffsetFetch => 6,
+            FindCoordinator => 3,
+            JoinGroup => 6,
+            Heartbeat => 4,
+            LeaveGroup => 4,
+            SyncGroup => 4,
+            DescribeGroups => 5,
+            ListGroups => 3,
+            ApiVersions => 3,
+            CreateTopics => 5,
+            DeleteTopics => 4,
+            OffsetForLeaderEpoch => 4,
+            DeleteGroups => 2,
+            OffsetDelete => i16::MAX,
+            AlterIsr => 0,
+        }
+    }
+
+    pub fn is_flexible(self, version: i16) -> bool {
+        version >= self.first_flexible_version()
+    }
+
+    /// Request header version for a request of this API at `version`.
+    pub fn request_header_version(self, version: i16) -> i16 {
+        if self == ApiKey::ControlledShutdown && version == 0 {
+            0
+        } else if self.is_flexible(version) {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Response header version: 1 for flexible responses, except ApiVersions,
+    /// whose response header is always v0 (KIP-511).
+    pub fn response_header_version(self, version: i16) -> i16 {
+        if self != ApiKey::ApiVersions && self.is_flexible(version) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// The versions of each API this broker really serves, as advertised in
+/// ApiVersions. An API is listed only once its handler exists.
+pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 9),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 0, 6),
+    (ApiKey::Metadata, 0, 11),
+    (ApiKey::LeaderAndIsr, 0, 5),
+    (ApiKey::StopReplica, 0, 3),
+    (ApiKey::UpdateMetadata, 0, 7),
+    (ApiKey::ApiVersions, 0, 3),
+    (ApiKey::CreateTopics, 0, 7),
+];
+
+/// The version range served for `key`, if any.
+pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
+    SUPPORTED_APIS.iter().find(|(k, _, _)| *k == key).map(|(_, lo, hi)| (*lo, *hi))
+}

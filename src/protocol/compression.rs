@@ -1,0 +1,1 @@
+//! TODO: compression codecs (being written).

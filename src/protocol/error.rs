@@ -1,0 +1,110 @@
+//! Kafka protocol error codes (`org.apache.kafka.common.protocol.Errors`), as
+//! plain `i16` constants so that messages carry them exactly as on the wire.
+
+pub type ErrorCode = i16;
+
+pub const UNKNOWN_SERVER_ERROR: ErrorCode = -1;
+pub const NONE: ErrorCode = 0;
+pub const OFFSET_OUT_OF_RANGE: ErrorCode = 1;
+pub const CORRUPT_MESSAGE: ErrorCode = 2;
+pub const UNKNOWN_TOPIC_OR_PARTITION: ErrorCode = 3;
+pub const INVALID_FETCH_SIZE: ErrorCode = 4;
+pub const LEADER_NOT_AVAILABLE: ErrorCode = 5;
+pub const NOT_LEADER_OR_FOLLOWER: ErrorCode = 6;
+pub const REQUEST_TIMED_OUT: ErrorCode = 7;
+pub const BROKER_NOT_AVAILABLE: ErrorCode = 8;
+pub const REPLICA_NOT_AVAILABLE: ErrorCode = 9;
+pub const MESSAGE_TOO_LARGE: ErrorCode = 10;
+pub const STALE_CONTROLLER_EPOCH: ErrorCode = 11;
+pub const OFFSET_METADATA_TOO_LARGE: ErrorCode = 12;
+pub const NETWORK_EXCEPTION: ErrorCode = 13;
+pub const COORDINATOR_LOAD_IN_PROGRESS: ErrorCode = 14;
+pub const COORDINATOR_NOT_AVAILABLE: ErrorCode = 15;
+pub const NOT_COORDINATOR: ErrorCode = 16;
+pub const INVALID_TOPIC_EXCEPTION: ErrorCode = 17;
+pub const RECORD_LIST_TOO_LARGE: ErrorCode = 18;
+pub const NOT_ENOUGH_REPLICAS: ErrorCode = 19;
+pub const NOT_ENOUGH_REPLICAS_AFTER_APPEND: ErrorCode = 20;
+pub const INVALID_REQUIRED_ACKS: ErrorCode = 21;
+pub const ILLEGAL_GENERATION: ErrorCode = 22;
+pub const INCONSISTENT_GROUP_PROTOCOL: ErrorCode = 23;
+pub const INVALID_GROUP_ID: ErrorCode = 24;
+pub const UNKNOWN_MEMBER_ID: ErrorCode = 25;
+pub const INVALID_SESSION_TIMEOUT: ErrorCode = 26;
+pub const REBALANCE_IN_PROGRESS: ErrorCode = 27;
+pub const INVALID_COMMIT_OFFSET_SIZE: ErrorCode = 28;
+pub const TOPIC_AUTHORIZATION_FAILED: ErrorCode = 29;
+pub const GROUP_AUTHORIZATION_FAILED: ErrorCode = 30;
+pub const CLUSTER_AUTHORIZATION_FAILED: ErrorCode = 31;
+pub const INVALID_TIMESTAMP: ErrorCode = 32;
+pub const UNSUPPORTED_SASL_MECHANISM: ErrorCode = 33;
+pub const ILLEGAL_SASL_STATE: ErrorCode = 34;
+pub const UNSUPPORTED_VERSION: ErrorCode = 35;
+pub const TOPIC_ALREADY_EXISTS: ErrorCode = 36;
+pub const INVALID_PARTITIONS: ErrorCode = 37;
+pub const INVALID_REPLICATION_FACTOR: ErrorCode = 38;
+pub const INVALID_REPLICA_ASSIGNMENT: ErrorCode = 39;
+pub const INVALID_CONFIG: ErrorCode = 40;
+pub const NOT_CONTROLLER: ErrorCode = 41;
+pub const INVALID_REQUEST: ErrorCode = 42;
+pub const UNSUPPORTED_FOR_MESSAGE_FORMAT: ErrorCode = 43;
+pub const POLICY_VIOLATION: ErrorCode = 44;
+pub const OUT_OF_ORDER_SEQUENCE_NUMBER: ErrorCode = 45;
+pub const DUPLICATE_SEQUENCE_NUMBER: ErrorCode = 46;
+pub const INVALID_PRODUCER_EPOCH: ErrorCode = 47;
+pub const KAFKA_STORAGE_ERROR: ErrorCode = 56;
+pub const LOG_DIR_NOT_FOUND: ErrorCode = 57;
+pub const UNKNOWN_PRODUCER_ID: ErrorCode = 59;
+pub const FENCED_LEADER_EPOCH: ErrorCode = 74;
+pub const UNKNOWN_LEADER_EPOCH: ErrorCode = 75;
+pub const STALE_BROKER_EPOCH: ErrorCode = 77;
+pub const OFFSET_NOT_AVAILABLE: ErrorCode = 78;
+pub const MEMBER_ID_REQUIRED: ErrorCode = 79;
+pub const PREFERRED_LEADER_NOT_AVAILABLE: ErrorCode = 80;
+pub const GROUP_MAX_SIZE_REACHED: ErrorCode = 81;
+pub const FENCED_INSTANCE_ID: ErrorCode = 82;
+pub const ELIGIBLE_LEADERS_NOT_AVAILABLE: ErrorCode = 83;
+pub const ELECTION_NOT_NEEDED: ErrorCode = 84;
+pub const NO_REASSIGNMENT_IN_PROGRESS: ErrorCode = 85;
+pub const GROUP_SUBSCRIBED_TO_TOPIC: ErrorCode = 86;
+pub const INVALID_RECORD: ErrorCode = 87;
+pub const UNSTABLE_OFFSET_COMMIT: ErrorCode = 88;
+pub const INVALID_UPDATE_VERSION: ErrorCode = 95;
+pub const INCONSISTENT_TOPIC_ID: ErrorCode = 103;
+
+/// Kafka's name for an error code, for logs and tools.
+pub fn error_name(code: ErrorCode) -> &'static str {
+    match code {
+        -1 => "UNKNOWN_SERVER_ERROR",
+        0 => "NONE",
+        1 => "OFFSET_OUT_OF_RANGE",
+        2 => "CORRUPT_MESSAGE",
+        3 => "UNKNOWN_TOPIC_OR_PARTITION",
+        5 => "LEADER_NOT_AVAILABLE",
+        6 => "NOT_LEADER_OR_FOLLOWER",
+        7 => "REQUEST_TIMED_OUT",
+        10 => "MESSAGE_TOO_LARGE",
+        11 => "STALE_CONTROLLER_EPOCH",
+        17 => "INVALID_TOPIC_EXCEPTION",
+        18 => "RECORD_LIST_TOO_LARGE",
+        19 => "NOT_ENOUGH_REPLICAS",
+        20 => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+        21 => "INVALID_REQUIRED_ACKS",
+        32 => "INVALID_TIMESTAMP",
+        35 => "UNSUPPORTED_VERSION",
+        36 => "TOPIC_ALREADY_EXISTS",
+        37 => "INVALID_PARTITIONS",
+        38 => "INVALID_REPLICATION_FACTOR",
+        39 => "INVALID_REPLICA_ASSIGNMENT",
+        40 => "INVALID_CONFIG",
+        41 => "NOT_CONTROLLER",
+        42 => "INVALID_REQUEST",
+        43 => "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+        56 => "KAFKA_STORAGE_ERROR",
+        74 => "FENCED_LEADER_EPOCH",
+        75 => "UNKNOWN_LEADER_EPOCH",
+        77 => "STALE_BROKER_EPOCH",
+        87 => "INVALID_RECORD",
+        _ => "UNKNOWN",
+    }
+}

@@ -1,0 +1,1 @@
+//! TODO: controlled_shutdown messages (being written).

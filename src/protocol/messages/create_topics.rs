@@ -1,0 +1,1 @@
+//! TODO: create_topics messages (being written).

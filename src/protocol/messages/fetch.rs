@@ -1,0 +1,1 @@
+//! TODO: fetch messages (being written).

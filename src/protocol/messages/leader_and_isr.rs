@@ -1,0 +1,1 @@
+//! TODO: leader_and_isr messages (being written).

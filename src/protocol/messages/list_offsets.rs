@@ -1,0 +1,1 @@
+//! TODO: list_offsets messages (being written).

@@ -1,0 +1,15 @@
+//! One file per Kafka API: the request and response bodies of each, typed and
+//! versioned, with round-trip tests for every version. Maps to Kafka's
+//! generated `org.apache.kafka.common.message.*Data` classes.
+
+pub mod api_versions;
+pub mod create_topics;
+pub mod fetch;
+pub mod list_offsets;
+pub mod metadata;
+pub mod produce;
+// Controller-to-broker messages (KafkaController / ControllerChannelManager).
+pub mod controlled_shutdown;
+pub mod leader_and_isr;
+pub mod stop_replica;
+pub mod update_metadata;

@@ -1,0 +1,1 @@
+//! TODO: produce messages (being written).

@@ -1,0 +1,1 @@
+//! TODO: stop_replica messages (being written).

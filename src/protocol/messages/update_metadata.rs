@@ -1,0 +1,1 @@
+//! TODO: update_metadata messages (being written).

@@ -1,0 +1,1 @@
+//! TODO: record batch format (being written).

@@ -1,0 +1,1 @@
+//! TODO: the broker (being written).

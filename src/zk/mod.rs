@@ -1,0 +1,1 @@
+//! TODO: ZooKeeper access (being written).
