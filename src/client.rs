@@ -114,3 +114,121 @@ impl BrokerConnection {
         tokio::time::timeout(timeout, self.send(version, req)).await.map_err(|_| ClientError::Timeout)?
     }
 }
+
+use crate::protocol::messages::metadata::{MetadataRequest, MetadataRequestTopic, MetadataResponse};
+use std::collections::HashMap;
+
+/// Metadata version the tools use.
+pub const METADATA_VERSION: i16 = 9;
+
+/// A client for a whole cluster: bootstraps from any listed broker, keeps
+/// the brokers' addresses from Metadata, and one connection per broker.
+/// Plays the part of Kafka's `NetworkClient` + `Metadata` for the tools.
+pub struct KafkaClient {
+    bootstrap: Vec<String>,
+    client_id: String,
+    timeout: Duration,
+    brokers: HashMap<i32, String>,
+    conns: HashMap<i32, BrokerConnection>,
+    bootstrap_conn: Option<BrokerConnection>,
+}
+
+impl KafkaClient {
+    /// `bootstrap` is a comma-separated `host:port` list.
+    pub fn new(bootstrap: &str, client_id: &str, timeout: Duration) -> KafkaClient {
+        KafkaClient {
+            bootstrap: bootstrap.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            client_id: client_id.to_string(),
+            timeout,
+            brokers: HashMap::new(),
+            conns: HashMap::new(),
+            bootstrap_conn: None,
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A connection to any broker (the first bootstrap address that answers).
+    pub async fn any_connection(&mut self) -> Result<&mut BrokerConnection, ClientError> {
+        if self.bootstrap_conn.is_none() {
+            let mut last_err = ClientError::Io(std::io::Error::other("no bootstrap servers given"));
+            for addr in self.bootstrap.clone() {
+                match BrokerConnection::connect(&addr, &self.client_id, self.timeout).await {
+                    Ok(c) => {
+                        self.bootstrap_conn = Some(c);
+                        break;
+                    }
+                    Err(e) => last_err = e,
+                }
+            }
+            if self.bootstrap_conn.is_none() {
+                return Err(last_err);
+            }
+        }
+        self.bootstrap_conn.as_mut().ok_or(ClientError::Timeout)
+    }
+
+    /// Fetches metadata for `topics` (all topics when `None`) and remembers
+    /// the brokers' addresses.
+    pub async fn metadata(&mut self, topics: Option<&[String]>, allow_auto_create: bool) -> Result<MetadataResponse, ClientError> {
+        let req = MetadataRequest {
+            topics: topics.map(|ts| {
+                ts.iter().map(|t| MetadataRequestTopic { name: Some(t.clone()), ..Default::default() }).collect()
+            }),
+            allow_auto_topic_creation: allow_auto_create,
+            ..Default::default()
+        };
+        let timeout = self.timeout;
+        let result = {
+            let conn = self.any_connection().await?;
+            conn.send_timeout::<_, MetadataResponse>(METADATA_VERSION, &req, timeout).await
+        };
+        let resp = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.bootstrap_conn = None;
+                return Err(e);
+            }
+        };
+        for b in &resp.brokers {
+            let addr = format!("{}:{}", b.host, b.port);
+            if self.brokers.get(&b.node_id) != Some(&addr) {
+                self.conns.remove(&b.node_id);
+                self.brokers.insert(b.node_id, addr);
+            }
+        }
+        Ok(resp)
+    }
+
+    /// The connection to broker `id` (known from an earlier `metadata`).
+    pub async fn connection(&mut self, id: i32) -> Result<&mut BrokerConnection, ClientError> {
+        if !self.conns.contains_key(&id) {
+            let addr = self
+                .brokers
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| ClientError::Io(std::io::Error::other(format!("unknown broker {id}"))))?;
+            let c = BrokerConnection::connect(&addr, &self.client_id, self.timeout).await?;
+            self.conns.insert(id, c);
+        }
+        self.conns.get_mut(&id).ok_or(ClientError::Timeout)
+    }
+
+    /// Forgets a connection after an error so the next call reconnects.
+    pub fn drop_connection(&mut self, id: i32) {
+        self.conns.remove(&id);
+    }
+}
+
+impl BrokerConnection {
+    /// Sends a request the broker will not answer (Produce with acks=0).
+    pub async fn send_no_response<Req: Message>(&mut self, version: i16, req: &Req) -> Result<(), ClientError> {
+        let correlation_id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
+        let frame = encode_request_frame(correlation_id, version, Some(&self.client_id), req)?;
+        self.stream.write_all(&frame).await?;
+        Ok(())
+    }
+}

@@ -1,1 +1,519 @@
-//! TODO (being written).
+//! Broker configuration: `server.properties` parsing, Kafka's key names and
+//! defaults, and validation. Maps to Kafka's `kafka.server.KafkaConfig`.
+//!
+//! An invalid value stops start-up with a message naming the key; an unknown
+//! key is logged as a warning, as Kafka does.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// A configuration problem, always naming the key it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One `listener_name://host:port` entry of `listeners`/`advertised.listeners`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndPoint {
+    pub listener_name: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl EndPoint {
+    /// Parses `NAME://host:port`; an empty host means all interfaces.
+    pub fn parse(s: &str) -> Option<EndPoint> {
+        let (name, rest) = s.trim().split_once("://")?;
+        let (host, port) = rest.rsplit_once(':')?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if name.is_empty() {
+            return None;
+        }
+        Some(EndPoint {
+            listener_name: name.to_string(),
+            host: host.to_string(),
+            port: port.parse().ok()?,
+        })
+    }
+
+    /// `NAME://host:port`, with IPv6 hosts bracketed, as Kafka writes it.
+    pub fn connection_string(&self) -> String {
+        if self.host.contains(':') {
+            format!("{}://[{}]:{}", self.listener_name, self.host, self.port)
+        } else {
+            format!("{}://{}:{}", self.listener_name, self.host, self.port)
+        }
+    }
+}
+
+/// Keys the broker reads, with the value Kafka 2.8 uses when the key is absent.
+/// `None` means "no default" (required, or derived from another key).
+const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
+    ("broker.id", Some("-1")),
+    ("broker.id.generation.enable", Some("true")),
+    ("reserved.broker.max.id", Some("1000")),
+    ("broker.rack", None),
+    ("listeners", Some("PLAINTEXT://:9092")),
+    ("advertised.listeners", None),
+    ("listener.security.protocol.map", None),
+    ("inter.broker.listener.name", None),
+    ("log.dirs", None),
+    ("log.dir", Some("/tmp/kafka-logs")),
+    ("zookeeper.connect", None),
+    ("zookeeper.session.timeout.ms", Some("18000")),
+    ("zookeeper.connection.timeout.ms", None),
+    ("zookeeper.set.acl", Some("false")),
+    ("num.partitions", Some("1")),
+    ("default.replication.factor", Some("1")),
+    ("auto.create.topics.enable", Some("true")),
+    ("message.max.bytes", Some("1048588")),
+    ("socket.request.max.bytes", Some("104857600")),
+    ("socket.send.buffer.bytes", Some("102400")),
+    ("socket.receive.buffer.bytes", Some("102400")),
+    ("num.network.threads", Some("3")),
+    ("num.io.threads", Some("8")),
+    ("num.recovery.threads.per.data.dir", Some("1")),
+    ("log.segment.bytes", Some("1073741824")),
+    ("log.roll.ms", None),
+    ("log.roll.hours", Some("168")),
+    ("log.index.interval.bytes", Some("4096")),
+    ("log.index.size.max.bytes", Some("10485760")),
+    ("log.flush.interval.messages", Some("9223372036854775807")),
+    ("log.flush.interval.ms", None),
+    ("log.flush.scheduler.interval.ms", Some("9223372036854775807")),
+    ("log.flush.offset.checkpoint.interval.ms", Some("60000")),
+    ("log.retention.hours", Some("168")),
+    ("log.retention.minutes", None),
+    ("log.retention.ms", None),
+    ("log.retention.bytes", Some("-1")),
+    ("log.retention.check.interval.ms", Some("300000")),
+    ("log.cleanup.policy", Some("delete")),
+    ("log.message.timestamp.type", Some("CreateTime")),
+    ("min.insync.replicas", Some("1")),
+    ("unclean.leader.election.enable", Some("false")),
+    ("auto.leader.rebalance.enable", Some("true")),
+    ("leader.imbalance.per.broker.percentage", Some("10")),
+    ("leader.imbalance.check.interval.seconds", Some("300")),
+    ("controlled.shutdown.enable", Some("true")),
+    ("controlled.shutdown.max.retries", Some("3")),
+    ("controlled.shutdown.retry.backoff.ms", Some("5000")),
+    ("replica.lag.time.max.ms", Some("30000")),
+    ("num.replica.fetchers", Some("1")),
+    ("replica.fetch.max.bytes", Some("1048576")),
+    ("replica.fetch.wait.max.ms", Some("500")),
+    ("replica.fetch.min.bytes", Some("1")),
+    ("replica.fetch.response.max.bytes", Some("10485760")),
+    ("replica.fetch.backoff.ms", Some("1000")),
+    ("replica.high.watermark.checkpoint.interval.ms", Some("5000")),
+    ("delete.topic.enable", Some("true")),
+    ("offsets.topic.num.partitions", Some("50")),
+    ("offsets.topic.replication.factor", Some("3")),
+    ("offsets.topic.segment.bytes", Some("104857600")),
+    ("offsets.retention.minutes", Some("10080")),
+    ("offsets.retention.check.interval.ms", Some("600000")),
+    ("offsets.commit.timeout.ms", Some("5000")),
+    ("offset.metadata.max.bytes", Some("4096")),
+    ("group.initial.rebalance.delay.ms", Some("3000")),
+    ("group.min.session.timeout.ms", Some("6000")),
+    ("group.max.session.timeout.ms", Some("1800000")),
+    ("group.max.size", Some("2147483647")),
+    ("transaction.state.log.replication.factor", Some("3")),
+    ("transaction.state.log.min.isr", Some("2")),
+    ("transaction.state.log.num.partitions", Some("50")),
+    ("inter.broker.protocol.version", Some("2.8-IV1")),
+    ("log.message.format.version", Some("2.8-IV1")),
+    ("file.delete.delay.ms", Some("60000")),
+    ("compression.type", Some("producer")),
+];
+
+/// The broker's configuration, typed. `props` keeps every key as given, for
+/// keys a component reads on its own.
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    pub props: BTreeMap<String, String>,
+    pub broker_id: i32,
+    pub listeners: Vec<EndPoint>,
+    pub advertised_listeners: Vec<EndPoint>,
+    pub log_dirs: Vec<PathBuf>,
+    pub zookeeper_connect: String,
+    pub zookeeper_session_timeout_ms: u64,
+    pub zookeeper_connection_timeout_ms: u64,
+    pub num_partitions: i32,
+    pub default_replication_factor: i16,
+    pub auto_create_topics_enable: bool,
+    pub message_max_bytes: i32,
+    pub socket_request_max_bytes: i32,
+    pub log_segment_bytes: i64,
+    pub log_roll_ms: i64,
+    pub log_index_interval_bytes: i32,
+    pub log_index_size_max_bytes: i32,
+    pub log_flush_interval_messages: i64,
+    pub log_flush_interval_ms: i64,
+    pub min_insync_replicas: i32,
+    pub unclean_leader_election_enable: bool,
+    pub auto_leader_rebalance_enable: bool,
+    pub delete_topic_enable: bool,
+    pub controlled_shutdown_enable: bool,
+    pub replica_lag_time_max_ms: i64,
+    pub num_replica_fetchers: i32,
+    pub replica_fetch_max_bytes: i32,
+    pub replica_fetch_wait_max_ms: i32,
+    pub log_flush_offset_checkpoint_interval_ms: u64,
+    pub replica_high_watermark_checkpoint_interval_ms: u64,
+}
+
+/// Parses Java `.properties` text: `key=value`, `key: value` or `key value`,
+/// `#`/`!` comments, backslash line continuations and escapes.
+pub fn parse_properties(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    let mut logical = String::new();
+    let mut lines = text.lines().peekable();
+    while let Some(raw) = lines.next() {
+        let line = raw.trim_start();
+        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!')) {
+            continue;
+        }
+        // A line ending in an odd number of backslashes continues.
+        let trailing = line.chars().rev().take_while(|c| *c == '\\').count();
+        if trailing % 2 == 1 {
+            logical.push_str(&line[..line.len() - 1]);
+            if lines.peek().is_some() {
+                continue;
+            }
+        } else {
+            logical.push_str(line);
+        }
+        let entry = std::mem::take(&mut logical);
+        let (k, v) = split_key_value(&entry);
+        out.push((unescape(&k), unescape(v.trim_start())));
+    }
+    Ok(out)
+}
+
+fn split_key_value(s: &str) -> (String, &str) {
+    let mut key = String::new();
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        if escaped {
+            key.push('\\');
+            key.push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '=' | ':' => return (key, &s[i + 1..]),
+            c if c.is_whitespace() => {
+                let rest = s[i..].trim_start();
+                let rest = rest.strip_prefix(['=', ':']).unwrap_or(rest);
+                return (key, rest);
+            }
+            c => key.push(c),
+        }
+    }
+    (key, "")
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out.trim_end().to_string()
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, ConfigError> {
+    v.trim().parse::<T>().map_err(|_| {
+        ConfigError(format!("Invalid value {v} for configuration {key}: Not a number of the right type"))
+    })
+}
+
+fn parse_bool(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ConfigError(format!(
+            "Invalid value {v} for configuration {key}: Expected value to be either true or false"
+        ))),
+    }
+}
+
+fn at_least<T: PartialOrd + fmt::Display + Copy>(key: &str, v: T, min: T) -> Result<T, ConfigError> {
+    if v < min {
+        Err(ConfigError(format!("Invalid value {v} for configuration {key}: Value must be at least {min}")))
+    } else {
+        Ok(v)
+    }
+}
+
+fn parse_listeners(key: &str, v: &str) -> Result<Vec<EndPoint>, ConfigError> {
+    let mut out: Vec<EndPoint> = Vec::new();
+    for part in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let ep = EndPoint::parse(part).ok_or_else(|| {
+            ConfigError(format!(
+                "Invalid value {v} for configuration {key}: Unable to parse {part} to a broker endpoint"
+            ))
+        })?;
+        if out.iter().any(|e| e.listener_name == ep.listener_name) {
+            return Err(ConfigError(format!(
+                "Invalid value {v} for configuration {key}: Each listener must have a different name"
+            )));
+        }
+        out.push(ep);
+    }
+    if out.is_empty() {
+        return Err(ConfigError(format!("Invalid value {v} for configuration {key}: no listener given")));
+    }
+    Ok(out)
+}
+
+impl KafkaConfig {
+    /// Reads a properties file and applies `overrides` (`key=value` each) on top.
+    pub fn from_file(path: &std::path::Path, overrides: &[String]) -> Result<KafkaConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("Cannot read configuration file {}: {e}", path.display())))?;
+        let mut props: BTreeMap<String, String> = parse_properties(&text)?.into_iter().collect();
+        for o in overrides {
+            let (k, v) = o
+                .split_once('=')
+                .ok_or_else(|| ConfigError(format!("Invalid override '{o}': expected key=value")))?;
+            props.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        KafkaConfig::from_props(props)
+    }
+
+    /// Builds and validates the configuration from raw key/value pairs.
+    pub fn from_props(props: BTreeMap<String, String>) -> Result<KafkaConfig, ConfigError> {
+        for k in props.keys() {
+            if !KNOWN_KEYS.iter().any(|(known, _)| known == k) {
+                log::warn!("The configuration '{k}' was supplied but isn't a known config.");
+            }
+        }
+        let get = |key: &str| -> Option<String> {
+            props.get(key).cloned().or_else(|| {
+                KNOWN_KEYS.iter().find(|(k, _)| *k == key).and_then(|(_, d)| d.map(str::to_string))
+            })
+        };
+        let req = |key: &str| -> Result<String, ConfigError> {
+            get(key).ok_or_else(|| ConfigError(format!("Missing required configuration \"{key}\" which has no default value.")))
+        };
+
+        let broker_id: i32 = parse_num("broker.id", &req("broker.id")?)?;
+        if broker_id < 0 {
+            return Err(ConfigError(format!(
+                "Invalid value {broker_id} for configuration broker.id: broker.id must be set to a non-negative id (automatic id generation is not supported)"
+            )));
+        }
+        let listeners = parse_listeners("listeners", &req("listeners")?)?;
+        for l in &listeners {
+            if l.listener_name != "PLAINTEXT" {
+                return Err(ConfigError(format!(
+                    "Invalid value {} for configuration listeners: only PLAINTEXT listeners are supported",
+                    l.connection_string()
+                )));
+            }
+        }
+        let advertised_listeners = match get("advertised.listeners") {
+            Some(v) => parse_listeners("advertised.listeners", &v)?,
+            None => listeners
+                .iter()
+                .map(|l| EndPoint {
+                    listener_name: l.listener_name.clone(),
+                    host: if l.host.is_empty() || l.host == "0.0.0.0" {
+                        // Kafka advertises the canonical host name; loopback is what we can reach.
+                        "127.0.0.1".to_string()
+                    } else {
+                        l.host.clone()
+                    },
+                    port: l.port,
+                })
+                .collect(),
+        };
+        let log_dirs_raw = get("log.dirs").or_else(|| get("log.dir")).unwrap_or_default();
+        let log_dirs: Vec<PathBuf> =
+            log_dirs_raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+        if log_dirs.is_empty() {
+            return Err(ConfigError("Invalid value for configuration log.dirs: no log directory given".into()));
+        }
+        let zookeeper_connect = req("zookeeper.connect")?;
+        if zookeeper_connect.trim().is_empty() {
+            return Err(ConfigError("Invalid value for configuration zookeeper.connect: empty".into()));
+        }
+        let zookeeper_session_timeout_ms =
+            at_least("zookeeper.session.timeout.ms", parse_num("zookeeper.session.timeout.ms", &req("zookeeper.session.timeout.ms")?)?, 1u64)?;
+        let zookeeper_connection_timeout_ms = match get("zookeeper.connection.timeout.ms") {
+            Some(v) => at_least("zookeeper.connection.timeout.ms", parse_num("zookeeper.connection.timeout.ms", &v)?, 1u64)?,
+            None => zookeeper_session_timeout_ms,
+        };
+        let log_roll_ms: i64 = match get("log.roll.ms") {
+            Some(v) => at_least("log.roll.ms", parse_num("log.roll.ms", &v)?, 1i64)?,
+            None => {
+                let h: i64 = at_least("log.roll.hours", parse_num("log.roll.hours", &req("log.roll.hours")?)?, 1)?;
+                h.saturating_mul(3_600_000)
+            }
+        };
+        let log_flush_interval_ms: i64 = match get("log.flush.interval.ms") {
+            Some(v) => at_least("log.flush.interval.ms", parse_num("log.flush.interval.ms", &v)?, 0i64)?,
+            None => i64::MAX,
+        };
+        let num = |key: &str| -> Result<i64, ConfigError> { parse_num(key, &req(key)?) };
+        let boolean = |key: &str| -> Result<bool, ConfigError> { parse_bool(key, &req(key)?) };
+        let cfg = KafkaConfig {
+            broker_id,
+            listeners,
+            advertised_listeners,
+            log_dirs,
+            zookeeper_connect,
+            zookeeper_session_timeout_ms,
+            zookeeper_connection_timeout_ms,
+            num_partitions: at_least("num.partitions", num("num.partitions")?, 1)? as i32,
+            default_replication_factor: at_least("default.replication.factor", num("default.replication.factor")?, 1)?
+                .min(i16::MAX as i64) as i16,
+            auto_create_topics_enable: boolean("auto.create.topics.enable")?,
+            message_max_bytes: at_least("message.max.bytes", num("message.max.bytes")?, 0)?.min(i32::MAX as i64) as i32,
+            socket_request_max_bytes: at_least("socket.request.max.bytes", num("socket.request.max.bytes")?, 1)?
+                .min(i32::MAX as i64) as i32,
+            log_segment_bytes: at_least("log.segment.bytes", num("log.segment.bytes")?, 14)?.min(i32::MAX as i64),
+            log_roll_ms,
+            log_index_interval_bytes: at_least("log.index.interval.bytes", num("log.index.interval.bytes")?, 0)?
+                .min(i32::MAX as i64) as i32,
+            log_index_size_max_bytes: at_least("log.index.size.max.bytes", num("log.index.size.max.bytes")?, 4)?
+                .min(i32::MAX as i64) as i32,
+            log_flush_interval_messages: at_least("log.flush.interval.messages", num("log.flush.interval.messages")?, 1)?,
+            log_flush_interval_ms,
+            min_insync_replicas: at_least("min.insync.replicas", num("min.insync.replicas")?, 1)? as i32,
+            unclean_leader_election_enable: boolean("unclean.leader.election.enable")?,
+            auto_leader_rebalance_enable: boolean("auto.leader.rebalance.enable")?,
+            delete_topic_enable: boolean("delete.topic.enable")?,
+            controlled_shutdown_enable: boolean("controlled.shutdown.enable")?,
+            replica_lag_time_max_ms: at_least("replica.lag.time.max.ms", num("replica.lag.time.max.ms")?, 1)?,
+            num_replica_fetchers: at_least("num.replica.fetchers", num("num.replica.fetchers")?, 1)? as i32,
+            replica_fetch_max_bytes: at_least("replica.fetch.max.bytes", num("replica.fetch.max.bytes")?, 0)?
+                .min(i32::MAX as i64) as i32,
+            replica_fetch_wait_max_ms: at_least("replica.fetch.wait.max.ms", num("replica.fetch.wait.max.ms")?, 0)?
+                .min(i32::MAX as i64) as i32,
+            log_flush_offset_checkpoint_interval_ms: at_least(
+                "log.flush.offset.checkpoint.interval.ms",
+                num("log.flush.offset.checkpoint.interval.ms")?,
+                1,
+            )? as u64,
+            replica_high_watermark_checkpoint_interval_ms: at_least(
+                "replica.high.watermark.checkpoint.interval.ms",
+                num("replica.high.watermark.checkpoint.interval.ms")?,
+                1,
+            )? as u64,
+            props,
+        };
+        Ok(cfg)
+    }
+
+    /// The raw value of `key`, or Kafka's default for it.
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.props.get(key).cloned().or_else(|| {
+            KNOWN_KEYS.iter().find(|(k, _)| *k == key).and_then(|(_, d)| d.map(str::to_string))
+        })
+    }
+
+    /// An integer key with Kafka's default; a bad value was already rejected
+    /// at start-up only for typed keys, so this falls back to `default`.
+    pub fn get_i64(&self, key: &str, default: i64) -> i64 {
+        self.get(key).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![("broker.id", "0"), ("zookeeper.connect", "localhost:2181"), ("log.dirs", "/tmp/a,/tmp/b")]
+    }
+
+    #[test]
+    fn parses_properties_syntax() {
+        let text = "# comment\n! other\nkey1=value1\nkey2 : value 2\nkey3 value3\nlong=a,\\\n   b\nempty=\nesc\\=key=x\n";
+        let got = parse_properties(text).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                ("key1".into(), "value1".into()),
+                ("key2".into(), "value 2".into()),
+                ("key3".into(), "value3".into()),
+                ("long".into(), "a,b".into()),
+                ("empty".into(), "".into()),
+                ("esc=key".into(), "x".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn defaults_follow_kafka() {
+        let c = KafkaConfig::from_props(props(&base())).unwrap();
+        assert_eq!(c.broker_id, 0);
+        assert_eq!(c.listeners, vec![EndPoint { listener_name: "PLAINTEXT".into(), host: "".into(), port: 9092 }]);
+        assert_eq!(c.advertised_listeners[0].host, "127.0.0.1");
+        assert_eq!(c.log_dirs.len(), 2);
+        assert_eq!(c.zookeeper_session_timeout_ms, 18000);
+        assert_eq!(c.zookeeper_connection_timeout_ms, 18000);
+        assert_eq!(c.message_max_bytes, 1048588);
+        assert_eq!(c.socket_request_max_bytes, 104857600);
+        assert_eq!(c.log_segment_bytes, 1 << 30);
+        assert_eq!(c.log_roll_ms, 168 * 3_600_000);
+        assert_eq!(c.log_index_interval_bytes, 4096);
+        assert!(c.auto_create_topics_enable);
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        for (k, v) in [
+            ("num.partitions", "zero"),
+            ("num.partitions", "0"),
+            ("auto.create.topics.enable", "maybe"),
+            ("listeners", "nonsense"),
+            ("log.segment.bytes", "-5"),
+            ("zookeeper.session.timeout.ms", "x"),
+        ] {
+            let mut p = base();
+            p.push((k, v));
+            let err = KafkaConfig::from_props(props(&p)).unwrap_err();
+            assert!(err.0.contains(k), "{err} should name {k}");
+        }
+    }
+
+    #[test]
+    fn roll_ms_overrides_hours() {
+        let mut p = base();
+        p.push(("log.roll.ms", "1000"));
+        p.push(("log.roll.hours", "1"));
+        assert_eq!(KafkaConfig::from_props(props(&p)).unwrap().log_roll_ms, 1000);
+    }
+
+    #[test]
+    fn missing_zookeeper_connect_is_an_error() {
+        let err = KafkaConfig::from_props(props(&[("broker.id", "1")])).unwrap_err();
+        assert!(err.0.contains("zookeeper.connect"));
+    }
+}

@@ -1,8 +1,45 @@
-//! The `zkafka` binary: the broker and every tool, one subcommand each. The
-//! scripts in `bin/` exec it under Kafka's script names.
+//! The `zkafka` binary: the broker and every tool, one subcommand each, named
+//! after Kafka's scripts (`zkafka kafka-topics ...`). The scripts in `bin/`
+//! exec it under Kafka's script names.
 
-fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    eprintln!("zkafka: not yet wired");
-    std::process::exit(1);
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+USAGE: zkafka <command> [args...]
+
+Commands (each also available as bin/<command>.sh):
+  kafka-server-start <server.properties> [--override key=value]...
+  kafka-topics            create, list, describe topics
+  kafka-console-producer  write lines from stdin to a topic
+  kafka-console-consumer  print records of a topic
+  kafka-dump-log          print the contents of segment and index files
+
+Run `zkafka <command> --help` for the command's options.";
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().collect();
+    if args.len() < 2 {
+        eprintln!("{USAGE}");
+        return ExitCode::from(1);
+    }
+    let command = args.remove(1);
+    // Tools log quietly unless asked; the broker logs at info.
+    let default_level = if command == "kafka-server-start" { "info" } else { "warn" };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level)).init();
+    let code = match command.trim_end_matches(".sh") {
+        "kafka-server-start" => zkafka::server::kafka_server::main(args),
+        "kafka-topics" => zkafka::tools::topics::main(args),
+        "kafka-console-producer" => zkafka::tools::console_producer::main(args),
+        "kafka-console-consumer" => zkafka::tools::console_consumer::main(args),
+        "kafka-dump-log" => zkafka::tools::dump_log::main(args),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            0
+        }
+        other => {
+            eprintln!("zkafka: unknown command '{other}'\n\n{USAGE}");
+            1
+        }
+    };
+    ExitCode::from(code.clamp(0, 255) as u8)
 }

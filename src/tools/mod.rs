@@ -1,1 +1,7 @@
-//! TODO (being written).
+//! The command-line tools, one file each, with Kafka 2.8's flags and output
+//! formats. Maps to Kafka's `kafka.admin.*Command` and `kafka.tools.*`.
+
+pub mod console_consumer;
+pub mod console_producer;
+pub mod dump_log;
+pub mod topics;

@@ -1,0 +1,94 @@
+//! LeaderAndIsr handler: the controller tells this broker which partitions it
+//! leads or follows, with leader epochs, ISR and replicas. Stale controller or
+//! broker epochs are refused. Maps to `KafkaApis.handleLeaderAndIsrRequest`
+//! and `ReplicaManager.becomeLeaderOrFollower`.
+
+use crate::common::TopicPartition;
+use crate::protocol::error;
+use crate::protocol::messages::leader_and_isr::{
+    LeaderAndIsrPartitionError, LeaderAndIsrRequest, LeaderAndIsrResponse, LeaderAndIsrTopicError,
+};
+use crate::server::kafka_apis::{KafkaApis, RequestContext};
+use crate::server::partition::PartitionState;
+use std::collections::BTreeMap;
+
+impl KafkaApis {
+    pub(crate) async fn handle_leader_and_isr(&self, ctx: &RequestContext, req: LeaderAndIsrRequest) -> LeaderAndIsrResponse {
+        let rm = &self.replica_manager;
+        let whole_error = if rm.is_stale_broker_epoch(req.broker_epoch) {
+            Some(error::STALE_BROKER_EPOCH)
+        } else if !rm.check_controller_epoch(req.controller_epoch) {
+            Some(error::STALE_CONTROLLER_EPOCH)
+        } else {
+            None
+        };
+        let topic_ids: BTreeMap<String, [u8; 16]> =
+            req.topic_states.iter().map(|t| (t.topic_name.clone(), t.topic_id)).collect();
+        let mut errors: Vec<LeaderAndIsrPartitionError> = Vec::new();
+        if let Some(code) = whole_error {
+            log::warn!(
+                "ignoring LeaderAndIsr from controller {} epoch {} (broker epoch {}): {}",
+                req.controller_id,
+                req.controller_epoch,
+                req.broker_epoch,
+                error::error_name(code)
+            );
+            return LeaderAndIsrResponse { error_code: code, ..Default::default() };
+        }
+        for ps in req.partition_states() {
+            let tp = TopicPartition::new(ps.topic_name.clone(), ps.partition_index);
+            let topic_config = if rm.get_partition(&tp).is_none() {
+                match self.zk.get_entity_config("topics", &ps.topic_name).await {
+                    Ok(c) => Some(c.into_iter().collect()),
+                    Err(e) => {
+                        log::warn!("cannot read config of topic {}: {e}", ps.topic_name);
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let state = PartitionState {
+                leader: ps.leader,
+                leader_epoch: ps.leader_epoch,
+                isr: ps.isr.clone(),
+                replicas: ps.replicas.clone(),
+                zk_version: ps.zk_version,
+                controller_epoch: ps.controller_epoch,
+            };
+            let code = rm.become_leader_or_follower(tp.clone(), state, topic_config);
+            if code == error::NONE {
+                log::info!(
+                    "{} partition {tp} with leader epoch {} (leader {}, isr {:?})",
+                    if ps.leader == self.broker_id { "leading" } else { "following" },
+                    ps.leader_epoch,
+                    ps.leader,
+                    ps.isr
+                );
+            }
+            errors.push(LeaderAndIsrPartitionError {
+                topic_name: ps.topic_name.clone(),
+                partition_index: ps.partition_index,
+                error_code: code,
+                ..Default::default()
+            });
+        }
+        if ctx.api_version >= 5 {
+            let mut by_topic: BTreeMap<String, Vec<LeaderAndIsrPartitionError>> = BTreeMap::new();
+            for e in errors {
+                by_topic.entry(e.topic_name.clone()).or_default().push(e);
+            }
+            let topics = by_topic
+                .into_iter()
+                .map(|(name, partition_errors)| LeaderAndIsrTopicError {
+                    topic_id: topic_ids.get(&name).copied().unwrap_or([0; 16]),
+                    partition_errors,
+                    ..Default::default()
+                })
+                .collect();
+            LeaderAndIsrResponse { error_code: error::NONE, topics, ..Default::default() }
+        } else {
+            LeaderAndIsrResponse { error_code: error::NONE, partition_errors: errors, ..Default::default() }
+        }
+    }
+}

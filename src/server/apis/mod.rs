@@ -1,0 +1,12 @@
+//! One file per API the broker serves, each adding its handler to `KafkaApis`
+//! (the way mini-redis keeps one file per command).
+
+pub mod api_versions;
+pub mod create_topics;
+pub mod fetch;
+pub mod leader_and_isr;
+pub mod list_offsets;
+pub mod metadata;
+pub mod produce;
+pub mod stop_replica;
+pub mod update_metadata;

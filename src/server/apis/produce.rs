@@ -1,0 +1,69 @@
+//! Produce handler: validates `acks`, appends each partition's batches
+//! through the ReplicaManager and answers per partition (nothing for acks=0).
+//! Maps to `KafkaApis.handleProduceRequest`.
+
+use crate::common::TopicPartition;
+use crate::protocol::error;
+use crate::protocol::messages::produce::{
+    ProduceRequest, ProduceResponse, ProduceResponsePartition, ProduceResponseTopic,
+};
+use crate::server::kafka_apis::{KafkaApis, RequestContext};
+use std::time::Duration;
+
+impl KafkaApis {
+    /// Returns `None` when the client asked for no response (acks=0).
+    pub(crate) async fn handle_produce(&self, _ctx: &RequestContext, req: ProduceRequest) -> Option<ProduceResponse> {
+        let acks = req.acks;
+        let mut entries = Vec::new();
+        let mut order: Vec<(String, Vec<i32>)> = Vec::new();
+        for t in req.topic_data {
+            let mut ids = Vec::with_capacity(t.partition_data.len());
+            for p in t.partition_data {
+                ids.push(p.index);
+                entries.push((TopicPartition::new(t.name.clone(), p.index), p.records));
+            }
+            order.push((t.name, ids));
+        }
+        let results = if !matches!(acks, -1 | 0 | 1) {
+            entries
+                .into_iter()
+                .map(|(tp, _)| (tp, error::INVALID_REQUIRED_ACKS, -1, -1, -1, None))
+                .collect::<Vec<_>>()
+        } else {
+            let timeout = Duration::from_millis(req.timeout_ms.max(0) as u64);
+            self.replica_manager
+                .append_records(timeout, acks, entries)
+                .await
+                .into_iter()
+                .map(|(tp, r)| (tp, r.error, r.base_offset, r.log_append_time, r.log_start_offset, r.error_message))
+                .collect()
+        };
+        if acks == 0 {
+            return None;
+        }
+        let mut it = results.into_iter();
+        let responses = order
+            .into_iter()
+            .map(|(name, ids)| ProduceResponseTopic {
+                name,
+                partition_responses: ids
+                    .into_iter()
+                    .filter_map(|index| {
+                        let (_, error_code, base_offset, log_append_time_ms, log_start_offset, error_message) = it.next()?;
+                        Some(ProduceResponsePartition {
+                            index,
+                            error_code,
+                            base_offset,
+                            log_append_time_ms,
+                            log_start_offset,
+                            error_message,
+                            ..Default::default()
+                        })
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect();
+        Some(ProduceResponse { responses, ..Default::default() })
+    }
+}

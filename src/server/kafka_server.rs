@@ -1,0 +1,244 @@
+//! Broker start-up and shutdown: configuration, ZooKeeper session and
+//! registration, log recovery, the socket server, the controller, periodic
+//! checkpoints, and a clean shutdown on SIGTERM. Maps to Kafka's
+//! `kafka.server.KafkaServer` (and `kafka.Kafka` for the command line).
+
+use crate::config::{EndPoint, KafkaConfig};
+use crate::controller::KafkaController;
+use crate::log::{LogConfig, LogManager};
+use crate::server::kafka_apis::KafkaApis;
+use crate::server::metadata_cache::MetadataCache;
+use crate::server::replica_manager::ReplicaManager;
+use crate::server::socket_server::SocketServer;
+use crate::zk::{BrokerInfo, KafkaZkClient};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+const USAGE: &str = "USAGE: kafka-server-start.sh [-daemon] server.properties [--override property=value]*";
+
+/// Entry point of `zkafka kafka-server-start`.
+pub fn main(args: Vec<String>) -> i32 {
+    let mut props_file = None;
+    let mut overrides = Vec::new();
+    let mut it = args.into_iter().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--override" => match it.next() {
+                Some(kv) if kv.contains('=') => overrides.push(kv),
+                _ => {
+                    eprintln!("Invalid --override: expected property=value\n{USAGE}");
+                    return 1;
+                }
+            },
+            "-daemon" => {}
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return 0;
+            }
+            s if s.starts_with('-') => {
+                eprintln!("Unknown option {s}\n{USAGE}");
+                return 1;
+            }
+            s if props_file.is_none() => props_file = Some(s.to_string()),
+            s => {
+                eprintln!("Unexpected argument {s}\n{USAGE}");
+                return 1;
+            }
+        }
+    }
+    let Some(props_file) = props_file else {
+        eprintln!("{USAGE}");
+        return 1;
+    };
+    let config = match KafkaConfig::from_file(std::path::Path::new(&props_file), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("zkafka: invalid configuration: {e}");
+            log::error!("invalid configuration: {e}");
+            return 1;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("zkafka: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    runtime.block_on(async move {
+        let server = match KafkaServer::startup(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                log::error!("Fatal error during KafkaServer startup: {e}");
+                eprintln!("zkafka: fatal error during startup: {e}");
+                return 1;
+            }
+        };
+        wait_for_signal().await;
+        server.shutdown().await;
+        0
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        // Without signal handlers, wait forever (the process dies on a signal).
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => log::info!("received SIGTERM, shutting down"),
+        _ = int.recv() => log::info!("received SIGINT, shutting down"),
+    }
+}
+
+/// The broker's default log config, from the `log.*` keys.
+pub fn default_log_config(c: &KafkaConfig) -> LogConfig {
+    let mut lc = LogConfig::default();
+    lc.segment_bytes = c.log_segment_bytes as u64;
+    lc.segment_ms = c.log_roll_ms;
+    lc.index_interval_bytes = c.log_index_interval_bytes.max(0) as usize;
+    lc.max_index_size = c.log_index_size_max_bytes.max(0) as usize;
+    lc.flush_interval_messages = c.log_flush_interval_messages;
+    lc.flush_ms = c.log_flush_interval_ms;
+    lc.max_message_bytes = c.message_max_bytes.max(0) as usize;
+    lc.min_insync_replicas = c.min_insync_replicas;
+    lc
+}
+
+pub struct KafkaServer {
+    pub config: Arc<KafkaConfig>,
+    pub zk: KafkaZkClient,
+    pub replica_manager: Arc<ReplicaManager>,
+    pub controller: KafkaController,
+    pub bound_port: u16,
+    shutdown_tx: watch::Sender<bool>,
+}
+
+impl KafkaServer {
+    pub async fn startup(config: KafkaConfig) -> Result<KafkaServer, String> {
+        let config = Arc::new(config);
+        let broker_id = config.broker_id;
+        log::info!("starting zkafka broker {broker_id}");
+
+        let zk = KafkaZkClient::connect(
+            &config.zookeeper_connect,
+            Duration::from_millis(config.zookeeper_session_timeout_ms),
+            Duration::from_millis(config.zookeeper_connection_timeout_ms),
+        )
+        .await
+        .map_err(|e| format!("cannot connect to ZooKeeper at {}: {e}", config.zookeeper_connect))?;
+        zk.create_top_level_paths().await.map_err(|e| format!("cannot create ZooKeeper paths: {e}"))?;
+        let cluster_id = zk.get_or_create_cluster_id().await.map_err(|e| format!("cannot read /cluster/id: {e}"))?;
+        log::info!("Cluster ID = {cluster_id}");
+
+        let log_config = default_log_config(&config);
+        let log_manager = Arc::new(
+            LogManager::startup(config.log_dirs.clone(), log_config.clone(), broker_id, &cluster_id)
+                .map_err(|e| format!("cannot load logs: {e}"))?,
+        );
+        let metadata_cache = Arc::new(MetadataCache::new());
+        let replica_manager =
+            Arc::new(ReplicaManager::new(broker_id, log_manager.clone(), log_config, config.min_insync_replicas));
+
+        let listener = &config.listeners[0];
+        let bind_host = if listener.host.is_empty() { "0.0.0.0" } else { listener.host.as_str() };
+        let socket_server = SocketServer::bind(&format!("{bind_host}:{}", listener.port), config.socket_request_max_bytes)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", listener.connection_string()))?;
+        let bound_port = socket_server.local_addr().map(|a| a.port()).unwrap_or(listener.port);
+        let advertised: Vec<EndPoint> = config
+            .advertised_listeners
+            .iter()
+            .map(|e| EndPoint { port: if e.port == 0 { bound_port } else { e.port }, ..e.clone() })
+            .collect();
+
+        let apis = Arc::new(KafkaApis {
+            config: config.clone(),
+            broker_id,
+            cluster_id: cluster_id.clone(),
+            replica_manager: replica_manager.clone(),
+            metadata_cache: metadata_cache.clone(),
+            zk: zk.clone(),
+        });
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        tokio::spawn(socket_server.run(apis, shutdown_rx.clone()));
+        log::info!("listening on port {bound_port}");
+
+        let broker_info = BrokerInfo::new(broker_id, advertised.iter().map(|e| e.connection_string()).collect(), config.get("broker.rack"));
+        let broker_epoch = zk
+            .register_broker(&broker_info)
+            .await
+            .map_err(|e| format!("cannot register broker {broker_id} in ZooKeeper: {e}"))?;
+        log::info!("registered broker {broker_id} at path /brokers/ids/{broker_id} with epoch {broker_epoch}");
+        replica_manager.set_broker_epoch(broker_epoch);
+
+        let controller = KafkaController::startup(zk.clone(), broker_id, broker_epoch, config.clone())
+            .await
+            .map_err(|e| format!("cannot start the controller: {e}"))?;
+
+        // Re-register under a new session after expiry (a new broker epoch).
+        {
+            let zk = zk.clone();
+            let rm = replica_manager.clone();
+            let mut sessions = zk.subscribe_session_reinit();
+            let mut stop = shutdown_rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        changed = sessions.changed() => {
+                            if changed.is_err() { break; }
+                            match zk.register_broker(&broker_info).await {
+                                Ok(epoch) => {
+                                    log::info!("re-registered broker {broker_id} after session expiry with epoch {epoch}");
+                                    rm.set_broker_epoch(epoch);
+                                }
+                                Err(e) => log::error!("cannot re-register broker {broker_id}: {e}"),
+                            }
+                        }
+                        _ = stop.changed() => break,
+                    }
+                }
+            });
+        }
+
+        // Periodic high-watermark and recovery-point checkpoints.
+        {
+            let rm = replica_manager.clone();
+            let every = Duration::from_millis(config.replica_high_watermark_checkpoint_interval_ms.max(100));
+            let mut stop = shutdown_rx.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {
+                            let rm = rm.clone();
+                            let _ = tokio::task::spawn_blocking(move || rm.checkpoint()).await;
+                        }
+                        _ = stop.changed() => break,
+                    }
+                }
+            });
+        }
+
+        log::info!("[KafkaServer id={broker_id}] started");
+        Ok(KafkaServer { config, zk, replica_manager, controller, bound_port, shutdown_tx })
+    }
+
+    pub async fn shutdown(self) {
+        let id = self.config.broker_id;
+        log::info!("[KafkaServer id={id}] shutting down");
+        let _ = self.shutdown_tx.send(true);
+        self.controller.shutdown().await;
+        let lm = self.replica_manager.log_manager.clone();
+        match tokio::task::spawn_blocking(move || lm.shutdown()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => log::error!("log manager shutdown failed: {e}"),
+            Err(e) => log::error!("log manager shutdown panicked: {e}"),
+        }
+        self.zk.close().await;
+        log::info!("[KafkaServer id={id}] shut down completed");
+    }
+}

@@ -1,0 +1,106 @@
+//! The network layer: accepts connections, reads size-prefixed request frames,
+//! hands each to `KafkaApis` in order, and writes the responses back. Maps to
+//! Kafka's `kafka.network.SocketServer` (Acceptor + Processor).
+//!
+//! Requests on one connection are handled one at a time, in order, as Kafka
+//! does by muting a channel while its request is in flight. A frame whose size
+//! is negative or above `socket.request.max.bytes`, or whose header cannot be
+//! parsed, closes the connection; nothing is allocated before the size is
+//! checked, so memory stays bounded by `socket.request.max.bytes` per connection.
+
+use crate::server::kafka_apis::{KafkaApis, RequestOutcome};
+use bytes::BytesMut;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+pub struct SocketServer {
+    listener: TcpListener,
+    max_request_bytes: usize,
+}
+
+impl SocketServer {
+    /// Binds the listener (port 0 picks a free port).
+    pub async fn bind(addr: &str, max_request_bytes: i32) -> std::io::Result<SocketServer> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(SocketServer { listener, max_request_bytes: max_request_bytes.max(0) as usize })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts connections until `shutdown` turns true.
+    pub async fn run(self, apis: Arc<KafkaApis>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let apis = apis.clone();
+                        let max = self.max_request_bytes;
+                        let shutdown = shutdown.clone();
+                        tokio::spawn(async move {
+                            if let Err(e) = serve_connection(stream, peer, apis, max, shutdown).await {
+                                log::debug!("connection from {peer} closed: {e}");
+                            }
+                        });
+                    }
+                    Err(e) => {
+                        log::warn!("accept failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                },
+                _ = shutdown.changed() => {
+                    if *shutdown.borrow() { break; }
+                }
+            }
+        }
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    apis: Arc<KafkaApis>,
+    max_request_bytes: usize,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let (rd, wr) = stream.into_split();
+    let mut rd = BufReader::with_capacity(64 * 1024, rd);
+    let mut wr = BufWriter::with_capacity(64 * 1024, wr);
+    loop {
+        let size = tokio::select! {
+            r = rd.read_i32() => match r {
+                Ok(s) => s,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e),
+            },
+            _ = shutdown.changed() => return Ok(()),
+        };
+        if size < 0 || size as usize > max_request_bytes {
+            log::warn!(
+                "closing connection from {peer}: request size {size} is outside 0..={max_request_bytes} (socket.request.max.bytes)"
+            );
+            return Ok(());
+        }
+        let mut frame = BytesMut::zeroed(size as usize);
+        rd.read_exact(&mut frame).await?;
+        match apis.handle(frame.freeze(), peer).await {
+            RequestOutcome::Respond(bytes) => wr.write_all(&bytes).await?,
+            RequestOutcome::NoResponse => {}
+            RequestOutcome::Close(reason) => {
+                log::warn!("closing connection from {peer}: {reason}");
+                wr.flush().await?;
+                return Ok(());
+            }
+        }
+        // Flush once the client has nothing more queued, so pipelined
+        // requests share one write.
+        if rd.buffer().is_empty() {
+            wr.flush().await?;
+        }
+    }
+}

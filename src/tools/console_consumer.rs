@@ -1,0 +1,494 @@
+//! `kafka-console-consumer`: prints the records of a topic (or one
+//! partition) from the earliest, the latest or a given offset, formatted as
+//! Kafka 2.8's DefaultMessageFormatter does, and `Processed a total of N
+//! messages` on exit. Maps to Kafka's `kafka.tools.ConsoleConsumer`.
+//! (Consumer groups, `--group`, come with the group coordinator.)
+
+use crate::client::KafkaClient;
+use crate::protocol::error::{self, error_name};
+use crate::protocol::messages::fetch::{FetchRequest, FetchRequestPartition, FetchRequestTopic, FetchResponse};
+use crate::protocol::messages::list_offsets::{
+    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopic,
+};
+use crate::protocol::records::{batches, Record, TimestampType};
+use clap::Parser;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+const FETCH_VERSION: i16 = 11;
+const LIST_OFFSETS_VERSION: i16 = 5;
+
+#[derive(Parser, Debug)]
+#[command(name = "kafka-console-consumer.sh", about = "Consume messages from Kafka and print them to standard output.", disable_version_flag = true)]
+pub struct ConsumerOptions {
+    /// REQUIRED: The server(s) to connect to.
+    #[arg(long)]
+    pub bootstrap_server: Option<String>,
+    /// The topic id to consume on.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// The partition to consume from. Consumption starts from the end of the partition unless '--offset' is specified.
+    #[arg(long)]
+    pub partition: Option<i32>,
+    /// The offset id to consume from (a non-negative number), or 'earliest' or 'latest' (default).
+    #[arg(long)]
+    pub offset: Option<String>,
+    /// If the consumer does not already have an established offset to consume from, start with the earliest message present in the log rather than the latest message.
+    #[arg(long)]
+    pub from_beginning: bool,
+    /// The consumer group id of the consumer (not supported yet).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// The maximum number of messages to consume before exiting. If not set, consumption is continual.
+    #[arg(long)]
+    pub max_messages: Option<u64>,
+    /// If specified, exit if no message is available for consumption for the specified interval.
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+    /// The properties to initialize the message formatter: print.timestamp, print.key, print.value, print.partition, print.offset, print.headers, key.separator, line.separator, headers.separator, null.literal.
+    #[arg(long)]
+    pub property: Vec<String>,
+    /// Consumer properties (accepted for compatibility).
+    #[arg(long)]
+    pub consumer_property: Vec<String>,
+    /// Set to read_committed in order to filter out transactional messages which are not committed.
+    #[arg(long, default_value = "read_uncommitted")]
+    pub isolation_level: String,
+    /// If there is an error when processing a message, skip it instead of halt.
+    #[arg(long)]
+    pub skip_message_on_error: bool,
+}
+
+/// Kafka's DefaultMessageFormatter settings.
+#[derive(Debug, Clone)]
+pub struct Formatter {
+    pub print_timestamp: bool,
+    pub print_key: bool,
+    pub print_value: bool,
+    pub print_partition: bool,
+    pub print_offset: bool,
+    pub print_headers: bool,
+    pub key_separator: String,
+    pub line_separator: String,
+    pub headers_separator: String,
+    pub null_literal: String,
+}
+
+impl Default for Formatter {
+    fn default() -> Self {
+        Formatter {
+            print_timestamp: false,
+            print_key: false,
+            print_value: true,
+            print_partition: false,
+            print_offset: false,
+            print_headers: false,
+            key_separator: "\t".into(),
+            line_separator: "\n".into(),
+            headers_separator: ",".into(),
+            null_literal: "null".into(),
+        }
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r")
+}
+
+impl Formatter {
+    pub fn from_properties(props: &[String]) -> Result<Formatter, String> {
+        let mut f = Formatter::default();
+        for p in props {
+            let (k, v) = p.split_once('=').ok_or_else(|| format!("Invalid property '{p}': expected key=value"))?;
+            let b = v.trim().eq_ignore_ascii_case("true");
+            match k.trim() {
+                "print.timestamp" => f.print_timestamp = b,
+                "print.key" => f.print_key = b,
+                "print.value" => f.print_value = b,
+                "print.partition" => f.print_partition = b,
+                "print.offset" => f.print_offset = b,
+                "print.headers" => f.print_headers = b,
+                "key.separator" => f.key_separator = unescape(v),
+                "line.separator" => f.line_separator = unescape(v),
+                "headers.separator" => f.headers_separator = unescape(v),
+                "null.literal" => f.null_literal = v.to_string(),
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+
+    /// Writes one record the way Kafka's formatter does.
+    pub fn write(&self, out: &mut Vec<u8>, partition: i32, ts_type: TimestampType, r: &Record) {
+        let sep = self.key_separator.as_bytes();
+        if self.print_timestamp {
+            if r.timestamp >= 0 {
+                out.extend_from_slice(format!("{}:{}", ts_type.name(), r.timestamp).as_bytes());
+            } else {
+                out.extend_from_slice(b"NO_TIMESTAMP");
+            }
+            out.extend_from_slice(sep);
+        }
+        if self.print_partition {
+            out.extend_from_slice(format!("Partition:{partition}").as_bytes());
+            out.extend_from_slice(sep);
+        }
+        if self.print_offset {
+            out.extend_from_slice(format!("Offset:{}", r.offset).as_bytes());
+            out.extend_from_slice(sep);
+        }
+        if self.print_headers {
+            if r.headers.is_empty() {
+                out.extend_from_slice(b"NO_HEADERS");
+            } else {
+                for (i, h) in r.headers.iter().enumerate() {
+                    if i > 0 {
+                        out.extend_from_slice(self.headers_separator.as_bytes());
+                    }
+                    out.extend_from_slice(h.key.as_bytes());
+                    out.push(b':');
+                    match &h.value {
+                        Some(v) => out.extend_from_slice(v),
+                        None => out.extend_from_slice(self.null_literal.as_bytes()),
+                    }
+                }
+            }
+            out.extend_from_slice(sep);
+        }
+        if self.print_key {
+            match &r.key {
+                Some(k) => out.extend_from_slice(k),
+                None => out.extend_from_slice(self.null_literal.as_bytes()),
+            }
+            out.extend_from_slice(sep);
+        }
+        if self.print_value {
+            match &r.value {
+                Some(v) => out.extend_from_slice(v),
+                None => out.extend_from_slice(self.null_literal.as_bytes()),
+            }
+            out.extend_from_slice(self.line_separator.as_bytes());
+        }
+    }
+}
+
+pub fn main(args: Vec<String>) -> i32 {
+    let opts = match ConsumerOptions::try_parse_from(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 1 } else { 0 };
+        }
+    };
+    let Some(servers) = opts.bootstrap_server.clone() else {
+        eprintln!("Missing required argument \"[bootstrap-server]\"");
+        return 1;
+    };
+    let Some(topic) = opts.topic.clone() else {
+        eprintln!("Exactly one of whitelist/topic is required.");
+        return 1;
+    };
+    if opts.group.is_some() {
+        eprintln!("--group is not supported yet by zkafka's console consumer");
+        return 1;
+    }
+    if opts.offset.is_some() && opts.partition.is_none() {
+        eprintln!("The partition is required when offset is specified.");
+        return 1;
+    }
+    if opts.offset.is_some() && opts.from_beginning {
+        eprintln!("Options from-beginning and offset cannot be specified together.");
+        return 1;
+    }
+    let start = match opts.offset.as_deref() {
+        None if opts.from_beginning => Start::Earliest,
+        None => Start::Latest,
+        Some("earliest") => Start::Earliest,
+        Some("latest") => Start::Latest,
+        Some(n) => match n.parse::<i64>() {
+            Ok(o) if o >= 0 => Start::Offset(o),
+            _ => {
+                eprintln!("The provided offset value '{n}' is incorrect. Valid values are 'earliest', 'latest', or a non-negative long.");
+                return 1;
+            }
+        },
+    };
+    let formatter = match Formatter::from_properties(&opts.property) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let isolation: i8 = if opts.isolation_level == "read_committed" { 1 } else { 0 };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let mut count = 0u64;
+    let result = rt.block_on(async {
+        tokio::select! {
+            r = consume(&servers, &topic, opts.partition, start, &formatter, opts.max_messages, opts.timeout_ms, isolation, &mut count) => r,
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    });
+    let _ = std::io::stdout().flush();
+    eprintln!("Processed a total of {count} messages");
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("ERROR {e}");
+            1
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    Earliest,
+    Latest,
+    Offset(i64),
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn consume(
+    servers: &str,
+    topic: &str,
+    only_partition: Option<i32>,
+    start: Start,
+    formatter: &Formatter,
+    max_messages: Option<u64>,
+    timeout_ms: Option<u64>,
+    isolation: i8,
+    count: &mut u64,
+) -> Result<(), String> {
+    let mut client = KafkaClient::new(servers, "console-consumer", Duration::from_secs(10));
+    // partition -> (leader, next offset)
+    let mut positions: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut leaders: BTreeMap<i32, i32> = BTreeMap::new();
+    refresh_leaders(&mut client, topic, only_partition, &mut leaders).await?;
+    for (&p, &leader) in &leaders {
+        let offset = match start {
+            Start::Offset(o) => o,
+            Start::Earliest => list_offset(&mut client, leader, topic, p, -2, isolation).await?,
+            Start::Latest => list_offset(&mut client, leader, topic, p, -1, isolation).await?,
+        };
+        positions.insert(p, offset);
+    }
+    let mut last_message = Instant::now();
+    let stdout = std::io::stdout();
+    loop {
+        let mut by_leader: BTreeMap<i32, Vec<FetchRequestPartition>> = BTreeMap::new();
+        for (&p, &offset) in &positions {
+            let leader = leaders.get(&p).copied().unwrap_or(-1);
+            by_leader.entry(leader).or_default().push(FetchRequestPartition {
+                partition: p,
+                current_leader_epoch: -1,
+                fetch_offset: offset,
+                last_fetched_epoch: -1,
+                log_start_offset: -1,
+                partition_max_bytes: 1024 * 1024,
+                ..Default::default()
+            });
+        }
+        let mut need_refresh = by_leader.contains_key(&-1);
+        for (leader, parts) in by_leader {
+            if leader < 0 {
+                continue;
+            }
+            let req = FetchRequest {
+                replica_id: -1,
+                max_wait_ms: 500,
+                min_bytes: 1,
+                max_bytes: 50 * 1024 * 1024,
+                isolation_level: isolation,
+                session_id: 0,
+                session_epoch: -1,
+                topics: vec![FetchRequestTopic { topic: topic.to_string(), partitions: parts, ..Default::default() }],
+                ..Default::default()
+            };
+            let resp: FetchResponse = match client.connection(leader).await {
+                Ok(conn) => match conn.send_timeout(FETCH_VERSION, &req, Duration::from_secs(30)).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        log::warn!("fetch from broker {leader} failed: {e}");
+                        client.drop_connection(leader);
+                        need_refresh = true;
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    log::warn!("cannot connect to broker {leader}: {e}");
+                    need_refresh = true;
+                    continue;
+                }
+            };
+            for t in resp.responses {
+                for pr in t.partition_responses {
+                    match pr.error_code {
+                        error::NONE => {}
+                        error::NOT_LEADER_OR_FOLLOWER | error::UNKNOWN_TOPIC_OR_PARTITION | error::LEADER_NOT_AVAILABLE
+                        | error::FENCED_LEADER_EPOCH | error::UNKNOWN_LEADER_EPOCH => {
+                            need_refresh = true;
+                            continue;
+                        }
+                        error::OFFSET_OUT_OF_RANGE => {
+                            // Like auto.offset.reset=latest for a position that fell off.
+                            let l = leaders.get(&pr.partition).copied().unwrap_or(-1);
+                            let o = list_offset(&mut client, l, topic, pr.partition, -1, isolation).await?;
+                            positions.insert(pr.partition, o);
+                            continue;
+                        }
+                        code => return Err(format!("fetch of {topic}-{} failed: {}", pr.partition, error_name(code))),
+                    }
+                    let Some(records) = pr.records else { continue };
+                    let Some(pos) = positions.get_mut(&pr.partition) else { continue };
+                    let mut out = Vec::new();
+                    for batch in batches(records) {
+                        let batch = batch.map_err(|e| format!("corrupt batch from {topic}-{}: {e}", pr.partition))?;
+                        if batch.last_offset() < *pos {
+                            continue;
+                        }
+                        let ts_type = batch.timestamp_type();
+                        let is_control = batch.is_control();
+                        let recs = batch.records().map_err(|e| format!("cannot decode records of {topic}-{}: {e}", pr.partition))?;
+                        for r in recs {
+                            if r.offset < *pos {
+                                continue;
+                            }
+                            *pos = r.offset + 1;
+                            if is_control {
+                                continue;
+                            }
+                            formatter.write(&mut out, pr.partition, ts_type, &r);
+                            *count += 1;
+                            last_message = Instant::now();
+                            if max_messages.is_some_and(|m| *count >= m) {
+                                let mut lock = stdout.lock();
+                                let _ = lock.write_all(&out);
+                                return Ok(());
+                            }
+                        }
+                        *pos = (*pos).max(batch.next_offset());
+                    }
+                    let mut lock = stdout.lock();
+                    lock.write_all(&out).map_err(|e| e.to_string())?;
+                    let _ = lock.flush();
+                }
+            }
+        }
+        if let Some(t) = timeout_ms {
+            if last_message.elapsed() >= Duration::from_millis(t) {
+                // Kafka logs a TimeoutException here and exits normally.
+                log::info!("no message for {t} ms, terminating consumer process");
+                return Ok(());
+            }
+        }
+        if need_refresh {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            refresh_leaders(&mut client, topic, only_partition, &mut leaders).await?;
+        }
+    }
+}
+
+async fn refresh_leaders(
+    client: &mut KafkaClient,
+    topic: &str,
+    only_partition: Option<i32>,
+    leaders: &mut BTreeMap<i32, i32>,
+) -> Result<(), String> {
+    for _ in 0..100 {
+        let md = client.metadata(Some(&[topic.to_string()]), false).await.map_err(|e| e.to_string())?;
+        let Some(t) = md.topics.iter().find(|t| t.name == topic) else { continue };
+        if t.error_code == error::UNKNOWN_TOPIC_OR_PARTITION || t.error_code == error::LEADER_NOT_AVAILABLE {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        if t.error_code != error::NONE {
+            return Err(format!("topic {topic}: {}", error_name(t.error_code)));
+        }
+        leaders.clear();
+        for p in &t.partitions {
+            if only_partition.is_none_or(|only| only == p.partition_index) {
+                leaders.insert(p.partition_index, p.leader_id);
+            }
+        }
+        if let Some(only) = only_partition {
+            if !leaders.contains_key(&only) {
+                return Err(format!("partition {only} of topic {topic} does not exist"));
+            }
+        }
+        return Ok(());
+    }
+    Err(format!("topic {topic} not present in metadata"))
+}
+
+/// ListOffsets for one partition: -2 earliest, -1 latest, else a timestamp.
+pub async fn list_offset(
+    client: &mut KafkaClient,
+    leader: i32,
+    topic: &str,
+    partition: i32,
+    timestamp: i64,
+    isolation: i8,
+) -> Result<i64, String> {
+    let req = ListOffsetsRequest {
+        replica_id: -1,
+        isolation_level: isolation,
+        topics: vec![ListOffsetsTopic {
+            name: topic.to_string(),
+            partitions: vec![ListOffsetsPartition { partition_index: partition, current_leader_epoch: -1, timestamp, ..Default::default() }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let conn = client.connection(leader).await.map_err(|e| e.to_string())?;
+    let resp: ListOffsetsResponse = conn.send_timeout(LIST_OFFSETS_VERSION, &req, Duration::from_secs(10)).await.map_err(|e| e.to_string())?;
+    let p = resp
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter())
+        .find(|p| p.partition_index == partition)
+        .ok_or_else(|| format!("no ListOffsets answer for {topic}-{partition}"))?;
+    if p.error_code != error::NONE {
+        return Err(format!("ListOffsets for {topic}-{partition}: {}", error_name(p.error_code)));
+    }
+    Ok(p.offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[test]
+    fn formats_like_kafka() {
+        let f = Formatter::from_properties(&[
+            "print.timestamp=true".into(),
+            "print.key=true".into(),
+            "print.partition=true".into(),
+            "print.offset=true".into(),
+            "print.headers=true".into(),
+        ])
+        .unwrap();
+        let r = Record {
+            offset: 7,
+            offset_delta: 0,
+            timestamp: 1000,
+            attributes: 0,
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from_static(b"v")),
+            headers: vec![],
+        };
+        let mut out = Vec::new();
+        f.write(&mut out, 3, TimestampType::CreateTime, &r);
+        assert_eq!(String::from_utf8(out).unwrap(), "CreateTime:1000\tPartition:3\tOffset:7\tNO_HEADERS\tk\tv\n");
+        let mut out = Vec::new();
+        Formatter::default().write(&mut out, 0, TimestampType::CreateTime, &Record { key: None, value: None, ..r });
+        assert_eq!(String::from_utf8(out).unwrap(), "null\n");
+    }
+}

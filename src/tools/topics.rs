@@ -1,0 +1,399 @@
+//! `kafka-topics`: create, list and describe topics, through ZooKeeper
+//! (`--zookeeper`, as Kafka 2.8's ZookeeperTopicService wrote znodes directly)
+//! or through a broker (`--bootstrap-server`, CreateTopics and Metadata).
+//! Maps to Kafka's `kafka.admin.TopicCommand`.
+
+use clap::Parser;
+use std::collections::BTreeMap;
+
+#[derive(Parser, Debug, Default)]
+#[command(
+    name = "kafka-topics.sh",
+    about = "Create, delete, describe, or change a topic.",
+    disable_version_flag = true
+)]
+pub struct TopicCommandOptions {
+    /// Create a new topic.
+    #[arg(long)]
+    pub create: bool,
+    /// List all available topics.
+    #[arg(long)]
+    pub list: bool,
+    /// List details for the given topics.
+    #[arg(long)]
+    pub describe: bool,
+    /// Delete a topic (not supported yet).
+    #[arg(long)]
+    pub delete: bool,
+    /// Alter the number of partitions or replica assignment (not supported yet).
+    #[arg(long)]
+    pub alter: bool,
+    /// REQUIRED (unless --zookeeper): the Kafka server to connect to, host:port.
+    #[arg(long, value_name = "String: server to connect to")]
+    pub bootstrap_server: Option<String>,
+    /// DEPRECATED, the connection string for the zookeeper connection in the form host:port[/chroot].
+    #[arg(long, value_name = "String: hosts")]
+    pub zookeeper: Option<String>,
+    /// Property file containing configs to be passed to Admin Client (accepted, not used).
+    #[arg(long, value_name = "String: command config property file")]
+    pub command_config: Option<String>,
+    /// The topic to create, describe or list (a regular expression except with --create).
+    #[arg(long, value_name = "String: topic")]
+    pub topic: Option<String>,
+    /// The number of partitions for the topic being created.
+    #[arg(long, value_name = "Integer: # of partitions")]
+    pub partitions: Option<i32>,
+    /// The replication factor for each partition in the topic being created.
+    #[arg(long, value_name = "Integer: replication factor")]
+    pub replication_factor: Option<i32>,
+    /// A list of manual partition-to-broker assignments: broker_id_for_part1_replica1:broker_id_for_part1_replica2,...
+    #[arg(long, value_name = "String: broker_id_for_part1_replica1:...")]
+    pub replica_assignment: Option<String>,
+    /// A topic configuration override, name=value (repeatable).
+    #[arg(long, value_name = "String: name=value")]
+    pub config: Vec<String>,
+    /// If set when creating topics, the action will only execute if the topic does not already exist.
+    #[arg(long)]
+    pub if_not_exists: bool,
+    /// If set when altering or deleting or describing topics, the action will only execute if the topic exists.
+    #[arg(long)]
+    pub if_exists: bool,
+    /// Exclude internal topics when running list or describe command.
+    #[arg(long)]
+    pub exclude_internal: bool,
+    /// If set when describing topics, only show under replicated partitions.
+    #[arg(long)]
+    pub under_replicated_partitions: bool,
+    /// If set when describing topics, only show partitions whose leader is not available.
+    #[arg(long)]
+    pub unavailable_partitions: bool,
+    /// If set when describing topics, only show partitions whose isr count is less than the configured minimum.
+    #[arg(long)]
+    pub under_min_isr_partitions: bool,
+    /// If set when describing topics, only show partitions whose isr count is equal to the configured minimum.
+    #[arg(long)]
+    pub at_min_isr_partitions: bool,
+    /// If set when describing topics, only show topics that have overridden configs.
+    #[arg(long)]
+    pub topics_with_overrides: bool,
+    /// Disable rack aware replica assignment (accepted; placement is rack-unaware).
+    #[arg(long)]
+    pub disable_rack_aware: bool,
+    /// Suppress console prompts (a no-op, as in Kafka).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// One partition as `--describe` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PartitionDescription {
+    pub partition: i32,
+    pub leader: Option<i32>,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub adding_replicas: Vec<i32>,
+    pub removing_replicas: Vec<i32>,
+    /// Whether the leader is a live broker (for --unavailable-partitions).
+    pub leader_alive: bool,
+}
+
+/// One topic as `--describe` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TopicDescription {
+    pub name: String,
+    /// base64url topic id, when known and non-zero.
+    pub topic_id: Option<String>,
+    pub partitions: Vec<PartitionDescription>,
+    /// Non-default configs, in the order to print them.
+    pub configs: Vec<(String, String)>,
+    pub marked_for_deletion: bool,
+}
+
+/// Which partitions `--describe` prints, per Kafka's filter flags.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DescribeFilter {
+    pub under_replicated: bool,
+    pub unavailable: bool,
+    pub under_min_isr: bool,
+    pub at_min_isr: bool,
+    pub min_isr: i32,
+}
+
+impl DescribeFilter {
+    fn any(&self) -> bool {
+        self.under_replicated || self.unavailable || self.under_min_isr || self.at_min_isr
+    }
+
+    fn accepts(&self, p: &PartitionDescription) -> bool {
+        if self.under_replicated {
+            let target = p.replicas.iter().filter(|r| !p.adding_replicas.contains(r)).count();
+            return target > p.isr.len();
+        }
+        if self.unavailable {
+            return p.leader.is_none() || !p.leader_alive;
+        }
+        if self.under_min_isr {
+            return p.leader.is_none() || (p.isr.len() as i32) < self.min_isr;
+        }
+        if self.at_min_isr {
+            return p.isr.len() as i32 == self.min_isr;
+        }
+        true
+    }
+}
+
+fn join(ids: &[i32]) -> String {
+    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// Kafka 2.8's `--describe` text for one topic: the summary line (unless a
+/// partition filter is set), then one line per partition with a leading tab.
+pub fn format_description(t: &TopicDescription, filter: &DescribeFilter, bootstrap: bool) -> String {
+    let mut out = String::new();
+    if !filter.any() {
+        out.push_str(&format!("Topic: {}", t.name));
+        if let Some(id) = &t.topic_id {
+            out.push_str(&format!("\tTopicId: {id}"));
+        }
+        let rf = t
+            .partitions
+            .first()
+            .map(|p| p.replicas.iter().filter(|r| !p.adding_replicas.contains(r)).count())
+            .unwrap_or(0);
+        let configs = t.configs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        out.push_str(&format!("\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}", t.partitions.len(), rf, configs));
+        if t.marked_for_deletion {
+            out.push_str("\tMarkedForDeletion: true");
+        }
+        out.push('\n');
+    }
+    let mut parts: Vec<&PartitionDescription> = t.partitions.iter().filter(|p| filter.accepts(p)).collect();
+    parts.sort_by_key(|p| p.partition);
+    for p in parts {
+        let leader = p.leader.map(|l| l.to_string()).unwrap_or_else(|| "none".to_string());
+        out.push_str(&format!(
+            "\tTopic: {}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}",
+            t.name,
+            p.partition,
+            leader,
+            join(&p.replicas),
+            join(&p.isr)
+        ));
+        if bootstrap && (!p.adding_replicas.is_empty() || !p.removing_replicas.is_empty()) {
+            out.push_str(&format!(
+                "\tAdding Replicas: {}\tRemoving Replicas: {}",
+                join(&p.adding_replicas),
+                join(&p.removing_replicas)
+            ));
+        }
+        if t.marked_for_deletion {
+            out.push_str("\tMarkedForDeletion: true");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Parses `--replica-assignment 1:2,2:3` into partition → replicas.
+pub fn parse_replica_assignment(s: &str) -> Result<BTreeMap<i32, Vec<i32>>, String> {
+    let mut out = BTreeMap::new();
+    for (p, part) in s.split(',').enumerate() {
+        let mut replicas = Vec::new();
+        for id in part.split(':') {
+            let id: i32 = id.trim().parse().map_err(|_| format!("Invalid replica assignment '{s}': '{id}' is not a broker id"))?;
+            if replicas.contains(&id) {
+                return Err(format!("Partition replica lists may not contain duplicate entries: {id}"));
+            }
+            replicas.push(id);
+        }
+        if p > 0 {
+            let first_len = out.get(&0).map(|r: &Vec<i32>| r.len()).unwrap_or(0);
+            if replicas.len() != first_len {
+                return Err(format!(
+                    "Partition {p} has different replication factor: {}",
+                    replicas.len()
+                ));
+            }
+        }
+        out.insert(p as i32, replicas);
+    }
+    Ok(out)
+}
+
+/// Parses `--config k=v` entries.
+pub fn parse_configs(entries: &[String]) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for e in entries {
+        let (k, v) = e
+            .split_once('=')
+            .ok_or_else(|| format!("Invalid topic config: all configs to be added must be in the format \"key=val\"."))?;
+        out.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(out)
+}
+
+/// Kafka's `--topic` matching: a regular expression over the whole name, or
+/// the literal name. Only `.`, `*` and literal characters are interpreted (a
+/// small subset of Java regex, enough for the usual `foo.*` patterns).
+pub fn topic_matches(pattern: &str, name: &str) -> bool {
+    fn m(p: &[char], n: &[char]) -> bool {
+        match p {
+            [] => n.is_empty(),
+            [c, '*', rest @ ..] => {
+                let mut i = 0;
+                loop {
+                    if m(rest, &n[i..]) {
+                        return true;
+                    }
+                    if i < n.len() && (*c == '.' || n[i] == *c) {
+                        i += 1;
+                    } else {
+                        return false;
+                    }
+                }
+            }
+            ['\\', c, rest @ ..] => !n.is_empty() && n[0] == *c && m(rest, &n[1..]),
+            [c, rest @ ..] => !n.is_empty() && (*c == '.' || n[0] == *c) && m(rest, &n[1..]),
+        }
+    }
+    if pattern == name {
+        return true;
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    m(&p, &n)
+}
+
+/// Checks the combination of flags the way TopicCommand does; `Err` is the
+/// message to print before the usage.
+pub fn check_args(o: &TopicCommandOptions) -> Result<(), String> {
+    let actions = [o.create, o.list, o.describe, o.delete, o.alter].iter().filter(|a| **a).count();
+    if actions != 1 {
+        return Err("Command must include exactly one action: --list, --describe, --create, --alter or --delete".into());
+    }
+    match (&o.bootstrap_server, &o.zookeeper) {
+        (None, None) => return Err("Only one of --bootstrap-server or --zookeeper must be specified".into()),
+        (Some(_), Some(_)) => return Err("Only one of --bootstrap-server or --zookeeper must be specified".into()),
+        _ => {}
+    }
+    if o.create || o.delete || o.alter {
+        if o.topic.is_none() {
+            return Err("Missing required argument \"[topic]\"".into());
+        }
+    }
+    if o.create {
+        if o.replica_assignment.is_some() && (o.partitions.is_some() || o.replication_factor.is_some()) {
+            return Err("Option \"[replica-assignment]\" can't be used with option \"[partitions]\" or \"[replication-factor]\"".into());
+        }
+        if o.zookeeper.is_some() && o.replica_assignment.is_none() {
+            if o.partitions.is_none() {
+                return Err("Missing required argument \"[partitions]\"".into());
+            }
+            if o.replication_factor.is_none() {
+                return Err("Missing required argument \"[replication-factor]\"".into());
+            }
+        }
+        if let Some(p) = o.partitions {
+            if p < 1 {
+                return Err("The partitions must be greater than 0".into());
+            }
+        }
+        if let Some(rf) = o.replication_factor {
+            if !(1..=i16::MAX as i32).contains(&rf) {
+                return Err("The replication factor must be between 1 and 32767 inclusive".into());
+            }
+        }
+    } else {
+        if o.partitions.is_some() && !o.alter {
+            return Err("Option \"[partitions]\" can't be used with option \"[list]\" or \"[describe]\"".into());
+        }
+        if o.replication_factor.is_some() {
+            return Err("Option \"[replication-factor]\" can only be used with option \"[create]\"".into());
+        }
+        if o.if_not_exists {
+            return Err("Option \"[if-not-exists]\" can only be used with option \"[create]\"".into());
+        }
+    }
+    let filters = [o.under_replicated_partitions, o.unavailable_partitions, o.under_min_isr_partitions, o.at_min_isr_partitions, o.topics_with_overrides]
+        .iter()
+        .filter(|f| **f)
+        .count();
+    if filters > 0 && !o.describe {
+        return Err("Describe filters can only be used with option \"[describe]\"".into());
+    }
+    if filters > 1 {
+        return Err("Only one of the describe filters may be given".into());
+    }
+    if o.zookeeper.is_some() && (o.under_min_isr_partitions || o.at_min_isr_partitions) {
+        return Err("--under-min-isr-partitions and --at-min-isr-partitions are not supported with --zookeeper".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic() -> TopicDescription {
+        TopicDescription {
+            name: "orders".into(),
+            topic_id: Some("s1Xq3lHnQ1ynP2c7y3yZgA".into()),
+            partitions: vec![
+                PartitionDescription { partition: 1, leader: Some(2), replicas: vec![2, 1], isr: vec![2], leader_alive: true, ..Default::default() },
+                PartitionDescription { partition: 0, leader: None, replicas: vec![1, 2], isr: vec![1, 2], leader_alive: false, ..Default::default() },
+            ],
+            configs: vec![("cleanup.policy".into(), "compact".into()), ("segment.bytes".into(), "1000".into())],
+            marked_for_deletion: false,
+        }
+    }
+
+    #[test]
+    fn describe_matches_kafka_28_format() {
+        let out = format_description(&topic(), &DescribeFilter::default(), false);
+        assert_eq!(
+            out,
+            "Topic: orders\tTopicId: s1Xq3lHnQ1ynP2c7y3yZgA\tPartitionCount: 2\tReplicationFactor: 2\tConfigs: cleanup.policy=compact,segment.bytes=1000\n\
+             \tTopic: orders\tPartition: 0\tLeader: none\tReplicas: 1,2\tIsr: 1,2\n\
+             \tTopic: orders\tPartition: 1\tLeader: 2\tReplicas: 2,1\tIsr: 2\n"
+        );
+    }
+
+    #[test]
+    fn filters_drop_the_summary_and_select_partitions() {
+        let f = DescribeFilter { under_replicated: true, ..Default::default() };
+        assert_eq!(format_description(&topic(), &f, false), "\tTopic: orders\tPartition: 1\tLeader: 2\tReplicas: 2,1\tIsr: 2\n");
+        let f = DescribeFilter { unavailable: true, ..Default::default() };
+        assert_eq!(format_description(&topic(), &f, false), "\tTopic: orders\tPartition: 0\tLeader: none\tReplicas: 1,2\tIsr: 1,2\n");
+    }
+
+    #[test]
+    fn replica_assignment_parsing() {
+        let a = parse_replica_assignment("1:2,2:3,3:1").unwrap();
+        assert_eq!(a[&0], vec![1, 2]);
+        assert_eq!(a[&2], vec![3, 1]);
+        assert!(parse_replica_assignment("1:1").is_err());
+        assert!(parse_replica_assignment("1:2,3").is_err());
+        assert!(parse_replica_assignment("x").is_err());
+    }
+
+    #[test]
+    fn argument_rules() {
+        let o = TopicCommandOptions { list: true, describe: true, bootstrap_server: Some("x:1".into()), ..Default::default() };
+        assert!(check_args(&o).is_err());
+        let o = TopicCommandOptions { create: true, zookeeper: Some("x:1".into()), topic: Some("t".into()), ..Default::default() };
+        assert!(check_args(&o).unwrap_err().contains("partitions"));
+        let o = TopicCommandOptions { list: true, ..Default::default() };
+        assert!(check_args(&o).is_err());
+        let o = TopicCommandOptions { create: true, bootstrap_server: Some("x:1".into()), topic: Some("t".into()), ..Default::default() };
+        assert!(check_args(&o).is_ok());
+    }
+
+    #[test]
+    fn topic_patterns() {
+        assert!(topic_matches("orders", "orders"));
+        assert!(topic_matches("ord.*", "orders"));
+        assert!(!topic_matches("ord", "orders"));
+        assert!(topic_matches("my.topic", "my_topic"));
+        assert!(!topic_matches("my\\.topic", "my_topic"));
+    }
+}
