@@ -62,7 +62,14 @@ import harness
 from harness import Cluster, ExternalZooKeeper, ZooKeeper
 
 
+def _sigterm_to_interrupt(signum, frame):
+    # tests/run.sh ends an overlong run with SIGTERM; turning it into
+    # KeyboardInterrupt lets the fixtures stop brokers and ZooKeeper.
+    raise KeyboardInterrupt("SIGTERM")
+
+
 def pytest_configure(config):
+    signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     config.addinivalue_line(
         "markers", "time_limit(seconds): wall-clock limit for one test (default "
         "ZKAFKA_TEST_TIMEOUT or 120 s)")
