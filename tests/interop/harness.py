@@ -1,0 +1,556 @@
+"""Process harness for the interop tests: a real ZooKeeper, zkafka brokers,
+and helpers around Kafka's clients and tools.
+
+The pytest fixtures in conftest.py are thin wrappers around these classes;
+tests normally use the fixtures and import the helper functions from here:
+
+    from harness import create_topic, produce, consume, run_tool, kcat
+
+Environment knobs (all optional):
+    ZKAFKA_BIN                  broker binary (default <repo>/target/release/zkafka)
+    ZKAFKA_TEST_ZK              use this running ZooKeeper (host:port) instead
+                                of starting one
+    ZKAFKA_TEST_RUST_LOG        RUST_LOG for brokers (default "info")
+    ZKAFKA_TEST_BROKER_WAIT     seconds to wait for a broker to answer (default 30)
+    ZKAFKA_TEST_KEEP            1 = keep the temp dirs (logs, data) after the run
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = REPO / "bin"
+
+
+class HarnessError(AssertionError):
+    """Something in the test environment did not come up (fails the test)."""
+
+
+# --------------------------------------------------------------------------
+# small utilities
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def four_letter(port: int, cmd: str = "ruok", host: str = "127.0.0.1") -> str:
+    """Send a ZooKeeper four-letter-word command; returns the answer or ''."""
+    try:
+        with socket.create_connection((host, port), timeout=2) as s:
+            s.sendall(cmd.encode())
+            chunks = []
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    break
+                chunks.append(b)
+            return b"".join(chunks).decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def zkafka_binary() -> Path:
+    """The broker binary; builds it (cargo build --release) if stale, using the
+    same logic as the bin/ scripts. ZKAFKA_BIN overrides."""
+    if os.environ.get("ZKAFKA_BIN"):
+        return Path(os.environ["ZKAFKA_BIN"])
+    out = subprocess.run(
+        ["bash", "-c", f'. "{BIN}/zkafka-run-class.sh" && zkafka_ensure_built'],
+        stdout=subprocess.PIPE, text=True, timeout=1800)
+    if out.returncode != 0:
+        raise HarnessError("could not build target/release/zkafka (see stderr)")
+    return Path(out.stdout.strip())
+
+
+def tool_env(extra: dict | None = None) -> dict:
+    """Environment for bin/ scripts: use the already built binary, never build."""
+    env = dict(os.environ)
+    env.setdefault("ZKAFKA_BIN", str(zkafka_binary_cached()))
+    env.setdefault("ZK_HEAP_OPTS", "-Xmx256M")
+    if extra:
+        env.update(extra)
+    return env
+
+
+_BIN_CACHE: Path | None = None
+
+
+def zkafka_binary_cached() -> Path:
+    global _BIN_CACHE
+    if _BIN_CACHE is None:
+        _BIN_CACHE = zkafka_binary()
+    return _BIN_CACHE
+
+
+def _stop_process(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 20) -> int | None:
+    """Send sig, wait up to timeout, then SIGKILL. Returns the exit code."""
+    if proc.poll() is not None:
+        return proc.returncode
+    try:
+        proc.send_signal(sig)
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------
+# ZooKeeper
+
+class ZooKeeper:
+    """A real ZooKeeper server (Debian's package, QuorumPeerMain through
+    bin/zookeeper-server-start.sh) on a free port with a temp dataDir.
+
+    Attributes: host, port, connect ("127.0.0.1:<port>"), data_dir, log_path.
+    """
+
+    def __init__(self, base_dir: Path, port: int | None = None):
+        self.base_dir = Path(base_dir)
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self.data_dir = self.base_dir / "zk-data"
+        self.log_path = self.base_dir / "zookeeper.log"
+        self.proc: subprocess.Popen | None = None
+        self._kazoo = None
+
+    @property
+    def connect(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 60) -> "ZooKeeper":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cfg = self.base_dir / "zookeeper.properties"
+        cfg.write_text(
+            f"dataDir={self.data_dir}\nclientPort={self.port}\n"
+            "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n"
+            "admin.enableServer=false\ntickTime=2000\n"
+            "4lw.commands.whitelist=ruok,stat,srvr,mntr,conf\n")
+        self.proc = subprocess.Popen(
+            [str(BIN / "zookeeper-server-start.sh"), str(cfg)],
+            stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "ZK_HEAP_OPTS": os.environ.get("ZK_HEAP_OPTS", "-Xmx256M")})
+        deadline = time.monotonic() + timeout
+        while four_letter(self.port, "ruok") != "imok":
+            if self.proc.poll() is not None:
+                raise HarnessError(f"ZooKeeper exited ({self.proc.returncode}):\n{tail(self.log_path)}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise HarnessError(f"ZooKeeper did not answer ruok in {timeout}s:\n{tail(self.log_path)}")
+            time.sleep(0.2)
+        return self
+
+    def stop(self):
+        if self._kazoo is not None:
+            try:
+                self._kazoo.stop()
+                self._kazoo.close()
+            except Exception:
+                pass
+            self._kazoo = None
+        if self.proc is not None:
+            _stop_process(self.proc, timeout=10)
+
+    def kazoo(self):
+        """A connected kazoo.client.KazooClient for the whole ZooKeeper (no
+        chroot). Use it to inspect znodes: zk.kazoo().get("/t-x/controller")."""
+        if self._kazoo is None:
+            from kazoo.client import KazooClient
+            self._kazoo = KazooClient(hosts=self.connect, timeout=10)
+            self._kazoo.start(timeout=15)
+        return self._kazoo
+
+    def shell(self, *cmd: str, chroot: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run bin/zookeeper-shell.sh <connect><chroot> cmd... (text output)."""
+        return subprocess.run(
+            [str(BIN / "zookeeper-shell.sh"), self.connect + chroot, *cmd],
+            capture_output=True, text=True, timeout=timeout, env=tool_env())
+
+
+class ExternalZooKeeper(ZooKeeper):
+    """A ZooKeeper that is already running (ZKAFKA_TEST_ZK=host:port)."""
+
+    def __init__(self, connect: str):
+        host, port = connect.rsplit(":", 1)
+        super().__init__(Path("/nonexistent"), int(port))
+        self.host = host
+
+    def start(self, timeout: float = 0):
+        if four_letter(self.port, "ruok", self.host) != "imok":
+            raise HarnessError(f"ZKAFKA_TEST_ZK={self.connect} does not answer ruok")
+        return self
+
+    def stop(self):
+        self.proc = None
+        super().stop()
+
+
+# --------------------------------------------------------------------------
+# Brokers
+
+class Broker:
+    """One zkafka broker process: `zkafka kafka-server-start <props>`.
+
+    Attributes: broker_id, port, bootstrap ("127.0.0.1:<port>"), log_dir
+    (the Kafka log.dirs; kept across restarts), props_path, log_path (the
+    broker's stderr), proc (subprocess.Popen or None), overrides (dict).
+    """
+
+    def __init__(self, cluster: "Cluster", broker_id: int, overrides: dict):
+        self.cluster = cluster
+        self.broker_id = broker_id
+        self.port = int(overrides.pop("port", 0)) or free_port()
+        self.dir = cluster.base_dir / f"broker-{broker_id}"
+        self.log_dir = self.dir / "data"
+        self.props_path = self.dir / "server.properties"
+        self.log_path = self.dir / "broker.log"
+        self.overrides = overrides
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def properties(self) -> dict:
+        p = {
+            "broker.id": str(self.broker_id),
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "log.dirs": str(self.log_dir),
+            "zookeeper.connect": self.cluster.zk_connect,
+            "zookeeper.connection.timeout.ms": "18000",
+            "num.partitions": "1",
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+        }
+        p.update({k: str(v) for k, v in self.overrides.items()})
+        return p
+
+    def write_properties(self):
+        self.props_path.write_text(
+            "".join(f"{k}={v}\n" for k, v in self.properties().items()))
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, wait: bool = True, timeout: float | None = None) -> "Broker":
+        """Start the process (log appended to log_path); with wait, block until
+        it answers a metadata request (raises HarnessError on exit/timeout)."""
+        assert not self.running, f"broker {self.broker_id} is already running"
+        self.write_properties()
+        env = dict(os.environ)
+        env.setdefault("RUST_LOG", os.environ.get("ZKAFKA_TEST_RUST_LOG", "info"))
+        env.setdefault("RUST_BACKTRACE", "1")
+        self.starts += 1
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n===== start #{self.starts} {time.strftime('%H:%M:%S')} =====\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                [str(zkafka_binary_cached()), "kafka-server-start", str(self.props_path)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env, cwd=str(self.dir))
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float | None = None):
+        """Wait until the port accepts and an AdminClient metadata request
+        (list_topics) to this broker succeeds."""
+        timeout = timeout or float(os.environ.get("ZKAFKA_TEST_BROKER_WAIT", "30"))
+        deadline = time.monotonic() + timeout
+        stage = "listening"
+        while True:
+            if self.proc is None or self.proc.poll() is not None:
+                code = None if self.proc is None else self.proc.returncode
+                raise HarnessError(
+                    f"broker {self.broker_id} exited with {code} while waiting for {stage}:\n"
+                    f"{tail(self.log_path)}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise HarnessError(
+                    f"broker {self.broker_id} not ready ({stage}) after {timeout}s:\n{tail(self.log_path)}")
+            if stage == "listening":
+                if port_open(self.port):
+                    stage = "metadata"
+                    continue
+                time.sleep(0.1)
+                continue
+            try:
+                md = admin(self.bootstrap).list_topics(timeout=min(5.0, max(left, 0.5)))
+                if self.broker_id in md.brokers:
+                    return
+            except Exception:
+                pass
+            time.sleep(0.2)
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 30) -> int | None:
+        """SIGTERM (clean shutdown; SIGKILL after timeout). Returns exit code."""
+        if self.proc is None:
+            return None
+        return _stop_process(self.proc, sig, timeout)
+
+    def kill(self) -> int | None:
+        """SIGKILL: a crash, no clean shutdown."""
+        return self.stop(signal.SIGKILL, timeout=10)
+
+    def restart(self, sig=signal.SIGTERM, wait: bool = True) -> "Broker":
+        """Stop with sig (SIGTERM or SIGKILL) and start again on the same
+        port, id and log dir."""
+        self.stop(sig)
+        return self.start(wait=wait)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class Cluster:
+    """The brokers of one test, sharing a unique ZooKeeper chroot.
+
+    zk_connect is "127.0.0.1:<zkport>/<chroot>"; the chroot znode is created
+    before the first broker starts.
+    """
+
+    def __init__(self, zk: ZooKeeper, base_dir: Path, name: str):
+        self.zk = zk
+        self.base_dir = Path(base_dir)
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)[:60].strip("-") or "test"
+        self.chroot = f"/{safe}-{uuid.uuid4().hex[:8]}"
+        self.brokers: list[Broker] = []
+        self._chroot_made = False
+
+    @property
+    def zk_connect(self) -> str:
+        return f"{self.zk.connect}{self.chroot}"
+
+    @property
+    def bootstrap(self) -> str:
+        """Comma-separated listeners of all running brokers."""
+        return ",".join(b.bootstrap for b in self.brokers if b.running) or \
+            ",".join(b.bootstrap for b in self.brokers)
+
+    def _make_chroot(self):
+        if self._chroot_made:
+            return
+        try:
+            self.zk.kazoo().ensure_path(self.chroot)
+        except ImportError:
+            r = self.zk.shell("create", self.chroot, "")
+            if r.returncode != 0 and "already exists" not in r.stdout + r.stderr:
+                raise HarnessError(f"could not create chroot {self.chroot}: {r.stdout}{r.stderr}")
+        self._chroot_made = True
+
+    def add_broker(self, broker_id: int | None = None, start: bool = True,
+                   wait: bool = True, **overrides) -> Broker:
+        """Add a broker; overrides are server properties with dots written as
+        underscores or given via a dict: add_broker(1, **{"log.segment.bytes": 1024}).
+        `port=N` pins the listener port."""
+        self._make_chroot()
+        if broker_id is None:
+            broker_id = max((b.broker_id for b in self.brokers), default=-1) + 1
+        props = {k if "." in k or k == "port" else k.replace("_", "."): v
+                 for k, v in overrides.items()}
+        b = Broker(self, broker_id, props)
+        self.brokers.append(b)
+        if start:
+            b.start(wait=wait)
+        return b
+
+    def start(self, n: int, **overrides) -> list[Broker]:
+        """Start n brokers (ids 0..n-1 if none exist yet) and wait for all."""
+        new = [self.add_broker(start=True, wait=False, **overrides) for _ in range(n)]
+        for b in new:
+            b.wait_ready()
+        return new
+
+    def broker(self, broker_id: int) -> Broker:
+        return next(b for b in self.brokers if b.broker_id == broker_id)
+
+    def zk_get(self, path: str):
+        """(data bytes, ZnodeStat) of a znode under this cluster's chroot."""
+        return self.zk.kazoo().get(self.chroot + path)
+
+    def zk_children(self, path: str) -> list[str]:
+        return self.zk.kazoo().get_children(self.chroot + path)
+
+    def stop_all(self):
+        for b in self.brokers:
+            try:
+                b.stop(timeout=15)
+            except Exception:
+                pass
+
+    def log_report(self, lines: int = 60) -> str:
+        return "\n".join(f"--- broker {b.broker_id} ({b.log_path}) ---\n{tail(b.log_path, lines)}"
+                         for b in self.brokers)
+
+
+# --------------------------------------------------------------------------
+# Client helpers
+
+def admin(bootstrap: str, **conf):
+    from confluent_kafka.admin import AdminClient
+    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 5000, **conf})
+
+
+def create_topic(bootstrap: str, name: str, partitions: int = 1, replication_factor: int = 1,
+                 config: dict | None = None, via: str = "admin", timeout: float = 30):
+    """Create a topic with confluent-kafka's AdminClient (via="admin") or with
+    bin/kafka-topics.sh --create (via="cli"); waits until metadata shows it."""
+    if via == "cli":
+        args = ["--bootstrap-server", bootstrap, "--create", "--topic", name,
+                "--partitions", str(partitions), "--replication-factor", str(replication_factor)]
+        for k, v in (config or {}).items():
+            args += ["--config", f"{k}={v}"]
+        run_tool("kafka-topics", *args, timeout=timeout)
+    else:
+        from confluent_kafka.admin import NewTopic
+        fs = admin(bootstrap).create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor,
+                      config={k: str(v) for k, v in (config or {}).items()})],
+            operation_timeout=timeout, request_timeout=timeout)
+        fs[name].result(timeout=timeout)
+    wait_for_topic(bootstrap, name, partitions, timeout=timeout)
+
+
+def wait_for_topic(bootstrap: str, name: str, partitions: int | None = None, timeout: float = 30):
+    """Wait until metadata lists the topic with all partitions having a leader."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            md = admin(bootstrap).list_topics(topic=name, timeout=5)
+            t = md.topics.get(name)
+            if t is not None and t.error is None and t.partitions and \
+                    (partitions is None or len(t.partitions) == partitions) and \
+                    all(p.leader >= 0 for p in t.partitions.values()):
+                return t
+            last = t.error if t is not None else "missing"
+        except Exception as e:  # noqa: BLE001
+            last = e
+        time.sleep(0.2)
+    raise HarnessError(f"topic {name} not ready after {timeout}s: {last}")
+
+
+def produce(bootstrap: str, topic: str, values, keys=None, partition: int | None = None,
+            timeout: float = 30, **conf) -> list:
+    """Produce with confluent-kafka (acks=all unless conf overrides); returns
+    the delivered messages (with .partition() and .offset()). Raises on any
+    delivery error."""
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all",
+                  "message.timeout.ms": int(timeout * 1000), **conf})
+    delivered, errors = [], []
+
+    def cb(err, msg):
+        (errors if err else delivered).append(err or msg)
+
+    keys = list(keys) if keys is not None else [None] * len(values)
+    for k, v in zip(keys, values):
+        kw = {} if partition is None else {"partition": partition}
+        p.produce(topic, value=v, key=k, on_delivery=cb, **kw)
+        p.poll(0)
+    left = p.flush(timeout)
+    if errors or left:
+        raise AssertionError(f"produce to {topic}: {len(errors)} errors {errors[:3]}, {left} undelivered")
+    return delivered
+
+
+def consume(bootstrap: str, topic: str, n: int, timeout: float = 30, group: str | None = None,
+            client: str = "confluent", **conf) -> list[tuple]:
+    """Read n records from the beginning; returns [(key, value, partition, offset)]
+    (bytes key/value) in arrival order. client="confluent" or "kafka-python"."""
+    out = []
+    deadline = time.monotonic() + timeout
+    if client == "kafka-python":
+        from kafka import KafkaConsumer
+        c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
+                          auto_offset_reset="earliest", enable_auto_commit=False,
+                          consumer_timeout_ms=int(timeout * 1000), **conf)
+        try:
+            while len(out) < n and time.monotonic() < deadline:
+                for tp, msgs in c.poll(timeout_ms=500).items():
+                    out += [(m.key, m.value, m.partition, m.offset) for m in msgs]
+        finally:
+            c.close()
+    else:
+        from confluent_kafka import Consumer
+        c = Consumer({"bootstrap.servers": bootstrap,
+                      "group.id": group or f"harness-{uuid.uuid4().hex[:8]}",
+                      "auto.offset.reset": "earliest", "enable.auto.commit": False, **conf})
+        try:
+            c.subscribe([topic])
+            while len(out) < n and time.monotonic() < deadline:
+                m = c.poll(0.5)
+                if m is None:
+                    continue
+                if m.error():
+                    if m.error().code() == -191:  # _PARTITION_EOF
+                        continue
+                    raise AssertionError(f"consume error: {m.error()}")
+                out.append((m.key(), m.value(), m.partition(), m.offset()))
+        finally:
+            c.close()
+    if len(out) < n:
+        raise AssertionError(f"consumed {len(out)} of {n} records from {topic} in {timeout}s")
+    return out
+
+
+def run_tool(tool: str, *args: str, input: str | None = None, timeout: float = 60,
+             check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run bin/<tool>.sh args... (e.g. run_tool("kafka-topics", "--list",
+    "--bootstrap-server", b)). Text stdout/stderr; check=True raises with both
+    on a non-zero exit."""
+    name = tool if tool.endswith(".sh") else tool + ".sh"
+    r = subprocess.run([str(BIN / name), *args], input=input, capture_output=True, text=True,
+                       timeout=timeout, env=tool_env(env))
+    if check and r.returncode != 0:
+        raise AssertionError(f"{name} {' '.join(args)} exited {r.returncode}\n"
+                             f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}")
+    return r
+
+
+def kcat(*args: str, input: str | bytes | None = None, timeout: float = 30,
+         check: bool = True) -> subprocess.CompletedProcess:
+    """Run kcat with args (e.g. kcat("-b", b, "-C", "-t", t, "-e", "-q")).
+    Output is text when input is str or None."""
+    exe = shutil.which("kcat") or shutil.which("kafkacat")
+    if exe is None:
+        raise HarnessError("kcat is not installed (apt-get install kcat)")
+    text = not isinstance(input, bytes)
+    r = subprocess.run([exe, *args], input=input, capture_output=True, text=text, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"kcat {' '.join(args)} exited {r.returncode}\n"
+                             f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}")
+    return r

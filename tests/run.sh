@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# tests/run.sh — zkafka's whole test suite, from a fresh machine.
+#
+#   1. installs what is missing: Debian packages (zookeeper, kcat, a C
+#      toolchain and pkg-config) and a Python venv at .run/venv with
+#      confluent-kafka, kafka-python, kazoo and pytest
+#   2. cargo build --release   (target/release/zkafka)
+#   3. cargo test --release    (unit + Rust integration tests)
+#   4. pytest tests/interop -q (real Kafka clients against zkafka + ZooKeeper)
+#
+# Usage: tests/run.sh [--no-install] [--rust-only|--py-only] [-- pytest args...]
+# Env:   ZKAFKA_CARGO_TEST_TIMEOUT (s, default 900), ZKAFKA_PYTEST_TIMEOUT
+#        (s, default 720), ZKAFKA_TEST_TIMEOUT (per interop test, default 120).
+# Exits non-zero if any stage fails; pytest collecting no tests is a failure.
+set -uo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+install=1; rust=1; py=1; pytest_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-install) install=0 ;;
+    --rust-only) py=0 ;;
+    --py-only) rust=0 ;;
+    --) shift; pytest_args=("$@"); break ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+export CI="${CI:-}" DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+command -v cargo >/dev/null 2>&1 || export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+VENV="$REPO/.run/venv"
+PY_PKGS=(confluent-kafka kafka-python kazoo pytest)
+
+declare -a RESULTS=()
+failed=0
+stage() { echo; echo "=== $* ($(date +%H:%M:%S))"; }
+record() { # name rc [note]
+  if [ "$2" -eq 0 ]; then RESULTS+=("PASS  $1${3:+  ($3)}"); else RESULTS+=("FAIL  $1 (exit $2)${3:+  $3}"); failed=1; fi
+}
+finish() {
+  echo; echo "=== summary"
+  printf '  %s\n' "${RESULTS[@]}"
+  exit $failed
+}
+
+# ---------------------------------------------------------------- install
+if [ $install -eq 1 ]; then
+  stage "prerequisites"
+  debs=(kcat)
+  command -v cc >/dev/null 2>&1 || debs+=(build-essential)
+  command -v pkg-config >/dev/null 2>&1 || debs+=(pkg-config)
+  command -v java >/dev/null 2>&1 || debs+=(default-jre-headless)
+  if ! "$REPO/zk/install.sh" "${debs[@]}"; then record "install Debian packages" 1; finish; fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo not found: this suite needs a Rust toolchain (rustup)" >&2; record "rust toolchain" 1; finish
+  fi
+  if [ $py -eq 1 ]; then
+    if [ ! -x "$VENV/bin/python" ]; then
+      python3 -m venv "$VENV" || { record "python venv" 1; finish; }
+    fi
+    if ! "$VENV/bin/python" -c 'import confluent_kafka, kafka, kazoo, pytest' 2>/dev/null; then
+      echo "pip install ${PY_PKGS[*]} into $VENV"
+      "$VENV/bin/python" -m pip install -q "${PY_PKGS[@]}" || { record "pip install" 1; finish; }
+    fi
+  fi
+  echo "ok: zookeeper $(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null), kcat, $(cargo --version), python venv $VENV"
+fi
+
+# ---------------------------------------------------------------- build
+stage "cargo build --release"
+cargo build --release
+rc=$?; record "cargo build --release" $rc
+if [ $rc -ne 0 ]; then finish; fi
+touch target/release/zkafka 2>/dev/null || true  # the bin/ scripts' staleness check
+
+# ---------------------------------------------------------------- cargo test
+if [ $rust -eq 1 ]; then
+  stage "cargo test --release"
+  timeout --kill-after=30 "${ZKAFKA_CARGO_TEST_TIMEOUT:-900}" cargo test --release
+  rc=$?
+  [ $rc -eq 124 ] && echo "cargo test timed out after ${ZKAFKA_CARGO_TEST_TIMEOUT:-900}s"
+  record "cargo test --release" $rc
+fi
+
+# ---------------------------------------------------------------- pytest
+if [ $py -eq 1 ]; then
+  stage "pytest tests/interop"
+  PY="$VENV/bin/python"; [ -x "$PY" ] || PY=python3
+  ZKAFKA_BIN="$REPO/target/release/zkafka" \
+    timeout --kill-after=30 "${ZKAFKA_PYTEST_TIMEOUT:-720}" \
+    "$PY" -m pytest tests/interop -q -p no:cacheprovider "${pytest_args[@]}"
+  rc=$?
+  note=""
+  case $rc in
+    5) note="pytest collected NO tests" ; echo "pytest: exit 5, no tests were collected — counted as a failure" ;;
+    124) note="timed out after ${ZKAFKA_PYTEST_TIMEOUT:-720}s" ;;
+  esac
+  record "pytest tests/interop" $rc "$note"
+fi
+
+finish
