@@ -8,10 +8,11 @@ records every request frame it receives without answering anything else. Each
 client runs as a subprocess under a hard timeout, so the whole run is bounded
 (about 10 s per client).
 
-Output: for each client and API, the first request frame seen, as commented hex
-(size prefix + header + body), written to src/protocol/messages/testdata/
-as <api>_request_<client>.hex. Frames that were answered with a Metadata
-response are also numbered (<api>_request_<client>_<n>.hex) when there are several.
+Output: for each client run, the request frames listed in its `save` map, as
+commented hex (size prefix + header + body), written to
+src/protocol/messages/testdata/<api>_request_<label>.hex. Which Metadata request
+librdkafka sends first varies from run to run; the committed confluent-kafka
+Metadata fixtures were renamed by content (..._brokers.hex, ..._topic.hex).
 
 Usage: python3 tests/tools/capture_requests.py [--only kcat|confluent_kafka|kafka_python]
 """
@@ -149,83 +150,119 @@ def serve(conn, port, frames, deadline):
         conn.close()
 
 
-def client_command(name, port):
+def py(code):
+    return [sys.executable, "-c", code]
+
+
+def runs(name, port):
+    """(command, stdin, {api key: [fixture label for 1st, 2nd, ... frame of that key]})."""
     bs = f"127.0.0.1:{port}"
     if name == "kcat":
-        # -L (metadata for all topics), then a produce of one message
-        return [["kcat", "-b", bs, "-L", "-m", "3"],
-                ["kcat", "-b", bs, "-P", "-t", TOPIC, "-p", "0", "-m", "3"]]
+        return [
+            (["kcat", "-b", bs, "-L", "-m", "3"], b"",
+             {3: ["kcat_brokers", "kcat_all_topics"]}),
+            (["kcat", "-b", bs, "-P", "-t", TOPIC, "-p", "0", "-m", "3"], b"hello\n",
+             {3: ["kcat_topic"], 0: ["kcat"]}),
+            (["kcat", "-b", bs, "-C", "-t", TOPIC, "-p", "0", "-o", "0", "-c", "1", "-m", "3"], b"",
+             {1: ["kcat"]}),
+            (["kcat", "-b", bs, "-C", "-t", TOPIC, "-p", "0", "-o", "beginning", "-c", "1", "-m", "3"],
+             b"", {2: ["kcat"]}),
+        ]
     if name == "confluent_kafka":
-        code = (
-            "from confluent_kafka import Producer\n"
-            f"p = Producer({{'bootstrap.servers': '{bs}', 'client.id': 'zk-capture-ck',"
-            " 'message.timeout.ms': 4000})\n"
-            f"p.produce('{TOPIC}', b'hello', partition=0)\n"
-            "p.flush(5)\n")
-        return [[sys.executable, "-c", code]]
+        conf = f"'bootstrap.servers': '{bs}', 'client.id': 'zk-capture-ck'"
+        return [
+            (py("from confluent_kafka import Producer\n"
+                f"p = Producer({{{conf}, 'message.timeout.ms': 4000}})\n"
+                f"p.produce('{TOPIC}', b'hello', partition=0)\n"
+                "p.flush(5)\n"), b"",
+             {3: ["confluent_kafka"], 0: ["confluent_kafka"]}),
+            (py("from confluent_kafka import Consumer, TopicPartition\n"
+                f"c = Consumer({{{conf}, 'group.id': 'zk-capture-g', 'enable.auto.commit': False}})\n"
+                f"c.assign([TopicPartition('{TOPIC}', 0, 0)])\n"
+                "c.poll(5)\n"), b"",
+             {1: ["confluent_kafka"]}),
+            (py("from confluent_kafka import Consumer, TopicPartition, OFFSET_END\n"
+                f"c = Consumer({{{conf}, 'group.id': 'zk-capture-g', 'enable.auto.commit': False}})\n"
+                f"c.assign([TopicPartition('{TOPIC}', 0, OFFSET_END)])\n"
+                "c.poll(5)\n"), b"",
+             {2: ["confluent_kafka"]}),
+            (py("from confluent_kafka.admin import AdminClient, NewTopic\n"
+                f"a = AdminClient({{{conf}}})\n"
+                f"fs = a.create_topics([NewTopic('{TOPIC}-new', 3, 1, config={{'cleanup.policy': 'compact'}})],"
+                " request_timeout=4)\n"
+                "[f.exception(5) for f in fs.values()]\n"), b"",
+             {19: ["confluent_kafka"]}),
+        ]
     if name == "kafka_python":
-        code = (
-            "from kafka import KafkaProducer\n"
-            f"p = KafkaProducer(bootstrap_servers='{bs}', client_id='zk-capture-kp',"
-            " max_block_ms=4000, request_timeout_ms=3000)\n"
-            f"p.send('{TOPIC}', b'hello', partition=0)\n"
-            "p.flush(timeout=4)\n")
-        return [[sys.executable, "-c", code]]
+        conf = f"bootstrap_servers='{bs}', client_id='zk-capture-kp'"
+        return [
+            (py("from kafka import KafkaProducer\n"
+                f"p = KafkaProducer({conf}, max_block_ms=4000, request_timeout_ms=3000)\n"
+                f"p.send('{TOPIC}', b'hello', partition=0)\n"
+                "p.flush(timeout=4)\n"), b"",
+             {3: ["kafka_python"], 0: ["kafka_python"]}),
+            (py("from kafka import KafkaConsumer, TopicPartition\n"
+                f"c = KafkaConsumer({conf}, enable_auto_commit=False, request_timeout_ms=3000)\n"
+                f"tp = TopicPartition('{TOPIC}', 0)\n"
+                "c.assign([tp]); c.seek(tp, 0)\n"
+                "c.poll(timeout_ms=4000)\n"), b"",
+             {1: ["kafka_python"]}),
+            (py("from kafka import KafkaConsumer, TopicPartition\n"
+                f"c = KafkaConsumer({conf}, enable_auto_commit=False, request_timeout_ms=3000)\n"
+                f"tp = TopicPartition('{TOPIC}', 0)\n"
+                "c.assign([tp]); c.seek_to_end(tp)\n"
+                "c.poll(timeout_ms=4000)\n"), b"",
+             {2: ["kafka_python"]}),
+            (py("from kafka.admin import KafkaAdminClient, NewTopic\n"
+                f"a = KafkaAdminClient({conf}, request_timeout_ms=4000)\n"
+                f"a.create_topics([NewTopic('{TOPIC}-new', 3, 1, topic_configs={{'cleanup.policy': 'compact'}})])\n"),
+             b"", {19: ["kafka_python"]}),
+        ]
     raise ValueError(name)
 
 
-def capture(name):
+def run_one(cmd, stdin):
     frames = []
-    for idx in range(len(client_command(name, 0))):
-        srv = socket.socket()
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.bind(("127.0.0.1", 0))
-        srv.listen(4)
-        srv.settimeout(0.5)
-        port = srv.getsockname()[1]
-        cmd = client_command(name, port)[idx]
-        deadline = time.time() + CLIENT_TIMEOUT
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        if name == "kcat" and "-P" in cmd:
-            proc.stdin.write(b"hello\n")
-        proc.stdin.close()
-        threads = []
-        while time.time() < deadline and proc.poll() is None:
-            try:
-                conn, _ = srv.accept()
-            except socket.timeout:
-                continue
-            t = threading.Thread(target=serve, args=(conn, port, frames, deadline), daemon=True)
-            t.start()
-            threads.append(t)
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        srv.close()
-        for t in threads:
-            t.join(timeout=2)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(0.5)
+    port = srv.getsockname()[1]
+    cmd = cmd(port)
+    deadline = time.time() + CLIENT_TIMEOUT
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    proc.stdin.write(stdin)
+    proc.stdin.close()
+    threads = []
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            conn, _ = srv.accept()
+        except socket.timeout:
+            continue
+        t = threading.Thread(target=serve, args=(conn, port, frames, deadline), daemon=True)
+        t.start()
+        threads.append(t)
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    srv.close()
+    for t in threads:
+        t.join(timeout=2)
     return frames
 
 
-def write(name, frames):
+def write(label, key, version, frame, client):
     os.makedirs(OUT, exist_ok=True)
-    seen = {}
-    for key, version, frame in frames:
-        if key not in NAMES or key == 18:
-            continue
-        seen.setdefault(key, []).append((version, frame))
-    for key, items in seen.items():
-        for n, (version, frame) in enumerate(items):
-            suffix = "" if n == 0 else f"_{n}"
-            path = os.path.join(OUT, f"{NAMES[key]}_request_{name}{suffix}.hex")
-            with open(path, "w") as f:
-                f.write(f"# {NAMES[key]} request v{version} captured from {name}\n")
-                f.write("# by tests/tools/capture_requests.py (whole frame: size, header, body)\n")
-                hx = frame.hex()
-                for i in range(0, len(hx), 64):
-                    f.write(hx[i:i + 64] + "\n")
-            print(f"wrote {path} (v{version}, {len(frame)} bytes)")
+    path = os.path.join(OUT, f"{NAMES[key]}_request_{label}.hex")
+    with open(path, "w") as f:
+        f.write(f"# {NAMES[key]} request v{version} captured from {client}\n")
+        f.write("# by tests/tools/capture_requests.py (whole frame: size, header, body)\n")
+        hx = frame.hex()
+        for i in range(0, len(hx), 64):
+            f.write(hx[i:i + 64] + "\n")
+    print(f"  wrote {os.path.relpath(path)} (v{version}, {len(frame)} bytes)")
 
 
 def main():
@@ -233,9 +270,18 @@ def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--only":
         names = [sys.argv[2]]
     for name in names:
-        frames = capture(name)
-        print(name, [(NAMES.get(k, k), v) for k, v, _ in frames])
-        write(name, frames)
+        for i in range(len(runs(name, 0))):
+            cmd_of = lambda port, i=i: runs(name, port)[i][0]
+            _, stdin, save = runs(name, 0)[i]
+            frames = run_one(cmd_of, stdin)
+            print(name, i, [(NAMES.get(k, k), v) for k, v, _ in frames])
+            count = {}
+            for key, version, frame in frames:
+                n = count.get(key, 0)
+                count[key] = n + 1
+                labels = save.get(key, [])
+                if n < len(labels):
+                    write(labels[n], key, version, frame, name)
 
 
 if __name__ == "__main__":

@@ -657,14 +657,20 @@ mod tests {
 
     #[test]
     fn captured_confluent_kafka_metadata() {
-        // librdkafka 2.x (confluent-kafka 2.16) bootstrap: v11, flexible,
-        // brokers-only (empty list, no auto-create)
-        let (h, m) = check_capture(include_str!("testdata/metadata_request_confluent_kafka.hex"));
+        // librdkafka 2.x (confluent-kafka 2.16), v11 flexible. Depending on timing
+        // its first Metadata is a brokers-only query (empty list, no auto-create) ...
+        let (h, m) = check_capture(include_str!("testdata/metadata_request_confluent_kafka_brokers.hex"));
         assert_eq!((h.api_version, h.client_id.as_deref()), (11, Some("zk-capture-ck")));
         assert!(h.tagged_fields.is_empty());
         assert_eq!(names(&m), Some(vec![]));
         assert!(!m.allow_auto_topic_creation);
         assert!(!m.include_topic_authorized_operations);
+        // ... or one for the topic being produced to (by name, zero topic id)
+        let (h, m) = check_capture(include_str!("testdata/metadata_request_confluent_kafka_topic.hex"));
+        assert_eq!(h.api_version, 11);
+        assert_eq!(names(&m), Some(vec!["zk-capture".to_string()]));
+        assert_eq!(m.topics.as_ref().map(|t| t[0].topic_id), Some([0; 16]));
+        assert!(m.allow_auto_topic_creation);
     }
 
     #[test]
