@@ -116,8 +116,7 @@ impl Message for CreateTopicsRequest {
     fn decode(r: &mut Reader, version: i16) -> Result<Self> {
         check_version(KEY, version, MIN, MAX)?;
         let flexible = KEY.is_flexible(version);
-        let mut m = CreateTopicsRequest::default();
-        m.topics = r.array(flexible, |r| {
+        let topics = r.array(flexible, |r| {
             Ok(CreatableTopic {
                 name: r.string(flexible)?,
                 num_partitions: r.i32()?,
@@ -139,7 +138,7 @@ impl Message for CreateTopicsRequest {
                 tagged_fields: tags_or_default(r, flexible)?,
             })
         })?;
-        m.timeout_ms = r.i32()?;
+        let mut m = CreateTopicsRequest { topics, timeout_ms: r.i32()?, ..Default::default() };
         if version >= 1 {
             m.validate_only = r.bool()?;
         }

@@ -210,8 +210,7 @@ impl Message for ProduceResponse {
     fn decode(r: &mut Reader, version: i16) -> Result<Self> {
         check_version(KEY, version, MIN, MAX)?;
         let flexible = KEY.is_flexible(version);
-        let mut m = ProduceResponse::default();
-        m.responses = r.array(flexible, |r| {
+        let responses = r.array(flexible, |r| {
             let name = r.string(flexible)?;
             let partition_responses = r.array(flexible, |r| {
                 let mut p = ProduceResponsePartition {
@@ -241,6 +240,7 @@ impl Message for ProduceResponse {
             })?;
             Ok(ProduceResponseTopic { name, partition_responses, tagged_fields: tags_or_default(r, flexible)? })
         })?;
+        let mut m = ProduceResponse { responses, ..Default::default() };
         if version >= 1 {
             m.throttle_time_ms = r.i32()?;
         }
