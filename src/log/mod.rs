@@ -23,3 +23,5 @@ pub use self::log_config::LogConfig;
 pub fn segment_file_name(base_offset: i64, suffix: &str) -> String {
     format!("{base_offset:020}{suffix}")
 }
+pub use self::log::{FetchDataInfo, Log, LogAppendInfo, LogOpenState, TimestampAndOffset};
+pub use self::log_manager::LogManager;
