@@ -25,3 +25,6 @@ pub fn segment_file_name(base_offset: i64, suffix: &str) -> String {
 }
 pub use self::log::{FetchDataInfo, Log, LogAppendInfo, LogOpenState, TimestampAndOffset};
 pub use self::log_manager::LogManager;
+
+#[cfg(test)]
+mod tests;

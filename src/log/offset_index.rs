@@ -106,7 +106,7 @@ impl OffsetIndex {
     /// Greatest entry with offset <= `target`, as (absolute offset, position);
     /// (base offset, 0) if there is none.
     pub fn lookup(&self, target: i64) -> (i64, u64) {
-        let rel = target - self.base_offset;
+        let rel = target.saturating_sub(self.base_offset);
         let idx = self.entries.partition_point(|e| (e.0 as i64) <= rel);
         if idx == 0 {
             (self.base_offset, 0)
@@ -118,7 +118,7 @@ impl OffsetIndex {
 
     /// Adds an entry; `offset` must be above the last entry's.
     pub fn append(&mut self, offset: i64, position: u64) -> LogResult<()> {
-        let rel = offset - self.base_offset;
+        let rel = offset.saturating_sub(self.base_offset);
         if rel < 0 || rel > i32::MAX as i64 || position > i32::MAX as u64 {
             return Err(LogError::Storage(format!("offset {offset}/position {position} cannot be indexed")));
         }
@@ -143,7 +143,7 @@ impl OffsetIndex {
 
     /// Removes every entry with offset >= `offset`.
     pub fn truncate_to(&mut self, offset: i64) -> LogResult<()> {
-        let rel = offset - self.base_offset;
+        let rel = offset.saturating_sub(self.base_offset);
         let keep = self.entries.partition_point(|e| (e.0 as i64) < rel);
         self.entries.truncate(keep);
         self.file.set_len((keep * OFFSET_INDEX_ENTRY_SIZE) as u64)?;

@@ -106,7 +106,7 @@ impl TimeIndex {
                 return Err(LogError::Storage(format!("time index offset {offset} goes backwards")));
             }
         }
-        let rel = offset - self.base_offset;
+        let rel = offset.saturating_sub(self.base_offset);
         if rel < 0 || rel > i32::MAX as i64 {
             return Err(LogError::Storage(format!("offset {offset} cannot be time-indexed")));
         }
@@ -120,7 +120,7 @@ impl TimeIndex {
 
     /// Removes every entry with offset >= `offset`.
     pub fn truncate_to(&mut self, offset: i64) -> LogResult<()> {
-        let rel = offset - self.base_offset;
+        let rel = offset.saturating_sub(self.base_offset);
         let keep = self.entries.partition_point(|e| (e.1 as i64) < rel);
         self.entries.truncate(keep);
         self.file.set_len((keep * TIME_INDEX_ENTRY_SIZE) as u64)?;
