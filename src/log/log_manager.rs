@@ -25,7 +25,7 @@ pub const FUTURE_DIR_SUFFIX: &str = "-future";
 /// Parses `<topic>-<partition>` directory names.
 pub fn parse_partition_dir(name: &str) -> Option<TopicPartition> {
     let (topic, part) = name.rsplit_once('-')?;
-    if topic.is_empty() || topic.contains('.') && (name.ends_with(DELETE_DIR_SUFFIX) || name.ends_with(FUTURE_DIR_SUFFIX)) {
+    if topic.is_empty() || name.ends_with(DELETE_DIR_SUFFIX) || name.ends_with(FUTURE_DIR_SUFFIX) {
         return None;
     }
     let p: i32 = part.parse().ok()?;
