@@ -1,0 +1,3 @@
+//! AdminZkClient (being written).
+#[derive(Debug)] pub enum AdminError {}
+pub struct AdminZkClient;
