@@ -4,7 +4,7 @@
 //! `kafka.server.KafkaServer` (and `kafka.Kafka` for the command line).
 
 use crate::config::{EndPoint, KafkaConfig};
-use crate::controller::KafkaController;
+use crate::controller::{ControllerConfig, KafkaController};
 use crate::log::{LogConfig, LogManager};
 use crate::server::kafka_apis::KafkaApis;
 use crate::server::metadata_cache::MetadataCache;
@@ -192,13 +192,12 @@ impl KafkaServer {
         log::info!("registered broker {broker_id} at path /brokers/ids/{broker_id} with epoch {broker_epoch}");
         replica_manager.set_broker_epoch(broker_epoch);
 
-        let controller = KafkaController::startup(zk.clone(), broker_id, broker_epoch, config.clone())
-            .await
-            .map_err(|e| format!("cannot start the controller: {e}"))?;
+        let controller = KafkaController::startup(zk.clone(), broker_info.clone(), broker_epoch, ControllerConfig::new(broker_id));
 
-        // Re-register under a new session after expiry (a new broker epoch).
+        // After a session expiry the controller's event thread re-registers
+        // this broker (as Kafka does); follow the new broker epoch here.
         {
-            let zk = zk.clone();
+            let controller = controller.clone();
             let rm = replica_manager.clone();
             let mut sessions = zk.subscribe_session_reinit();
             let mut stop = shutdown_rx.clone();
@@ -207,13 +206,12 @@ impl KafkaServer {
                     tokio::select! {
                         changed = sessions.changed() => {
                             if changed.is_err() { break; }
-                            match zk.register_broker(&broker_info).await {
-                                Ok(epoch) => {
-                                    log::info!("re-registered broker {broker_id} after session expiry with epoch {epoch}");
-                                    rm.set_broker_epoch(epoch);
-                                }
-                                Err(e) => log::error!("cannot re-register broker {broker_id}: {e}"),
+                            let before = controller.broker_epoch();
+                            for _ in 0..600 {
+                                if controller.broker_epoch() != before { break; }
+                                tokio::time::sleep(Duration::from_millis(50)).await;
                             }
+                            rm.set_broker_epoch(controller.broker_epoch());
                         }
                         _ = stop.changed() => break,
                     }
