@@ -281,6 +281,21 @@ impl KafkaZkClient {
         self.inner.client.write().unwrap_or_else(|e| e.into_inner()).take();
     }
 
+    /// Test hook: ends the current session from a second connection (session
+    /// takeover + close), as a ZooKeeper-side expiry would.
+    #[doc(hidden)]
+    pub async fn expire_session_for_testing(&self) -> Result<()> {
+        let info = self.client()?.session().clone();
+        let other = zk::Client::connector()
+            .with_session(info)
+            .with_session_timeout(self.inner.config.session_timeout)
+            .connect(&self.inner.hosts)
+            .await
+            .map_err(|e| zk_err("connect", "/", e))?;
+        drop(other);
+        Ok(())
+    }
+
     // ------------------------------------------------------------ raw helpers
 
     pub async fn get_data(&self, path: &str) -> Result<Option<(Vec<u8>, zk::Stat)>> {
