@@ -15,7 +15,7 @@
 #      rdkafka_performance args, e.g. "-X linger.ms=10 -z snappy"),
 #      BENCH_KEEP=1 keeps the run directory (broker data and logs).
 set -euo pipefail
-BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BENCH="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 REPO="$(cd "$BENCH/.." && pwd)"
 BUILD="$BENCH/.build"
 PERF="$BUILD/bin/rdkafka_performance"

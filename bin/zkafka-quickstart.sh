@@ -15,7 +15,7 @@
 #      KAFKA_PORT (default 9092), TOPIC (default quickstart-events),
 #      QUICKSTART_WAIT_SECS (default 60).
 set -euo pipefail
-BIN="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BIN="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 REPO="$(cd "$BIN/.." && pwd)"
 . "$REPO/zk/lib.sh"
 STATE="$REPO/.run/quickstart"

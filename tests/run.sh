@@ -13,7 +13,7 @@
 #        (s, default 720), ZKAFKA_TEST_TIMEOUT (per interop test, default 120).
 # Exits non-zero if any stage fails; pytest collecting no tests is a failure.
 set -uo pipefail
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$REPO"
 
 install=1; rust=1; py=1; pytest_args=()
