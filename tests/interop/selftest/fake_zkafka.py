@@ -17,6 +17,11 @@ MOCK = os.environ.get("ZKAFKA_SELFTEST_MOCK", "mock_broker")
 if len(sys.argv) < 2 or sys.argv[1] != "kafka-server-start":
     sys.exit(0)
 props = dict(line.split("=", 1) for line in open(sys.argv[2]).read().splitlines() if "=" in line)
+args = sys.argv[3:]
+for i, a in enumerate(args):  # --override k=v, as the real broker takes them
+    if a == "--override" and i + 1 < len(args):
+        k, v = args[i + 1].split("=", 1)
+        props[k] = v
 port = int(props["listeners"].rsplit(":", 1)[1])
 mock = subprocess.Popen([MOCK], stdout=subprocess.PIPE, text=True)
 host, mport = mock.stdout.readline().strip().split(",")[0].rsplit(":", 1)

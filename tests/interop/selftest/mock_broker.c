@@ -1,6 +1,7 @@
 /* A one-broker librdkafka mock cluster in its own process, for the harness
  * self-test. Prints its bootstrap address on stdout, runs until SIGTERM. */
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <unistd.h>
 #include "rdkafka.h"
@@ -11,6 +12,7 @@ static void on_signal(int sig) { (void)sig; run = 0; }
 
 int main(void) {
   char err[512];
+  prctl(PR_SET_PDEATHSIG, SIGTERM); /* die with the fake broker, even on SIGKILL */
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
