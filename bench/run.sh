@@ -13,6 +13,8 @@
 # Env: BENCH_RECORDS (1000000), BENCH_SIZE (100 bytes), BENCH_PARTITIONS (6),
 #      BENCH_ACKS (1), BENCH_PRODUCER_OPTS / BENCH_CONSUMER_OPTS (extra
 #      rdkafka_performance args, e.g. "-X linger.ms=10 -z snappy"),
+#      BENCH_CONSUMER_GROUP=1 (consume with a consumer group instead of
+#      reading every partition directly), BENCH_TIMEOUT (300 s per phase),
 #      BENCH_KEEP=1 keeps the run directory (broker data and logs).
 set -euo pipefail
 BENCH="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
@@ -23,6 +25,7 @@ RECORDS="${BENCH_RECORDS:-1000000}"
 SIZE="${BENCH_SIZE:-100}"
 PARTITIONS="${BENCH_PARTITIONS:-6}"
 ACKS="${BENCH_ACKS:-1}"
+TIMEOUT="${BENCH_TIMEOUT:-300}"
 . "$REPO/zk/lib.sh"
 
 log() { echo "bench: $*" >&2; }
@@ -122,14 +125,22 @@ bench() {
 
   log "producing $RECORDS records of $SIZE bytes, acks=$ACKS, $PARTITIONS partitions ..."
   # shellcheck disable=SC2086
-  timeout 600 "$PERF" -P -t "$topic" -b "127.0.0.1:$kp" -s "$SIZE" -c "$RECORDS" -a "$ACKS" \
-    ${BENCH_PRODUCER_OPTS:-} >"$RUN/produce.out" 2>&1 || { tail -n 20 "$RUN/produce.out" >&2; exit 1; }
+  timeout "$TIMEOUT" "$PERF" -P -t "$topic" -b "127.0.0.1:$kp" -s "$SIZE" -c "$RECORDS" -a "$ACKS" \
+    ${BENCH_PRODUCER_OPTS:-} >"$RUN/produce.out" 2>&1 || { log "producer failed or timed out (${TIMEOUT}s)"; tail -n 5 "$RUN/produce.out" >&2; exit 1; }
   local p; p="$(summary "$RUN/produce.out")"
 
-  log "consuming them (consumer group, from the beginning) ..."
+  local cargs=()
+  if [ "${BENCH_CONSUMER_GROUP:-0}" = 1 ]; then
+    log "consuming them (consumer group) ..."
+    cargs=(-G "bench-$$" -X auto.offset.reset=earliest)
+  else
+    log "consuming them (all $PARTITIONS partitions from the beginning, until their end) ..."
+    for ((i = 0; i < PARTITIONS; i++)); do cargs+=(-p "$i"); done
+    cargs+=(-o beginning -e)
+  fi
   # shellcheck disable=SC2086
-  timeout 600 "$PERF" -C -G "bench-$$" -t "$topic" -b "127.0.0.1:$kp" -c "$RECORDS" \
-    -X auto.offset.reset=earliest ${BENCH_CONSUMER_OPTS:-} >"$RUN/consume.out" 2>&1 || { tail -n 20 "$RUN/consume.out" >&2; exit 1; }
+  timeout "$TIMEOUT" "$PERF" -C "${cargs[@]}" -t "$topic" -b "127.0.0.1:$kp" -c "$RECORDS" \
+    ${BENCH_CONSUMER_OPTS:-} >"$RUN/consume.out" 2>&1 || { log "consumer failed or timed out (${TIMEOUT}s)"; tail -n 5 "$RUN/consume.out" >&2; exit 1; }
   local c; c="$(summary "$RUN/consume.out")"
 
   echo
