@@ -16,14 +16,6 @@ const MAX: i16 = 4;
 pub const CONSUMER_REPLICA_ID: i32 = -1;
 pub const DEBUGGING_REPLICA_ID: i32 = -2;
 
-fn tags_or_default(r: &mut Reader, flexible: bool) -> Result<TaggedFields> {
-    if flexible {
-        r.tagged_fields()
-    } else {
-        Ok(TaggedFields::default())
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OffsetForLeaderEpochRequest {
     /// v3+: the requesting broker's id, -1 for a consumer, -2 for debugging.
@@ -107,12 +99,12 @@ impl Message for OffsetForLeaderEpochRequest {
                     partition,
                     current_leader_epoch,
                     leader_epoch,
-                    tagged_fields: tags_or_default(r, flexible)?,
+                    tagged_fields: r.tagged_fields_if(flexible)?,
                 })
             })?;
-            Ok(OffsetForLeaderTopic { topic, partitions, tagged_fields: tags_or_default(r, flexible)? })
+            Ok(OffsetForLeaderTopic { topic, partitions, tagged_fields: r.tagged_fields_if(flexible)? })
         })?;
-        Ok(OffsetForLeaderEpochRequest { replica_id, topics, tagged_fields: tags_or_default(r, flexible)? })
+        Ok(OffsetForLeaderEpochRequest { replica_id, topics, tagged_fields: r.tagged_fields_if(flexible)? })
     }
 }
 
@@ -191,11 +183,11 @@ impl Message for OffsetForLeaderEpochResponse {
                 let partition = r.i32()?;
                 let leader_epoch = if version >= 1 { r.i32()? } else { -1 };
                 let end_offset = r.i64()?;
-                Ok(EpochEndOffset { error_code, partition, leader_epoch, end_offset, tagged_fields: tags_or_default(r, flexible)? })
+                Ok(EpochEndOffset { error_code, partition, leader_epoch, end_offset, tagged_fields: r.tagged_fields_if(flexible)? })
             })?;
-            Ok(OffsetForLeaderTopicResult { topic, partitions, tagged_fields: tags_or_default(r, flexible)? })
+            Ok(OffsetForLeaderTopicResult { topic, partitions, tagged_fields: r.tagged_fields_if(flexible)? })
         })?;
-        Ok(OffsetForLeaderEpochResponse { throttle_time_ms, topics, tagged_fields: tags_or_default(r, flexible)? })
+        Ok(OffsetForLeaderEpochResponse { throttle_time_ms, topics, tagged_fields: r.tagged_fields_if(flexible)? })
     }
 }
 
