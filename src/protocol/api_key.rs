@@ -137,6 +137,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::UpdateMetadata, 0, 7),
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::CreateTopics, 0, 7),
+    (ApiKey::OffsetForLeaderEpoch, 0, 4),
 ];
 
 /// The version range served for `key`, if any.

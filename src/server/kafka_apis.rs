@@ -120,6 +120,13 @@ impl KafkaApis {
                 dispatch!(self, ctx, r, update_metadata::UpdateMetadataRequest, handle_update_metadata)
             }
             ApiKey::StopReplica => dispatch!(self, ctx, r, stop_replica::StopReplicaRequest, handle_stop_replica),
+            ApiKey::OffsetForLeaderEpoch => dispatch!(
+                self,
+                ctx,
+                r,
+                offset_for_leader_epoch::OffsetForLeaderEpochRequest,
+                handle_offset_for_leader_epoch
+            ),
             other => RequestOutcome::Close(format!("API {other:?} is not served")),
         }
     }
