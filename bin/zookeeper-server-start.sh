@@ -7,7 +7,7 @@
 #   -daemon:    background; log .run/logs/zookeeper-<port>.out, pid .run/zookeeper-<port>.pid
 # Env: ZK_HEAP_OPTS (default -Xmx512M -Xms512M), ZK_LOG_LEVEL, ZK_JVM_OPTS.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/../zk/lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../zk/lib.sh"
 
 usage() { echo "USAGE: $0 [-daemon] zookeeper.properties" >&2; exit 1; }
 daemon=0

@@ -119,7 +119,7 @@ use crate::protocol::messages::metadata::{MetadataRequest, MetadataRequestTopic,
 use std::collections::HashMap;
 
 /// Metadata version the tools use.
-pub const METADATA_VERSION: i16 = 9;
+pub const METADATA_VERSION: i16 = 11;
 
 /// A client for a whole cluster: bootstraps from any listed broker, keeps
 /// the brokers' addresses from Metadata, and one connection per broker.

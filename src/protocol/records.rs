@@ -1,1 +1,986 @@
-//! TODO: record batch format (being written).
+//! The v2 record-batch format (Kafka's `DefaultRecordBatch`, `DefaultRecord`,
+//! `MemoryRecords`, `MemoryRecordsBuilder`) plus the batch checks of the
+//! leader's append path (`LogValidator`): a zero-copy header view over
+//! `Bytes`, CRC-32C validation, a splitter for concatenated batches, record
+//! decoding (with decompression) and a builder that encodes records.
+//! Legacy v0/v1 message sets are recognised and refused.
+
+use crate::protocol::compression::{self, Compression};
+use crate::protocol::error::{self as ec, ErrorCode};
+use crate::protocol::primitives::{Reader, Writer};
+use bytes::Bytes;
+use std::fmt;
+
+pub const MAGIC_V0: i8 = 0;
+pub const MAGIC_V1: i8 = 1;
+pub const MAGIC_V2: i8 = 2;
+
+/// `offset` + `size` prefix every log entry of every magic starts with.
+pub const LOG_OVERHEAD: usize = 12;
+/// Size of a v2 batch header (everything before the records).
+pub const RECORD_BATCH_OVERHEAD: usize = 61;
+/// Smallest legal value of the size field of any entry (v0 message overhead).
+pub const MIN_ENTRY_SIZE: i32 = 14;
+
+pub const BASE_OFFSET_OFFSET: usize = 0;
+pub const LENGTH_OFFSET: usize = 8;
+pub const PARTITION_LEADER_EPOCH_OFFSET: usize = 12;
+pub const MAGIC_OFFSET: usize = 16;
+pub const CRC_OFFSET: usize = 17;
+pub const ATTRIBUTES_OFFSET: usize = 21;
+pub const LAST_OFFSET_DELTA_OFFSET: usize = 23;
+pub const BASE_TIMESTAMP_OFFSET: usize = 27;
+pub const MAX_TIMESTAMP_OFFSET: usize = 35;
+pub const PRODUCER_ID_OFFSET: usize = 43;
+pub const PRODUCER_EPOCH_OFFSET: usize = 51;
+pub const BASE_SEQUENCE_OFFSET: usize = 53;
+pub const RECORDS_COUNT_OFFSET: usize = 57;
+
+pub const NO_TIMESTAMP: i64 = -1;
+pub const NO_PARTITION_LEADER_EPOCH: i32 = -1;
+pub const NO_PRODUCER_ID: i64 = -1;
+pub const NO_PRODUCER_EPOCH: i16 = -1;
+pub const NO_SEQUENCE: i32 = -1;
+
+const COMPRESSION_MASK: i16 = 0x07;
+const TIMESTAMP_TYPE_MASK: i16 = 0x08;
+const TRANSACTIONAL_MASK: i16 = 0x10;
+const CONTROL_MASK: i16 = 0x20;
+
+/// Upper bound on what one compressed batch may expand to.
+pub const MAX_DECOMPRESSED_BATCH: usize = 256 * 1024 * 1024;
+
+const CRC32C: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+
+/// CRC-32C (Castagnoli) as used by v2 batches.
+pub fn crc32c(data: &[u8]) -> u32 {
+    CRC32C.checksum(data)
+}
+
+/// Why a record set was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordsError {
+    /// Bytes that cannot be a batch: bad sizes, bad CRC (`CORRUPT_MESSAGE`).
+    Corrupt(String),
+    /// A well-framed batch whose content breaks the rules (`INVALID_RECORD`).
+    InvalidRecord(String),
+    /// A v0/v1 message set, or an unknown magic (`UNSUPPORTED_FOR_MESSAGE_FORMAT`).
+    UnsupportedMagic(i8),
+    /// A batch larger than `max.message.bytes` (`MESSAGE_TOO_LARGE`).
+    MessageTooLarge { size: usize, max: usize },
+}
+
+impl RecordsError {
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            RecordsError::Corrupt(_) => ec::CORRUPT_MESSAGE,
+            RecordsError::InvalidRecord(_) => ec::INVALID_RECORD,
+            RecordsError::UnsupportedMagic(_) => ec::UNSUPPORTED_FOR_MESSAGE_FORMAT,
+            RecordsError::MessageTooLarge { .. } => ec::MESSAGE_TOO_LARGE,
+        }
+    }
+}
+
+impl fmt::Display for RecordsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordsError::Corrupt(s) => write!(f, "corrupt record batch: {s}"),
+            RecordsError::InvalidRecord(s) => write!(f, "invalid record: {s}"),
+            RecordsError::UnsupportedMagic(m) => write!(f, "unsupported message format magic {m}"),
+            RecordsError::MessageTooLarge { size, max } => {
+                write!(f, "batch of {size} bytes exceeds max.message.bytes {max}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RecordsError {}
+
+pub type Result<T> = std::result::Result<T, RecordsError>;
+
+fn corrupt(s: impl Into<String>) -> RecordsError {
+    RecordsError::Corrupt(s.into())
+}
+fn invalid(s: impl Into<String>) -> RecordsError {
+    RecordsError::InvalidRecord(s.into())
+}
+
+/// Bit 3 of the attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampType {
+    CreateTime,
+    LogAppendTime,
+}
+
+impl TimestampType {
+    pub fn from_name(s: &str) -> Option<TimestampType> {
+        match s {
+            "CreateTime" => Some(TimestampType::CreateTime),
+            "LogAppendTime" => Some(TimestampType::LogAppendTime),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            TimestampType::CreateTime => "CreateTime",
+            TimestampType::LogAppendTime => "LogAppendTime",
+        }
+    }
+}
+
+fn be_i16(b: &[u8], at: usize) -> i16 {
+    i16::from_be_bytes([b[at], b[at + 1]])
+}
+fn be_i32(b: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+fn be_i64(b: &[u8], at: usize) -> i64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    i64::from_be_bytes(a)
+}
+
+/// Reads the 12-byte entry prefix (`baseOffset`, `size`) of any magic, if present.
+pub fn entry_prefix(b: &[u8]) -> Option<(i64, i32)> {
+    if b.len() < LOG_OVERHEAD {
+        return None;
+    }
+    Some((be_i64(b, BASE_OFFSET_OFFSET), be_i32(b, LENGTH_OFFSET)))
+}
+
+/// One v2 record batch: a view over exactly its bytes (header + records).
+/// Construction checks only framing (length, magic); `ensure_valid` checks the CRC.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecordBatch {
+    buf: Bytes,
+}
+
+impl fmt::Debug for RecordBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordBatch")
+            .field("base_offset", &self.base_offset())
+            .field("last_offset", &self.last_offset())
+            .field("size", &self.size_in_bytes())
+            .field("count", &self.records_count())
+            .field("compression", &self.compression())
+            .finish()
+    }
+}
+
+impl RecordBatch {
+    /// Wraps the bytes of exactly one v2 batch.
+    pub fn parse(buf: Bytes) -> Result<RecordBatch> {
+        if buf.len() < LOG_OVERHEAD + 5 {
+            return Err(corrupt(format!("{} bytes are too few for a batch", buf.len())));
+        }
+        let magic = buf[MAGIC_OFFSET] as i8;
+        if magic != MAGIC_V2 {
+            return Err(if magic == MAGIC_V0 || magic == MAGIC_V1 {
+                RecordsError::UnsupportedMagic(magic)
+            } else {
+                corrupt(format!("unknown magic {magic}"))
+            });
+        }
+        if buf.len() < RECORD_BATCH_OVERHEAD {
+            return Err(corrupt(format!("{} bytes are too few for a v2 batch", buf.len())));
+        }
+        let len = be_i32(&buf, LENGTH_OFFSET);
+        if len < 0 || len as usize + LOG_OVERHEAD != buf.len() {
+            return Err(corrupt(format!(
+                "batchLength {len} disagrees with the {} bytes present",
+                buf.len()
+            )));
+        }
+        Ok(RecordBatch { buf })
+    }
+
+    pub fn base_offset(&self) -> i64 {
+        be_i64(&self.buf, BASE_OFFSET_OFFSET)
+    }
+    pub fn batch_length(&self) -> i32 {
+        be_i32(&self.buf, LENGTH_OFFSET)
+    }
+    pub fn partition_leader_epoch(&self) -> i32 {
+        be_i32(&self.buf, PARTITION_LEADER_EPOCH_OFFSET)
+    }
+    pub fn magic(&self) -> i8 {
+        self.buf[MAGIC_OFFSET] as i8
+    }
+    pub fn crc(&self) -> u32 {
+        be_i32(&self.buf, CRC_OFFSET) as u32
+    }
+    pub fn attributes(&self) -> i16 {
+        be_i16(&self.buf, ATTRIBUTES_OFFSET)
+    }
+    pub fn last_offset_delta(&self) -> i32 {
+        be_i32(&self.buf, LAST_OFFSET_DELTA_OFFSET)
+    }
+    /// Kafka's `baseTimestamp` ("first timestamp").
+    pub fn base_timestamp(&self) -> i64 {
+        be_i64(&self.buf, BASE_TIMESTAMP_OFFSET)
+    }
+    pub fn max_timestamp(&self) -> i64 {
+        be_i64(&self.buf, MAX_TIMESTAMP_OFFSET)
+    }
+    pub fn producer_id(&self) -> i64 {
+        be_i64(&self.buf, PRODUCER_ID_OFFSET)
+    }
+    pub fn producer_epoch(&self) -> i16 {
+        be_i16(&self.buf, PRODUCER_EPOCH_OFFSET)
+    }
+    pub fn base_sequence(&self) -> i32 {
+        be_i32(&self.buf, BASE_SEQUENCE_OFFSET)
+    }
+    pub fn records_count(&self) -> i32 {
+        be_i32(&self.buf, RECORDS_COUNT_OFFSET)
+    }
+    /// `None` for the unused codec ids 5..7.
+    pub fn compression(&self) -> Option<Compression> {
+        Compression::from_id(self.attributes() & COMPRESSION_MASK)
+    }
+    pub fn timestamp_type(&self) -> TimestampType {
+        if self.attributes() & TIMESTAMP_TYPE_MASK != 0 {
+            TimestampType::LogAppendTime
+        } else {
+            TimestampType::CreateTime
+        }
+    }
+    pub fn is_transactional(&self) -> bool {
+        self.attributes() & TRANSACTIONAL_MASK != 0
+    }
+    pub fn is_control(&self) -> bool {
+        self.attributes() & CONTROL_MASK != 0
+    }
+    pub fn last_offset(&self) -> i64 {
+        self.base_offset().wrapping_add(self.last_offset_delta() as i64)
+    }
+    pub fn next_offset(&self) -> i64 {
+        self.last_offset().wrapping_add(1)
+    }
+    pub fn size_in_bytes(&self) -> usize {
+        self.buf.len()
+    }
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.buf
+    }
+    pub fn into_bytes(self) -> Bytes {
+        self.buf
+    }
+
+    /// CRC-32C of `attributes` .. end, as it should be stored.
+    pub fn compute_crc(&self) -> u32 {
+        crc32c(&self.buf[ATTRIBUTES_OFFSET..])
+    }
+    pub fn is_valid(&self) -> bool {
+        self.compute_crc() == self.crc()
+    }
+    /// `CORRUPT_MESSAGE` unless the stored CRC matches.
+    pub fn ensure_valid(&self) -> Result<()> {
+        let (stored, computed) = (self.crc(), self.compute_crc());
+        if stored != computed {
+            return Err(corrupt(format!(
+                "CRC mismatch in batch at offset {}: stored {stored:#010x}, computed {computed:#010x}",
+                self.base_offset()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The records body, decompressed if needed.
+    pub fn records_body(&self) -> Result<Bytes> {
+        let body = self.buf.slice(RECORD_BATCH_OVERHEAD..);
+        match self.compression() {
+            None => Err(invalid(format!("unknown compression id {}", self.attributes() & COMPRESSION_MASK))),
+            Some(Compression::None) => Ok(body),
+            Some(c) => compression::decompress(c, &body, MAX_DECOMPRESSED_BATCH)
+                .map(Bytes::from)
+                .map_err(|e| invalid(format!("cannot decompress {} batch: {e}", c.name()))),
+        }
+    }
+
+    /// Decodes every record (zero-copy for uncompressed batches).
+    pub fn records(&self) -> Result<Vec<Record>> {
+        let mut out = Vec::new();
+        self.for_each_record(|r| {
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Decodes records one by one, checking that exactly `recordsCount`
+    /// well-formed records fill the body.
+    pub fn for_each_record(&self, mut f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        let count = self.records_count();
+        let body = self.records_body()?;
+        // Smallest possible record is 7 bytes; a count beyond that is a lie.
+        if count < 0 || count as usize > body.len() / 7 + 1 {
+            return Err(invalid(format!("records count {count} does not fit {} bytes", body.len())));
+        }
+        let base_offset = self.base_offset();
+        let base_ts = self.base_timestamp();
+        let append_time = match self.timestamp_type() {
+            TimestampType::LogAppendTime => Some(self.max_timestamp()),
+            TimestampType::CreateTime => None,
+        };
+        let mut r = Reader::new(body);
+        for _ in 0..count {
+            let rec = decode_record(&mut r, base_offset, base_ts, append_time)?;
+            f(rec)?;
+        }
+        if !r.is_empty() {
+            return Err(invalid(format!("{} bytes left over after {count} records", r.remaining())));
+        }
+        Ok(())
+    }
+}
+
+/// One header of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordHeader {
+    pub key: String,
+    pub value: Option<Bytes>,
+}
+
+/// One decoded record with absolute offset and timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub offset: i64,
+    pub offset_delta: i32,
+    pub timestamp: i64,
+    pub attributes: i8,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<RecordHeader>,
+}
+
+fn rec_err(e: crate::protocol::CodecError) -> RecordsError {
+    invalid(format!("invalid record structure: {e}"))
+}
+
+fn nullable_varbytes(r: &mut Reader) -> Result<Option<Bytes>> {
+    let len = r.varint().map_err(rec_err)?;
+    if len == -1 {
+        return Ok(None);
+    }
+    if len < -1 {
+        return Err(invalid(format!("negative length {len}")));
+    }
+    r.take(len as usize).map(Some).map_err(rec_err)
+}
+
+fn decode_record(r: &mut Reader, base_offset: i64, base_ts: i64, append_time: Option<i64>) -> Result<Record> {
+    let len = r.varint().map_err(rec_err)?;
+    if len < 0 || len as usize > r.remaining() {
+        return Err(invalid(format!("record length {len} exceeds the {} bytes left", r.remaining())));
+    }
+    let mut rr = Reader::new(r.take(len as usize).map_err(rec_err)?);
+    let attributes = rr.i8().map_err(rec_err)?;
+    let ts_delta = rr.varlong().map_err(rec_err)?;
+    let offset_delta = rr.varint().map_err(rec_err)?;
+    let key = nullable_varbytes(&mut rr)?;
+    let value = nullable_varbytes(&mut rr)?;
+    let n_headers = rr.varint().map_err(rec_err)?;
+    // Each header needs at least 2 bytes.
+    if n_headers < 0 || n_headers as usize > rr.remaining() / 2 {
+        return Err(invalid(format!("invalid header count {n_headers}")));
+    }
+    let mut headers = Vec::with_capacity(n_headers as usize);
+    for _ in 0..n_headers {
+        let k = match nullable_varbytes(&mut rr)? {
+            Some(k) => String::from_utf8_lossy(&k).into_owned(),
+            None => return Err(invalid("null header key")),
+        };
+        let v = nullable_varbytes(&mut rr)?;
+        headers.push(RecordHeader { key: k, value: v });
+    }
+    if !rr.is_empty() {
+        return Err(invalid(format!("record declared {len} bytes but {} were not read", rr.remaining())));
+    }
+    Ok(Record {
+        offset: base_offset.wrapping_add(offset_delta as i64),
+        offset_delta,
+        timestamp: append_time.unwrap_or_else(|| base_ts.wrapping_add(ts_delta)),
+        attributes,
+        key,
+        value,
+        headers,
+    })
+}
+
+/// Splits concatenated entries into batches. A partial trailing entry ends
+/// the iteration cleanly (`remaining()` tells how many bytes were left);
+/// a malformed entry yields one error and ends it.
+pub struct BatchIter {
+    buf: Bytes,
+    failed: bool,
+}
+
+/// Iterates the batches in `buf`.
+pub fn batches(buf: Bytes) -> BatchIter {
+    BatchIter { buf, failed: false }
+}
+
+impl BatchIter {
+    /// Bytes not yet returned (after the end: the partial trailing entry).
+    pub fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+impl Iterator for BatchIter {
+    type Item = Result<RecordBatch>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let (_, size) = entry_prefix(&self.buf)?;
+        if size < MIN_ENTRY_SIZE {
+            self.failed = true;
+            return Some(Err(corrupt(format!("entry size {size} is below the minimum {MIN_ENTRY_SIZE}"))));
+        }
+        let total = LOG_OVERHEAD + size as usize;
+        if self.buf.len() < total {
+            return None;
+        }
+        let entry = self.buf.split_to(total);
+        match RecordBatch::parse(entry) {
+            Ok(b) => Some(Ok(b)),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Where an append comes from (Kafka's `AppendOrigin`): only the
+/// coordinator may write control batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOrigin {
+    Client,
+    Coordinator,
+}
+
+/// What validation learned about one batch of a produce request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedBatch {
+    /// Byte position of the batch within the record set.
+    pub position: usize,
+    pub size: usize,
+    pub records_count: i32,
+    pub last_offset_delta: i32,
+    /// Largest record timestamp (batch header value for an empty scan).
+    pub max_timestamp: i64,
+    /// Offset delta of the record with the largest timestamp.
+    pub offset_delta_of_max_timestamp: i32,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+    pub is_transactional: bool,
+    pub compression: Compression,
+}
+
+/// A whole produce record set that passed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedRecords {
+    pub batches: Vec<ValidatedBatch>,
+    pub total_records: i64,
+    pub size: usize,
+}
+
+/// The leader-side checks of Kafka's `LogValidator` / `analyzeAndValidateRecords`
+/// over a whole record set. Nothing is changed; if any batch fails, the set fails.
+pub fn validate_records_for_append(
+    records: &Bytes,
+    max_message_bytes: usize,
+    origin: AppendOrigin,
+) -> Result<ValidatedRecords> {
+    let mut out = ValidatedRecords { batches: Vec::new(), total_records: 0, size: records.len() };
+    let mut it = batches(records.clone());
+    let mut position = 0usize;
+    for b in &mut it {
+        let batch = b?;
+        let size = batch.size_in_bytes();
+        if size > max_message_bytes {
+            return Err(RecordsError::MessageTooLarge { size, max: max_message_bytes });
+        }
+        batch.ensure_valid()?;
+        let v = validate_batch(&batch, origin)?;
+        out.total_records += v.records_count as i64;
+        out.batches.push(ValidatedBatch { position, ..v });
+        position += size;
+    }
+    if it.remaining() > 0 {
+        // The size of the partial entry, if known, decides which error fits.
+        if let Some((_, size)) = entry_prefix(&records[position..]) {
+            let total = LOG_OVERHEAD as i64 + size as i64;
+            if total > max_message_bytes as i64 {
+                return Err(RecordsError::MessageTooLarge { size: total as usize, max: max_message_bytes });
+            }
+        }
+        return Err(corrupt(format!("{} trailing bytes do not form a whole batch", it.remaining())));
+    }
+    if out.batches.is_empty() {
+        return Err(corrupt("record set holds no batch"));
+    }
+    Ok(out)
+}
+
+fn validate_batch(batch: &RecordBatch, origin: AppendOrigin) -> Result<ValidatedBatch> {
+    let codec = batch
+        .compression()
+        .ok_or_else(|| invalid(format!("unknown compression id {}", batch.attributes() & COMPRESSION_MASK)))?;
+    if batch.is_control() && origin == AppendOrigin::Client {
+        return Err(invalid("clients may not write control batches"));
+    }
+    let count = batch.records_count();
+    let lod = batch.last_offset_delta();
+    if lod < 0 {
+        return Err(invalid(format!("batch has an invalid offset range (lastOffsetDelta {lod})")));
+    }
+    if count <= 0 {
+        return Err(invalid(format!("invalid record count {count}")));
+    }
+    if lod as i64 + 1 != count as i64 {
+        return Err(invalid(format!("lastOffsetDelta {lod} disagrees with record count {count}")));
+    }
+    if batch.is_transactional() && batch.producer_id() < 0 {
+        return Err(invalid("transactional batch without producer id"));
+    }
+    let mut expected = 0i32;
+    let mut max_ts = i64::MIN;
+    let mut max_delta = 0;
+    batch.for_each_record(|r| {
+        if r.offset_delta != expected {
+            return Err(invalid(format!("record offset delta {} where {expected} was expected", r.offset_delta)));
+        }
+        if r.timestamp > max_ts {
+            max_ts = r.timestamp;
+            max_delta = r.offset_delta;
+        }
+        expected += 1;
+        Ok(())
+    })?;
+    if max_ts == i64::MIN {
+        max_ts = batch.max_timestamp();
+    }
+    Ok(ValidatedBatch {
+        position: 0,
+        size: batch.size_in_bytes(),
+        records_count: count,
+        last_offset_delta: lod,
+        max_timestamp: max_ts,
+        offset_delta_of_max_timestamp: max_delta,
+        producer_id: batch.producer_id(),
+        producer_epoch: batch.producer_epoch(),
+        base_sequence: batch.base_sequence(),
+        is_transactional: batch.is_transactional(),
+        compression: codec,
+    })
+}
+
+/// Writes `baseOffset` and `partitionLeaderEpoch` into a batch header held in
+/// `buf` (neither is covered by the CRC). `buf` must hold at least 17 bytes.
+pub fn patch_offset_and_epoch(buf: &mut [u8], base_offset: i64, leader_epoch: i32) {
+    buf[BASE_OFFSET_OFFSET..BASE_OFFSET_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
+    buf[PARTITION_LEADER_EPOCH_OFFSET..PARTITION_LEADER_EPOCH_OFFSET + 4].copy_from_slice(&leader_epoch.to_be_bytes());
+}
+
+/// Marks a whole batch in `buf` as LogAppendTime with `now` as its max
+/// timestamp and recomputes the CRC (`buf` is exactly one v2 batch).
+pub fn set_log_append_time(buf: &mut [u8], now: i64) {
+    if buf.len() < RECORD_BATCH_OVERHEAD {
+        return;
+    }
+    let attrs = be_i16(buf, ATTRIBUTES_OFFSET) | TIMESTAMP_TYPE_MASK;
+    buf[ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2].copy_from_slice(&attrs.to_be_bytes());
+    buf[MAX_TIMESTAMP_OFFSET..MAX_TIMESTAMP_OFFSET + 8].copy_from_slice(&now.to_be_bytes());
+    let crc = crc32c(&buf[ATTRIBUTES_OFFSET..]);
+    buf[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// A record to be encoded by `RecordBatchBuilder`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleRecord {
+    pub timestamp: i64,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<RecordHeader>,
+}
+
+/// Encodes records into one v2 batch (Kafka's `MemoryRecordsBuilder`).
+#[derive(Debug, Clone)]
+pub struct RecordBatchBuilder {
+    compression: Compression,
+    timestamp_type: TimestampType,
+    base_offset: i64,
+    partition_leader_epoch: i32,
+    producer_id: i64,
+    producer_epoch: i16,
+    base_sequence: i32,
+    transactional: bool,
+    control: bool,
+    log_append_time: i64,
+    records: Vec<SimpleRecord>,
+}
+
+impl RecordBatchBuilder {
+    pub fn new(compression: Compression) -> Self {
+        RecordBatchBuilder {
+            compression,
+            timestamp_type: TimestampType::CreateTime,
+            base_offset: 0,
+            partition_leader_epoch: NO_PARTITION_LEADER_EPOCH,
+            producer_id: NO_PRODUCER_ID,
+            producer_epoch: NO_PRODUCER_EPOCH,
+            base_sequence: NO_SEQUENCE,
+            transactional: false,
+            control: false,
+            log_append_time: NO_TIMESTAMP,
+            records: Vec::new(),
+        }
+    }
+    pub fn base_offset(mut self, o: i64) -> Self {
+        self.base_offset = o;
+        self
+    }
+    pub fn partition_leader_epoch(mut self, e: i32) -> Self {
+        self.partition_leader_epoch = e;
+        self
+    }
+    pub fn producer(mut self, id: i64, epoch: i16, base_sequence: i32) -> Self {
+        self.producer_id = id;
+        self.producer_epoch = epoch;
+        self.base_sequence = base_sequence;
+        self
+    }
+    pub fn transactional(mut self, t: bool) -> Self {
+        self.transactional = t;
+        self
+    }
+    pub fn control(mut self, c: bool) -> Self {
+        self.control = c;
+        self
+    }
+    /// LogAppendTime batches carry `append_time` as their max timestamp.
+    pub fn log_append_time(mut self, append_time: i64) -> Self {
+        self.timestamp_type = TimestampType::LogAppendTime;
+        self.log_append_time = append_time;
+        self
+    }
+
+    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[(&str, Option<&[u8]>)]) {
+        self.records.push(SimpleRecord {
+            timestamp,
+            key: key.map(Bytes::copy_from_slice),
+            value: value.map(Bytes::copy_from_slice),
+            headers: headers
+                .iter()
+                .map(|(k, v)| RecordHeader { key: k.to_string(), value: v.map(Bytes::copy_from_slice) })
+                .collect(),
+        });
+    }
+    pub fn append_record(&mut self, r: SimpleRecord) {
+        self.records.push(r);
+    }
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Encodes the batch. Fails on an empty builder or a codec error.
+    pub fn build(&self) -> std::io::Result<Bytes> {
+        if self.records.is_empty() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty record batch"));
+        }
+        let base_ts = self.records[0].timestamp;
+        let mut body = Writer::new();
+        let mut rec = Writer::new();
+        for (i, r) in self.records.iter().enumerate() {
+            rec = Writer::with_capacity(rec.len());
+            rec.i8(0);
+            rec.varlong(r.timestamp.wrapping_sub(base_ts));
+            rec.varint(i as i32);
+            put_varbytes(&mut rec, r.key.as_deref());
+            put_varbytes(&mut rec, r.value.as_deref());
+            rec.varint(r.headers.len() as i32);
+            for h in &r.headers {
+                put_varbytes(&mut rec, Some(h.key.as_bytes()));
+                put_varbytes(&mut rec, h.value.as_deref());
+            }
+            body.varint(rec.len() as i32);
+            body.raw(rec.as_slice());
+        }
+        let body = compression::compress(self.compression, body.as_slice())?;
+        let max_ts = match self.timestamp_type {
+            TimestampType::LogAppendTime => self.log_append_time,
+            TimestampType::CreateTime => self.records.iter().map(|r| r.timestamp).max().unwrap_or(NO_TIMESTAMP),
+        };
+        let mut attrs = self.compression.id();
+        if self.timestamp_type == TimestampType::LogAppendTime {
+            attrs |= TIMESTAMP_TYPE_MASK;
+        }
+        if self.transactional {
+            attrs |= TRANSACTIONAL_MASK;
+        }
+        if self.control {
+            attrs |= CONTROL_MASK;
+        }
+        let mut w = Writer::with_capacity(RECORD_BATCH_OVERHEAD + body.len());
+        w.i64(self.base_offset);
+        w.i32((RECORD_BATCH_OVERHEAD - LOG_OVERHEAD + body.len()) as i32);
+        w.i32(self.partition_leader_epoch);
+        w.i8(MAGIC_V2);
+        w.u32(0);
+        w.i16(attrs);
+        w.i32(self.records.len() as i32 - 1);
+        w.i64(base_ts);
+        w.i64(max_ts);
+        w.i64(self.producer_id);
+        w.i16(self.producer_epoch);
+        w.i32(self.base_sequence);
+        w.i32(self.records.len() as i32);
+        w.raw(&body);
+        let mut buf = w.into_inner();
+        let crc = crc32c(&buf[ATTRIBUTES_OFFSET..]);
+        buf[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+        Ok(buf.freeze())
+    }
+}
+
+fn put_varbytes(w: &mut Writer, b: Option<&[u8]>) {
+    match b {
+        None => w.varint(-1),
+        Some(b) => {
+            w.varint(b.len() as i32);
+            w.raw(b);
+        }
+    }
+}
+
+/// Builds a legacy (magic 0 or 1) single-message entry; used to test that
+/// such sets are refused.
+pub fn legacy_message_for_test(magic: i8, offset: i64, value: &[u8]) -> Bytes {
+    let mut m = Writer::new();
+    m.i8(magic);
+    m.i8(0);
+    if magic == MAGIC_V1 {
+        m.i64(0);
+    }
+    m.i32(-1);
+    m.i32(value.len() as i32);
+    m.raw(value);
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(m.as_slice());
+    let mut w = Writer::new();
+    w.i64(offset);
+    w.i32(4 + m.len() as i32);
+    w.u32(crc);
+    w.raw(m.as_slice());
+    w.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(c: Compression, n: usize) -> Bytes {
+        let mut b = RecordBatchBuilder::new(c).base_offset(0);
+        for i in 0..n {
+            let v = format!("value-{i}-{}", "x".repeat(i % 50));
+            let k = format!("k{i}");
+            if i % 3 == 0 {
+                b.append(1000 + i as i64, None, Some(v.as_bytes()), &[]);
+            } else {
+                b.append(1000 + i as i64, Some(k.as_bytes()), Some(v.as_bytes()), &[("h1", Some(b"hv")), ("h2", None)]);
+            }
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn round_trip_every_codec() {
+        for c in [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {
+            let bytes = build(c, 40);
+            let batch = RecordBatch::parse(bytes.clone()).unwrap();
+            assert!(batch.is_valid());
+            assert_eq!(batch.compression(), Some(c));
+            assert_eq!(batch.records_count(), 40);
+            assert_eq!(batch.last_offset_delta(), 39);
+            assert_eq!(batch.base_timestamp(), 1000);
+            assert_eq!(batch.max_timestamp(), 1039);
+            assert_eq!(batch.producer_id(), -1);
+            let recs = batch.records().unwrap();
+            assert_eq!(recs.len(), 40);
+            for (i, r) in recs.iter().enumerate() {
+                assert_eq!(r.offset, i as i64);
+                assert_eq!(r.timestamp, 1000 + i as i64);
+                assert_eq!(r.value.as_deref(), Some(format!("value-{i}-{}", "x".repeat(i % 50)).as_bytes()));
+                if i % 3 == 0 {
+                    assert!(r.key.is_none());
+                    assert!(r.headers.is_empty());
+                } else {
+                    assert_eq!(r.key.as_deref(), Some(format!("k{i}").as_bytes()));
+                    assert_eq!(r.headers.len(), 2);
+                    assert_eq!(r.headers[0].value.as_deref(), Some(&b"hv"[..]));
+                    assert_eq!(r.headers[1].value, None);
+                }
+            }
+            let v = validate_records_for_append(&bytes, 1 << 20, AppendOrigin::Client).unwrap();
+            assert_eq!(v.total_records, 40);
+            assert_eq!(v.batches[0].max_timestamp, 1039);
+            assert_eq!(v.batches[0].offset_delta_of_max_timestamp, 39);
+        }
+    }
+
+    #[test]
+    fn crc_corruption_detected() {
+        let bytes = build(Compression::None, 5);
+        for pos in [ATTRIBUTES_OFFSET, 30, bytes.len() - 1] {
+            let mut m = bytes.to_vec();
+            m[pos] ^= 0x40;
+            let b = RecordBatch::parse(Bytes::from(m.clone())).unwrap();
+            assert!(b.ensure_valid().is_err());
+            let e = validate_records_for_append(&Bytes::from(m), 1 << 20, AppendOrigin::Client).unwrap_err();
+            assert_eq!(e.error_code(), ec::CORRUPT_MESSAGE);
+        }
+        // Offset and epoch are outside the CRC.
+        let mut m = bytes.to_vec();
+        patch_offset_and_epoch(&mut m, 12345, 7);
+        let b = RecordBatch::parse(Bytes::from(m)).unwrap();
+        assert!(b.is_valid());
+        assert_eq!(b.base_offset(), 12345);
+        assert_eq!(b.partition_leader_epoch(), 7);
+        assert_eq!(b.records().unwrap()[2].offset, 12347);
+    }
+
+    #[test]
+    fn iterator_stops_on_partial_tail() {
+        let a = build(Compression::None, 3);
+        let b = build(Compression::Lz4, 4);
+        let mut all = a.to_vec();
+        all.extend_from_slice(&b);
+        all.extend_from_slice(&a[..a.len() - 5]);
+        let mut it = batches(Bytes::from(all));
+        assert_eq!(it.next().unwrap().unwrap().records_count(), 3);
+        assert_eq!(it.next().unwrap().unwrap().records_count(), 4);
+        assert!(it.next().is_none());
+        assert_eq!(it.remaining(), a.len() - 5);
+        let mut it = batches(Bytes::from_static(&[0, 0, 0]));
+        assert!(it.next().is_none());
+    }
+
+    fn resign(m: &mut [u8]) {
+        let crc = crc32c(&m[ATTRIBUTES_OFFSET..]);
+        m[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+    }
+
+    #[test]
+    fn validation_errors() {
+        let good = build(Compression::None, 5);
+        let check = |m: Vec<u8>, code: ErrorCode| {
+            let e = validate_records_for_append(&Bytes::from(m), 1 << 20, AppendOrigin::Client).unwrap_err();
+            assert_eq!(e.error_code(), code, "{e}");
+        };
+        // too large
+        let e = validate_records_for_append(&good, 50, AppendOrigin::Client).unwrap_err();
+        assert_eq!(e.error_code(), ec::MESSAGE_TOO_LARGE);
+        // count mismatch
+        let mut m = good.to_vec();
+        m[RECORDS_COUNT_OFFSET..RECORDS_COUNT_OFFSET + 4].copy_from_slice(&6i32.to_be_bytes());
+        resign(&mut m);
+        check(m, ec::INVALID_RECORD);
+        // lastOffsetDelta and count agree but records do not
+        let mut m = good.to_vec();
+        m[RECORDS_COUNT_OFFSET..RECORDS_COUNT_OFFSET + 4].copy_from_slice(&4i32.to_be_bytes());
+        m[LAST_OFFSET_DELTA_OFFSET..LAST_OFFSET_DELTA_OFFSET + 4].copy_from_slice(&3i32.to_be_bytes());
+        resign(&mut m);
+        check(m, ec::INVALID_RECORD);
+        // offset delta out of sequence: second record's offsetDelta byte (1 -> 3)
+        let mut m = good.to_vec();
+        let first_len = m[RECORD_BATCH_OVERHEAD] as usize / 2; // zig-zag, single byte
+        let second = RECORD_BATCH_OVERHEAD + 1 + first_len;
+        // length(1) attr(1) tsDelta(1) offsetDelta
+        assert_eq!(m[second + 3], 2); // zig-zag of 1
+        m[second + 3] = 6;
+        resign(&mut m);
+        check(m, ec::INVALID_RECORD);
+        // record length inconsistent
+        let mut m = good.to_vec();
+        m[RECORD_BATCH_OVERHEAD] += 2;
+        resign(&mut m);
+        check(m, ec::INVALID_RECORD);
+        // batchLength larger than bytes present: a partial trailing entry
+        let mut m = good.to_vec();
+        m.truncate(m.len() - 1);
+        check(m, ec::CORRUPT_MESSAGE);
+        // tiny size field
+        let mut m = good.to_vec();
+        m[LENGTH_OFFSET..LENGTH_OFFSET + 4].copy_from_slice(&3i32.to_be_bytes());
+        check(m, ec::CORRUPT_MESSAGE);
+        // legacy formats
+        check(legacy_message_for_test(0, 0, b"v").to_vec(), ec::UNSUPPORTED_FOR_MESSAGE_FORMAT);
+        check(legacy_message_for_test(1, 0, b"v").to_vec(), ec::UNSUPPORTED_FOR_MESSAGE_FORMAT);
+        // unknown magic
+        let mut m = good.to_vec();
+        m[MAGIC_OFFSET] = 9;
+        check(m, ec::CORRUPT_MESSAGE);
+        // unknown codec
+        let mut m = good.to_vec();
+        m[ATTRIBUTES_OFFSET + 1] |= 0x07;
+        resign(&mut m);
+        check(m, ec::INVALID_RECORD);
+        // control batch from a client
+        let mut m = good.to_vec();
+        m[ATTRIBUTES_OFFSET + 1] |= 0x20;
+        resign(&mut m);
+        check(m, ec::INVALID_RECORD);
+        // compressed batch with garbage body
+        let z = build(Compression::Gzip, 5);
+        let mut m = z.to_vec();
+        let n = m.len();
+        m[n - 12] ^= 0xff;
+        m[n - 13] ^= 0xff;
+        resign(&mut m);
+        check(m, ec::INVALID_RECORD);
+        // empty record set
+        check(Vec::new(), ec::CORRUPT_MESSAGE);
+        // a good batch followed by a bad one: the whole set is refused
+        let mut m = good.to_vec();
+        let mut bad = good.to_vec();
+        bad[40] ^= 1;
+        m.extend_from_slice(&bad);
+        check(m, ec::CORRUPT_MESSAGE);
+    }
+
+    #[test]
+    fn log_append_time_patch() {
+        let mut m = build(Compression::Snappy, 3).to_vec();
+        set_log_append_time(&mut m, 99_999);
+        let b = RecordBatch::parse(Bytes::from(m)).unwrap();
+        assert!(b.is_valid());
+        assert_eq!(b.timestamp_type(), TimestampType::LogAppendTime);
+        assert!(b.records().unwrap().iter().all(|r| r.timestamp == 99_999));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let good = build(Compression::Zstd, 10);
+        let mut seed = 12345u64;
+        for _ in 0..300 {
+            let mut m = good.to_vec();
+            for _ in 0..3 {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let pos = (seed >> 33) as usize % m.len();
+                m[pos] = (seed >> 20) as u8;
+            }
+            let bytes = Bytes::from(m);
+            for b in batches(bytes.clone()).flatten() {
+                let _ = b.records();
+            }
+            let _ = validate_records_for_append(&bytes, 1 << 20, AppendOrigin::Client);
+        }
+    }
+}

@@ -4,13 +4,14 @@
 //! `kafka.server.KafkaServer` (and `kafka.Kafka` for the command line).
 
 use crate::config::{EndPoint, KafkaConfig};
-use crate::controller::KafkaController;
+use crate::controller::{ControllerConfig, KafkaController};
 use crate::log::{LogConfig, LogManager};
 use crate::server::kafka_apis::KafkaApis;
 use crate::server::metadata_cache::MetadataCache;
 use crate::server::replica_manager::ReplicaManager;
 use crate::server::socket_server::SocketServer;
-use crate::zk::{BrokerInfo, KafkaZkClient};
+use crate::zk::{BrokerInfo, KafkaZkClient, SecurityProtocol, ZkClientConfig};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -94,18 +95,14 @@ async fn wait_for_signal() {
     }
 }
 
-/// The broker's default log config, from the `log.*` keys.
-pub fn default_log_config(c: &KafkaConfig) -> LogConfig {
-    let mut lc = LogConfig::default();
-    lc.segment_bytes = c.log_segment_bytes as u64;
+/// The broker's default log config, from the `log.*` keys (already
+/// validated by `KafkaConfig`).
+pub fn default_log_config(c: &KafkaConfig) -> Result<LogConfig, String> {
+    let props: HashMap<String, String> = c.props.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut lc = LogConfig::from_broker_props(&props)?;
     lc.segment_ms = c.log_roll_ms;
-    lc.index_interval_bytes = c.log_index_interval_bytes.max(0) as usize;
-    lc.max_index_size = c.log_index_size_max_bytes.max(0) as usize;
-    lc.flush_interval_messages = c.log_flush_interval_messages;
-    lc.flush_ms = c.log_flush_interval_ms;
-    lc.max_message_bytes = c.message_max_bytes.max(0) as usize;
     lc.min_insync_replicas = c.min_insync_replicas;
-    lc
+    Ok(lc)
 }
 
 pub struct KafkaServer {
@@ -123,20 +120,33 @@ impl KafkaServer {
         let broker_id = config.broker_id;
         log::info!("starting zkafka broker {broker_id}");
 
-        let zk = KafkaZkClient::connect(
-            &config.zookeeper_connect,
-            Duration::from_millis(config.zookeeper_session_timeout_ms),
-            Duration::from_millis(config.zookeeper_connection_timeout_ms),
-        )
+        let zk = KafkaZkClient::connect(ZkClientConfig {
+            connect: config.zookeeper_connect.clone(),
+            session_timeout: Duration::from_millis(config.zookeeper_session_timeout_ms),
+            connection_timeout: Duration::from_millis(config.zookeeper_connection_timeout_ms),
+        })
         .await
         .map_err(|e| format!("cannot connect to ZooKeeper at {}: {e}", config.zookeeper_connect))?;
         zk.create_top_level_paths().await.map_err(|e| format!("cannot create ZooKeeper paths: {e}"))?;
         let cluster_id = zk.get_or_create_cluster_id().await.map_err(|e| format!("cannot read /cluster/id: {e}"))?;
         log::info!("Cluster ID = {cluster_id}");
 
-        let log_config = default_log_config(&config);
+        let log_config = default_log_config(&config)?;
+        // Topic overrides for the logs already on disk.
+        let mut topic_configs = HashMap::new();
+        for topic in zk.get_all_topics().await.map_err(|e| format!("cannot list topics: {e}"))? {
+            let overrides = zk.get_entity_config("topics", &topic).await.unwrap_or_default();
+            if let Ok(c) = LogConfig::from_overrides(&log_config, &overrides) {
+                topic_configs.insert(topic, c);
+            }
+        }
+        let lm_dirs = config.log_dirs.clone();
+        let lm_default = log_config.clone();
+        let lm_cluster = cluster_id.clone();
         let log_manager = Arc::new(
-            LogManager::startup(config.log_dirs.clone(), log_config.clone(), broker_id, &cluster_id)
+            tokio::task::spawn_blocking(move || LogManager::startup(lm_dirs, broker_id, &lm_cluster, lm_default, &topic_configs))
+                .await
+                .map_err(|e| format!("log recovery failed: {e}"))?
                 .map_err(|e| format!("cannot load logs: {e}"))?,
         );
         let metadata_cache = Arc::new(MetadataCache::new());
@@ -167,7 +177,14 @@ impl KafkaServer {
         tokio::spawn(socket_server.run(apis, shutdown_rx.clone()));
         log::info!("listening on port {bound_port}");
 
-        let broker_info = BrokerInfo::new(broker_id, advertised.iter().map(|e| e.connection_string()).collect(), config.get("broker.rack"));
+        let broker_info = BrokerInfo::new(
+            broker_id,
+            advertised
+                .iter()
+                .map(|e| crate::zk::EndPoint::new(&e.listener_name, SecurityProtocol::Plaintext, &e.host, e.port as i32))
+                .collect(),
+            config.get("broker.rack"),
+        );
         let broker_epoch = zk
             .register_broker(&broker_info)
             .await
@@ -175,13 +192,12 @@ impl KafkaServer {
         log::info!("registered broker {broker_id} at path /brokers/ids/{broker_id} with epoch {broker_epoch}");
         replica_manager.set_broker_epoch(broker_epoch);
 
-        let controller = KafkaController::startup(zk.clone(), broker_id, broker_epoch, config.clone())
-            .await
-            .map_err(|e| format!("cannot start the controller: {e}"))?;
+        let controller = KafkaController::startup(zk.clone(), broker_info.clone(), broker_epoch, ControllerConfig::new(broker_id));
 
-        // Re-register under a new session after expiry (a new broker epoch).
+        // After a session expiry the controller's event thread re-registers
+        // this broker (as Kafka does); follow the new broker epoch here.
         {
-            let zk = zk.clone();
+            let controller = controller.clone();
             let rm = replica_manager.clone();
             let mut sessions = zk.subscribe_session_reinit();
             let mut stop = shutdown_rx.clone();
@@ -190,13 +206,12 @@ impl KafkaServer {
                     tokio::select! {
                         changed = sessions.changed() => {
                             if changed.is_err() { break; }
-                            match zk.register_broker(&broker_info).await {
-                                Ok(epoch) => {
-                                    log::info!("re-registered broker {broker_id} after session expiry with epoch {epoch}");
-                                    rm.set_broker_epoch(epoch);
-                                }
-                                Err(e) => log::error!("cannot re-register broker {broker_id}: {e}"),
+                            let before = controller.broker_epoch();
+                            for _ in 0..600 {
+                                if controller.broker_epoch() != before { break; }
+                                tokio::time::sleep(Duration::from_millis(50)).await;
                             }
+                            rm.set_broker_epoch(controller.broker_epoch());
                         }
                         _ = stop.changed() => break,
                     }
@@ -238,7 +253,7 @@ impl KafkaServer {
             Ok(Err(e)) => log::error!("log manager shutdown failed: {e}"),
             Err(e) => log::error!("log manager shutdown panicked: {e}"),
         }
-        self.zk.close().await;
+        self.zk.close();
         log::info!("[KafkaServer id={id}] shut down completed");
     }
 }

@@ -73,7 +73,9 @@ impl Partition {
         }
         drop(g);
         if becoming_leader {
-            self.log.assign_epoch_start_offset(self.leader_epoch(), self.log.log_end_offset());
+            if let Err(e) = self.log.assign_epoch_start_offset(self.leader_epoch(), self.log.log_end_offset()) {
+                log::error!("cannot record leader epoch start for {}: {e}", self.tp);
+            }
             self.maybe_increment_high_watermark();
         }
         true

@@ -7,6 +7,7 @@
 use crate::common::TopicPartition;
 use crate::log::{LogConfig, LogManager};
 use crate::protocol::error::{self, ErrorCode};
+use crate::protocol::records::AppendOrigin;
 use crate::server::partition::{Partition, PartitionState};
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -129,16 +130,6 @@ impl ReplicaManager {
             .unwrap_or(self.default_min_isr)
     }
 
-    fn max_message_bytes(&self, topic: &str) -> usize {
-        self.topic_configs
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(topic)
-            .and_then(|c| c.get("max.message.bytes"))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(self.default_log_config.max_message_bytes)
-    }
-
     /// Applies one partition of a LeaderAndIsr request: creates the log if
     /// needed (with the topic's config overrides) and takes the given role.
     pub fn become_leader_or_follower(
@@ -158,7 +149,13 @@ impl ReplicaManager {
             return error::NONE;
         }
         let overrides = topic_config.unwrap_or_default();
-        let config = self.default_log_config.with_overrides(&overrides);
+        let config = match LogConfig::from_overrides(&self.default_log_config, &overrides) {
+            Ok(c) => c,
+            Err(e) => {
+                log::warn!("ignoring invalid config of topic {}: {e}", tp.topic);
+                self.default_log_config.clone()
+            }
+        };
         self.topic_configs.write().unwrap_or_else(|p| p.into_inner()).insert(tp.topic.clone(), overrides);
         let log = match self.log_manager.get_or_create_log(&tp, config) {
             Ok(l) => l,
@@ -264,8 +261,7 @@ impl ReplicaManager {
             ));
         }
         let records = records.unwrap_or_default();
-        let max = self.max_message_bytes(&tp.topic);
-        match partition.log.append_as_leader(records, state.leader_epoch, max) {
+        match partition.log.append_as_leader(records, state.leader_epoch, AppendOrigin::Client) {
             Ok(info) => {
                 partition.maybe_increment_high_watermark();
                 self.data_notify.notify_waiters();
@@ -371,7 +367,7 @@ impl ReplicaManager {
             let max_offset = if replica_id >= 0 { None } else { Some(hw) };
             let limit = (req.partition_max_bytes.max(0) as usize).min(remaining);
             let records = match log.read(req.fetch_offset, limit, max_offset, !got_any) {
-                Ok(b) => b,
+                Ok(info) => info.records,
                 Err(e) => {
                     log::warn!("read from {tp} at {} failed: {e}", req.fetch_offset);
                     results.push(err(e.error_code()));

@@ -397,3 +397,291 @@ mod tests {
         assert!(!topic_matches("my\\.topic", "my_topic"));
     }
 }
+
+// ------------------------------------------------------------------ running
+
+use crate::client::KafkaClient;
+use crate::protocol::error::{self, error_name};
+use crate::protocol::messages::create_topics::{
+    CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig, CreateTopicsRequest, CreateTopicsResponse,
+};
+use crate::zk::{AdminZkClient, KafkaZkClient, ZkClientConfig};
+use std::time::Duration;
+
+const CREATE_TOPICS_VERSION: i16 = 5;
+
+/// Where the topic command reads and writes: ZooKeeper directly, or a broker.
+enum TopicService {
+    Zk(KafkaZkClient),
+    Admin(KafkaClient),
+}
+
+fn internal(name: &str) -> bool {
+    name == "__consumer_offsets" || name == "__transaction_state"
+}
+
+pub fn main(args: Vec<String>) -> i32 {
+    let opts = match TopicCommandOptions::try_parse_from(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 1 } else { 0 };
+        }
+    };
+    if let Err(msg) = check_args(&opts) {
+        eprintln!("{msg}");
+        eprintln!("Run `kafka-topics.sh --help` for the list of options.");
+        return 1;
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    match rt.block_on(run(&opts)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("Error while executing topic command : {e}");
+            1
+        }
+    }
+}
+
+async fn run(o: &TopicCommandOptions) -> Result<(), String> {
+    if o.zookeeper.is_some() {
+        eprintln!("Warning: --zookeeper is deprecated and will be removed in a future version of Kafka.");
+        eprintln!("Use --bootstrap-server instead to specify a broker to connect to.");
+    }
+    let mut service = match (&o.zookeeper, &o.bootstrap_server) {
+        (Some(zk), _) => {
+            let config = ZkClientConfig {
+                connect: zk.clone(),
+                session_timeout: Duration::from_secs(30),
+                connection_timeout: Duration::from_secs(30),
+            };
+            TopicService::Zk(KafkaZkClient::connect(config).await.map_err(|e| e.to_string())?)
+        }
+        (None, Some(bs)) => TopicService::Admin(KafkaClient::new(bs, "adminclient-1", Duration::from_secs(30))),
+        (None, None) => return Err("no connection given".into()),
+    };
+    let result = if o.create {
+        create(o, &mut service).await
+    } else if o.list {
+        list(o, &mut service).await
+    } else if o.describe {
+        describe(o, &mut service).await
+    } else {
+        Err("--alter and --delete are not supported by zkafka yet".into())
+    };
+    if let TopicService::Zk(zk) = &service {
+        zk.close();
+    }
+    result
+}
+
+async fn all_topics(service: &mut TopicService) -> Result<Vec<String>, String> {
+    let mut names: Vec<String> = match service {
+        TopicService::Zk(zk) => zk.get_all_topics().await.map_err(|e| e.to_string())?.into_iter().collect(),
+        TopicService::Admin(c) => c.metadata(None, false).await.map_err(|e| e.to_string())?.topics.into_iter().map(|t| t.name).collect(),
+    };
+    names.sort();
+    Ok(names)
+}
+
+/// Topics named by `--topic` (a pattern), or all, minus internal ones if asked.
+async fn selected_topics(o: &TopicCommandOptions, service: &mut TopicService) -> Result<Vec<String>, String> {
+    let all = all_topics(service).await?;
+    Ok(all
+        .into_iter()
+        .filter(|t| o.topic.as_deref().is_none_or(|p| topic_matches(p, t)))
+        .filter(|t| !(o.exclude_internal && internal(t)))
+        .collect())
+}
+
+async fn create(o: &TopicCommandOptions, service: &mut TopicService) -> Result<(), String> {
+    let topic = o.topic.clone().unwrap_or_default();
+    let configs = parse_configs(&o.config)?;
+    let assignment = match &o.replica_assignment {
+        Some(s) => Some(parse_replica_assignment(s)?),
+        None => None,
+    };
+    if topic.contains('.') || topic.contains('_') {
+        eprintln!("WARNING: Due to limitations in metric names, topics with a period ('.') or underscore ('_') could collide. To avoid issues it is best to use either, but not both.");
+    }
+    match service {
+        TopicService::Zk(zk) => {
+            let admin = AdminZkClient::new(zk.clone());
+            let r = admin
+                .create_topic(&topic, o.partitions.unwrap_or(1), o.replication_factor.unwrap_or(1), &configs, assignment)
+                .await;
+            match r {
+                Ok(_) => {}
+                Err(e) if o.if_not_exists && e.error_code() == error::TOPIC_ALREADY_EXISTS => return Ok(()),
+                Err(e) => return Err(e.message()),
+            }
+        }
+        TopicService::Admin(client) => {
+            let req = CreateTopicsRequest {
+                topics: vec![CreatableTopic {
+                    name: topic.clone(),
+                    num_partitions: if assignment.is_some() { -1 } else { o.partitions.unwrap_or(-1) },
+                    replication_factor: if assignment.is_some() { -1 } else { o.replication_factor.unwrap_or(-1) as i16 },
+                    assignments: assignment
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(p, b)| CreatableReplicaAssignment { partition_index: p, broker_ids: b, ..Default::default() })
+                        .collect(),
+                    configs: configs
+                        .into_iter()
+                        .map(|(k, v)| CreatableTopicConfig { name: k, value: Some(v), ..Default::default() })
+                        .collect(),
+                    ..Default::default()
+                }],
+                timeout_ms: 30_000,
+                validate_only: false,
+                ..Default::default()
+            };
+            let timeout = client.timeout();
+            let conn = client.any_connection().await.map_err(|e| e.to_string())?;
+            let resp: CreateTopicsResponse = conn.send_timeout(CREATE_TOPICS_VERSION, &req, timeout + Duration::from_secs(30)).await.map_err(|e| e.to_string())?;
+            for t in resp.topics {
+                if t.error_code == error::TOPIC_ALREADY_EXISTS && o.if_not_exists {
+                    return Ok(());
+                }
+                if t.error_code != error::NONE {
+                    return Err(t.error_message.unwrap_or_else(|| error_name(t.error_code).to_string()));
+                }
+            }
+        }
+    }
+    println!("Created topic {topic}.");
+    Ok(())
+}
+
+async fn list(o: &TopicCommandOptions, service: &mut TopicService) -> Result<(), String> {
+    let topics = selected_topics(o, service).await?;
+    let mut out = String::new();
+    for t in topics {
+        let marked = match service {
+            TopicService::Zk(zk) => zk.is_topic_marked_for_deletion(&t).await.unwrap_or(false),
+            TopicService::Admin(_) => false,
+        };
+        out.push_str(&t);
+        if marked {
+            out.push_str(" - marked for deletion");
+        }
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(())
+}
+
+async fn describe(o: &TopicCommandOptions, service: &mut TopicService) -> Result<(), String> {
+    let topics = selected_topics(o, service).await?;
+    if topics.is_empty() && o.topic.is_some() && !o.if_exists {
+        return Err(format!("Topic '{}' does not exist as expected", o.topic.as_deref().unwrap_or_default()));
+    }
+    let filter = DescribeFilter {
+        under_replicated: o.under_replicated_partitions,
+        unavailable: o.unavailable_partitions,
+        under_min_isr: o.under_min_isr_partitions,
+        at_min_isr: o.at_min_isr_partitions,
+        min_isr: 1,
+    };
+    let bootstrap = matches!(service, TopicService::Admin(_));
+    let descriptions = match service {
+        TopicService::Zk(zk) => describe_from_zk(zk, &topics).await?,
+        TopicService::Admin(client) => describe_from_broker(client, &topics).await?,
+    };
+    let mut out = String::new();
+    for d in descriptions {
+        if o.topics_with_overrides && d.configs.is_empty() {
+            continue;
+        }
+        let text = format_description(&d, &filter, bootstrap);
+        if o.topics_with_overrides {
+            // Only the topic lines.
+            out.push_str(text.lines().next().unwrap_or_default());
+            out.push('\n');
+        } else {
+            out.push_str(&text);
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+async fn describe_from_zk(zk: &KafkaZkClient, topics: &[String]) -> Result<Vec<TopicDescription>, String> {
+    let live: Vec<i32> = zk.get_all_broker_ids().await.map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for t in topics {
+        let Some(assignment) = zk.get_topic_assignment(t).await.map_err(|e| e.to_string())? else { continue };
+        let configs = zk.get_entity_config("topics", t).await.map_err(|e| e.to_string())?;
+        let mut configs: Vec<(String, String)> = configs.into_iter().collect();
+        configs.sort();
+        let mut partitions = Vec::new();
+        for (p, ra) in &assignment.partitions {
+            let state = zk.get_partition_state(t, *p).await.map_err(|e| e.to_string())?;
+            let (leader, isr) = match state {
+                Some(s) if s.leader_and_isr.leader >= 0 => (Some(s.leader_and_isr.leader), s.leader_and_isr.isr),
+                Some(s) => (None, s.leader_and_isr.isr),
+                None => (None, vec![]),
+            };
+            partitions.push(PartitionDescription {
+                partition: *p,
+                leader_alive: leader.is_some_and(|l| live.contains(&l)),
+                leader,
+                replicas: ra.replicas.clone(),
+                isr,
+                adding_replicas: ra.adding_replicas.clone(),
+                removing_replicas: ra.removing_replicas.clone(),
+            });
+        }
+        out.push(TopicDescription {
+            name: t.clone(),
+            topic_id: assignment.topic_id.map(|id| crate::zk::zk_data::uuid_to_string(&id)),
+            partitions,
+            configs,
+            marked_for_deletion: zk.is_topic_marked_for_deletion(t).await.unwrap_or(false),
+        });
+    }
+    Ok(out)
+}
+
+async fn describe_from_broker(client: &mut KafkaClient, topics: &[String]) -> Result<Vec<TopicDescription>, String> {
+    if topics.is_empty() {
+        return Ok(vec![]);
+    }
+    let md = client.metadata(Some(topics), false).await.map_err(|e| e.to_string())?;
+    let live: Vec<i32> = md.brokers.iter().map(|b| b.node_id).collect();
+    let mut out = Vec::new();
+    for t in md.topics {
+        if t.error_code != error::NONE {
+            continue;
+        }
+        let mut partitions: Vec<PartitionDescription> = t
+            .partitions
+            .iter()
+            .map(|p| PartitionDescription {
+                partition: p.partition_index,
+                leader: if p.leader_id >= 0 { Some(p.leader_id) } else { None },
+                leader_alive: p.leader_id >= 0 && live.contains(&p.leader_id),
+                replicas: p.replica_nodes.clone(),
+                isr: p.isr_nodes.clone(),
+                ..Default::default()
+            })
+            .collect();
+        partitions.sort_by_key(|p| p.partition);
+        out.push(TopicDescription {
+            name: t.name,
+            topic_id: if t.topic_id == [0; 16] { None } else { Some(crate::zk::zk_data::base64url_encode(&t.topic_id)) },
+            partitions,
+            configs: vec![],
+            marked_for_deletion: false,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}

@@ -127,7 +127,7 @@ def _stop_process(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 2
 
 class ZooKeeper:
     """A real ZooKeeper server (Debian's package, QuorumPeerMain through
-    bin/zookeeper-server-start.sh) on a free port with a temp dataDir.
+    zk/standalone.sh) on a free port with a temp dataDir.
 
     Attributes: host, port, connect ("127.0.0.1:<port>"), data_dir, log_path.
     """
@@ -147,17 +147,10 @@ class ZooKeeper:
 
     def start(self, timeout: float = 60) -> "ZooKeeper":
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        cfg = self.base_dir / "zookeeper.properties"
-        cfg.write_text(
-            f"dataDir={self.data_dir}\nclientPort={self.port}\n"
-            "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n"
-            "admin.enableServer=false\ntickTime=2000\n"
-            "4lw.commands.whitelist=ruok,stat,srvr,mntr,conf\n")
         self.proc = subprocess.Popen(
-            [str(BIN / "zookeeper-server-start.sh"), str(cfg)],
+            [str(REPO / "zk" / "standalone.sh"), str(self.port), str(self.data_dir)],
             stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "ZK_HEAP_OPTS": os.environ.get("ZK_HEAP_OPTS", "-Xmx256M")})
+            stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while four_letter(self.port, "ruok") != "imok":
             if self.proc.poll() is not None:

@@ -72,8 +72,8 @@ impl KafkaApis {
                 (error::NONE, offset, -1, epoch)
             }
             ts => match log.fetch_offset_by_timestamp(ts) {
-                Ok(Some((offset, found_ts))) if replica_id >= 0 || offset < log.high_watermark() => {
-                    (error::NONE, offset, found_ts, log.epoch_for_offset(offset).unwrap_or(epoch))
+                Ok(Some(found)) if replica_id >= 0 || found.offset < log.high_watermark() => {
+                    (error::NONE, found.offset, found.timestamp, found.leader_epoch.unwrap_or(epoch))
                 }
                 Ok(_) => (error::NONE, -1, -1, -1),
                 Err(e) => fail(e.error_code()),

@@ -92,7 +92,7 @@ impl KafkaApis {
     /// Creates an unknown topic if allowed; returns the error code to report
     /// for it in this response (LEADER_NOT_AVAILABLE while it is being created).
     async fn auto_create_topic(&self, name: &str, allowed: bool) -> i16 {
-        if let Err(e) = crate::zk::validate_topic_name(name) {
+        if let Err(e) = crate::zk::admin_zk_client::validate_topic_name(name) {
             log::debug!("metadata for invalid topic name {name:?}: {e}");
             return error::INVALID_TOPIC_EXCEPTION;
         }
@@ -100,17 +100,8 @@ impl KafkaApis {
             return error::UNKNOWN_TOPIC_OR_PARTITION;
         }
         let admin = AdminZkClient::new(self.zk.clone());
-        let live = self.metadata_cache.alive_brokers().into_iter().map(|b| b.id).collect::<Vec<_>>();
         match admin
-            .create_topic(
-                name,
-                self.config.num_partitions,
-                self.config.default_replication_factor as i32,
-                &Default::default(),
-                None,
-                &live,
-                false,
-            )
+            .create_topic(name, self.config.num_partitions, self.config.default_replication_factor as i32, &Default::default(), None)
             .await
         {
             Ok(_) => {

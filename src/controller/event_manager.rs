@@ -1,0 +1,53 @@
+//! ControllerEventManager (Kafka's `ControllerEventManager`): the one queue all
+//! controller work goes through. ZooKeeper watches, session changes, broker
+//! responses and API calls only enqueue events; a single task processes them
+//! in order, so controller state is never touched concurrently.
+
+use crate::protocol::messages::leader_and_isr::LeaderAndIsrResponse;
+use tokio::sync::mpsc;
+
+/// Kafka's `ControllerEvent`s (the subset implemented so far).
+#[derive(Debug)]
+pub enum ControllerEvent {
+    /// Watch `/controller` and try to become controller.
+    Startup,
+    /// `/controller` was created or changed.
+    ControllerChange,
+    /// `/controller` was deleted: re-elect.
+    Reelect,
+    /// A new ZooKeeper session replaced an expired one: resign, re-register the
+    /// broker (new broker epoch), re-elect (Kafka's Expire + RegisterBrokerAndReelect).
+    SessionReinitialized,
+    /// `/brokers/ids` children changed.
+    BrokerChange,
+    /// `/brokers/ids/<id>` data changed.
+    BrokerModifications(i32),
+    /// `/brokers/topics` children changed.
+    TopicChange,
+    /// `/brokers/topics/<topic>` data changed (partitions added).
+    PartitionModifications(String),
+    /// `/isr_change_notification` children changed.
+    IsrChangeNotification,
+    /// A broker answered a LeaderAndIsr request.
+    LeaderAndIsrResponseReceived { broker_id: i32, response: LeaderAndIsrResponse },
+    /// Stop processing (resigning first if active).
+    Shutdown,
+}
+
+/// The sending side of the controller's event queue.
+#[derive(Clone, Debug)]
+pub struct ControllerEventManager {
+    tx: mpsc::UnboundedSender<ControllerEvent>,
+}
+
+impl ControllerEventManager {
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<ControllerEvent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (ControllerEventManager { tx }, rx)
+    }
+
+    /// Enqueues an event; silently dropped once the controller has stopped.
+    pub fn put(&self, event: ControllerEvent) {
+        let _ = self.tx.send(event);
+    }
+}

@@ -1,0 +1,596 @@
+//! KafkaController (Kafka's `kafka.controller.KafkaController`): every broker
+//! starts one after registering; it watches `/controller`, competes in the
+//! election, and while active rebuilds the ControllerContext from ZooKeeper and
+//! reacts to broker and topic changes by driving the state machines and
+//! sending LeaderAndIsr / UpdateMetadata to brokers. All work runs on one task
+//! fed by the ControllerEventManager queue.
+
+use super::channel_manager::{ControllerBrokerRequestBatch, ControllerChannelManager};
+use super::controller_context::ControllerContext;
+use super::election::ElectionStrategy;
+use super::event_manager::{ControllerEvent, ControllerEventManager};
+use super::partition_state_machine::{self as psm, PartitionState};
+use super::replica_state_machine::{self as rsm, ReplicaState};
+use super::ControllerConfig;
+use crate::common::TopicPartition;
+use crate::zk::kafka_zk_client::{KafkaZkClient, ZkError};
+use crate::zk::zk_data::*;
+use log::{error, info, warn};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use zookeeper_client::{EventType, OneshotWatcher};
+
+/// What the broker can ask its controller at any time, without the queue.
+#[derive(Debug)]
+struct Shared {
+    active: AtomicBool,
+    /// -1 when unknown.
+    active_controller_id: AtomicI32,
+    epoch: AtomicI32,
+    broker_epoch: AtomicI64,
+}
+
+/// Handle to the controller of one broker. Cheap to clone.
+#[derive(Clone)]
+pub struct KafkaController {
+    shared: Arc<Shared>,
+    events: ControllerEventManager,
+    task: Arc<Mutex<Option<JoinHandle<()>>>>,
+    broker_id: i32,
+}
+
+impl std::fmt::Debug for KafkaController {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaController").field("broker_id", &self.broker_id).field("shared", &self.shared).finish()
+    }
+}
+
+impl KafkaController {
+    /// Starts the controller of a broker that has registered `broker_info`
+    /// (with `broker_epoch` from `register_broker`). It elects itself if no
+    /// controller exists; after a ZooKeeper session expiry it re-registers the
+    /// broker itself (see `broker_epoch`) and runs for controller again.
+    pub fn startup(zk: KafkaZkClient, broker_info: BrokerInfo, broker_epoch: i64, config: ControllerConfig) -> KafkaController {
+        let (events, rx) = ControllerEventManager::new();
+        let shared = Arc::new(Shared {
+            active: AtomicBool::new(false),
+            active_controller_id: AtomicI32::new(-1),
+            epoch: AtomicI32::new(0),
+            broker_epoch: AtomicI64::new(broker_epoch),
+        });
+        let config = Arc::new(config);
+        let broker_id = config.broker_id;
+        // Session re-initialisations become events.
+        let mut sessions = zk.subscribe_session_reinit();
+        let ev = events.clone();
+        tokio::spawn(async move {
+            while sessions.changed().await.is_ok() {
+                ev.put(ControllerEvent::SessionReinitialized);
+            }
+        });
+        let process = ControllerProcess {
+            channel: ControllerChannelManager::new(config.clone(), events.clone()),
+            zk,
+            config,
+            broker_info,
+            shared: shared.clone(),
+            ctx: ControllerContext::default(),
+            events: events.clone(),
+        };
+        events.put(ControllerEvent::Startup);
+        let task = tokio::spawn(process.run(rx));
+        KafkaController { shared, events, task: Arc::new(Mutex::new(Some(task))), broker_id }
+    }
+
+    /// True while this broker is the active controller.
+    pub fn is_active(&self) -> bool {
+        self.shared.active.load(Ordering::SeqCst)
+    }
+
+    /// The active controller's broker id as last seen in `/controller`.
+    pub fn active_controller_id(&self) -> Option<i32> {
+        let id = self.shared.active_controller_id.load(Ordering::SeqCst);
+        (id >= 0).then_some(id)
+    }
+
+    /// The epoch this controller holds (meaningful while active).
+    pub fn epoch(&self) -> i32 {
+        self.shared.epoch.load(Ordering::SeqCst)
+    }
+
+    /// This broker's current epoch (czxid of its registration; changes after a
+    /// session expiry forces re-registration).
+    pub fn broker_epoch(&self) -> i64 {
+        self.shared.broker_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Enqueues an event (used by tests and by broker-side triggers).
+    pub fn put_event(&self, event: ControllerEvent) {
+        self.events.put(event);
+    }
+
+    /// Resigns if active and stops the event loop.
+    pub async fn shutdown(&self) {
+        self.events.put(ControllerEvent::Shutdown);
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = task {
+            let _ = t.await;
+        }
+        info!("Controller of broker {} shut down", self.broker_id);
+    }
+}
+
+struct ControllerProcess {
+    zk: KafkaZkClient,
+    config: Arc<ControllerConfig>,
+    broker_info: BrokerInfo,
+    shared: Arc<Shared>,
+    ctx: ControllerContext,
+    channel: ControllerChannelManager,
+    events: ControllerEventManager,
+}
+
+type Result<T> = std::result::Result<T, ZkError>;
+
+impl ControllerProcess {
+    fn me(&self) -> i32 {
+        self.config.broker_id
+    }
+
+    fn is_active(&self) -> bool {
+        self.shared.active.load(Ordering::SeqCst)
+    }
+
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<ControllerEvent>) {
+        while let Some(event) = rx.recv().await {
+            if matches!(event, ControllerEvent::Shutdown) {
+                if self.is_active() {
+                    self.on_controller_resignation();
+                }
+                break;
+            }
+            let name = format!("{event:?}");
+            if let Err(e) = self.process(event).await {
+                match e {
+                    ZkError::ControllerMoved(m) => {
+                        warn!("Controller {} moved while processing {name}: {m}", self.me());
+                        self.maybe_resign().await;
+                    }
+                    e => error!("Controller {} failed processing {name}: {e}", self.me()),
+                }
+            }
+        }
+    }
+
+    async fn process(&mut self, event: ControllerEvent) -> Result<()> {
+        match event {
+            ControllerEvent::Startup => {
+                self.watch_controller().await?;
+                self.elect().await
+            }
+            ControllerEvent::ControllerChange => {
+                self.maybe_resign().await;
+                Ok(())
+            }
+            ControllerEvent::Reelect => {
+                let was_active = self.is_active();
+                self.watch_controller().await?;
+                if was_active && self.shared.active_controller_id.load(Ordering::SeqCst) != self.me() {
+                    self.on_controller_resignation();
+                }
+                self.elect().await
+            }
+            ControllerEvent::SessionReinitialized => {
+                if self.is_active() {
+                    self.on_controller_resignation();
+                }
+                self.broker_info.timestamp = crate::common::now_ms();
+                match self.zk.register_broker(&self.broker_info).await {
+                    Ok(epoch) => self.shared.broker_epoch.store(epoch, Ordering::SeqCst),
+                    Err(e) => error!("Re-registering broker {} after session expiry failed: {e}", self.me()),
+                }
+                self.watch_controller().await?;
+                self.elect().await
+            }
+            _ if !self.is_active() => Ok(()),
+            ControllerEvent::BrokerChange => self.process_broker_change().await,
+            ControllerEvent::BrokerModifications(id) => self.process_broker_modification(id).await,
+            ControllerEvent::TopicChange => self.process_topic_change().await,
+            ControllerEvent::PartitionModifications(t) => self.process_partition_modifications(&t).await,
+            ControllerEvent::IsrChangeNotification => self.process_isr_change_notification().await,
+            ControllerEvent::LeaderAndIsrResponseReceived { broker_id, response } => {
+                for e in response.all_partition_errors().filter(|e| e.error_code != 0) {
+                    warn!(
+                        "Broker {broker_id} reported {} for partition {} {}",
+                        crate::protocol::error::error_name(e.error_code),
+                        e.topic_name,
+                        e.partition_index
+                    );
+                }
+                Ok(())
+            }
+            ControllerEvent::Shutdown => Ok(()),
+        }
+    }
+
+    // ------------------------------------------------------------ watches
+
+    fn spawn_watch(&self, watcher: OneshotWatcher, to_event: impl FnOnce(EventType) -> Option<ControllerEvent> + Send + 'static) {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let ev = watcher.changed().await;
+            if ev.event_type == EventType::Session {
+                return; // session loss: SessionReinitialized re-arms everything
+            }
+            if let Some(e) = to_event(ev.event_type) {
+                events.put(e);
+            }
+        });
+    }
+
+    /// (Re-)arms the `/controller` watch and records who is controller.
+    async fn watch_controller(&mut self) -> Result<()> {
+        let (stat, w) = self.zk.exists_and_watch(CONTROLLER_PATH).await?;
+        self.spawn_watch(w, |t| match t {
+            EventType::NodeDeleted => Some(ControllerEvent::Reelect),
+            _ => Some(ControllerEvent::ControllerChange),
+        });
+        let id = if stat.is_some() { self.read_controller_id().await? } else { -1 };
+        self.shared.active_controller_id.store(id, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn read_controller_id(&self) -> Result<i32> {
+        match self.zk.get_controller_id().await {
+            Ok(id) => Ok(id.unwrap_or(-1)),
+            Err(ZkError::InvalidData { path, reason }) => {
+                warn!("Unreadable {path}: {reason}");
+                Ok(-1)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn watch_children(&self, path: &str, event: fn() -> ControllerEvent) -> Result<Vec<String>> {
+        let (children, w) = self.zk.get_children_and_watch(path).await?;
+        self.spawn_watch(w, move |t| (t == EventType::NodeChildrenChanged).then(event));
+        Ok(children)
+    }
+
+    async fn watch_topic(&self, topic: &str) -> Result<()> {
+        let (_, w) = self.zk.exists_and_watch(&topic_path(topic)).await?;
+        let t = topic.to_string();
+        self.spawn_watch(w, move |ty| (ty == EventType::NodeDataChanged).then(|| ControllerEvent::PartitionModifications(t)));
+        Ok(())
+    }
+
+    async fn watch_broker(&self, id: i32) -> Result<()> {
+        let (_, w) = self.zk.exists_and_watch(&broker_id_path(id)).await?;
+        self.spawn_watch(w, move |ty| (ty == EventType::NodeDataChanged).then_some(ControllerEvent::BrokerModifications(id)));
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ election
+
+    async fn elect(&mut self) -> Result<()> {
+        let current = self.read_controller_id().await?;
+        self.shared.active_controller_id.store(current, Ordering::SeqCst);
+        if current != -1 {
+            info!("Broker {current} has been elected as the controller, so stopping the election process.");
+            return Ok(());
+        }
+        match self.zk.register_controller_and_increment_controller_epoch(self.me()).await {
+            Ok((epoch, version)) => {
+                self.ctx.epoch = epoch;
+                self.ctx.epoch_zk_version = version;
+                self.shared.epoch.store(epoch, Ordering::SeqCst);
+                self.shared.active_controller_id.store(self.me(), Ordering::SeqCst);
+                self.shared.active.store(true, Ordering::SeqCst);
+                info!("Broker {} is the controller (epoch {epoch}); starting failover", self.me());
+                match self.on_controller_failover().await {
+                    Ok(()) => Ok(()),
+                    Err(ZkError::ControllerMoved(m)) => Err(ZkError::ControllerMoved(m)),
+                    Err(e) => {
+                        error!("Controller failover failed: {e}; resigning and forcing a new election");
+                        self.trigger_controller_move().await;
+                        Ok(())
+                    }
+                }
+            }
+            Err(ZkError::ControllerMoved(m)) => {
+                info!("Broker {} lost the controller election: {m}", self.me());
+                self.maybe_resign().await;
+                Ok(())
+            }
+            Err(e) => {
+                error!("Controller election by broker {} failed: {e}", self.me());
+                Err(e)
+            }
+        }
+    }
+
+    /// Re-reads `/controller` (re-arming its watch); resigns if we were active and no longer are.
+    async fn maybe_resign(&mut self) {
+        let was_active = self.is_active();
+        if let Err(e) = self.watch_controller().await {
+            warn!("Could not re-read /controller: {e}");
+        }
+        let now = self.shared.active_controller_id.load(Ordering::SeqCst);
+        if was_active && now != self.me() {
+            self.on_controller_resignation();
+        }
+    }
+
+    async fn trigger_controller_move(&mut self) {
+        let v = self.ctx.epoch_zk_version;
+        self.on_controller_resignation();
+        if let Err(e) = self.zk.delete_controller(v).await {
+            warn!("Could not delete /controller: {e}");
+        }
+    }
+
+    fn on_controller_resignation(&mut self) {
+        info!("Broker {} resigns as controller (epoch {})", self.me(), self.ctx.epoch);
+        self.shared.active.store(false, Ordering::SeqCst);
+        self.channel.shutdown();
+        self.ctx.reset();
+    }
+
+    // ------------------------------------------------------------ failover
+
+    async fn on_controller_failover(&mut self) -> Result<()> {
+        self.watch_children(BROKER_IDS_PATH, || ControllerEvent::BrokerChange).await?;
+        self.watch_children(BROKER_TOPICS_PATH, || ControllerEvent::TopicChange).await?;
+        let notifications = self.watch_children(ISR_CHANGE_NOTIFICATION_PATH, || ControllerEvent::IsrChangeNotification).await?;
+        self.zk.delete_isr_change_notifications(self.ctx.epoch_zk_version, &notifications).await?;
+        self.initialize_controller_context().await?;
+        // Brokers learn every live endpoint before any leadership.
+        let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        self.send_update_metadata(&live, &[]);
+        // Replica state machine startup.
+        rsm::initialize_replica_states(&mut self.ctx);
+        let online: Vec<(TopicPartition, i32)> = self
+            .ctx
+            .replica_states
+            .iter()
+            .filter(|(_, s)| **s == ReplicaState::OnlineReplica)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut batch = ControllerBrokerRequestBatch::new();
+        rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &online, ReplicaState::OnlineReplica).await?;
+        self.send(&mut batch);
+        // Partition state machine startup.
+        psm::initialize_partition_states(&mut self.ctx);
+        psm::trigger_online_partition_state_change(&mut self.ctx, &self.zk, &mut batch).await?;
+        self.send(&mut batch);
+        info!(
+            "Controller {} epoch {} ready: live brokers {:?}, {} topics",
+            self.me(),
+            self.ctx.epoch,
+            self.ctx.live_brokers.keys().collect::<Vec<_>>(),
+            self.ctx.all_topics.len()
+        );
+        Ok(())
+    }
+
+    async fn initialize_controller_context(&mut self) -> Result<()> {
+        for (id, (info, epoch)) in self.zk.get_all_brokers_and_epochs().await? {
+            self.channel.add_broker(&info);
+            self.ctx.live_brokers.insert(id, info);
+            self.ctx.live_broker_epochs.insert(id, epoch);
+            self.watch_broker(id).await?;
+        }
+        let topics = self.zk.get_all_topics().await?;
+        for t in &topics {
+            self.load_topic(t).await?;
+        }
+        self.ctx.all_topics = topics;
+        let partitions = self.ctx.all_partitions();
+        self.ctx.partition_leadership_info = self.zk.get_partition_states(partitions.iter()).await?;
+        Ok(())
+    }
+
+    /// Watches a topic znode and loads its assignment (assigning a topic id if missing).
+    async fn load_topic(&mut self, topic: &str) -> Result<Vec<TopicPartition>> {
+        self.watch_topic(topic).await?;
+        let (mut assignment, version) = match self.zk.get_topic_assignment_with_version(topic).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return Ok(Vec::new()),
+            Err(ZkError::InvalidData { path, reason }) => {
+                error!("Ignoring topic {topic}: bad data in {path}: {reason}");
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(e),
+        };
+        if assignment.topic_id.is_none() {
+            assignment.topic_id = Some(random_uuid());
+            self.zk.set_topic_assignment_fenced(topic, &assignment, Some(version), self.ctx.epoch_zk_version).await?;
+            info!("Assigned topic id {} to {topic}", uuid_to_string(&assignment.topic_id.unwrap_or_default()));
+        }
+        if let Some(id) = assignment.topic_id {
+            self.ctx.topic_ids.insert(topic.to_string(), id);
+        }
+        let mut added = Vec::new();
+        for (p, a) in assignment.partitions {
+            let tp = TopicPartition::new(topic, p);
+            if self.ctx.assignment(&tp).is_none() {
+                added.push(tp.clone());
+            }
+            self.ctx.update_partition_assignment(&tp, a);
+        }
+        Ok(added)
+    }
+
+    fn send(&self, batch: &mut ControllerBrokerRequestBatch) {
+        batch.send_requests_to_brokers(&self.ctx, &self.channel, &self.config);
+    }
+
+    fn send_update_metadata(&self, brokers: &[i32], partitions: &[TopicPartition]) {
+        let mut batch = ControllerBrokerRequestBatch::new();
+        batch.add_update_metadata_request_for_brokers(brokers, partitions);
+        batch.send_requests_to_brokers(&self.ctx, &self.channel, &self.config);
+    }
+
+    // ------------------------------------------------------------ events
+
+    async fn process_broker_change(&mut self) -> Result<()> {
+        self.watch_children(BROKER_IDS_PATH, || ControllerEvent::BrokerChange).await?;
+        let current = self.zk.get_all_brokers_and_epochs().await?;
+        let live: BTreeSet<i32> = self.ctx.live_brokers.keys().copied().collect();
+        let cur_ids: BTreeSet<i32> = current.keys().copied().collect();
+        let new: BTreeSet<i32> = cur_ids.difference(&live).copied().collect();
+        let dead: BTreeSet<i32> = live.difference(&cur_ids).copied().collect();
+        let bounced: BTreeSet<i32> = live
+            .intersection(&cur_ids)
+            .copied()
+            .filter(|id| current[id].1 > self.ctx.live_broker_epochs.get(id).copied().unwrap_or(i64::MAX))
+            .collect();
+        info!("Broker change: new {new:?}, dead {dead:?}, bounced {bounced:?}, all live {cur_ids:?}");
+        for id in dead.iter().chain(bounced.iter()) {
+            self.channel.remove_broker(*id);
+            self.ctx.live_brokers.remove(id);
+            self.ctx.live_broker_epochs.remove(id);
+            self.ctx.shutting_down_broker_ids.remove(id);
+        }
+        if !bounced.is_empty() {
+            self.on_broker_failure(&bounced).await?;
+        }
+        for id in new.iter().chain(bounced.iter()) {
+            let (info, epoch) = current[id].clone();
+            self.channel.add_broker(&info);
+            self.ctx.live_brokers.insert(*id, info);
+            self.ctx.live_broker_epochs.insert(*id, epoch);
+        }
+        let started: BTreeSet<i32> = new.union(&bounced).copied().collect();
+        if !started.is_empty() {
+            self.on_broker_startup(&started).await?;
+        }
+        if !dead.is_empty() {
+            self.on_broker_failure(&dead).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_broker_startup(&mut self, new: &BTreeSet<i32>) -> Result<()> {
+        info!("New broker startup callback for {new:?}");
+        let existing: Vec<i32> = self.ctx.live_brokers.keys().copied().filter(|b| !new.contains(b)).collect();
+        self.send_update_metadata(&existing, &[]);
+        let all = self.ctx.all_partitions();
+        let new_list: Vec<i32> = new.iter().copied().collect();
+        self.send_update_metadata(&new_list, &all);
+        let replicas = self.ctx.replicas_on_brokers(new);
+        let mut batch = ControllerBrokerRequestBatch::new();
+        rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &replicas, ReplicaState::OnlineReplica).await?;
+        self.send(&mut batch);
+        psm::trigger_online_partition_state_change(&mut self.ctx, &self.zk, &mut batch).await?;
+        self.send(&mut batch);
+        for id in new {
+            self.watch_broker(*id).await?;
+        }
+        Ok(())
+    }
+
+    /// Partitions led by dead brokers go Offline and are re-elected; replicas
+    /// on them go OfflineReplica (ISR shrink); everyone learns the new live set.
+    async fn on_broker_failure(&mut self, dead: &BTreeSet<i32>) -> Result<()> {
+        info!("Broker failure callback for {dead:?}");
+        let led = self.ctx.partitions_led_by(dead);
+        let mut batch = ControllerBrokerRequestBatch::new();
+        psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &led, PartitionState::OfflinePartition, ElectionStrategy::Offline { allow_unclean: false })
+            .await?;
+        psm::trigger_online_partition_state_change(&mut self.ctx, &self.zk, &mut batch).await?;
+        self.send(&mut batch);
+        let replicas = self.ctx.replicas_on_brokers(dead);
+        rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &replicas, ReplicaState::OfflineReplica).await?;
+        self.send(&mut batch);
+        if led.is_empty() {
+            let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+            self.send_update_metadata(&live, &[]);
+        }
+        Ok(())
+    }
+
+    async fn process_broker_modification(&mut self, id: i32) -> Result<()> {
+        self.watch_broker(id).await?;
+        let Some((info, epoch)) = self.zk.get_broker(id).await? else { return Ok(()) };
+        if !self.ctx.live_brokers.contains_key(&id) {
+            return Ok(());
+        }
+        if self.ctx.live_brokers.get(&id) != Some(&info) {
+            info!("Broker {id} changed its registration; updating metadata");
+            self.channel.add_broker(&info);
+            self.ctx.live_brokers.insert(id, info);
+            self.ctx.live_broker_epochs.insert(id, epoch);
+            let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+            self.send_update_metadata(&live, &[]);
+        }
+        Ok(())
+    }
+
+    async fn process_topic_change(&mut self) -> Result<()> {
+        let topics: BTreeSet<String> = self.watch_children(BROKER_TOPICS_PATH, || ControllerEvent::TopicChange).await?.into_iter().collect();
+        let new: Vec<String> = topics.difference(&self.ctx.all_topics).cloned().collect();
+        let deleted: Vec<String> = self.ctx.all_topics.difference(&topics).cloned().collect();
+        for t in &deleted {
+            self.ctx.remove_topic(t);
+        }
+        self.ctx.all_topics = topics;
+        let mut added = Vec::new();
+        for t in &new {
+            added.extend(self.load_topic(t).await?);
+        }
+        if !new.is_empty() || !deleted.is_empty() {
+            info!("Topic change: new {new:?}, deleted {deleted:?}");
+        }
+        self.on_new_partition_creation(&added).await
+    }
+
+    async fn process_partition_modifications(&mut self, topic: &str) -> Result<()> {
+        if !self.ctx.all_topics.contains(topic) {
+            return Ok(());
+        }
+        let added = self.load_topic(topic).await?;
+        if !added.is_empty() {
+            info!("New partitions {added:?} for topic {topic}");
+        }
+        self.on_new_partition_creation(&added).await
+    }
+
+    /// Kafka's `onNewPartitionCreation`.
+    async fn on_new_partition_creation(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        let replicas: Vec<(TopicPartition, i32)> =
+            partitions.iter().flat_map(|tp| self.ctx.replicas(tp).into_iter().map(move |r| (tp.clone(), r))).collect();
+        let mut batch = ControllerBrokerRequestBatch::new();
+        let offline = ElectionStrategy::Offline { allow_unclean: false };
+        psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, partitions, PartitionState::NewPartition, offline).await?;
+        rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &replicas, ReplicaState::NewReplica).await?;
+        self.send(&mut batch);
+        psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, partitions, PartitionState::OnlinePartition, offline).await?;
+        self.send(&mut batch);
+        rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &replicas, ReplicaState::OnlineReplica).await?;
+        self.send(&mut batch);
+        Ok(())
+    }
+
+    /// Legacy ISR propagation: refresh the named partitions from ZooKeeper,
+    /// tell every broker, delete the notifications.
+    async fn process_isr_change_notification(&mut self) -> Result<()> {
+        let names = self.watch_children(ISR_CHANGE_NOTIFICATION_PATH, || ControllerEvent::IsrChangeNotification).await?;
+        if names.is_empty() {
+            return Ok(());
+        }
+        let tps = self.zk.get_partitions_from_isr_change_notifications(&names).await?;
+        let known: Vec<TopicPartition> = tps.into_iter().filter(|tp| self.ctx.assignment(tp).is_some()).collect();
+        let states = self.zk.get_partition_states(known.iter()).await?;
+        self.ctx.partition_leadership_info.extend(states);
+        let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        self.send_update_metadata(&live, &known);
+        self.zk.delete_isr_change_notifications(self.ctx.epoch_zk_version, &names).await
+    }
+}

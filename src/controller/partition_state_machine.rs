@@ -1,0 +1,207 @@
+//! PartitionStateMachine (Kafka's `ZkPartitionStateMachine`): NonExistent →
+//! New → Online ⇄ Offline. Going Online from New creates the `state` znode
+//! (first live replica leads, ISR = live replicas, epoch 0); from Offline or
+//! Online it elects a leader and rewrites the znode with leader_epoch + 1.
+//! Every write is fenced by the controller epoch.
+
+use super::channel_manager::ControllerBrokerRequestBatch;
+use super::controller_context::ControllerContext;
+use super::election::{self, ElectionStrategy};
+use crate::common::TopicPartition;
+use crate::zk::kafka_zk_client::{KafkaZkClient, ZkError};
+use crate::zk::zk_data::{LeaderAndIsr, LeaderIsrAndControllerEpoch};
+use log::{error, info, warn};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PartitionState {
+    NewPartition,
+    OnlinePartition,
+    OfflinePartition,
+    NonExistentPartition,
+}
+
+/// After a failover: no state znode → New; live leader → Online; else Offline.
+pub fn initialize_partition_states(ctx: &mut ControllerContext) {
+    for tp in ctx.all_partitions() {
+        let s = match ctx.partition_leadership_info.get(&tp) {
+            None => PartitionState::NewPartition,
+            Some(l) if ctx.is_replica_online(l.leader_and_isr.leader, &tp) => PartitionState::OnlinePartition,
+            Some(_) => PartitionState::OfflinePartition,
+        };
+        ctx.partition_states.insert(tp, s);
+    }
+}
+
+/// Pushes every New/Offline partition (not queued for deletion) towards Online.
+pub async fn trigger_online_partition_state_change(
+    ctx: &mut ControllerContext,
+    zk: &KafkaZkClient,
+    batch: &mut ControllerBrokerRequestBatch,
+) -> Result<(), ZkError> {
+    let partitions: Vec<TopicPartition> = ctx
+        .partitions_in_states(&[PartitionState::NewPartition, PartitionState::OfflinePartition])
+        .into_iter()
+        .filter(|tp| !ctx.is_topic_queued_for_deletion(&tp.topic))
+        .collect();
+    handle_state_changes(ctx, zk, batch, &partitions, PartitionState::OnlinePartition, ElectionStrategy::Offline { allow_unclean: false })
+        .await
+}
+
+pub async fn handle_state_changes(
+    ctx: &mut ControllerContext,
+    zk: &KafkaZkClient,
+    batch: &mut ControllerBrokerRequestBatch,
+    partitions: &[TopicPartition],
+    target: PartitionState,
+    strategy: ElectionStrategy,
+) -> Result<(), ZkError> {
+    match target {
+        PartitionState::OnlinePartition => {
+            let (new, existing): (Vec<TopicPartition>, Vec<TopicPartition>) = partitions
+                .iter()
+                .cloned()
+                .partition(|tp| ctx.partition_states.get(tp).copied().unwrap_or(PartitionState::NonExistentPartition) == PartitionState::NewPartition);
+            initialize_leader_and_isr_for_partitions(ctx, zk, batch, &new).await?;
+            elect_leader_for_partitions(ctx, zk, batch, &existing, strategy).await?;
+        }
+        other => {
+            for tp in partitions {
+                ctx.partition_states.insert(tp.clone(), other);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn initialize_leader_and_isr_for_partitions(
+    ctx: &mut ControllerContext,
+    zk: &KafkaZkClient,
+    batch: &mut ControllerBrokerRequestBatch,
+    partitions: &[TopicPartition],
+) -> Result<(), ZkError> {
+    let mut to_create = Vec::new();
+    for tp in partitions {
+        let replicas = ctx.replicas(tp);
+        let live: Vec<i32> = replicas.iter().copied().filter(|r| ctx.is_replica_online(*r, tp)).collect();
+        if live.is_empty() {
+            error!(
+                "Controller epoch {}: cannot move {tp} from NewPartition to OnlinePartition: assigned replicas {replicas:?}, \
+                 live brokers {:?}; no assigned replica is alive",
+                ctx.epoch,
+                ctx.live_brokers.keys().collect::<Vec<_>>()
+            );
+            continue;
+        }
+        let state = LeaderIsrAndControllerEpoch { leader_and_isr: LeaderAndIsr::new(live[0], live), controller_epoch: ctx.epoch };
+        to_create.push((tp.clone(), state));
+    }
+    if to_create.is_empty() {
+        return Ok(());
+    }
+    let results = zk.create_partition_states(ctx.epoch_zk_version, &to_create).await?;
+    for ((tp, result), (_, state)) in results.into_iter().zip(to_create.into_iter()) {
+        let state = match result {
+            Ok(v) => LeaderIsrAndControllerEpoch { leader_and_isr: LeaderAndIsr { zk_version: v, ..state.leader_and_isr }, ..state },
+            Err(ZkError::NodeExists(_)) => {
+                warn!("State znode of {tp} already exists; adopting it");
+                match zk.get_partition_state(&tp.topic, tp.partition).await? {
+                    Some(s) => s,
+                    None => continue,
+                }
+            }
+            Err(e) => {
+                error!("Could not create the state znode of {tp}: {e}");
+                continue;
+            }
+        };
+        info!("Initialized {tp}: leader {} isr {:?} controller epoch {}", state.leader_and_isr.leader, state.leader_and_isr.isr, state.controller_epoch);
+        let a = ctx.assignment(&tp).cloned().unwrap_or_default();
+        let recipients: Vec<i32> = state.leader_and_isr.isr.clone();
+        ctx.partition_leadership_info.insert(tp.clone(), state.clone());
+        batch.add_leader_and_isr_request_for_brokers(ctx, &recipients, &tp, &state, &a, true);
+        let online = ctx.is_replica_online(state.leader_and_isr.leader, &tp);
+        ctx.partition_states.insert(tp, if online { PartitionState::OnlinePartition } else { PartitionState::OfflinePartition });
+    }
+    Ok(())
+}
+
+async fn elect_leader_for_partitions(
+    ctx: &mut ControllerContext,
+    zk: &KafkaZkClient,
+    batch: &mut ControllerBrokerRequestBatch,
+    partitions: &[TopicPartition],
+    strategy: ElectionStrategy,
+) -> Result<(), ZkError> {
+    let mut pending: Vec<TopicPartition> = partitions.to_vec();
+    for _attempt in 0..3 {
+        if pending.is_empty() {
+            break;
+        }
+        let mut updates = Vec::new();
+        for tp in &pending {
+            let Some(cur) = ctx.partition_leadership_info.get(tp).cloned() else {
+                warn!("No leadership information for {tp}; cannot elect a leader");
+                continue;
+            };
+            if cur.controller_epoch > ctx.epoch {
+                error!("{tp} was last changed by controller epoch {} > ours {}; aborting election", cur.controller_epoch, ctx.epoch);
+                continue;
+            }
+            let a = ctx.assignment(tp).cloned().unwrap_or_default();
+            let isr = &cur.leader_and_isr.isr;
+            let live = |r: i32| ctx.is_broker_live(r);
+            let mut chosen = match strategy {
+                ElectionStrategy::Offline { allow_unclean } => {
+                    election::offline_partition_leader_election(&a.replicas, isr, live, allow_unclean)
+                }
+                ElectionStrategy::Reassign => election::reassign_partition_leader_election(&a.target_replicas(), isr, live),
+                ElectionStrategy::Preferred => election::preferred_replica_partition_leader_election(&a.replicas, isr, live),
+                ElectionStrategy::ControlledShutdown => election::controlled_shutdown_partition_leader_election(
+                    &a.replicas,
+                    isr,
+                    |r| ctx.live_brokers.contains_key(&r),
+                    |r| ctx.shutting_down_broker_ids.contains(&r),
+                ),
+            };
+            if chosen.is_none() && matches!(strategy, ElectionStrategy::Offline { allow_unclean: false }) {
+                let cfg = zk.get_entity_config("topics", &tp.topic).await.unwrap_or_default();
+                if cfg.get("unclean.leader.election.enable").map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false) {
+                    chosen = election::offline_partition_leader_election(&a.replicas, isr, |r| ctx.is_broker_live(r), true);
+                }
+            }
+            match chosen {
+                Some((leader, new_isr)) => updates.push((tp.clone(), cur.leader_and_isr.new_leader_and_isr(leader, new_isr))),
+                None => {
+                    error!("No eligible leader for {tp} (replicas {:?}, isr {:?}); it stays offline", a.replicas, isr);
+                    ctx.partition_states.insert(tp.clone(), PartitionState::OfflinePartition);
+                }
+            }
+        }
+        pending.clear();
+        if updates.is_empty() {
+            break;
+        }
+        for (tp, result) in zk.update_leader_and_isr(ctx.epoch_zk_version, ctx.epoch, &updates).await? {
+            match result {
+                Ok(lai) => {
+                    info!("Elected leader {} for {tp} (epoch {}, isr {:?})", lai.leader, lai.leader_epoch, lai.isr);
+                    let state = LeaderIsrAndControllerEpoch { leader_and_isr: lai, controller_epoch: ctx.epoch };
+                    ctx.partition_leadership_info.insert(tp.clone(), state.clone());
+                    let a = ctx.assignment(&tp).cloned().unwrap_or_default();
+                    let recipients: Vec<i32> = a.replicas.iter().copied().filter(|r| ctx.is_replica_online(*r, &tp)).collect();
+                    batch.add_leader_and_isr_request_for_brokers(ctx, &recipients, &tp, &state, &a, false);
+                    ctx.partition_states.insert(tp, PartitionState::OnlinePartition);
+                }
+                Err(ZkError::Zk { source: zookeeper_client::Error::BadVersion, .. }) => {
+                    // Someone changed the state znode: re-read and retry.
+                    if let Some(s) = zk.get_partition_state(&tp.topic, tp.partition).await? {
+                        ctx.partition_leadership_info.insert(tp.clone(), s);
+                    }
+                    pending.push(tp);
+                }
+                Err(e) => error!("Leader election for {tp} failed: {e}"),
+            }
+        }
+    }
+    Ok(())
+}

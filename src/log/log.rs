@@ -1,0 +1,685 @@
+//! The log of one partition (Kafka's `kafka.log.Log`): an ordered set of
+//! segments in the directory `<topic>-<partition>`, with log start/end
+//! offsets, high watermark, recovery point and the leader epoch cache.
+//! Leader appends are validated and get offsets assigned by patching batch
+//! headers; follower appends keep the leader's offsets. `Log` is
+//! `Send + Sync`: state sits behind one mutex and fetches read file bytes
+//! after releasing it.
+
+use crate::common::{now_ms, TopicPartition};
+use crate::log::errors::{LogError, LogResult};
+use crate::log::leader_epoch_cache::{EpochEntry, LeaderEpochFileCache};
+use crate::log::log_config::LogConfig;
+use crate::log::log_segment::{LogSegment, ReadPlan, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX};
+use crate::log::segment_file_name;
+use crate::protocol::records::{self, AppendOrigin, RecordBatch, TimestampType};
+use bytes::{Bytes, BytesMut};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// ListOffsets special timestamps.
+pub const LATEST_TIMESTAMP: i64 = -1;
+pub const EARLIEST_TIMESTAMP: i64 = -2;
+
+/// What an append did (Kafka's `LogAppendInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogAppendInfo {
+    /// First offset appended (-1 if nothing was appended).
+    pub first_offset: i64,
+    pub last_offset: i64,
+    pub max_timestamp: i64,
+    pub offset_of_max_timestamp: i64,
+    /// Broker time stamped into the batches, -1 for CreateTime.
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+    pub num_records: i64,
+    pub num_batches: usize,
+    pub valid_bytes: usize,
+}
+
+/// Result of a read (Kafka's `FetchDataInfo` plus the offsets a fetch
+/// response carries).
+#[derive(Debug, Clone)]
+pub struct FetchDataInfo {
+    /// Whole batches; empty if nothing is available.
+    pub records: Bytes,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+}
+
+/// ListOffsets answer (Kafka's `TimestampAndOffset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimestampAndOffset {
+    pub timestamp: i64,
+    pub offset: i64,
+    pub leader_epoch: Option<i32>,
+}
+
+struct LogInner {
+    dir: PathBuf,
+    config: LogConfig,
+    segments: BTreeMap<i64, LogSegment>,
+    log_start_offset: i64,
+    log_end_offset: i64,
+    high_watermark: i64,
+    recovery_point: i64,
+    epoch_cache: LeaderEpochFileCache,
+    unflushed_messages: i64,
+    last_flush_ms: i64,
+    closed: bool,
+}
+
+pub struct Log {
+    tp: TopicPartition,
+    inner: Mutex<LogInner>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Log({})", self.tp)
+    }
+}
+
+/// Checkpointed offsets a log is opened with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogOpenState {
+    pub recovery_point: i64,
+    pub log_start_offset: Option<i64>,
+    pub high_watermark: Option<i64>,
+    /// `.kafka_cleanshutdown` was present: trust files (indexes still checked).
+    pub had_clean_shutdown: bool,
+}
+
+/// Parses `<20 digits><suffix>` file names.
+fn parse_segment_name(name: &str, suffix: &str) -> Option<i64> {
+    let stem = name.strip_suffix(suffix)?;
+    if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    stem.parse().ok()
+}
+
+impl Log {
+    /// Opens the log in `dir` (creating the directory if needed), recovering
+    /// segments after the recovery point unless shutdown was clean.
+    pub fn open(dir: &Path, tp: TopicPartition, config: LogConfig, state: LogOpenState) -> LogResult<Log> {
+        fs::create_dir_all(dir)?;
+        let now = now_ms();
+        let mut bases = Vec::new();
+        let mut index_files = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".deleted") || name.ends_with(".cleaned") || name.ends_with(".swap") || name.ends_with(".tmp")
+            {
+                let _ = fs::remove_file(entry.path());
+            } else if let Some(b) = parse_segment_name(&name, LOG_FILE_SUFFIX) {
+                bases.push(b);
+            } else if let Some(b) = parse_segment_name(&name, INDEX_FILE_SUFFIX)
+                .or_else(|| parse_segment_name(&name, TIME_INDEX_FILE_SUFFIX))
+            {
+                index_files.push((b, entry.path()));
+            }
+        }
+        bases.sort_unstable();
+        for (b, p) in index_files {
+            if bases.binary_search(&b).is_err() {
+                let _ = fs::remove_file(p); // orphaned index
+            }
+        }
+        let mut epoch_cache = LeaderEpochFileCache::load(dir);
+        let mut segments: BTreeMap<i64, LogSegment> = BTreeMap::new();
+        let mut truncated = false;
+        for (i, &base) in bases.iter().enumerate() {
+            if truncated {
+                // Everything after a corrupt point goes.
+                if let Ok(seg) = LogSegment::open(dir, base, &config, now) {
+                    seg.delete_files()?;
+                }
+                continue;
+            }
+            let indexes_exist = dir.join(segment_file_name(base, INDEX_FILE_SUFFIX)).exists()
+                && dir.join(segment_file_name(base, TIME_INDEX_FILE_SUFFIX)).exists();
+            let mut seg = LogSegment::open(dir, base, &config, now)?;
+            let next_base = bases.get(i + 1).copied().unwrap_or(i64::MAX);
+            let unflushed = next_base > state.recovery_point;
+            let mut needs_recovery = !indexes_exist && seg.size() > 0;
+            if !needs_recovery && (state.had_clean_shutdown || !unflushed) {
+                match seg.load_state().map_err(|e| e.to_string()).and_then(|_| seg.sanity_check()) {
+                    Ok(()) => {}
+                    Err(e) => {
+                        log::warn!("{tp}: segment {base} failed its checks ({e}); rebuilding");
+                        needs_recovery = true;
+                    }
+                }
+            } else {
+                needs_recovery = true;
+            }
+            if needs_recovery {
+                let cut = seg.recover(&mut |epoch, offset| {
+                    let _ = epoch_cache.assign(epoch, offset);
+                })?;
+                if cut > 0 {
+                    truncated = true;
+                }
+            }
+            segments.insert(base, seg);
+        }
+        let start_hint = state.log_start_offset.unwrap_or(0).max(0);
+        if segments.is_empty() {
+            let seg = LogSegment::open(dir, start_hint, &config, now)?;
+            segments.insert(start_hint, seg);
+        }
+        let log_end_offset = segments.values().next_back().map_or(start_hint, |s| s.next_offset());
+        let first_base = segments.keys().next().copied().unwrap_or(0);
+        let log_start_offset = start_hint.max(first_base).min(log_end_offset);
+        let high_watermark = state.high_watermark.unwrap_or(log_start_offset).clamp(log_start_offset, log_end_offset);
+        epoch_cache.truncate_from_end(log_end_offset)?;
+        epoch_cache.truncate_from_start(log_start_offset)?;
+        Ok(Log {
+            tp,
+            inner: Mutex::new(LogInner {
+                dir: dir.to_path_buf(),
+                config,
+                segments,
+                log_start_offset,
+                log_end_offset,
+                high_watermark,
+                recovery_point: log_end_offset,
+                epoch_cache,
+                unflushed_messages: 0,
+                last_flush_ms: now,
+                closed: false,
+            }),
+        })
+    }
+
+    fn lock(&self) -> LogResult<MutexGuard<'_, LogInner>> {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if g.closed {
+            return Err(LogError::Closed);
+        }
+        Ok(g)
+    }
+
+    fn lock_any(&self) -> MutexGuard<'_, LogInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn topic_partition(&self) -> &TopicPartition {
+        &self.tp
+    }
+    pub fn dir(&self) -> PathBuf {
+        self.lock_any().dir.clone()
+    }
+    pub fn config(&self) -> LogConfig {
+        self.lock_any().config.clone()
+    }
+    pub fn update_config(&self, config: LogConfig) {
+        let mut g = self.lock_any();
+        for s in g.segments.values_mut() {
+            s.set_index_interval_bytes(config.index_interval_bytes);
+        }
+        g.config = config;
+    }
+    pub fn log_start_offset(&self) -> i64 {
+        self.lock_any().log_start_offset
+    }
+    pub fn log_end_offset(&self) -> i64 {
+        self.lock_any().log_end_offset
+    }
+    pub fn high_watermark(&self) -> i64 {
+        self.lock_any().high_watermark
+    }
+    pub fn recovery_point(&self) -> i64 {
+        self.lock_any().recovery_point
+    }
+    /// Base offset of the first segment (for the log-start-offset checkpoint).
+    pub fn first_segment_base_offset(&self) -> i64 {
+        self.lock_any().segments.keys().next().copied().unwrap_or(0)
+    }
+    pub fn segment_base_offsets(&self) -> Vec<i64> {
+        self.lock_any().segments.keys().copied().collect()
+    }
+    pub fn num_segments(&self) -> usize {
+        self.lock_any().segments.len()
+    }
+    pub fn size_in_bytes(&self) -> u64 {
+        self.lock_any().segments.values().map(|s| s.size()).sum()
+    }
+
+    /// Sets the high watermark, clamped to `[log_start_offset, log_end_offset]`;
+    /// returns the value stored.
+    pub fn update_high_watermark(&self, hw: i64) -> i64 {
+        let mut g = self.lock_any();
+        g.high_watermark = hw.clamp(g.log_start_offset, g.log_end_offset);
+        g.high_watermark
+    }
+
+    /// Latest leader epoch in the cache.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.lock_any().epoch_cache.latest_epoch()
+    }
+    /// OffsetForLeaderEpoch: (epoch, end offset), (-1, -1) if unknown.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        let g = self.lock_any();
+        g.epoch_cache.end_offset_for(epoch, g.log_end_offset)
+    }
+    pub fn epoch_entries(&self) -> Vec<EpochEntry> {
+        self.lock_any().epoch_cache.entries().to_vec()
+    }
+    /// Records a new leader epoch starting at the log end (on becoming leader).
+    pub fn assign_epoch_start_offset(&self, epoch: i32, start_offset: i64) -> LogResult<()> {
+        self.lock()?.epoch_cache.assign(epoch, start_offset)
+    }
+
+    /// Leader append: validates every batch first (nothing is written if one
+    /// is bad), then assigns offsets from the log end by patching `baseOffset`
+    /// and `partitionLeaderEpoch` (and, for LogAppendTime topics, the
+    /// timestamp type and max timestamp plus CRC), and writes the bytes.
+    pub fn append_as_leader(&self, records: Bytes, leader_epoch: i32, origin: AppendOrigin) -> LogResult<LogAppendInfo> {
+        let config = self.lock()?.config.clone();
+        let validated = records::validate_records_for_append(&records, config.max_message_bytes, origin)?;
+        if records.len() as u64 > config.segment_bytes {
+            return Err(LogError::RecordListTooLarge { size: records.len(), max: config.segment_bytes as usize });
+        }
+        // One copy of the whole set; headers are patched in place.
+        let mut buf = BytesMut::from(&records[..]);
+        let mut g = self.lock()?;
+        let first_offset = g.log_end_offset;
+        let append_time = match g.config.message_timestamp_type {
+            TimestampType::LogAppendTime => now_ms(),
+            TimestampType::CreateTime => records::NO_TIMESTAMP,
+        };
+        let mut offset = first_offset;
+        let mut max_ts = records::NO_TIMESTAMP;
+        let mut offset_of_max_ts = first_offset;
+        for vb in &validated.batches {
+            let slice = &mut buf[vb.position..vb.position + vb.size];
+            records::patch_offset_and_epoch(slice, offset, leader_epoch);
+            let ts = if append_time >= 0 {
+                records::set_log_append_time(slice, append_time);
+                append_time
+            } else {
+                vb.max_timestamp
+            };
+            if ts > max_ts {
+                max_ts = ts;
+                offset_of_max_ts = offset + vb.offset_delta_of_max_timestamp as i64;
+            }
+            offset += vb.records_count as i64;
+        }
+        let last_offset = offset - 1;
+        if leader_epoch >= 0 {
+            g.epoch_cache.assign(leader_epoch, first_offset)?;
+        }
+        let data = buf.freeze();
+        append_to_segments(&mut g, &data, first_offset, last_offset, max_ts, offset_of_max_ts)?;
+        g.unflushed_messages += validated.total_records;
+        maybe_flush(&mut g)?;
+        Ok(LogAppendInfo {
+            first_offset,
+            last_offset,
+            max_timestamp: max_ts,
+            offset_of_max_timestamp: offset_of_max_ts,
+            log_append_time: append_time,
+            log_start_offset: g.log_start_offset,
+            num_records: validated.total_records,
+            num_batches: validated.batches.len(),
+            valid_bytes: data.len(),
+        })
+    }
+
+    /// Follower append: batches keep the leader's offsets and epochs. Each is
+    /// CRC-checked; a partial trailing batch (as fetch responses may end) is
+    /// dropped. Offsets must start at or after the log end and increase.
+    pub fn append_as_follower(&self, records: Bytes) -> LogResult<LogAppendInfo> {
+        drop(self.lock()?);
+        let mut it = records::batches(records.clone());
+        let mut valid = 0usize;
+        let mut first_offset = -1i64;
+        let mut last_offset = -1i64;
+        let mut max_ts = records::NO_TIMESTAMP;
+        let mut offset_of_max_ts = -1i64;
+        let mut num_records = 0i64;
+        let mut epochs: Vec<(i32, i64)> = Vec::new();
+        let mut num_batches = 0;
+        for b in &mut it {
+            let b: RecordBatch = b?;
+            b.ensure_valid()?;
+            if b.last_offset_delta() < 0 || b.base_offset() < 0 {
+                return Err(LogError::Corrupt(format!("batch with bad offsets {}+{}", b.base_offset(), b.last_offset_delta())));
+            }
+            if first_offset >= 0 && b.base_offset() <= last_offset {
+                return Err(LogError::InvalidRecord(format!(
+                    "out of order offsets: batch at {} after {last_offset}",
+                    b.base_offset()
+                )));
+            }
+            if first_offset < 0 {
+                first_offset = b.base_offset();
+            }
+            last_offset = b.last_offset();
+            if b.max_timestamp() > max_ts {
+                max_ts = b.max_timestamp();
+                offset_of_max_ts = b.last_offset();
+            }
+            num_records += b.records_count().max(0) as i64;
+            if b.partition_leader_epoch() >= 0 {
+                epochs.push((b.partition_leader_epoch(), b.base_offset()));
+            }
+            valid += b.size_in_bytes();
+            num_batches += 1;
+        }
+        let mut g = self.lock()?;
+        let log_start_offset = g.log_start_offset;
+        if num_batches == 0 {
+            return Ok(LogAppendInfo {
+                first_offset: -1,
+                last_offset: -1,
+                max_timestamp: records::NO_TIMESTAMP,
+                offset_of_max_timestamp: -1,
+                log_append_time: records::NO_TIMESTAMP,
+                log_start_offset,
+                num_records: 0,
+                num_batches: 0,
+                valid_bytes: 0,
+            });
+        }
+        if first_offset < g.log_end_offset {
+            return Err(LogError::InvalidRecord(format!(
+                "unexpected append offset {first_offset}: log end offset is {}",
+                g.log_end_offset
+            )));
+        }
+        for (e, o) in epochs {
+            g.epoch_cache.assign(e, o)?;
+        }
+        let data = records.slice(..valid);
+        append_to_segments(&mut g, &data, first_offset, last_offset, max_ts, offset_of_max_ts)?;
+        g.unflushed_messages += num_records;
+        maybe_flush(&mut g)?;
+        Ok(LogAppendInfo {
+            first_offset,
+            last_offset,
+            max_timestamp: max_ts,
+            offset_of_max_timestamp: offset_of_max_ts,
+            log_append_time: records::NO_TIMESTAMP,
+            log_start_offset,
+            num_records,
+            num_batches,
+            valid_bytes: valid,
+        })
+    }
+
+    /// Reads whole batches starting with the one containing `start_offset`,
+    /// up to `max_bytes` (at least one batch if `min_one_message`), never
+    /// including offsets >= `max_offset` (the high watermark for consumers;
+    /// `None` = log end). Reads within one segment, like Kafka.
+    pub fn read(
+        &self,
+        start_offset: i64,
+        max_bytes: usize,
+        max_offset: Option<i64>,
+        min_one_message: bool,
+    ) -> LogResult<FetchDataInfo> {
+        let (plan, hw, lso, leo): (Option<ReadPlan>, i64, i64, i64) = {
+            let g = self.lock()?;
+            let (lso, leo, hw) = (g.log_start_offset, g.log_end_offset, g.high_watermark);
+            if start_offset < lso || start_offset > leo {
+                return Err(LogError::OffsetOutOfRange { offset: start_offset, log_start_offset: lso, log_end_offset: leo });
+            }
+            let max_offset = max_offset.unwrap_or(leo).min(leo);
+            let mut plan = None;
+            if start_offset < max_offset {
+                let floor = g.segments.range(..=start_offset).next_back().map_or(i64::MIN, |(b, _)| *b);
+                for (_, seg) in g.segments.range(floor..) {
+                    if seg.base_offset() >= max_offset {
+                        break;
+                    }
+                    let max_pos = if max_offset < seg.next_offset() { seg.position_of(max_offset)? } else { seg.size() };
+                    if let Some(p) = seg.plan_read(start_offset, max_bytes, max_pos, min_one_message)? {
+                        plan = Some(p);
+                        break;
+                    }
+                }
+            }
+            (plan, hw, lso, leo)
+        };
+        let records = match plan {
+            Some(p) if p.len > 0 => p.read()?,
+            _ => Bytes::new(),
+        };
+        Ok(FetchDataInfo { records, high_watermark: hw, log_start_offset: lso, log_end_offset: leo })
+    }
+
+    /// ListOffsets: `EARLIEST_TIMESTAMP`, `LATEST_TIMESTAMP` (the log end;
+    /// callers cap it at the high watermark for consumers) or the first
+    /// record with timestamp >= `timestamp`. `None` if no record qualifies.
+    pub fn fetch_offset_by_timestamp(&self, timestamp: i64) -> LogResult<Option<TimestampAndOffset>> {
+        let g = self.lock()?;
+        match timestamp {
+            EARLIEST_TIMESTAMP => Ok(Some(TimestampAndOffset {
+                timestamp: records::NO_TIMESTAMP,
+                offset: g.log_start_offset,
+                leader_epoch: g.epoch_cache.epoch_for_offset(g.log_start_offset),
+            })),
+            LATEST_TIMESTAMP => Ok(Some(TimestampAndOffset {
+                timestamp: records::NO_TIMESTAMP,
+                offset: g.log_end_offset,
+                leader_epoch: g.epoch_cache.latest_epoch(),
+            })),
+            ts => {
+                for seg in g.segments.values() {
+                    if seg.max_timestamp_so_far() < ts || seg.next_offset() <= g.log_start_offset {
+                        continue;
+                    }
+                    if let Some((o, t, e)) = seg.find_offset_by_timestamp(ts, g.log_start_offset)? {
+                        return Ok(Some(TimestampAndOffset {
+                            timestamp: t,
+                            offset: o,
+                            leader_epoch: if e >= 0 { Some(e) } else { None },
+                        }));
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Follower truncation: removes every offset >= `target`. Returns whether
+    /// anything changed.
+    pub fn truncate_to(&self, target: i64) -> LogResult<bool> {
+        if target < 0 {
+            return Err(LogError::Storage(format!("cannot truncate to negative offset {target}")));
+        }
+        let mut g = self.lock()?;
+        if target >= g.log_end_offset {
+            return Ok(false);
+        }
+        let first_base = g.segments.keys().next().copied().unwrap_or(0);
+        if target < first_base {
+            drop(g);
+            self.truncate_fully_and_start_at(target)?;
+            return Ok(true);
+        }
+        let doomed: Vec<i64> = g.segments.range(target + 1..).map(|(b, _)| *b).collect();
+        for b in doomed {
+            if let Some(seg) = g.segments.remove(&b) {
+                seg.delete_files()?;
+            }
+        }
+        let leo = match g.segments.values_mut().next_back() {
+            Some(active) => {
+                active.truncate_to(target)?;
+                active.next_offset()
+            }
+            None => target,
+        };
+        g.log_end_offset = leo;
+        g.epoch_cache.truncate_from_end(leo)?;
+        g.high_watermark = g.high_watermark.min(leo);
+        g.recovery_point = g.recovery_point.min(leo);
+        if g.log_start_offset > leo {
+            g.log_start_offset = leo;
+        }
+        Ok(true)
+    }
+
+    /// Deletes every segment and restarts the log empty at `offset`
+    /// (which becomes log start, log end and high watermark).
+    pub fn truncate_fully_and_start_at(&self, offset: i64) -> LogResult<()> {
+        let mut g = self.lock()?;
+        let all: Vec<i64> = g.segments.keys().copied().collect();
+        for b in all {
+            if let Some(seg) = g.segments.remove(&b) {
+                seg.delete_files()?;
+            }
+        }
+        let seg = LogSegment::open(&g.dir, offset, &g.config, now_ms())?;
+        g.segments.insert(offset, seg);
+        g.log_end_offset = offset;
+        g.log_start_offset = offset;
+        g.high_watermark = offset;
+        g.recovery_point = offset;
+        g.epoch_cache.clear_and_flush()?;
+        Ok(())
+    }
+
+    /// Raises the log start offset (DeleteRecords); segments wholly below it
+    /// are not removed yet (retention is not implemented).
+    pub fn maybe_increment_log_start_offset(&self, new_start: i64) -> LogResult<bool> {
+        let mut g = self.lock()?;
+        if new_start > g.high_watermark {
+            return Err(LogError::OffsetOutOfRange {
+                offset: new_start,
+                log_start_offset: g.log_start_offset,
+                log_end_offset: g.high_watermark,
+            });
+        }
+        if new_start <= g.log_start_offset {
+            return Ok(false);
+        }
+        g.log_start_offset = new_start;
+        g.epoch_cache.truncate_from_start(new_start)?;
+        Ok(true)
+    }
+
+    /// fsyncs everything up to the log end and moves the recovery point there.
+    pub fn flush(&self) -> LogResult<()> {
+        let mut g = self.lock()?;
+        flush_inner(&mut g)
+    }
+
+    /// Flushes if `flush.ms` has passed since the last flush.
+    pub fn flush_if_due(&self, now: i64) -> LogResult<()> {
+        let mut g = self.lock()?;
+        if g.unflushed_messages > 0 && now.saturating_sub(g.last_flush_ms) >= g.config.flush_ms {
+            flush_inner(&mut g)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and finalises the active segment's time index; the log stays usable.
+    pub fn close(&self) -> LogResult<()> {
+        let mut g = self.lock()?;
+        if let Some(active) = g.segments.values_mut().next_back() {
+            active.on_become_inactive()?;
+        }
+        flush_inner(&mut g)
+    }
+
+    /// Marks the log closed and moves its directory to `new_dir` (used by
+    /// deletion); every later operation fails with `LogError::Closed`.
+    pub(crate) fn close_and_rename(&self, new_dir: &Path) -> LogResult<()> {
+        let mut g = self.lock_any();
+        g.closed = true;
+        fs::rename(&g.dir, new_dir)?;
+        g.dir = new_dir.to_path_buf();
+        for s in g.segments.values_mut() {
+            s.set_dir(new_dir);
+        }
+        g.epoch_cache.set_dir(new_dir);
+        Ok(())
+    }
+}
+
+fn flush_inner(g: &mut LogInner) -> LogResult<()> {
+    let rp = g.recovery_point;
+    for seg in g.segments.values() {
+        if seg.next_offset() > rp || seg.size() > 0 && seg.base_offset() >= rp {
+            seg.flush()?;
+        }
+    }
+    g.recovery_point = g.log_end_offset;
+    g.unflushed_messages = 0;
+    g.last_flush_ms = now_ms();
+    Ok(())
+}
+
+fn maybe_flush(g: &mut LogInner) -> LogResult<()> {
+    if g.unflushed_messages >= g.config.flush_messages {
+        flush_inner(g)?;
+    }
+    Ok(())
+}
+
+/// Rolls if needed, then appends `data` (batches `first..=last`) to the active segment.
+fn append_to_segments(
+    g: &mut LogInner,
+    data: &Bytes,
+    first_offset: i64,
+    last_offset: i64,
+    max_ts: i64,
+    offset_of_max_ts: i64,
+) -> LogResult<()> {
+    let roll = match g.segments.values().next_back() {
+        Some(active) => active.should_roll(&g.config, data.len() as u64, max_ts, last_offset),
+        None => true,
+    };
+    if roll {
+        roll_segment(g, first_offset)?;
+    }
+    let active = g
+        .segments
+        .values_mut()
+        .next_back()
+        .ok_or_else(|| LogError::Storage("log has no segment".into()))?;
+    active.append(last_offset, max_ts, offset_of_max_ts, data)?;
+    g.log_end_offset = last_offset + 1;
+    Ok(())
+}
+
+/// Starts a new active segment at `new_base` (Kafka's `roll`).
+fn roll_segment(g: &mut LogInner, new_base: i64) -> LogResult<()> {
+    let old_base = g.segments.keys().next_back().copied();
+    if let Some(ob) = old_base {
+        let empty = g.segments.get(&ob).map_or(false, |s| s.size() == 0);
+        if empty {
+            if ob == new_base {
+                return Ok(());
+            }
+            if let Some(s) = g.segments.remove(&ob) {
+                s.delete_files()?;
+            }
+        } else if let Some(s) = g.segments.get_mut(&ob) {
+            s.on_become_inactive()?;
+            s.flush()?;
+            g.recovery_point = g.recovery_point.max(s.next_offset());
+        }
+    }
+    // Leftover files with the new name would be stale.
+    for suffix in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] {
+        let p = g.dir.join(segment_file_name(new_base, suffix));
+        if p.exists() {
+            log::warn!("removing stale {}", p.display());
+            fs::remove_file(&p)?;
+        }
+    }
+    let seg = LogSegment::open(&g.dir, new_base, &g.config, now_ms())?;
+    g.segments.insert(new_base, seg);
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! Owner of every partition log on this broker (Kafka's `LogManager`): checks
+//! `meta.properties` in each `log.dirs` entry, loads all `<topic>-<partition>`
+//! directories (recovering them if `.kafka_cleanshutdown` is missing), creates
+//! and deletes logs, and writes the recovery-point, replication-offset (high
+//! watermark) and log-start-offset checkpoints.
+
+use crate::common::TopicPartition;
+use crate::log::checkpoint::{
+    write_atomic, OffsetCheckpointFile, LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT,
+    REPLICATION_OFFSET_CHECKPOINT,
+};
+use crate::log::errors::{LogError, LogResult};
+use crate::log::log::{Log, LogOpenState};
+use crate::log::log_config::LogConfig;
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
+pub const META_PROPERTIES: &str = "meta.properties";
+pub const DELETE_DIR_SUFFIX: &str = "-delete";
+pub const FUTURE_DIR_SUFFIX: &str = "-future";
+
+/// Parses `<topic>-<partition>` directory names.
+pub fn parse_partition_dir(name: &str) -> Option<TopicPartition> {
+    let (topic, part) = name.rsplit_once('-')?;
+    if topic.is_empty() || name.ends_with(DELETE_DIR_SUFFIX) || name.ends_with(FUTURE_DIR_SUFFIX) {
+        return None;
+    }
+    let p: i32 = part.parse().ok()?;
+    if p < 0 || part.starts_with('+') {
+        return None;
+    }
+    Some(TopicPartition::new(topic, p))
+}
+
+/// Reads a `java.util.Properties`-style file (key=value, `#` comments).
+fn read_properties(path: &Path) -> LogResult<Option<HashMap<String, String>>> {
+    match fs::metadata(path) {
+        Ok(m) if m.len() > 1 << 20 => return Err(LogError::Storage(format!("{} is too large", path.display()))),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let text = fs::read_to_string(path)
+        .map_err(|e| LogError::Storage(format!("cannot read {}: {e}", path.display())))?;
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') || l.starts_with('!') {
+            continue;
+        }
+        if let Some((k, v)) = l.split_once(['=', ':']) {
+            out.insert(k.trim().to_string(), v.trim().to_string());
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Checks (or writes) `meta.properties` in `dir`.
+fn check_meta_properties(dir: &Path, broker_id: i32, cluster_id: &str) -> LogResult<()> {
+    let path = dir.join(META_PROPERTIES);
+    match read_properties(&path)? {
+        Some(props) => {
+            if props.get("version").map(String::as_str) != Some("0") {
+                return Err(LogError::Storage(format!(
+                    "{}: unsupported meta.properties version {:?}",
+                    path.display(),
+                    props.get("version")
+                )));
+            }
+            if props.get("broker.id").map(String::as_str) != Some(broker_id.to_string().as_str()) {
+                return Err(LogError::Storage(format!(
+                    "{}: broker.id {:?} does not match configured broker.id {broker_id}",
+                    path.display(),
+                    props.get("broker.id")
+                )));
+            }
+            if let Some(c) = props.get("cluster.id") {
+                if c != cluster_id {
+                    return Err(LogError::Storage(format!(
+                        "{}: cluster.id {c} does not match the cluster's id {cluster_id}",
+                        path.display()
+                    )));
+                }
+            }
+            Ok(())
+        }
+        None => {
+            let text = format!(
+                "#\n#written by zkafka\ncluster.id={cluster_id}\nversion=0\nbroker.id={broker_id}\n"
+            );
+            write_atomic(&path, text.as_bytes())?;
+            Ok(())
+        }
+    }
+}
+
+pub struct LogManager {
+    log_dirs: Vec<PathBuf>,
+    default_config: RwLock<LogConfig>,
+    logs: RwLock<HashMap<TopicPartition, Arc<Log>>>,
+    /// Serialises creation and deletion.
+    create_lock: Mutex<()>,
+}
+
+impl LogManager {
+    /// Opens every log dir: verifies `meta.properties` (writing it if absent),
+    /// loads every partition (recovering after an unclean shutdown), then
+    /// removes the clean-shutdown marker. `topic_configs` holds per-topic
+    /// configs; other topics use `default_config`.
+    pub fn startup(
+        log_dirs: Vec<PathBuf>,
+        broker_id: i32,
+        cluster_id: &str,
+        default_config: LogConfig,
+        topic_configs: &HashMap<String, LogConfig>,
+    ) -> LogResult<LogManager> {
+        if log_dirs.is_empty() {
+            return Err(LogError::Storage("no log.dirs configured".into()));
+        }
+        let mut logs: HashMap<TopicPartition, Arc<Log>> = HashMap::new();
+        for dir in &log_dirs {
+            fs::create_dir_all(dir)?;
+            check_meta_properties(dir, broker_id, cluster_id)?;
+            let marker = dir.join(CLEAN_SHUTDOWN_FILE);
+            let clean = marker.exists();
+            let read_ckpt = |name: &str| {
+                OffsetCheckpointFile::new(dir.join(name)).read().unwrap_or_else(|e| {
+                    log::warn!("{e}; ignoring it");
+                    HashMap::new()
+                })
+            };
+            let recovery = read_ckpt(RECOVERY_POINT_CHECKPOINT);
+            let hws = read_ckpt(REPLICATION_OFFSET_CHECKPOINT);
+            let starts = read_ckpt(LOG_START_OFFSET_CHECKPOINT);
+            for entry in fs::read_dir(dir)? {
+                let entry = entry?;
+                if !entry.file_type()?.is_dir() {
+                    continue;
+                }
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(DELETE_DIR_SUFFIX) {
+                    if let Err(e) = fs::remove_dir_all(entry.path()) {
+                        log::warn!("cannot remove {}: {e}", entry.path().display());
+                    }
+                    continue;
+                }
+                if name.ends_with(FUTURE_DIR_SUFFIX) {
+                    log::warn!("ignoring future replica dir {}", entry.path().display());
+                    continue;
+                }
+                let Some(tp) = parse_partition_dir(&name) else {
+                    log::warn!("ignoring unexpected directory {}", entry.path().display());
+                    continue;
+                };
+                if logs.contains_key(&tp) {
+                    return Err(LogError::Storage(format!("duplicate log directories for {tp}")));
+                }
+                let config = topic_configs.get(&tp.topic).cloned().unwrap_or_else(|| default_config.clone());
+                let state = LogOpenState {
+                    recovery_point: if clean { i64::MAX } else { recovery.get(&tp).copied().unwrap_or(0) },
+                    log_start_offset: starts.get(&tp).copied(),
+                    high_watermark: hws.get(&tp).copied(),
+                    had_clean_shutdown: clean,
+                };
+                let log = Log::open(&entry.path(), tp.clone(), config, state)?;
+                logs.insert(tp, Arc::new(log));
+            }
+            if clean {
+                fs::remove_file(&marker)?;
+            }
+        }
+        Ok(LogManager {
+            log_dirs,
+            default_config: RwLock::new(default_config),
+            logs: RwLock::new(logs),
+            create_lock: Mutex::new(()),
+        })
+    }
+
+    pub fn log_dirs(&self) -> &[PathBuf] {
+        &self.log_dirs
+    }
+
+    pub fn default_config(&self) -> LogConfig {
+        self.default_config.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn get_log(&self, tp: &TopicPartition) -> Option<Arc<Log>> {
+        self.logs.read().unwrap_or_else(|e| e.into_inner()).get(tp).cloned()
+    }
+
+    pub fn all_logs(&self) -> Vec<Arc<Log>> {
+        self.logs.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    /// Applies a new config to every existing log of `topic`.
+    pub fn update_topic_config(&self, topic: &str, config: &LogConfig) {
+        for log in self.all_logs() {
+            if log.topic_partition().topic == topic {
+                log.update_config(config.clone());
+            }
+        }
+    }
+
+    /// The existing log, or a new empty one in the log dir holding the fewest partitions.
+    pub fn get_or_create_log(&self, tp: &TopicPartition, config: LogConfig) -> LogResult<Arc<Log>> {
+        if let Some(l) = self.get_log(tp) {
+            return Ok(l);
+        }
+        let _guard = self.create_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = self.get_log(tp) {
+            return Ok(l);
+        }
+        let dir = self.next_log_dir();
+        let log = Arc::new(Log::open(&dir.join(tp.to_string()), tp.clone(), config, LogOpenState::default())?);
+        self.logs.write().unwrap_or_else(|e| e.into_inner()).insert(tp.clone(), log.clone());
+        Ok(log)
+    }
+
+    fn next_log_dir(&self) -> PathBuf {
+        let logs = self.logs.read().unwrap_or_else(|e| e.into_inner());
+        let mut counts: Vec<(usize, &PathBuf)> = self.log_dirs.iter().map(|d| (0, d)).collect();
+        for log in logs.values() {
+            let ld = log.dir();
+            if let Some(c) = counts.iter_mut().find(|(_, d)| ld.parent() == Some(d.as_path())) {
+                c.0 += 1;
+            }
+        }
+        counts.iter().min_by_key(|(n, _)| *n).map(|(_, d)| (*d).clone()).unwrap_or_else(|| self.log_dirs[0].clone())
+    }
+
+    /// Removes a log: renames its dir to `<dir>.<uuid>-delete`, then deletes it.
+    pub fn delete_log(&self, tp: &TopicPartition) -> LogResult<bool> {
+        let _guard = self.create_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(log) = self.logs.write().unwrap_or_else(|e| e.into_inner()).remove(tp) else {
+            return Ok(false);
+        };
+        let dir = log.dir();
+        let uuid = format!("{:032x}", rand::random::<u128>());
+        let target = dir.with_file_name(format!("{tp}.{uuid}{DELETE_DIR_SUFFIX}"));
+        log.close_and_rename(&target)?;
+        fs::remove_dir_all(&target)?;
+        if let Err(e) = self.checkpoint_all() {
+            log::warn!("checkpoint after deleting {tp} failed: {e}");
+        }
+        Ok(true)
+    }
+
+    /// Writes the recovery-point, replication-offset and log-start-offset
+    /// checkpoints of every log dir (the periodic task).
+    pub fn checkpoint_all(&self) -> LogResult<()> {
+        let logs = self.all_logs();
+        for dir in &self.log_dirs {
+            let mut rp = HashMap::new();
+            let mut hw = HashMap::new();
+            let mut ls = HashMap::new();
+            for log in &logs {
+                if log.dir().parent() != Some(dir.as_path()) {
+                    continue;
+                }
+                let tp = log.topic_partition().clone();
+                rp.insert(tp.clone(), log.recovery_point());
+                hw.insert(tp.clone(), log.high_watermark());
+                let start = log.log_start_offset();
+                if start > log.first_segment_base_offset() {
+                    ls.insert(tp, start);
+                }
+            }
+            OffsetCheckpointFile::new(dir.join(RECOVERY_POINT_CHECKPOINT)).write(&rp)?;
+            OffsetCheckpointFile::new(dir.join(REPLICATION_OFFSET_CHECKPOINT)).write(&hw)?;
+            OffsetCheckpointFile::new(dir.join(LOG_START_OFFSET_CHECKPOINT)).write(&ls)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes logs whose `flush.ms` has elapsed (Kafka's `flushDirtyLogs`).
+    pub fn flush_dirty_logs(&self, now_ms: i64) {
+        for log in self.all_logs() {
+            if let Err(e) = log.flush_if_due(now_ms) {
+                log::error!("flush of {} failed: {e}", log.topic_partition());
+            }
+        }
+    }
+
+    /// Clean shutdown: close (flush) every log, write checkpoints, then the marker.
+    pub fn shutdown(&self) -> LogResult<()> {
+        let mut first_err = None;
+        for log in self.all_logs() {
+            if let Err(e) = log.close() {
+                log::error!("closing {} failed: {e}", log.topic_partition());
+                first_err.get_or_insert(e);
+            }
+        }
+        self.checkpoint_all()?;
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        for dir in &self.log_dirs {
+            write_atomic(&dir.join(CLEAN_SHUTDOWN_FILE), b"")?;
+        }
+        Ok(())
+    }
+}

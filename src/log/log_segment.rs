@@ -1,0 +1,497 @@
+//! One segment of a partition log (Kafka's `LogSegment`): the `.log` file of
+//! back-to-back record batches plus its `.index` and `.timeindex`. Knows how
+//! to append, map offsets/timestamps to file positions, recover (re-validate
+//! and rebuild indexes) and truncate.
+
+use crate::log::errors::{LogError, LogResult};
+use crate::log::log_config::LogConfig;
+use crate::log::offset_index::OffsetIndex;
+use crate::log::segment_file_name;
+use crate::log::time_index::TimeIndex;
+use crate::protocol::records::{self, RecordBatch, LOG_OVERHEAD, MAGIC_V2, RECORD_BATCH_OVERHEAD};
+use bytes::Bytes;
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const LOG_FILE_SUFFIX: &str = ".log";
+pub const INDEX_FILE_SUFFIX: &str = ".index";
+pub const TIME_INDEX_FILE_SUFFIX: &str = ".timeindex";
+
+/// The header fields of a batch on disk that the log needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    pub base_offset: i64,
+    /// Whole batch size including the 12-byte prefix.
+    pub size: u64,
+    pub last_offset: i64,
+    pub max_timestamp: i64,
+    pub partition_leader_epoch: i32,
+}
+
+impl BatchHeader {
+    /// Parses a v2 header from at least `RECORD_BATCH_OVERHEAD` bytes.
+    pub fn parse(b: &[u8]) -> LogResult<BatchHeader> {
+        if b.len() < RECORD_BATCH_OVERHEAD {
+            return Err(LogError::Corrupt("short batch header".into()));
+        }
+        let i64_at = |at: usize| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&b[at..at + 8]);
+            i64::from_be_bytes(a)
+        };
+        let i32_at = |at: usize| i32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        let magic = b[records::MAGIC_OFFSET] as i8;
+        if magic != MAGIC_V2 {
+            return Err(LogError::Corrupt(format!("magic {magic} batch in segment")));
+        }
+        let len = i32_at(records::LENGTH_OFFSET);
+        if (len as i64) < (RECORD_BATCH_OVERHEAD - LOG_OVERHEAD) as i64 {
+            return Err(LogError::Corrupt(format!("batch length {len} below the header size")));
+        }
+        let base_offset = i64_at(records::BASE_OFFSET_OFFSET);
+        let delta = i32_at(records::LAST_OFFSET_DELTA_OFFSET);
+        if base_offset < 0 || delta < 0 {
+            return Err(LogError::Corrupt(format!("bad offsets {base_offset}+{delta} in batch header")));
+        }
+        Ok(BatchHeader {
+            base_offset,
+            size: LOG_OVERHEAD as u64 + len as u64,
+            last_offset: base_offset + delta as i64,
+            max_timestamp: i64_at(records::MAX_TIMESTAMP_OFFSET),
+            partition_leader_epoch: i32_at(records::PARTITION_LEADER_EPOCH_OFFSET),
+        })
+    }
+}
+
+/// A file range to read once the log lock is released.
+#[derive(Debug, Clone)]
+pub struct ReadPlan {
+    pub file: Arc<File>,
+    pub position: u64,
+    pub len: usize,
+}
+
+impl ReadPlan {
+    /// Reads the range and keeps whole batches only.
+    pub fn read(&self) -> LogResult<Bytes> {
+        let mut buf = vec![0u8; self.len];
+        let mut done = 0;
+        while done < buf.len() {
+            let n = self.file.read_at(&mut buf[done..], self.position + done as u64)?;
+            if n == 0 {
+                break; // the file shrank underneath us (truncation)
+            }
+            done += n;
+        }
+        buf.truncate(done);
+        let mut whole = 0usize;
+        while let Some((_, size)) = records::entry_prefix(&buf[whole..]) {
+            if size < records::MIN_ENTRY_SIZE {
+                break;
+            }
+            let total = LOG_OVERHEAD + size as usize;
+            if buf.len() - whole < total {
+                break;
+            }
+            whole += total;
+        }
+        buf.truncate(whole);
+        Ok(Bytes::from(buf))
+    }
+}
+
+#[derive(Debug)]
+pub struct LogSegment {
+    base_offset: i64,
+    log_path: PathBuf,
+    log: Arc<File>,
+    size: u64,
+    offset_index: OffsetIndex,
+    time_index: TimeIndex,
+    index_interval_bytes: u64,
+    bytes_since_last_index_entry: u64,
+    max_timestamp_so_far: i64,
+    offset_of_max_timestamp_so_far: i64,
+    /// Max timestamp of the first batch (drives `segment.ms`).
+    rolling_based_timestamp: Option<i64>,
+    created_ms: i64,
+    next_offset: i64,
+}
+
+impl LogSegment {
+    /// Opens (creating if absent) the segment files in `dir`. Index content
+    /// is not trusted: call `sanity_check` or `recover`.
+    pub fn open(dir: &Path, base_offset: i64, config: &LogConfig, now_ms: i64) -> LogResult<LogSegment> {
+        let log_path = dir.join(segment_file_name(base_offset, LOG_FILE_SUFFIX));
+        let file = OpenOptions::new().read(true).write(true).create(true).open(&log_path)?;
+        let size = file.metadata()?.len();
+        let offset_index = OffsetIndex::open(
+            &dir.join(segment_file_name(base_offset, INDEX_FILE_SUFFIX)),
+            base_offset,
+            config.segment_index_bytes,
+        )?;
+        let time_index = TimeIndex::open(
+            &dir.join(segment_file_name(base_offset, TIME_INDEX_FILE_SUFFIX)),
+            base_offset,
+            config.segment_index_bytes,
+        )?;
+        Ok(LogSegment {
+            base_offset,
+            log_path,
+            log: Arc::new(file),
+            size,
+            offset_index,
+            time_index,
+            index_interval_bytes: config.index_interval_bytes,
+            bytes_since_last_index_entry: 0,
+            max_timestamp_so_far: records::NO_TIMESTAMP,
+            offset_of_max_timestamp_so_far: base_offset,
+            rolling_based_timestamp: None,
+            created_ms: now_ms,
+            next_offset: base_offset,
+        })
+    }
+
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
+    }
+    pub fn max_timestamp_so_far(&self) -> i64 {
+        self.max_timestamp_so_far
+    }
+    pub fn offset_index(&self) -> &OffsetIndex {
+        &self.offset_index
+    }
+    pub fn time_index(&self) -> &TimeIndex {
+        &self.time_index
+    }
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+    pub fn set_index_interval_bytes(&mut self, n: u64) {
+        self.index_interval_bytes = n;
+    }
+
+    /// Reads the batch header at `pos`; `None` if no whole batch starts there.
+    pub fn read_header_at(&self, pos: u64) -> LogResult<Option<BatchHeader>> {
+        if pos + RECORD_BATCH_OVERHEAD as u64 > self.size {
+            if pos < self.size {
+                return Err(LogError::Corrupt(format!(
+                    "{} bytes at {pos} of {} are too few for a batch",
+                    self.size - pos,
+                    self.log_path.display()
+                )));
+            }
+            return Ok(None);
+        }
+        let mut b = [0u8; RECORD_BATCH_OVERHEAD];
+        self.log.read_exact_at(&mut b, pos)?;
+        let h = BatchHeader::parse(&b)?;
+        if pos + h.size > self.size {
+            return Err(LogError::Corrupt(format!(
+                "batch at {pos} of {} runs past the end of the file",
+                self.log_path.display()
+            )));
+        }
+        Ok(Some(h))
+    }
+
+    /// Position and header of the first batch at or after `start_pos` whose
+    /// last offset is >= `offset`.
+    pub fn translate_offset(&self, offset: i64, start_pos: u64) -> LogResult<Option<(u64, BatchHeader)>> {
+        let mut pos = start_pos;
+        while let Some(h) = self.read_header_at(pos)? {
+            if h.last_offset >= offset {
+                return Ok(Some((pos, h)));
+            }
+            pos += h.size;
+        }
+        Ok(None)
+    }
+
+    /// Finds where `offset`'s batch starts using the index, then a short scan.
+    pub fn find_batch(&self, offset: i64) -> LogResult<Option<(u64, BatchHeader)>> {
+        let (_, pos) = self.offset_index.lookup(offset);
+        self.translate_offset(offset, pos)
+    }
+
+    /// Loads next offset and max timestamp after an open without recovery.
+    pub fn load_state(&mut self) -> LogResult<()> {
+        let start = self.offset_index.last_entry().map_or(0, |e| e.1);
+        let (ts, ts_off) = self.time_index.last_entry().unwrap_or((records::NO_TIMESTAMP, self.base_offset));
+        self.max_timestamp_so_far = ts;
+        self.offset_of_max_timestamp_so_far = ts_off;
+        let ts_pos = self.offset_index.lookup(ts_off).1.min(start);
+        let mut pos = ts_pos;
+        let mut next = self.offset_index.last_entry().map_or(self.base_offset, |e| e.0 + 1);
+        while let Some(h) = self.read_header_at(pos)? {
+            if h.max_timestamp > self.max_timestamp_so_far {
+                self.max_timestamp_so_far = h.max_timestamp;
+                self.offset_of_max_timestamp_so_far = h.last_offset;
+            }
+            next = next.max(h.last_offset + 1);
+            pos += h.size;
+        }
+        if pos != self.size {
+            return Err(LogError::Corrupt(format!("trailing bytes in {}", self.log_path.display())));
+        }
+        self.next_offset = next;
+        self.rolling_based_timestamp = self.read_header_at(0)?.map(|h| h.max_timestamp);
+        Ok(())
+    }
+
+    /// Checks that the index files are plausible for this log file.
+    pub fn sanity_check(&self) -> Result<(), String> {
+        self.offset_index.sanity_check(self.size)?;
+        if let Some((o, _)) = self.offset_index.last_entry() {
+            if o >= self.next_offset {
+                return Err(format!("offset index points past the log end in {}", self.log_path.display()));
+            }
+        }
+        self.time_index.sanity_check(self.next_offset)
+    }
+
+    /// Appends validated batches whose offsets run up to `largest_offset`.
+    pub fn append(
+        &mut self,
+        largest_offset: i64,
+        largest_timestamp: i64,
+        offset_of_max_timestamp: i64,
+        data: &[u8],
+    ) -> LogResult<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let rel = largest_offset - self.base_offset;
+        if rel < 0 || rel > i32::MAX as i64 {
+            return Err(LogError::Storage(format!(
+                "offset {largest_offset} does not fit segment {}",
+                self.base_offset
+            )));
+        }
+        let position = self.size;
+        self.log.write_all_at(data, position)?;
+        if self.size == 0 {
+            self.rolling_based_timestamp = Some(largest_timestamp);
+        }
+        self.size += data.len() as u64;
+        self.next_offset = largest_offset + 1;
+        if largest_timestamp > self.max_timestamp_so_far {
+            self.max_timestamp_so_far = largest_timestamp;
+            self.offset_of_max_timestamp_so_far = offset_of_max_timestamp;
+        }
+        if self.bytes_since_last_index_entry > self.index_interval_bytes {
+            self.offset_index.append(largest_offset, position)?;
+            self.time_index
+                .maybe_append(self.max_timestamp_so_far, self.offset_of_max_timestamp_so_far, false)?;
+            self.bytes_since_last_index_entry = 0;
+        }
+        self.bytes_since_last_index_entry += data.len() as u64;
+        Ok(())
+    }
+
+    /// Plans a read of whole batches from the batch containing `start_offset`:
+    /// at most `max_size` bytes (or the first batch if `min_one`), never past
+    /// `max_position`. `None` if the offset is beyond this segment.
+    pub fn plan_read(
+        &self,
+        start_offset: i64,
+        max_size: usize,
+        max_position: u64,
+        min_one: bool,
+    ) -> LogResult<Option<ReadPlan>> {
+        let Some((pos, first)) = self.find_batch(start_offset)? else {
+            return Ok(None);
+        };
+        let max_position = max_position.min(self.size);
+        if pos >= max_position {
+            return Ok(Some(ReadPlan { file: self.log.clone(), position: pos, len: 0 }));
+        }
+        let limit = if min_one { max_size.max(first.size as usize) } else { max_size };
+        let len = (max_position - pos).min(limit as u64) as usize;
+        Ok(Some(ReadPlan { file: self.log.clone(), position: pos, len }))
+    }
+
+    /// Start of the batch containing `offset` (segment end if none): where a
+    /// read bounded by `offset` must stop.
+    pub fn position_of(&self, offset: i64) -> LogResult<u64> {
+        Ok(self.find_batch(offset)?.map_or(self.size, |(p, _)| p))
+    }
+
+    /// Rebuilds the indexes from the log, validating each batch (framing,
+    /// CRC, monotonic offsets within this segment); cuts the file at the
+    /// first bad batch. Returns the number of bytes cut.
+    pub fn recover(&mut self, leader_epochs: &mut dyn FnMut(i32, i64)) -> LogResult<u64> {
+        self.offset_index.reset()?;
+        self.time_index.reset()?;
+        self.max_timestamp_so_far = records::NO_TIMESTAMP;
+        self.offset_of_max_timestamp_so_far = self.base_offset;
+        self.rolling_based_timestamp = None;
+        let mut pos = 0u64;
+        let mut last_index_pos = 0u64;
+        let mut next = self.base_offset;
+        let mut header = [0u8; RECORD_BATCH_OVERHEAD];
+        loop {
+            if pos + RECORD_BATCH_OVERHEAD as u64 > self.size {
+                break;
+            }
+            self.log.read_exact_at(&mut header, pos)?;
+            let h = match BatchHeader::parse(&header) {
+                Ok(h) => h,
+                Err(e) => {
+                    log::warn!("{}: invalid batch at {pos}: {e}", self.log_path.display());
+                    break;
+                }
+            };
+            if pos + h.size > self.size
+                || h.base_offset < next
+                || h.last_offset - self.base_offset > i32::MAX as i64
+            {
+                log::warn!("{}: bad batch at position {pos} ({h:?})", self.log_path.display());
+                break;
+            }
+            // Bounded by the file size checked above.
+            let mut buf = vec![0u8; h.size as usize];
+            self.log.read_exact_at(&mut buf, pos)?;
+            let valid = RecordBatch::parse(Bytes::from(buf)).map_or(false, |b| b.is_valid());
+            if !valid {
+                log::warn!("{}: CRC or framing mismatch at position {pos}", self.log_path.display());
+                break;
+            }
+            if h.max_timestamp > self.max_timestamp_so_far {
+                self.max_timestamp_so_far = h.max_timestamp;
+                self.offset_of_max_timestamp_so_far = h.last_offset;
+            }
+            if self.rolling_based_timestamp.is_none() {
+                self.rolling_based_timestamp = Some(h.max_timestamp);
+            }
+            if h.partition_leader_epoch >= 0 {
+                leader_epochs(h.partition_leader_epoch, h.base_offset);
+            }
+            if pos - last_index_pos > self.index_interval_bytes {
+                self.offset_index.append(h.last_offset, pos)?;
+                self.time_index
+                    .maybe_append(self.max_timestamp_so_far, self.offset_of_max_timestamp_so_far, false)?;
+                last_index_pos = pos;
+            }
+            next = h.last_offset + 1;
+            pos += h.size;
+        }
+        let cut = self.size - pos;
+        if cut > 0 {
+            log::warn!("{}: truncating {cut} invalid bytes at position {pos}", self.log_path.display());
+            self.log.set_len(pos)?;
+            self.size = pos;
+        }
+        self.next_offset = next;
+        self.bytes_since_last_index_entry = pos - last_index_pos;
+        Ok(cut)
+    }
+
+    /// Drops batches containing offsets >= `offset` (whole batches).
+    /// Returns the bytes removed.
+    pub fn truncate_to(&mut self, offset: i64) -> LogResult<u64> {
+        let Some((pos, _)) = self.find_batch(offset)? else {
+            return Ok(0);
+        };
+        self.offset_index.truncate_to(offset)?;
+        self.time_index.truncate_to(offset)?;
+        let removed = self.size - pos;
+        self.log.set_len(pos)?;
+        self.size = pos;
+        self.bytes_since_last_index_entry = 0;
+        // Recompute next offset and max timestamp from what is left.
+        self.next_offset = self.base_offset;
+        self.max_timestamp_so_far = records::NO_TIMESTAMP;
+        self.offset_of_max_timestamp_so_far = self.base_offset;
+        self.load_state()?;
+        if self.size == 0 {
+            self.rolling_based_timestamp = None;
+        }
+        Ok(removed)
+    }
+
+    /// (offset, timestamp, leader epoch) of the first record with timestamp
+    /// >= `ts` at or after `starting_offset`.
+    pub fn find_offset_by_timestamp(&self, ts: i64, starting_offset: i64) -> LogResult<Option<(i64, i64, i32)>> {
+        let (_, ts_offset) = self.time_index.lookup(ts);
+        let (_, mut pos) = self.offset_index.lookup(ts_offset.max(starting_offset));
+        while let Some(h) = self.read_header_at(pos)? {
+            if h.max_timestamp >= ts && h.last_offset >= starting_offset {
+                let mut buf = vec![0u8; h.size as usize];
+                self.log.read_exact_at(&mut buf, pos)?;
+                let batch = RecordBatch::parse(Bytes::from(buf))?;
+                let mut found = None;
+                batch.for_each_record(|r| {
+                    if found.is_none() && r.timestamp >= ts && r.offset >= starting_offset {
+                        found = Some((r.offset, r.timestamp));
+                    }
+                    Ok(())
+                })?;
+                if let Some((o, t)) = found {
+                    return Ok(Some((o, t, h.partition_leader_epoch)));
+                }
+            }
+            pos += h.size;
+        }
+        Ok(None)
+    }
+
+    /// Kafka's `shouldRoll`.
+    pub fn should_roll(&self, config: &LogConfig, set_size: u64, max_ts_in_set: i64, last_offset: i64) -> bool {
+        if self.size == 0 {
+            return last_offset - self.base_offset > i32::MAX as i64 || last_offset < self.base_offset;
+        }
+        let waited = match self.rolling_based_timestamp {
+            Some(t) if t >= 0 => max_ts_in_set.saturating_sub(t),
+            _ => crate::common::now_ms() - self.created_ms,
+        };
+        self.size > config.segment_bytes.saturating_sub(set_size)
+            || waited > config.segment_ms - config.segment_jitter_ms
+            || self.offset_index.is_full()
+            || self.time_index.is_full()
+            || last_offset - self.base_offset > i32::MAX as i64
+    }
+
+    /// The segment stops being the active one: record the final time index entry.
+    pub fn on_become_inactive(&mut self) -> LogResult<()> {
+        if self.max_timestamp_so_far >= 0 {
+            self.time_index
+                .maybe_append(self.max_timestamp_so_far, self.offset_of_max_timestamp_so_far, true)?;
+        }
+        Ok(())
+    }
+
+    pub fn flush(&self) -> LogResult<()> {
+        self.log.sync_data()?;
+        self.offset_index.flush()?;
+        self.time_index.flush()?;
+        Ok(())
+    }
+
+    /// Removes the three files (open handles stay readable until dropped).
+    pub fn delete_files(&self) -> LogResult<()> {
+        for p in [self.log_path.as_path(), self.offset_index.path(), self.time_index.path()] {
+            match fs::remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows a rename of the partition directory.
+    pub fn set_dir(&mut self, dir: &Path) {
+        self.log_path = dir.join(segment_file_name(self.base_offset, LOG_FILE_SUFFIX));
+        self.offset_index.set_path(dir.join(segment_file_name(self.base_offset, INDEX_FILE_SUFFIX)));
+        self.time_index.set_path(dir.join(segment_file_name(self.base_offset, TIME_INDEX_FILE_SUFFIX)));
+    }
+}

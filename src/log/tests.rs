@@ -1,0 +1,391 @@
+//! Tests of the log store as a whole: Log across segment rolls, restarts
+//! (clean and torn), truncation, and LogManager lifecycle.
+
+use super::log::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
+use super::*;
+use crate::common::TopicPartition;
+use crate::protocol::compression::Compression;
+use crate::protocol::error as ec;
+use crate::protocol::records::{self, AppendOrigin, RecordBatchBuilder};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::fs;
+use std::path::PathBuf;
+
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("zkafka-{tag}-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn batch(n: usize, ts: i64, codec: Compression, tag: &str) -> Bytes {
+    let mut b = RecordBatchBuilder::new(codec);
+    for i in 0..n {
+        b.append(ts + i as i64, Some(format!("k{i}").as_bytes()), Some(format!("{tag}-{i}-{}", "v".repeat(40)).as_bytes()), &[]);
+    }
+    b.build().unwrap()
+}
+
+fn small_config() -> LogConfig {
+    let mut c = LogConfig::default();
+    c.segment_bytes = 2000;
+    c.index_interval_bytes = 300;
+    c
+}
+
+/// All record values from `start` to the end, fetching repeatedly.
+fn read_all(log: &Log, mut start: i64, max_bytes: usize) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    loop {
+        let f = log.read(start, max_bytes, None, true).unwrap();
+        if f.records.is_empty() {
+            break;
+        }
+        for b in records::batches(f.records.clone()) {
+            let b = b.unwrap();
+            assert!(b.is_valid());
+            for r in b.records().unwrap() {
+                if r.offset >= start {
+                    out.push((r.offset, String::from_utf8(r.value.unwrap().to_vec()).unwrap()));
+                }
+            }
+            start = b.next_offset();
+        }
+    }
+    out
+}
+
+#[test]
+fn append_and_read_across_rolls() {
+    let d = TempDir::new("roll");
+    let tp = TopicPartition::new("t", 0);
+    let log = Log::open(&d.0.join("t-0"), tp, small_config(), LogOpenState::default()).unwrap();
+    let codecs = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
+    let mut expected = Vec::new();
+    for i in 0..60 {
+        let n = 1 + i % 4;
+        let info = log.append_as_leader(batch(n, 1000 + i as i64 * 10, codecs[i % 5], &format!("b{i}")), 3, AppendOrigin::Client).unwrap();
+        assert_eq!(info.num_records, n as i64);
+        assert_eq!(info.last_offset - info.first_offset + 1, n as i64);
+        for j in 0..n {
+            expected.push((info.first_offset + j as i64, format!("b{i}-{j}-{}", "v".repeat(40))));
+        }
+    }
+    assert!(log.num_segments() > 3, "segments: {}", log.num_segments());
+    assert_eq!(log.log_end_offset(), expected.len() as i64);
+    // Offsets are contiguous.
+    for (i, (o, _)) in expected.iter().enumerate() {
+        assert_eq!(*o, i as i64);
+    }
+    // Small and large fetch sizes both see everything, crossing segments.
+    assert_eq!(read_all(&log, 0, 1), expected);
+    assert_eq!(read_all(&log, 0, 100_000), expected);
+    // Start mid-batch and mid-log.
+    assert_eq!(read_all(&log, 37, 500), expected[37..].to_vec());
+    // Each segment's index can locate every offset.
+    for o in [0, 1, 50, 99, expected.len() as i64 - 1] {
+        let f = log.read(o, 1, None, true).unwrap();
+        let b = records::batches(f.records).next().unwrap().unwrap();
+        assert!(b.base_offset() <= o && o <= b.last_offset());
+    }
+    // min_one_message = false with a tiny limit returns nothing.
+    assert!(log.read(0, 10, None, false).unwrap().records.is_empty());
+    // High watermark bounds the read.
+    log.update_high_watermark(5);
+    assert_eq!(log.high_watermark(), 5);
+    let f = log.read(0, 1 << 20, Some(log.high_watermark()), true).unwrap();
+    let last = records::batches(f.records).map(|b| b.unwrap().last_offset()).max().unwrap();
+    assert!(last < 5);
+    assert!(log.read(5, 1 << 20, Some(5), true).unwrap().records.is_empty());
+    // Out of range.
+    let leo = log.log_end_offset();
+    assert!(log.read(leo, 100, None, true).unwrap().records.is_empty());
+    assert_eq!(log.read(leo + 1, 100, None, true).unwrap_err().error_code(), ec::OFFSET_OUT_OF_RANGE);
+    assert_eq!(log.update_high_watermark(leo + 100), leo);
+    // Epoch cache.
+    assert_eq!(log.latest_epoch(), Some(3));
+    assert_eq!(log.end_offset_for_epoch(3), (3, leo));
+    // Stored batches carry the leader epoch and are byte-identical otherwise.
+    let f = log.read(0, 1, None, true).unwrap();
+    let b = records::batches(f.records).next().unwrap().unwrap();
+    assert_eq!(b.partition_leader_epoch(), 3);
+    let orig = batch(1, 1000, Compression::None, "b0");
+    assert_eq!(&b.as_bytes()[17..], &orig[17..]);
+}
+
+#[test]
+fn bad_requests_append_nothing() {
+    let d = TempDir::new("bad");
+    let log = Log::open(&d.0.join("t-0"), TopicPartition::new("t", 0), small_config(), LogOpenState::default()).unwrap();
+    log.append_as_leader(batch(2, 1, Compression::None, "a"), 0, AppendOrigin::Client).unwrap();
+    let good = batch(2, 1, Compression::None, "b");
+    let mut bad = good.to_vec();
+    bad[50] ^= 1;
+    let mut set = good.to_vec();
+    set.extend_from_slice(&bad);
+    let e = log.append_as_leader(Bytes::from(set), 0, AppendOrigin::Client).unwrap_err();
+    assert_eq!(e.error_code(), ec::CORRUPT_MESSAGE);
+    assert_eq!(log.log_end_offset(), 2);
+    let e = log.append_as_leader(records::legacy_message_for_test(1, 0, b"x"), 0, AppendOrigin::Client).unwrap_err();
+    assert_eq!(e.error_code(), ec::UNSUPPORTED_FOR_MESSAGE_FORMAT);
+    let mut c = small_config();
+    c.max_message_bytes = 100;
+    log.update_config(c);
+    let e = log.append_as_leader(batch(5, 1, Compression::None, "big"), 0, AppendOrigin::Client).unwrap_err();
+    assert_eq!(e.error_code(), ec::MESSAGE_TOO_LARGE);
+    let mut c = small_config();
+    c.segment_bytes = 200;
+    log.update_config(c);
+    let mut set = Vec::new();
+    for _ in 0..3 {
+        set.extend_from_slice(&batch(1, 1, Compression::None, "x"));
+    }
+    let e = log.append_as_leader(Bytes::from(set), 0, AppendOrigin::Client).unwrap_err();
+    assert_eq!(e.error_code(), ec::RECORD_LIST_TOO_LARGE);
+    assert_eq!(log.log_end_offset(), 2);
+    assert_eq!(read_all(&log, 0, 1000).len(), 2);
+}
+
+#[test]
+fn timestamp_lookup() {
+    let d = TempDir::new("ts");
+    let log = Log::open(&d.0.join("t-0"), TopicPartition::new("t", 0), small_config(), LogOpenState::default()).unwrap();
+    for i in 0..40i64 {
+        log.append_as_leader(batch(3, 10_000 + i * 100, Compression::None, "x"), 1, AppendOrigin::Client).unwrap();
+    }
+    assert!(log.num_segments() > 2);
+    // Batch i has records at 10000+i*100 + {0,1,2}, offsets 3i..3i+2.
+    let r = log.fetch_offset_by_timestamp(10_000 + 7 * 100 + 1).unwrap().unwrap();
+    assert_eq!((r.offset, r.timestamp, r.leader_epoch), (22, 10_701, Some(1)));
+    let r = log.fetch_offset_by_timestamp(10_000 + 7 * 100 + 50).unwrap().unwrap();
+    assert_eq!((r.offset, r.timestamp), (24, 10_800));
+    let r = log.fetch_offset_by_timestamp(0).unwrap().unwrap();
+    assert_eq!(r.offset, 0);
+    assert!(log.fetch_offset_by_timestamp(1_000_000).unwrap().is_none());
+    assert_eq!(log.fetch_offset_by_timestamp(EARLIEST_TIMESTAMP).unwrap().unwrap().offset, 0);
+    assert_eq!(log.fetch_offset_by_timestamp(LATEST_TIMESTAMP).unwrap().unwrap().offset, 120);
+    // Same after a restart (indexes loaded from disk).
+    log.close().unwrap();
+    drop(log);
+    let state = LogOpenState { recovery_point: i64::MAX, had_clean_shutdown: true, ..Default::default() };
+    let log = Log::open(&d.0.join("t-0"), TopicPartition::new("t", 0), small_config(), state).unwrap();
+    let r = log.fetch_offset_by_timestamp(10_000 + 33 * 100 + 2).unwrap().unwrap();
+    assert_eq!(r.offset, 101);
+}
+
+#[test]
+fn log_append_time_topic() {
+    let d = TempDir::new("lat");
+    let mut c = small_config();
+    c.message_timestamp_type = records::TimestampType::LogAppendTime;
+    let log = Log::open(&d.0.join("t-0"), TopicPartition::new("t", 0), c, LogOpenState::default()).unwrap();
+    let info = log.append_as_leader(batch(3, 5, Compression::Lz4, "x"), 0, AppendOrigin::Client).unwrap();
+    assert!(info.log_append_time > 1_600_000_000_000);
+    let f = log.read(0, 1000, None, true).unwrap();
+    let b = records::batches(f.records).next().unwrap().unwrap();
+    assert!(b.is_valid());
+    assert_eq!(b.timestamp_type(), records::TimestampType::LogAppendTime);
+    assert_eq!(b.max_timestamp(), info.log_append_time);
+}
+
+#[test]
+fn truncation_and_follower_append() {
+    let d = TempDir::new("trunc");
+    let leader = Log::open(&d.0.join("l-0"), TopicPartition::new("l", 0), small_config(), LogOpenState::default()).unwrap();
+    for i in 0..30 {
+        let epoch = if i < 15 { 1 } else { 2 };
+        leader.append_as_leader(batch(2, 100 + i, Compression::None, &format!("e{epoch}")), epoch, AppendOrigin::Client).unwrap();
+    }
+    // Follower replicates everything via fetches that may end in a partial batch.
+    let follower = Log::open(&d.0.join("f-0"), TopicPartition::new("f", 0), small_config(), LogOpenState::default()).unwrap();
+    while follower.log_end_offset() < leader.log_end_offset() {
+        let f = leader.read(follower.log_end_offset(), 700, None, true).unwrap();
+        let mut bytes = f.records.to_vec();
+        bytes.extend_from_slice(&batch(1, 1, Compression::None, "partial")[..30]);
+        let info = follower.append_as_follower(Bytes::from(bytes)).unwrap();
+        assert!(info.num_batches > 0);
+    }
+    assert_eq!(read_all(&follower, 0, 333), read_all(&leader, 0, 10_000));
+    assert_eq!(follower.epoch_entries(), leader.epoch_entries());
+    assert_eq!(follower.end_offset_for_epoch(1), (1, 30));
+    assert_eq!(follower.end_offset_for_epoch(0), (0, 0));
+    // Re-appending old offsets is refused; a corrupt batch too.
+    let old = leader.read(0, 1, None, true).unwrap().records;
+    assert!(follower.append_as_follower(old.clone()).is_err());
+    let mut bad = leader.read(10, 1, None, true).unwrap().records.to_vec();
+    bad[40] ^= 0xff;
+    assert_eq!(follower.append_as_follower(Bytes::from(bad)).unwrap_err().error_code(), ec::CORRUPT_MESSAGE);
+
+    follower.update_high_watermark(50);
+    assert!(follower.truncate_to(33).unwrap()); // mid-batch: the batch 32..33 goes
+    assert_eq!(follower.log_end_offset(), 32);
+    assert_eq!(follower.high_watermark(), 32);
+    assert_eq!(follower.end_offset_for_epoch(2), (2, 32));
+    assert!(follower.truncate_to(20).unwrap());
+    assert_eq!(follower.log_end_offset(), 20);
+    assert_eq!(follower.latest_epoch(), Some(1));
+    assert_eq!(read_all(&follower, 0, 10_000).len(), 20);
+    assert!(!follower.truncate_to(100).unwrap());
+    // Refill from the leader after truncation: offsets continue.
+    while follower.log_end_offset() < leader.log_end_offset() {
+        let f = leader.read(follower.log_end_offset(), 100_000, None, true).unwrap();
+        follower.append_as_follower(f.records).unwrap();
+    }
+    assert_eq!(read_all(&follower, 0, 10_000), read_all(&leader, 0, 10_000));
+
+    follower.truncate_fully_and_start_at(1000).unwrap();
+    assert_eq!((follower.log_start_offset(), follower.log_end_offset(), follower.high_watermark()), (1000, 1000, 1000));
+    assert_eq!(follower.num_segments(), 1);
+    assert!(follower.epoch_entries().is_empty());
+    assert_eq!(follower.read(0, 10, None, true).unwrap_err().error_code(), ec::OFFSET_OUT_OF_RANGE);
+    let mut b = batch(2, 1, Compression::None, "z").to_vec();
+    records::patch_offset_and_epoch(&mut b, 1000, 4);
+    follower.append_as_follower(Bytes::from(b)).unwrap();
+    assert_eq!(follower.log_end_offset(), 1002);
+    assert_eq!(follower.end_offset_for_epoch(4), (4, 1002));
+}
+
+fn manager(dirs: &[PathBuf]) -> LogResult<LogManager> {
+    LogManager::startup(dirs.to_vec(), 1, "cluster-A", small_config(), &HashMap::new())
+}
+
+#[test]
+fn manager_restart_clean_and_torn() {
+    let d = TempDir::new("mgr");
+    let dirs = vec![d.0.join("d1"), d.0.join("d2")];
+    let m = manager(&dirs).unwrap();
+    let tps: Vec<_> = (0..4).map(|p| TopicPartition::new("orders", p)).collect();
+    for tp in &tps {
+        let log = m.get_or_create_log(tp, small_config()).unwrap();
+        for i in 0..25 {
+            log.append_as_leader(batch(2, 100 + i, Compression::Snappy, "x"), 0, AppendOrigin::Client).unwrap();
+        }
+        log.update_high_watermark(40);
+    }
+    // Spread over both dirs.
+    assert!(fs::read_dir(&dirs[0]).unwrap().count() >= 3 && fs::read_dir(&dirs[1]).unwrap().count() >= 3);
+    let before: Vec<_> = tps.iter().map(|tp| read_all(&m.get_log(tp).unwrap(), 0, 1000)).collect();
+    m.shutdown().unwrap();
+    drop(m);
+    assert!(dirs[0].join(".kafka_cleanshutdown").exists());
+    let ckpt = fs::read_to_string(dirs[0].join("replication-offset-checkpoint")).unwrap();
+    assert!(ckpt.starts_with("0\n2\norders "), "{ckpt}");
+
+    // Clean restart keeps everything, marker deleted.
+    let m = manager(&dirs).unwrap();
+    assert!(!dirs[0].join(".kafka_cleanshutdown").exists());
+    assert_eq!(m.all_logs().len(), 4);
+    for (tp, b) in tps.iter().zip(&before) {
+        let log = m.get_log(tp).unwrap();
+        assert_eq!(&read_all(&log, 0, 1000), b);
+        assert_eq!(log.high_watermark(), 40);
+        assert_eq!(log.log_end_offset(), 50);
+    }
+
+    // Unclean: torn tail on one log, garbage on another, corrupt index on a third.
+    let l0 = m.get_log(&tps[0]).unwrap();
+    let l1 = m.get_log(&tps[1]).unwrap();
+    let l2 = m.get_log(&tps[2]).unwrap();
+    let (d0, d1, d2) = (l0.dir(), l1.dir(), l2.dir());
+    let active = |log: &Log| segment_file_name(*log.segment_base_offsets().last().unwrap(), ".log");
+    let (a0, a1) = (active(&l0), active(&l1));
+    let first_index = segment_file_name(l2.segment_base_offsets()[0], ".index");
+    m.checkpoint_all().unwrap();
+    drop((l0, l1, l2));
+    drop(m); // no shutdown: no marker
+    let half = batch(3, 1, Compression::None, "torn");
+    let mut f0 = fs::read(d0.join(&a0)).unwrap();
+    f0.extend_from_slice(&half[..half.len() / 2]);
+    fs::write(d0.join(&a0), f0).unwrap();
+    let mut f1 = fs::read(d1.join(&a1)).unwrap();
+    f1.extend_from_slice(&[0xab; 100]);
+    fs::write(d1.join(&a1), f1).unwrap();
+    fs::write(d2.join(&first_index), [0xffu8; 24]).unwrap();
+    fs::write(dirs[0].join("recovery-point-offset-checkpoint"), "0\n7\ngarbage").unwrap();
+    fs::write(d0.join("leader-epoch-checkpoint"), "zzz").unwrap();
+
+    let m = manager(&dirs).unwrap();
+    for (tp, b) in tps.iter().zip(&before) {
+        let log = m.get_log(tp).unwrap();
+        assert_eq!(&read_all(&log, 0, 1000), b, "{tp}");
+        assert_eq!(log.log_end_offset(), 50);
+        // Offsets continue without gap or reuse.
+        let info = log.append_as_leader(batch(1, 1, Compression::None, "after"), 1, AppendOrigin::Client).unwrap();
+        assert_eq!(info.first_offset, 50);
+        assert_eq!(read_all(&log, 49, 1000).len(), 2);
+    }
+    // The epoch cache of the damaged-checkpoint log was rebuilt during recovery.
+    assert_eq!(m.get_log(&tps[0]).unwrap().epoch_entries().len(), 2);
+
+    // Corrupt index with a clean marker is rebuilt, not trusted.
+    m.shutdown().unwrap();
+    drop(m);
+    fs::write(d2.join(&first_index), [0x7fu8; 16]).unwrap();
+    let m = manager(&dirs).unwrap();
+    assert_eq!(read_all(&m.get_log(&tps[2]).unwrap(), 0, 1000).len(), 51);
+
+    // delete_log
+    assert!(m.delete_log(&tps[3]).unwrap());
+    assert!(m.get_log(&tps[3]).is_none());
+    assert!(!m.delete_log(&tps[3]).unwrap());
+    let leftovers: Vec<_> = dirs
+        .iter()
+        .flat_map(|d| fs::read_dir(d).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("orders-3"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    m.shutdown().unwrap();
+    drop(m);
+
+    // Wrong broker id / cluster id.
+    assert!(LogManager::startup(dirs.clone(), 2, "cluster-A", small_config(), &HashMap::new()).is_err());
+    assert!(LogManager::startup(dirs.clone(), 1, "cluster-B", small_config(), &HashMap::new()).is_err());
+    let props = fs::read_to_string(dirs[0].join("meta.properties")).unwrap();
+    assert!(props.contains("version=0") && props.contains("broker.id=1") && props.contains("cluster.id=cluster-A"));
+}
+
+#[test]
+fn log_is_send_sync_and_concurrent() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Log>();
+    assert_send_sync::<LogManager>();
+    let d = TempDir::new("conc");
+    let log = std::sync::Arc::new(
+        Log::open(&d.0.join("t-0"), TopicPartition::new("t", 0), small_config(), LogOpenState::default()).unwrap(),
+    );
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for i in 0..30 {
+                    log.append_as_leader(batch(2, i, Compression::None, &format!("w{w}")), 0, AppendOrigin::Client).unwrap();
+                }
+            })
+        })
+        .collect();
+    let reader = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for _ in 0..50 {
+                let _ = log.read(0, 500, None, true).unwrap();
+            }
+        })
+    };
+    for w in writers {
+        w.join().unwrap();
+    }
+    reader.join().unwrap();
+    let all = read_all(&log, 0, 1000);
+    assert_eq!(all.len(), 180);
+    assert!(all.iter().enumerate().all(|(i, (o, _))| *o == i as i64));
+}
+

@@ -1,0 +1,824 @@
+//! KafkaZkClient: every ZooKeeper read and write the broker and controller do
+//! (Kafka's `kafka.zk.KafkaZkClient` over `ZooKeeperClient`). It owns the
+//! session: connects with retries, creates the chroot, re-establishes a new
+//! session after expiry and tells subscribers (`subscribe_session_reinit`) so
+//! the broker re-registers and the controller re-elects. Controller writes are
+//! fenced by a `check(/controller_epoch, zkVersion)` in the same multi.
+
+use super::zk_data::*;
+use crate::common::TopicPartition;
+use log::{debug, error, info, warn};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use zookeeper_client as zk;
+
+/// Connection settings (Kafka's `zookeeper.*` broker configs).
+#[derive(Debug, Clone)]
+pub struct ZkClientConfig {
+    /// `zookeeper.connect`: `host:port[,host:port...][/chroot]`.
+    pub connect: String,
+    /// `zookeeper.session.timeout.ms` (default 18000).
+    pub session_timeout: Duration,
+    /// `zookeeper.connection.timeout.ms` (defaults to the session timeout):
+    /// how long to keep trying before giving up on establishing a session.
+    pub connection_timeout: Duration,
+}
+
+impl ZkClientConfig {
+    pub fn new(connect: impl Into<String>) -> Self {
+        ZkClientConfig {
+            connect: connect.into(),
+            session_timeout: Duration::from_millis(18000),
+            connection_timeout: Duration::from_millis(18000),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZkError {
+    /// A ZooKeeper operation failed.
+    Zk { op: &'static str, path: String, source: zk::Error },
+    NodeExists(String),
+    NoNode(String),
+    /// The `/controller_epoch` fence failed: another controller was elected.
+    ControllerMoved(String),
+    /// Another live session holds `/brokers/ids/<id>`.
+    BrokerIdAlreadyRegistered(i32),
+    /// No session could be established within `zookeeper.connection.timeout.ms`.
+    ConnectionTimeout(String),
+    /// The connect string cannot be used.
+    BadConnectString(String),
+    /// A znode holds bytes that do not decode.
+    InvalidData { path: String, reason: String },
+    /// `close` was called.
+    Closed,
+}
+
+impl fmt::Display for ZkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ZkError::Zk { op, path, source } => write!(f, "ZooKeeper {op} {path} failed: {source}"),
+            ZkError::NodeExists(p) => write!(f, "znode {p} already exists"),
+            ZkError::NoNode(p) => write!(f, "znode {p} does not exist"),
+            ZkError::ControllerMoved(s) => write!(f, "controller moved: {s}"),
+            ZkError::BrokerIdAlreadyRegistered(id) => write!(
+                f,
+                "broker id {id} already registered: /brokers/ids/{id} is held by another live ZooKeeper session \
+                 (another broker is running with broker.id={id})"
+            ),
+            ZkError::ConnectionTimeout(s) => write!(f, "{s}"),
+            ZkError::BadConnectString(s) => write!(f, "bad zookeeper.connect: {s}"),
+            ZkError::InvalidData { path, reason } => write!(f, "invalid data in znode {path}: {reason}"),
+            ZkError::Closed => write!(f, "ZooKeeper client is closed"),
+        }
+    }
+}
+
+impl std::error::Error for ZkError {}
+
+type Result<T> = std::result::Result<T, ZkError>;
+
+fn zk_err(op: &'static str, path: &str, e: zk::Error) -> ZkError {
+    match e {
+        zk::Error::NodeExists => ZkError::NodeExists(path.to_string()),
+        zk::Error::NoNode => ZkError::NoNode(path.to_string()),
+        source => ZkError::Zk { op, path: path.to_string(), source },
+    }
+}
+
+fn invalid(path: &str, e: DecodeError) -> ZkError {
+    ZkError::InvalidData { path: path.to_string(), reason: e.0 }
+}
+
+fn open_acl() -> zk::CreateOptions<'static> {
+    zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all())
+}
+
+fn ephemeral_acl() -> zk::CreateOptions<'static> {
+    zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all())
+}
+
+/// Splits `h1:p1,h2:p2/chroot` into hosts and an optional chroot.
+pub fn split_connect_string(connect: &str) -> Result<(String, Option<String>)> {
+    let connect = connect.trim();
+    let (hosts, chroot) = match connect.find('/') {
+        Some(i) => (&connect[..i], Some(&connect[i..])),
+        None => (connect, None),
+    };
+    if hosts.is_empty() {
+        return Err(ZkError::BadConnectString(format!("no hosts in {connect:?}")));
+    }
+    let chroot = match chroot {
+        None | Some("/") => None,
+        Some(c) => {
+            let c = c.trim_end_matches('/');
+            if c.contains("//") {
+                return Err(ZkError::BadConnectString(format!("bad chroot in {connect:?}")));
+            }
+            Some(c.to_string())
+        }
+    };
+    Ok((hosts.to_string(), chroot))
+}
+
+struct Inner {
+    config: ZkClientConfig,
+    hosts: String,
+    chroot: Option<String>,
+    client: RwLock<Option<zk::Client>>,
+    session_tx: watch::Sender<u64>,
+    /// Sessions this process held before (their ephemerals may be deleted).
+    previous_sessions: Mutex<Vec<i64>>,
+    closed: AtomicBool,
+}
+
+/// Kafka's `KafkaZkClient`. Cheap to clone; all clones share one session.
+#[derive(Clone)]
+pub struct KafkaZkClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for KafkaZkClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KafkaZkClient").field("connect", &self.inner.config.connect).finish()
+    }
+}
+
+/// Connects once, retrying until `give_up_after`; creates the chroot.
+async fn establish(hosts: &str, chroot: Option<&str>, config: &ZkClientConfig, give_up_after: Duration) -> Result<zk::Client> {
+    let deadline = Instant::now() + give_up_after;
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+        let connector = zk::Client::connector().with_session_timeout(config.session_timeout).with_fail_eagerly();
+        match tokio::time::timeout(remaining, connector.connect(hosts)).await {
+            Ok(Ok(client)) => {
+                let client = match chroot {
+                    None => client,
+                    Some(root) => {
+                        match client.mkdir(root, &open_acl()).await {
+                            Ok(()) | Err(zk::Error::NodeExists) => {}
+                            Err(e) => return Err(zk_err("create chroot", root, e)),
+                        }
+                        client
+                            .chroot(root.to_string())
+                            .map_err(|_| ZkError::BadConnectString(format!("bad chroot {root:?}")))?
+                    }
+                };
+                info!("Connected to ZooKeeper at {hosts} (chroot {:?}), session {}", chroot, client.session_id());
+                return Ok(client);
+            }
+            Ok(Err(e)) => warn!("Connecting to ZooKeeper at {hosts} failed (attempt {attempt}): {e}"),
+            Err(_) => warn!("Connecting to ZooKeeper at {hosts} timed out (attempt {attempt})"),
+        }
+        if Instant::now() >= deadline {
+            return Err(ZkError::ConnectionTimeout(format!(
+                "Timed out waiting for connection to ZooKeeper at {hosts} after {} ms (zookeeper.connection.timeout.ms)",
+                give_up_after.as_millis()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500).min(deadline.saturating_duration_since(Instant::now()))).await;
+    }
+}
+
+/// Watches the session; after it expires, establishes a new one and bumps the
+/// session counter so subscribers re-register their ephemerals and watches.
+async fn session_monitor(weak: Weak<Inner>) {
+    loop {
+        let mut states = {
+            let Some(inner) = weak.upgrade() else { return };
+            let guard = inner.client.read().unwrap_or_else(|e| e.into_inner());
+            match guard.as_ref() {
+                Some(c) => c.state_watcher(),
+                None => return,
+            }
+        };
+        loop {
+            match states.changed().await {
+                zk::SessionState::Expired => {
+                    warn!("ZooKeeper session expired");
+                    break;
+                }
+                zk::SessionState::AuthFailed => {
+                    error!("ZooKeeper authentication failed");
+                    break;
+                }
+                zk::SessionState::Closed => break,
+                zk::SessionState::Disconnected => warn!("Disconnected from ZooKeeper; reconnecting"),
+                s => debug!("ZooKeeper session state {s:?}"),
+            }
+        }
+        let Some(inner) = weak.upgrade() else { return };
+        if inner.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Some(old) = inner.client.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            inner.previous_sessions.lock().unwrap_or_else(|e| e.into_inner()).push(old.session_id().0);
+        }
+        loop {
+            if inner.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            match establish(&inner.hosts, inner.chroot.as_deref(), &inner.config, inner.config.connection_timeout).await {
+                Ok(c) => {
+                    info!("Established a new ZooKeeper session {}", c.session_id());
+                    *inner.client.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
+                    break;
+                }
+                Err(e) => {
+                    error!("Could not re-establish a ZooKeeper session: {e}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        inner.session_tx.send_modify(|n| *n += 1);
+    }
+}
+
+impl KafkaZkClient {
+    /// Connects (retrying until `connection_timeout`), creating the chroot if missing.
+    pub async fn connect(config: ZkClientConfig) -> Result<Self> {
+        let (hosts, chroot) = split_connect_string(&config.connect)?;
+        let client = establish(&hosts, chroot.as_deref(), &config, config.connection_timeout).await?;
+        let (session_tx, _) = watch::channel(0u64);
+        let inner = Arc::new(Inner {
+            config,
+            hosts,
+            chroot,
+            client: RwLock::new(Some(client)),
+            session_tx,
+            previous_sessions: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        });
+        tokio::spawn(session_monitor(Arc::downgrade(&inner)));
+        Ok(KafkaZkClient { inner })
+    }
+
+    /// The current session's client.
+    fn client(&self) -> Result<zk::Client> {
+        self.inner.client.read().unwrap_or_else(|e| e.into_inner()).clone().ok_or(ZkError::Closed)
+    }
+
+    /// The current session id.
+    pub fn session_id(&self) -> Result<i64> {
+        Ok(self.client()?.session_id().0)
+    }
+
+    /// Counts sessions: 0 for the first, +1 each time a new session replaced an
+    /// expired one. Holders re-create ephemerals and watches on every change.
+    pub fn subscribe_session_reinit(&self) -> watch::Receiver<u64> {
+        self.inner.session_tx.subscribe()
+    }
+
+    /// Closes the session (ephemerals vanish once no clone uses it any more).
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.client.write().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Test hook: ends the current session from a second connection (session
+    /// takeover + close), as a ZooKeeper-side expiry would.
+    #[doc(hidden)]
+    pub async fn expire_session_for_testing(&self) -> Result<()> {
+        let info = self.client()?.session().clone();
+        let other = zk::Client::connector()
+            .with_session(info)
+            .with_session_timeout(self.inner.config.session_timeout)
+            .connect(&self.inner.hosts)
+            .await
+            .map_err(|e| zk_err("connect", "/", e))?;
+        drop(other);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ raw helpers
+
+    pub async fn get_data(&self, path: &str) -> Result<Option<(Vec<u8>, zk::Stat)>> {
+        match self.client()?.get_data(path).await {
+            Ok(v) => Ok(Some(v)),
+            Err(zk::Error::NoNode) => Ok(None),
+            Err(e) => Err(zk_err("getData", path, e)),
+        }
+    }
+
+    pub async fn exists(&self, path: &str) -> Result<Option<zk::Stat>> {
+        self.client()?.check_stat(path).await.map_err(|e| zk_err("exists", path, e))
+    }
+
+    /// Children of `path`, empty if it does not exist.
+    pub async fn get_children(&self, path: &str) -> Result<Vec<String>> {
+        match self.client()?.list_children(path).await {
+            Ok(v) => Ok(v),
+            Err(zk::Error::NoNode) => Ok(Vec::new()),
+            Err(e) => Err(zk_err("getChildren", path, e)),
+        }
+    }
+
+    /// Children plus a one-shot child watch (fires on child change, deletion or session loss).
+    pub async fn get_children_and_watch(&self, path: &str) -> Result<(Vec<String>, zk::OneshotWatcher)> {
+        let c = self.client()?;
+        let r = c.list_and_watch_children(path).await;
+        r.map_err(|e| zk_err("getChildren+watch", path, e))
+    }
+
+    /// Stat (if any) plus a one-shot exists/data watch.
+    pub async fn exists_and_watch(&self, path: &str) -> Result<(Option<zk::Stat>, zk::OneshotWatcher)> {
+        let c = self.client()?;
+        let r = c.check_and_watch_stat(path).await;
+        r.map_err(|e| zk_err("exists+watch", path, e))
+    }
+
+    /// Creates a persistent path and its parents, tolerating existing ones.
+    pub async fn make_sure_persistent_path_exists(&self, path: &str) -> Result<()> {
+        match self.client()?.mkdir(path, &open_acl()).await {
+            Ok(()) | Err(zk::Error::NodeExists) => Ok(()),
+            Err(e) => Err(zk_err("mkdir", path, e)),
+        }
+    }
+
+    /// Creates `path` with `data`, creating missing parents (null data) first.
+    pub async fn create_recursive(&self, path: &str, data: &[u8]) -> Result<()> {
+        let c = self.client()?;
+        match c.create(path, data, &open_acl()).await {
+            Ok(_) => Ok(()),
+            Err(zk::Error::NoNode) => {
+                if let Some(i) = path.rfind('/') {
+                    if i > 0 {
+                        self.make_sure_persistent_path_exists(&path[..i]).await?;
+                    }
+                }
+                c.create(path, data, &open_acl()).await.map(|_| ()).map_err(|e| zk_err("create", path, e))
+            }
+            Err(e) => Err(zk_err("create", path, e)),
+        }
+    }
+
+    /// Creates Kafka's persistent top-level paths (idempotent).
+    pub async fn create_top_level_paths(&self) -> Result<()> {
+        for p in persistent_zk_paths() {
+            self.make_sure_persistent_path_exists(&p).await?;
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ cluster id
+
+    pub async fn get_cluster_id(&self) -> Result<Option<String>> {
+        match self.get_data(CLUSTER_ID_PATH).await? {
+            None => Ok(None),
+            Some((d, _)) => decode_cluster_id(&d).map(Some).map_err(|e| invalid(CLUSTER_ID_PATH, e)),
+        }
+    }
+
+    /// Reads `/cluster/id`, creating it with a fresh 22-char id if absent
+    /// (the first creator wins; losers read the winner's id).
+    pub async fn get_or_create_cluster_id(&self) -> Result<String> {
+        if let Some(id) = self.get_cluster_id().await? {
+            return Ok(id);
+        }
+        let proposed = uuid_to_string(&random_uuid());
+        match self.create_recursive(CLUSTER_ID_PATH, &encode_cluster_id(&proposed)).await {
+            Ok(()) => Ok(proposed),
+            Err(ZkError::NodeExists(_)) => self
+                .get_cluster_id()
+                .await?
+                .ok_or_else(|| ZkError::NoNode(CLUSTER_ID_PATH.to_string())),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ------------------------------------------------------------ brokers
+
+    /// Registers `/brokers/ids/<id>` as a checked ephemeral and returns the
+    /// broker epoch (the znode's czxid).
+    pub async fn register_broker(&self, info: &BrokerInfo) -> Result<i64> {
+        let path = broker_id_path(info.id);
+        let data = info.encode();
+        for _ in 0..5 {
+            let c = self.client()?;
+            let session = c.session_id().0;
+            let mut w = c.new_multi_writer();
+            w.add_create(&path, &[], &ephemeral_acl()).map_err(|e| zk_err("create", &path, e))?;
+            w.add_set_data(&path, &data, Some(0)).map_err(|e| zk_err("setData", &path, e))?;
+            match w.commit().await {
+                Ok(results) => {
+                    let czxid = results
+                        .into_iter()
+                        .find_map(|r| match r {
+                            zk::MultiWriteResult::SetData { stat } => Some(stat.czxid),
+                            _ => None,
+                        })
+                        .ok_or_else(|| ZkError::InvalidData { path: path.clone(), reason: "no stat from registration".into() })?;
+                    info!(
+                        "Registered broker {} at path {} with addresses: {}, czxid (broker epoch): {}",
+                        info.id,
+                        path,
+                        info.endpoints.iter().map(|e| e.connection_string()).collect::<Vec<_>>().join(","),
+                        czxid
+                    );
+                    return Ok(czxid);
+                }
+                Err(zk::MultiWriteError::OperationFailed { index: 0, source: zk::Error::NodeExists }) => {
+                    let Some(stat) = self.exists(&path).await? else { continue };
+                    let owner = stat.ephemeral_owner;
+                    if owner == session {
+                        info!("{path} already registered by this session; broker epoch {}", stat.czxid);
+                        return Ok(stat.czxid);
+                    }
+                    let ours = self.inner.previous_sessions.lock().unwrap_or_else(|e| e.into_inner()).contains(&owner);
+                    if ours {
+                        info!("{path} is held by our expired session {owner:#x}; deleting and re-registering");
+                        match c.delete(&path, Some(stat.version)).await {
+                            Ok(()) | Err(zk::Error::NoNode) | Err(zk::Error::BadVersion) => continue,
+                            Err(e) => return Err(zk_err("delete", &path, e)),
+                        }
+                    }
+                    return Err(ZkError::BrokerIdAlreadyRegistered(info.id));
+                }
+                Err(e) => return Err(zk_err("register broker", &path, e.into())),
+            }
+        }
+        Err(ZkError::BrokerIdAlreadyRegistered(info.id))
+    }
+
+    pub async fn get_all_broker_ids(&self) -> Result<Vec<i32>> {
+        let mut ids: Vec<i32> = self
+            .get_children(BROKER_IDS_PATH)
+            .await?
+            .iter()
+            .filter_map(|c| match c.parse() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    warn!("Ignoring non-numeric child {c:?} of {BROKER_IDS_PATH}");
+                    None
+                }
+            })
+            .collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// The registration and broker epoch (czxid) of broker `id`, if registered.
+    pub async fn get_broker(&self, id: i32) -> Result<Option<(BrokerInfo, i64)>> {
+        let path = broker_id_path(id);
+        match self.get_data(&path).await? {
+            None => Ok(None),
+            Some((d, stat)) => Ok(Some((BrokerInfo::decode(id, &d).map_err(|e| invalid(&path, e))?, stat.czxid))),
+        }
+    }
+
+    /// All registered brokers with their epochs, by id. Registrations that do
+    /// not decode are logged and skipped.
+    pub async fn get_all_brokers_and_epochs(&self) -> Result<BTreeMap<i32, (BrokerInfo, i64)>> {
+        let mut out = BTreeMap::new();
+        for id in self.get_all_broker_ids().await? {
+            match self.get_broker(id).await {
+                Ok(Some(b)) => {
+                    out.insert(id, b);
+                }
+                Ok(None) => {}
+                Err(ZkError::InvalidData { path, reason }) => warn!("Skipping broker {id}: bad data in {path}: {reason}"),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn get_all_brokers(&self) -> Result<Vec<BrokerInfo>> {
+        Ok(self.get_all_brokers_and_epochs().await?.into_values().map(|(b, _)| b).collect())
+    }
+
+    // ------------------------------------------------------------ topics
+
+    pub async fn get_all_topics(&self) -> Result<BTreeSet<String>> {
+        Ok(self.get_children(BROKER_TOPICS_PATH).await?.into_iter().collect())
+    }
+
+    pub async fn topic_exists(&self, topic: &str) -> Result<bool> {
+        Ok(self.exists(&topic_path(topic)).await?.is_some())
+    }
+
+    pub async fn is_topic_marked_for_deletion(&self, topic: &str) -> Result<bool> {
+        Ok(self.exists(&delete_topic_path(topic)).await?.is_some())
+    }
+
+    /// The topic znode, with its zkVersion.
+    pub async fn get_topic_assignment_with_version(&self, topic: &str) -> Result<Option<(TopicAssignment, i32)>> {
+        let path = topic_path(topic);
+        match self.get_data(&path).await? {
+            None => Ok(None),
+            Some((d, stat)) => Ok(Some((TopicAssignment::decode(&d).map_err(|e| invalid(&path, e))?, stat.version))),
+        }
+    }
+
+    pub async fn get_topic_assignment(&self, topic: &str) -> Result<Option<TopicAssignment>> {
+        Ok(self.get_topic_assignment_with_version(topic).await?.map(|(a, _)| a))
+    }
+
+    /// Creates `/brokers/topics/<topic>` (fails with `NodeExists` if present).
+    pub async fn create_topic_assignment(&self, topic: &str, assignment: &TopicAssignment) -> Result<()> {
+        let path = topic_path(topic);
+        self.client()?.create(&path, &assignment.encode(), &open_acl()).await.map(|_| ()).map_err(|e| zk_err("create", &path, e))
+    }
+
+    /// Rewrites a topic znode as the controller (fenced), e.g. to add a topic id.
+    pub async fn set_topic_assignment_fenced(
+        &self,
+        topic: &str,
+        assignment: &TopicAssignment,
+        expected_version: Option<i32>,
+        controller_epoch_zk_version: i32,
+    ) -> Result<()> {
+        let path = topic_path(topic);
+        let data = assignment.encode();
+        self.fenced(controller_epoch_zk_version, &path, |w| w.add_set_data(&path, &data, expected_version)).await?;
+        Ok(())
+    }
+
+    /// A partition's leader/ISR state, if its `state` znode exists.
+    pub async fn get_partition_state(&self, topic: &str, partition: i32) -> Result<Option<LeaderIsrAndControllerEpoch>> {
+        let path = topic_partition_state_path(topic, partition);
+        match self.get_data(&path).await? {
+            None => Ok(None),
+            Some((d, stat)) => Ok(Some(LeaderIsrAndControllerEpoch::decode(&d, stat.version).map_err(|e| invalid(&path, e))?)),
+        }
+    }
+
+    /// States of many partitions (missing or undecodable ones are left out, the latter logged).
+    pub async fn get_partition_states(
+        &self,
+        partitions: impl IntoIterator<Item = &TopicPartition>,
+    ) -> Result<HashMap<TopicPartition, LeaderIsrAndControllerEpoch>> {
+        let mut out = HashMap::new();
+        for tp in partitions {
+            match self.get_partition_state(&tp.topic, tp.partition).await {
+                Ok(Some(s)) => {
+                    out.insert(tp.clone(), s);
+                }
+                Ok(None) => {}
+                Err(ZkError::InvalidData { path, reason }) => warn!("Ignoring bad partition state in {path}: {reason}"),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    // ------------------------------------------------------------ configs
+
+    /// `/config/<entity_type>/<name>` as a map (empty if absent).
+    pub async fn get_entity_config(&self, entity_type: &str, name: &str) -> Result<HashMap<String, String>> {
+        let path = config_entity_path(entity_type, name);
+        match self.get_data(&path).await? {
+            None => Ok(HashMap::new()),
+            Some((d, _)) => decode_entity_config(&d).map_err(|e| invalid(&path, e)),
+        }
+    }
+
+    /// Writes `/config/<entity_type>/<name>`, creating it (and parents) if needed.
+    pub async fn set_or_create_entity_config(
+        &self,
+        entity_type: &str,
+        name: &str,
+        config: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let path = config_entity_path(entity_type, name);
+        let data = encode_entity_config(config);
+        match self.client()?.set_data(&path, &data, None).await {
+            Ok(_) => Ok(()),
+            Err(zk::Error::NoNode) => match self.create_recursive(&path, &data).await {
+                Err(ZkError::NodeExists(_)) => {
+                    self.client()?.set_data(&path, &data, None).await.map(|_| ()).map_err(|e| zk_err("setData", &path, e))
+                }
+                r => r,
+            },
+            Err(e) => Err(zk_err("setData", &path, e)),
+        }
+    }
+
+    // ------------------------------------------------------------ controller
+
+    pub async fn get_controller_id(&self) -> Result<Option<i32>> {
+        match self.get_data(CONTROLLER_PATH).await? {
+            None => Ok(None),
+            Some((d, _)) => decode_controller(&d).map(Some).map_err(|e| invalid(CONTROLLER_PATH, e)),
+        }
+    }
+
+    /// `(epoch, zkVersion)` of `/controller_epoch`.
+    pub async fn get_controller_epoch(&self) -> Result<Option<(i32, i32)>> {
+        match self.get_data(CONTROLLER_EPOCH_PATH).await? {
+            None => Ok(None),
+            Some((d, stat)) => Ok(Some((decode_controller_epoch(&d).map_err(|e| invalid(CONTROLLER_EPOCH_PATH, e))?, stat.version))),
+        }
+    }
+
+    /// The election multi: create `/controller` (ephemeral) and bump
+    /// `/controller_epoch` conditionally. Returns `(epoch, epoch zkVersion)` or
+    /// `ControllerMoved` if another broker won.
+    pub async fn register_controller_and_increment_controller_epoch(&self, broker_id: i32) -> Result<(i32, i32)> {
+        let (epoch, version) = match self.get_controller_epoch().await? {
+            Some(e) => e,
+            None => {
+                match self.client()?.create(CONTROLLER_EPOCH_PATH, &encode_controller_epoch(0), &open_acl()).await {
+                    Ok(_) | Err(zk::Error::NodeExists) => {}
+                    Err(e) => return Err(zk_err("create", CONTROLLER_EPOCH_PATH, e)),
+                }
+                self.get_controller_epoch().await?.ok_or_else(|| ZkError::NoNode(CONTROLLER_EPOCH_PATH.into()))?
+            }
+        };
+        let new_epoch = epoch + 1;
+        let c = self.client()?;
+        let session = c.session_id().0;
+        let mut w = c.new_multi_writer();
+        w.add_create(CONTROLLER_PATH, &encode_controller(broker_id, crate::common::now_ms()), &ephemeral_acl())
+            .map_err(|e| zk_err("create", CONTROLLER_PATH, e))?;
+        w.add_set_data(CONTROLLER_EPOCH_PATH, &encode_controller_epoch(new_epoch), Some(version))
+            .map_err(|e| zk_err("setData", CONTROLLER_EPOCH_PATH, e))?;
+        match w.commit().await {
+            Ok(results) => {
+                let v = results
+                    .into_iter()
+                    .find_map(|r| match r {
+                        zk::MultiWriteResult::SetData { stat } => Some(stat.version),
+                        _ => None,
+                    })
+                    .unwrap_or(version + 1);
+                info!("Broker {broker_id} elected controller with epoch {new_epoch} (epoch zkVersion {v})");
+                Ok((new_epoch, v))
+            }
+            Err(zk::MultiWriteError::OperationFailed { source: zk::Error::NodeExists | zk::Error::BadVersion, .. }) => {
+                // Maybe our own multi was applied and the reply lost: check.
+                let owner = self.get_data(CONTROLLER_PATH).await?;
+                let cur = self.get_controller_epoch().await?;
+                if let (Some((d, stat)), Some((e, v))) = (owner, cur) {
+                    if decode_controller(&d).ok() == Some(broker_id) && stat.ephemeral_owner == session && e == new_epoch {
+                        return Ok((e, v));
+                    }
+                }
+                Err(ZkError::ControllerMoved(format!("broker {broker_id} lost the election for epoch {new_epoch}")))
+            }
+            Err(e) => Err(zk_err("elect controller", CONTROLLER_PATH, e.into())),
+        }
+    }
+
+    /// Deletes `/controller` (fenced) to force a new election.
+    pub async fn delete_controller(&self, controller_epoch_zk_version: i32) -> Result<()> {
+        match self.fenced(controller_epoch_zk_version, CONTROLLER_PATH, |w| w.add_delete(CONTROLLER_PATH, None)).await {
+            Ok(_) | Err(ZkError::NoNode(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One multi: `check(/controller_epoch, zkVersion)` + the ops `build` adds.
+    /// A failed check is `ControllerMoved`; other failures map as usual.
+    pub async fn fenced<F>(&self, controller_epoch_zk_version: i32, path: &str, build: F) -> Result<Vec<zk::MultiWriteResult>>
+    where
+        F: FnOnce(&mut zk::MultiWriter<'_>) -> std::result::Result<(), zk::Error>,
+    {
+        let c = self.client()?;
+        let mut w = c.new_multi_writer();
+        w.add_check_version(CONTROLLER_EPOCH_PATH, controller_epoch_zk_version)
+            .map_err(|e| zk_err("check", CONTROLLER_EPOCH_PATH, e))?;
+        build(&mut w).map_err(|e| zk_err("multi", path, e))?;
+        match w.commit().await {
+            Ok(mut r) => {
+                if !r.is_empty() {
+                    r.remove(0);
+                }
+                Ok(r)
+            }
+            Err(zk::MultiWriteError::OperationFailed { index: 0, source }) => Err(ZkError::ControllerMoved(format!(
+                "controller epoch zkVersion {controller_epoch_zk_version} no longer current ({source})"
+            ))),
+            Err(zk::MultiWriteError::OperationFailed { source, .. }) => Err(zk_err("multi", path, source)),
+            Err(zk::MultiWriteError::RequestFailed { source }) => Err(zk_err("multi", path, source)),
+        }
+    }
+
+    /// Creates the `state` znodes of new partitions (and their parents), each
+    /// fenced. Returns per partition the new zkVersion (0) or the error; a
+    /// `ControllerMoved` aborts the whole call.
+    pub async fn create_partition_states(
+        &self,
+        controller_epoch_zk_version: i32,
+        states: &[(TopicPartition, LeaderIsrAndControllerEpoch)],
+    ) -> Result<Vec<(TopicPartition, Result<i32>)>> {
+        let mut out = Vec::new();
+        for (tp, st) in states {
+            for parent in [topic_partitions_path(&tp.topic), topic_partition_path(&tp.topic, tp.partition)] {
+                match self.fenced(controller_epoch_zk_version, &parent, |w| w.add_create(&parent, &[], &open_acl())).await {
+                    Ok(_) | Err(ZkError::NodeExists(_)) => {}
+                    Err(e @ ZkError::ControllerMoved(_)) => return Err(e),
+                    Err(e) => warn!("Creating {parent} failed: {e}"),
+                }
+            }
+            let path = topic_partition_state_path(&tp.topic, tp.partition);
+            let data = st.encode();
+            match self.fenced(controller_epoch_zk_version, &path, |w| w.add_create(&path, &data, &open_acl())).await {
+                Ok(r) => {
+                    let v = r
+                        .into_iter()
+                        .find_map(|r| match r {
+                            zk::MultiWriteResult::Create { stat, .. } if stat.version >= 0 => Some(stat.version),
+                            _ => None,
+                        })
+                        .unwrap_or(0);
+                    out.push((tp.clone(), Ok(v)));
+                }
+                Err(e @ ZkError::ControllerMoved(_)) => return Err(e),
+                Err(e) => out.push((tp.clone(), Err(e))),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Conditional (on each `zk_version`) and fenced rewrite of partition
+    /// states. Returns per partition the state with its new zkVersion or the
+    /// error (`Zk{BadVersion}` means someone else changed it: re-read).
+    pub async fn update_leader_and_isr(
+        &self,
+        controller_epoch_zk_version: i32,
+        controller_epoch: i32,
+        updates: &[(TopicPartition, LeaderAndIsr)],
+    ) -> Result<Vec<(TopicPartition, Result<LeaderAndIsr>)>> {
+        let mut out = Vec::new();
+        for (tp, lai) in updates {
+            let path = topic_partition_state_path(&tp.topic, tp.partition);
+            let data = LeaderIsrAndControllerEpoch { leader_and_isr: lai.clone(), controller_epoch }.encode();
+            match self.fenced(controller_epoch_zk_version, &path, |w| w.add_set_data(&path, &data, Some(lai.zk_version))).await {
+                Ok(r) => {
+                    let v = r
+                        .into_iter()
+                        .find_map(|r| match r {
+                            zk::MultiWriteResult::SetData { stat } => Some(stat.version),
+                            _ => None,
+                        })
+                        .unwrap_or(lai.zk_version + 1);
+                    out.push((tp.clone(), Ok(LeaderAndIsr { zk_version: v, ..lai.clone() })));
+                }
+                Err(e @ ZkError::ControllerMoved(_)) => return Err(e),
+                Err(e) => out.push((tp.clone(), Err(e))),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pending `/isr_change_notification` children (sequence names).
+    pub async fn get_isr_change_notifications(&self) -> Result<Vec<String>> {
+        let mut v = self.get_children(ISR_CHANGE_NOTIFICATION_PATH).await?;
+        v.sort();
+        Ok(v)
+    }
+
+    /// Reads the partitions named by the given ISR change notifications.
+    pub async fn get_partitions_from_isr_change_notifications(&self, names: &[String]) -> Result<BTreeSet<TopicPartition>> {
+        let mut out = BTreeSet::new();
+        for n in names {
+            let path = format!("{ISR_CHANGE_NOTIFICATION_PATH}/{n}");
+            if let Some((d, _)) = self.get_data(&path).await? {
+                match decode_isr_change_notification(&d) {
+                    Ok(tps) => out.extend(tps.into_iter().map(|(t, p)| TopicPartition::new(t, p))),
+                    Err(e) => warn!("Ignoring bad ISR change notification {path}: {e}"),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes ISR change notifications (fenced).
+    pub async fn delete_isr_change_notifications(&self, controller_epoch_zk_version: i32, names: &[String]) -> Result<()> {
+        for n in names {
+            let path = format!("{ISR_CHANGE_NOTIFICATION_PATH}/{n}");
+            match self.fenced(controller_epoch_zk_version, &path, |w| w.add_delete(&path, None)).await {
+                Ok(_) | Err(ZkError::NoNode(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_string() {
+        assert_eq!(split_connect_string("h:2181").unwrap(), ("h:2181".into(), None));
+        assert_eq!(split_connect_string("a:1,b:2/kafka").unwrap(), ("a:1,b:2".into(), Some("/kafka".into())));
+        assert_eq!(split_connect_string("a:1/kafka/x/").unwrap(), ("a:1".into(), Some("/kafka/x".into())));
+        assert_eq!(split_connect_string("a:1/").unwrap(), ("a:1".into(), None));
+        assert!(split_connect_string("/kafka").is_err());
+        assert!(split_connect_string("a:1/x//y").is_err());
+    }
+
+    #[test]
+    fn error_messages() {
+        assert!(ZkError::BrokerIdAlreadyRegistered(3).to_string().starts_with("broker id 3 already registered"));
+    }
+}
