@@ -429,11 +429,15 @@ def create_topic(bootstrap: str, name: str, partitions: int = 1, replication_fac
         run_tool("kafka-topics", *args, timeout=timeout)
     else:
         from confluent_kafka.admin import NewTopic
-        fs = admin(bootstrap).create_topics(
+        # keep the AdminClient referenced until the future resolves: a
+        # collected handle fails the future with _DESTROY (confluent-kafka 2.x)
+        a = admin(bootstrap)
+        fs = a.create_topics(
             [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor,
                       config={k: str(v) for k, v in (config or {}).items()})],
             operation_timeout=timeout, request_timeout=timeout)
         fs[name].result(timeout=timeout)
+        del a
     wait_for_topic(bootstrap, name, partitions, timeout=timeout)
 
 

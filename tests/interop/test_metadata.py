@@ -140,8 +140,9 @@ def test_invalid_topic_names_refused(broker, cluster, topic_name, via):
 def test_invalid_topic_names_refused_by_admin_client(broker):
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import NewTopic
+    a = admin(broker.bootstrap)
     for name, _why in INVALID:
-        fs = admin(broker.bootstrap).create_topics([NewTopic(name, 1, 1)], request_timeout=15)
+        fs = a.create_topics([NewTopic(name, 1, 1)], request_timeout=15)
         with pytest.raises(KafkaException) as ei:
             fs[name].result(timeout=20)
         assert ei.value.args[0].code() == KafkaError.TOPIC_EXCEPTION, ei.value  # INVALID_TOPIC_EXCEPTION (17)
