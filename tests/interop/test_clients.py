@@ -177,7 +177,8 @@ def test_kafka_python_keyed_with_headers(broker, cluster, topic_name, codec):
     _create_cli(broker, cluster, topic_name, "zookeeper")
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
     prod = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", compression_type=ctype,
-                         linger_ms=10, request_timeout_ms=30000)
+                         linger_ms=10, request_timeout_ms=30000,
+                         enable_idempotence=False)  # see test_kafka_python_default_producer
     base_ts = int(time.time() * 1000) - 7_200_000
     sent = {q: [] for q in range(PARTITIONS)}
     futures = []
@@ -248,3 +249,20 @@ def test_kcat_keyed_with_headers(broker, cluster, topic_name, codec):
         assert [o for o, _ in rows] == list(range(len(rows))), f"partition {p} offsets"
         want = [ln for ln in lines if java_partition(ln.split(":", 1)[0].encode(), PARTITIONS) == p]
         assert [x for _, x in rows] == want, f"partition {p}: order or content differs"
+
+
+def test_kafka_python_default_producer(broker, topic_name):
+    """kafka-python >= 2.1 (like the Java producer >= 3.0) is idempotent by
+    default: it sends InitProducerId (key 22) before producing, which a Kafka
+    2.8 broker serves. Unchanged default config must work."""
+    from kafka import KafkaProducer
+    _create_cli(broker, None, topic_name, "bootstrap", partitions=1)
+    kp = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    try:
+        offsets = [kp.send(topic_name, key=b"k", value=f"v{i}".encode()).get(timeout=30).offset
+                   for i in range(5)]
+    finally:
+        kp.close(5)
+    assert offsets == list(range(5))
+    got = read_partitions(broker.bootstrap, topic_name, {0: 5})[0]
+    assert [m.value() for m in got] == [f"v{i}".encode() for i in range(5)]

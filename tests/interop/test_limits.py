@@ -58,7 +58,7 @@ def test_broker_message_max_bytes_kafka_python(broker_factory, topic_name):
     from kafka.errors import MessageSizeTooLargeError
     b = broker_factory(**{"message.max.bytes": 10000})
     create_topic(b.bootstrap, topic_name)
-    kp = KafkaProducer(bootstrap_servers=b.bootstrap, acks="all", retries=0,
+    kp = KafkaProducer(bootstrap_servers=b.bootstrap, acks="all", retries=0, enable_idempotence=False,
                        max_request_size=5_000_000, linger_ms=0)
     try:
         assert kp.send(topic_name, b"first", partition=0).get(timeout=20).offset == 0

@@ -180,7 +180,7 @@ def test_auto_create_topic_enabled(broker_factory, cluster, topic_name):
     # kafka-python producer auto-creates too
     from kafka import KafkaProducer
     t2 = topic_name + "-kp"
-    kp = KafkaProducer(bootstrap_servers=b.bootstrap, acks="all")
+    kp = KafkaProducer(bootstrap_servers=b.bootstrap, acks="all", enable_idempotence=False)
     try:
         md = kp.send(t2, b"hello").get(timeout=30)
         assert md.offset == 0
