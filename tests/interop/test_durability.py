@@ -61,10 +61,33 @@ def _read_all(bootstrap, topic):
     return {q: [(m.offset(), m.value()) for m in ms] for q, ms in got.items()}
 
 
-def _restart_keeps_acked(broker, topic, sig, acks):
+# Brokers that get kill -9: a short ZooKeeper session, because (as in Kafka)
+# a restarted broker cannot register while the dead process's ephemeral
+# /brokers/ids/<id> still exists, i.e. until that session expires.
+KILL_CONF = {"zookeeper.session.timeout.ms": 4000}
+
+
+def _wait_registration_gone(cluster, broker, timeout=30):
+    path = f"{cluster.chroot}/brokers/ids/{broker.broker_id}"
+    deadline = time.monotonic() + timeout
+    while cluster.zk.kazoo().exists(path) is not None:
+        assert time.monotonic() < deadline, f"{path} still exists {timeout}s after the kill"
+        time.sleep(0.2)
+
+
+def _restart(cluster, broker, sig):
+    if sig == signal.SIGKILL:
+        broker.kill()
+        _wait_registration_gone(cluster, broker)
+        broker.start()
+    else:
+        broker.restart(sig=sig)
+
+
+def _restart_keeps_acked(cluster, broker, topic, sig, acks):
     create_topic(broker.bootstrap, topic, partitions=P)
     acked = _produce_keyed(broker.bootstrap, topic, 3000, acks=acks)
-    broker.restart(sig=sig)
+    _restart(cluster, broker, sig)
     got = _read_all(broker.bootstrap, topic)
     assert got == acked, "records after restart differ from the acknowledged ones"
     # new records continue at the old log end, no gap, no reuse
@@ -74,18 +97,36 @@ def _restart_keeps_acked(broker, topic, sig, acks):
     assert _read_all(broker.bootstrap, topic) == {q: acked[q] + more[q] for q in range(P)}
 
 
-def test_sigterm_restart_keeps_acked_records(broker, topic_name):
-    _restart_keeps_acked(broker, topic_name, signal.SIGTERM, "all")
+def test_sigterm_restart_keeps_acked_records(cluster, broker, topic_name):
+    _restart_keeps_acked(cluster, broker, topic_name, signal.SIGTERM, "all")
 
 
-def test_kill9_after_acks_keeps_acked_records(broker, topic_name):
+def test_sigterm_closes_zookeeper_session(cluster, broker):
+    """A clean shutdown closes the ZooKeeper session, so the broker's
+    ephemeral /brokers/ids/<id> (and /controller) vanish at once and the
+    broker can be restarted immediately (Kafka closes its ZK client in
+    KafkaServer.shutdown). Without that, a restart within
+    zookeeper.session.timeout.ms (18 s) fails with "already registered"."""
+    assert cluster.zk_children("/brokers/ids") == ["0"]
+    assert broker.stop() == 0
+    time.sleep(0.5)  # far below the 18 s session timeout
+    assert cluster.zk_children("/brokers/ids") == [], \
+        "/brokers/ids/0 still exists after a clean shutdown: the ZooKeeper session was not closed"
+    assert cluster.zk.kazoo().exists(cluster.chroot + "/controller") is None
+    broker.start()
+    assert cluster.zk_children("/brokers/ids") == ["0"]
+
+
+def test_kill9_after_acks_keeps_acked_records(cluster, broker_factory, topic_name):
     # acks=1: the broker has written to the page cache before answering; a
     # killed process does not lose the page cache.
-    _restart_keeps_acked(broker, topic_name, signal.SIGKILL, "1")
+    broker = broker_factory(**KILL_CONF)
+    _restart_keeps_acked(cluster, broker, topic_name, signal.SIGKILL, "1")
 
 
-def test_kill9_during_continuous_produce(broker, topic_name):
+def test_kill9_during_continuous_produce(cluster, broker_factory, topic_name):
     from confluent_kafka import Producer
+    broker = broker_factory(**KILL_CONF)
     create_topic(broker.bootstrap, topic_name, partitions=P)
     p = Producer({"bootstrap.servers": broker.bootstrap, "acks": "1", "retries": 0,
                   "linger.ms": 2, "batch.num.messages": 200, "message.timeout.ms": 10000,
@@ -132,6 +173,7 @@ def test_kill9_during_continuous_produce(broker, topic_name):
                KE._TIMED_OUT, KE._ALL_BROKERS_DOWN}
     assert not [e for e in failed if e.code() not in allowed], failed[:3]
 
+    _wait_registration_gone(cluster, broker)
     broker.start()
     got = _read_all(broker.bootstrap, topic_name)
     for q in range(P):
