@@ -62,6 +62,16 @@ def _headers(i: int) -> list:
     return [("seq", str(i).encode()), ("kind", b"interop"), ("bin", bytes([0, 1, i % 256]))]
 
 
+def _end_offsets(bootstrap, topic, n=PARTITIONS):
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "end-offsets"})
+    try:
+        return {q: c.get_watermark_offsets(TopicPartition(topic, q), timeout=10, cached=False)
+                for q in range(n)}
+    finally:
+        c.close()
+
+
 def _check_partitions(got: dict, sent: dict, what: str):
     """got: {p: [(key, value, headers, ts, offset)]} in offset order;
     sent: {p: [(key, value, headers, ts)]} in production order."""
@@ -150,6 +160,8 @@ def test_confluent_bulk_keyed_with_headers(broker, cluster, topic_name, codec):
                          m.timestamp()[1], m.offset()))
         got[q] = rows
     _check_partitions(got, sent, f"confluent/{codec}")
+    # nothing beyond what was produced (no duplicates past the counts read)
+    assert _end_offsets(broker.bootstrap, topic_name) == {q: (0, len(v)) for q, v in sent.items()}
     for q, rows in got.items():
         assert rows[0][4] == 0
         assert all(java_partition(r[0], PARTITIONS) == q for r in rows)
@@ -209,6 +221,7 @@ def test_kafka_python_keyed_with_headers(broker, cluster, topic_name, codec):
     finally:
         cons.close()
     _check_partitions(got, sent, f"kafka-python/{codec}")
+    assert _end_offsets(broker.bootstrap, topic_name) == {q: (0, len(v)) for q, v in sent.items()}
 
     # and the same records through a different client
     msgs = read_partitions(broker.bootstrap, topic_name, {q: len(v) for q, v in sent.items()})
