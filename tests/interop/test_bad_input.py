@@ -438,3 +438,26 @@ def test_produce_acks0_error_closes_connection(env):
     got = read_partitions(b.bootstrap, topic, {0: 1})[0]
     assert [(m.offset(), m.value()) for m in got] == [(0, b"fine")]
     h.finish()
+
+
+def test_frame_claims_at_default_limit_do_not_allocate_up_front(broker_factory, topic_name):
+    """With the default socket.request.max.bytes (100 MiB) a frame may claim
+    up to 100 MiB; three connections each claiming that and then stalling must
+    not make the broker hold 300 MiB (it reads into a buffer that grows as
+    bytes arrive)."""
+    b = broker_factory()
+    create_topic(b.bootstrap, topic_name)
+    h = Healthy(b, topic_name)
+    conns = []
+    try:
+        for _ in range(3):
+            w = Wire(b.port)
+            w.send_raw(struct.pack(">i", 104857600) + struct.pack(">hhi", 18, 0, 1) + b"\x00" * 4096)
+            conns.append(w)
+        time.sleep(1.0)
+        check_rss(b)
+    finally:
+        for w in conns:
+            w.close()
+    _api_versions_ok(b)
+    h.finish()
