@@ -107,8 +107,9 @@ impl KafkaApis {
             ApiKey::Metadata => dispatch!(self, ctx, r, metadata::MetadataRequest, handle_metadata),
             ApiKey::Produce => match produce::ProduceRequest::decode(&mut r, api_version) {
                 Ok(req) => match self.handle_produce(&ctx, req).await {
-                    Some(resp) => encode(&ctx, &resp),
-                    None => RequestOutcome::NoResponse,
+                    Ok(Some(resp)) => encode(&ctx, &resp),
+                    Ok(None) => RequestOutcome::NoResponse,
+                    Err(reason) => RequestOutcome::Close(reason),
                 },
                 Err(e) => RequestOutcome::Close(format!("cannot parse Produce v{api_version} request: {e}")),
             },

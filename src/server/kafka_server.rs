@@ -271,10 +271,7 @@ impl KafkaServer {
             Ok(Err(e)) => log::error!("log manager shutdown failed: {e}"),
             Err(e) => log::error!("log manager shutdown panicked: {e}"),
         }
-        self.deregister().await;
-        self.zk.close();
-        // Give the session's close request a moment to leave before exit.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.zk.close_and_wait(Duration::from_secs(5)).await;
         log::info!("[KafkaServer id={id}] shut down completed");
     }
 }
@@ -312,30 +309,6 @@ impl KafkaServer {
         log::warn!("[KafkaServer id={id}] proceeding to do an unclean shutdown as all the controlled shutdown attempts failed");
     }
 
-    /// Deletes our `/brokers/ids/<id>` registration (if our session holds
-    /// it) so a quick restart does not find it still held while the closed
-    /// session lingers. The delete rides on the client's fenced multi (with
-    /// the current `/controller_epoch` version), the only public delete.
-    async fn deregister(&self) {
-        let path = crate::zk::zk_data::broker_id_path(self.config.broker_id);
-        let (Ok(session), Ok(Some((_, stat)))) = (self.zk.session_id(), self.zk.get_data(&path).await) else {
-            return;
-        };
-        if stat.ephemeral_owner != session {
-            return;
-        }
-        for _ in 0..3 {
-            let Ok(Some((_, v))) = self.zk.get_controller_epoch().await else { return };
-            match self.zk.fenced(v, &path, |w| w.add_delete(&path, Some(stat.version))).await {
-                Ok(_) | Err(crate::zk::ZkError::NoNode(_)) => return,
-                Err(crate::zk::ZkError::ControllerMoved(_)) => continue,
-                Err(e) => {
-                    log::warn!("cannot delete {path} at shutdown: {e}");
-                    return;
-                }
-            }
-        }
-    }
 
     /// One ControlledShutdown round trip; returns the partitions the
     /// controller says we still lead.
