@@ -23,13 +23,15 @@ pub struct ControllerContext {
     pub partition_states: HashMap<TopicPartition, PartitionState>,
     pub replica_states: HashMap<(TopicPartition, i32), ReplicaState>,
     pub topics_to_be_deleted: BTreeSet<String>,
+    /// The broker default of `unclean.leader.election.enable` (topics may override it).
+    pub unclean_leader_election_default: bool,
 }
 
 impl ControllerContext {
     /// Forgets everything (on resignation); epoch fields are kept.
     pub fn reset(&mut self) {
-        let (epoch, v) = (self.epoch, self.epoch_zk_version);
-        *self = ControllerContext { epoch, epoch_zk_version: v, ..Default::default() };
+        let (epoch, v, u) = (self.epoch, self.epoch_zk_version, self.unclean_leader_election_default);
+        *self = ControllerContext { epoch, epoch_zk_version: v, unclean_leader_election_default: u, ..Default::default() };
     }
 
     pub fn is_broker_live(&self, id: i32) -> bool {
@@ -107,6 +109,21 @@ impl ControllerContext {
 
     pub fn offline_replicas(&self, tp: &TopicPartition) -> Vec<i32> {
         self.replicas(tp).into_iter().filter(|r| !self.is_replica_online(*r, tp)).collect()
+    }
+
+    /// Partitions with a replica on `broker`.
+    pub fn partitions_on_broker(&self, broker: i32) -> Vec<TopicPartition> {
+        let mut v: Vec<TopicPartition> = self
+            .partition_assignments
+            .iter()
+            .flat_map(|(t, m)| m.iter().filter(|(_, a)| a.replicas.contains(&broker)).map(move |(p, _)| TopicPartition::new(t.clone(), *p)))
+            .collect();
+        v.sort();
+        v
+    }
+
+    pub fn replication_factor(&self, tp: &TopicPartition) -> usize {
+        self.assignment(tp).map(|a| a.replicas.len()).unwrap_or(0)
     }
 
     pub fn is_topic_queued_for_deletion(&self, topic: &str) -> bool {

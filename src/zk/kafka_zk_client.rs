@@ -768,6 +768,34 @@ impl KafkaZkClient {
         Ok(out)
     }
 
+    /// The partitions named in `/admin/preferred_replica_election`, if it exists.
+    pub async fn get_preferred_replica_election(&self) -> Result<Option<BTreeSet<TopicPartition>>> {
+        match self.get_data(PREFERRED_REPLICA_ELECTION_PATH).await? {
+            None => Ok(None),
+            Some((d, _)) => decode_preferred_replica_election(&d)
+                .map(|v| Some(v.into_iter().map(|(t, p)| TopicPartition::new(t, p)).collect()))
+                .map_err(|e| invalid(PREFERRED_REPLICA_ELECTION_PATH, e)),
+        }
+    }
+
+    /// Creates `/admin/preferred_replica_election` (what `kafka-preferred-replica-election.sh --zookeeper` does).
+    pub async fn create_preferred_replica_election(&self, partitions: &[TopicPartition]) -> Result<()> {
+        let tps: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
+        match self.client()?.create(PREFERRED_REPLICA_ELECTION_PATH, &encode_preferred_replica_election(&tps), &open_acl()).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(zk_err("create", PREFERRED_REPLICA_ELECTION_PATH, e)),
+        }
+    }
+
+    /// Deletes `/admin/preferred_replica_election` (fenced).
+    pub async fn delete_preferred_replica_election(&self, controller_epoch_zk_version: i32) -> Result<()> {
+        let path = PREFERRED_REPLICA_ELECTION_PATH;
+        match self.fenced(controller_epoch_zk_version, path, |w| w.add_delete(path, None)).await {
+            Ok(_) | Err(ZkError::NoNode(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Pending `/isr_change_notification` children (sequence names).
     pub async fn get_isr_change_notifications(&self) -> Result<Vec<String>> {
         let mut v = self.get_children(ISR_CHANGE_NOTIFICATION_PATH).await?;
