@@ -796,6 +796,44 @@ impl KafkaZkClient {
         }
     }
 
+    /// The leader broker's legacy ISR write (Kafka's `ReplicationUtils.updateLeaderAndIsr`):
+    /// setData of the partition's state conditional on `state.leader_and_isr.zk_version`,
+    /// not fenced by the controller epoch. Returns the new zkVersion. A BADVERSION
+    /// whose znode already holds exactly `state` counts as success (a retried write).
+    pub async fn conditional_update_partition_state(&self, tp: &TopicPartition, state: &LeaderIsrAndControllerEpoch) -> Result<i32> {
+        let path = topic_partition_state_path(&tp.topic, tp.partition);
+        match self.client()?.set_data(&path, &state.encode(), Some(state.leader_and_isr.zk_version)).await {
+            Ok(stat) => Ok(stat.version),
+            Err(zk::Error::BadVersion) => {
+                if let Some((d, stat)) = self.get_data(&path).await? {
+                    if let Ok(cur) = LeaderIsrAndControllerEpoch::decode(&d, stat.version) {
+                        let same = cur.controller_epoch == state.controller_epoch
+                            && cur.leader_and_isr.leader == state.leader_and_isr.leader
+                            && cur.leader_and_isr.leader_epoch == state.leader_and_isr.leader_epoch
+                            && cur.leader_and_isr.isr == state.leader_and_isr.isr;
+                        if same {
+                            return Ok(stat.version);
+                        }
+                    }
+                }
+                Err(zk_err("setData", &path, zk::Error::BadVersion))
+            }
+            Err(e) => Err(zk_err("setData", &path, e)),
+        }
+    }
+
+    /// Announces ISR changes: creates `/isr_change_notification/isr_change_<seq>`
+    /// naming `partitions`. Returns the child's name.
+    pub async fn create_isr_change_notification(&self, partitions: &[TopicPartition]) -> Result<String> {
+        let tps: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
+        let prefix = isr_change_notification_sequence_path();
+        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        match self.client()?.create(&prefix, &encode_isr_change_notification(&tps), &opts).await {
+            Ok((_, seq)) => Ok(format!("{ISR_CHANGE_NOTIFICATION_PREFIX}{seq}")),
+            Err(e) => Err(zk_err("create", &prefix, e)),
+        }
+    }
+
     /// Pending `/isr_change_notification` children (sequence names).
     pub async fn get_isr_change_notifications(&self) -> Result<Vec<String>> {
         let mut v = self.get_children(ISR_CHANGE_NOTIFICATION_PATH).await?;
