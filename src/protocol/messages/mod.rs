@@ -13,3 +13,6 @@ pub mod controlled_shutdown;
 pub mod leader_and_isr;
 pub mod stop_replica;
 pub mod update_metadata;
+
+#[cfg(test)]
+mod test_util;
