@@ -106,6 +106,7 @@ impl Cluster {
         let mut c = BrokerConnection::connect(&self.addr(id), "controller-test", Duration::from_secs(5)).await.ok()?;
         let req = MetadataRequest {
             topics: Some(topics.iter().map(|t| MetadataRequestTopic { name: Some(t.to_string()), ..Default::default() }).collect()),
+            allow_auto_topic_creation: false,
             ..Default::default()
         };
         let resp: MetadataResponse = c.send_timeout(9, &req, Duration::from_secs(5)).await.ok()?;
@@ -447,4 +448,47 @@ async fn unclean_leader_election_per_topic() {
         c.state(&tp("clean", 0)).await.is_some_and(|s| s.leader_and_isr.leader == leader)
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_deletion_waits_for_dead_replicas() {
+    let mut c = Cluster::start("deletion", &[("auto.leader.rebalance.enable", "false")]).await;
+    let admin = AdminZkClient::new(c.zk.clone());
+    c.create_topic("doomed", &[(0, vec![1, 2, 3]), (1, vec![2, 3, 1])], &[("retention.ms", "100000")]).await;
+    c.create_topic("later", &[(0, vec![1, 2, 3])], &[]).await;
+    c.wait_metadata_converges(&[1, 2, 3], &["doomed", "later"]).await;
+
+    // All replicas live: the topic disappears completely.
+    admin.delete_topic("doomed").await.expect("mark for deletion");
+    c.wait_for("doomed to be deleted", || async { !c.zk.topic_exists("doomed").await.unwrap_or(true) }).await;
+    c.wait_for("its deletion marker to go", || async { c.zk.get_topic_deletions().await.is_ok_and(|v| v.is_empty()) }).await;
+    assert!(c.zk.get_entity_config("topics", "doomed").await.unwrap_or_default().is_empty());
+    for id in [1, 2, 3] {
+        c.wait_for(&format!("broker {id} to forget doomed"), || async {
+            c.metadata_from(id, &["doomed"]).await.is_some_and(|m| m.is_empty())
+        })
+        .await;
+        assert!(!c.brokers[&id].log_dir.join("doomed-0").exists() && !c.brokers[&id].log_dir.join("doomed-1").exists());
+    }
+
+    assert!(!c.zk.topic_exists("doomed").await.unwrap());
+
+    // A replica on a dead broker holds the deletion until the broker returns.
+    blocking(|| c.broker(3).kill());
+    c.wait_for("broker 3's session to end", || async { c.zk.get_all_broker_ids().await.ok() == Some(vec![1, 2]) }).await;
+    admin.delete_topic("later").await.expect("mark for deletion");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(c.zk.topic_exists("later").await.unwrap(), "deletion must wait for broker 3");
+    for id in [1, 2] {
+        c.wait_for(&format!("broker {id} to stop serving later"), || async {
+            c.metadata_from(id, &["later"]).await.is_some_and(|m| m.is_empty())
+        })
+        .await;
+    }
+    blocking(|| c.broker(3).restart());
+    c.wait_for("later to be deleted", || async { !c.zk.topic_exists("later").await.unwrap_or(true) }).await;
+    assert!(!c.brokers[&3].log_dir.join("later-0").exists());
+    // The name can be used again.
+    c.create_topic("later", &[(0, vec![3, 1])], &[]).await;
+    c.wait_metadata_converges(&[1, 2, 3], &["later"]).await;
 }

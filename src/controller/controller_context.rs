@@ -23,6 +23,9 @@ pub struct ControllerContext {
     pub partition_states: HashMap<TopicPartition, PartitionState>,
     pub replica_states: HashMap<(TopicPartition, i32), ReplicaState>,
     pub topics_to_be_deleted: BTreeSet<String>,
+    /// Queued topics whose deletion is paused after a broker failed to delete a
+    /// replica; resumed when a broker hosting one of its replicas starts.
+    pub topics_ineligible_for_deletion: BTreeSet<String>,
     /// The broker default of `unclean.leader.election.enable` (topics may override it).
     pub unclean_leader_election_default: bool,
 }
@@ -138,5 +141,6 @@ impl ControllerContext {
         self.partition_states.retain(|tp, _| tp.topic != topic);
         self.replica_states.retain(|(tp, _), _| tp.topic != topic);
         self.topics_to_be_deleted.remove(topic);
+        self.topics_ineligible_for_deletion.remove(topic);
     }
 }

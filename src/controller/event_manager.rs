@@ -41,6 +41,11 @@ pub enum ControllerEvent {
         broker_epoch: i64,
         reply: oneshot::Sender<Result<Vec<TopicPartition>, ErrorCode>>,
     },
+    /// `/admin/delete_topics` children changed.
+    TopicDeletion,
+    /// A broker answered a StopReplica request that deleted partitions:
+    /// per partition, its error code (the top-level error applies to all).
+    TopicDeletionStopReplicaResponseReceived { broker_id: i32, error_code: ErrorCode, partition_errors: Vec<(TopicPartition, ErrorCode)> },
     /// A broker answered a LeaderAndIsr request.
     LeaderAndIsrResponseReceived { broker_id: i32, response: LeaderAndIsrResponse },
     /// Stop processing (resigning first if active).

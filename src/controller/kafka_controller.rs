@@ -245,6 +245,10 @@ impl ControllerProcess {
             ControllerEvent::TopicChange => self.process_topic_change().await,
             ControllerEvent::PartitionModifications(t) => self.process_partition_modifications(&t).await,
             ControllerEvent::IsrChangeNotification => self.process_isr_change_notification().await,
+            ControllerEvent::TopicDeletion => self.process_topic_deletion().await,
+            ControllerEvent::TopicDeletionStopReplicaResponseReceived { broker_id, error_code, partition_errors } => {
+                self.process_topic_deletion_stop_replica_response(broker_id, error_code, partition_errors).await
+            }
             ControllerEvent::LeaderAndIsrResponseReceived { broker_id, response } => {
                 for e in response.all_partition_errors().filter(|e| e.error_code != 0) {
                     warn!(
@@ -394,8 +398,10 @@ impl ControllerProcess {
         let notifications = self.watch_children(ISR_CHANGE_NOTIFICATION_PATH, || ControllerEvent::IsrChangeNotification).await?;
         self.zk.delete_isr_change_notifications(self.ctx.epoch_zk_version, &notifications).await?;
         let pending_preferred_election = self.watch_preferred_replica_election().await?;
+        let marked_for_deletion = self.watch_children(DELETE_TOPICS_PATH, || ControllerEvent::TopicDeletion).await?;
         self.ctx.unclean_leader_election_default = self.config.unclean_leader_election_enable;
         self.initialize_controller_context().await?;
+        self.queue_topic_deletions(marked_for_deletion).await?;
         // Brokers learn every live endpoint before any leadership.
         let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&live, &[]);
@@ -425,6 +431,7 @@ impl ControllerProcess {
         psm::initialize_partition_states(&mut self.ctx);
         psm::trigger_online_partition_state_change(&mut self.ctx, &self.zk, &mut batch).await?;
         self.send(&mut batch);
+        self.resume_deletions().await?;
         if pending_preferred_election {
             self.events.put(ControllerEvent::PreferredReplicaElection);
         }
@@ -544,12 +551,19 @@ impl ControllerProcess {
         let all = self.ctx.all_partitions();
         let new_list: Vec<i32> = new.iter().copied().collect();
         self.send_update_metadata(&new_list, &all);
-        let replicas = self.ctx.replicas_on_brokers(new);
+        let (being_deleted, replicas): (Vec<(TopicPartition, i32)>, Vec<(TopicPartition, i32)>) =
+            self.ctx.replicas_on_brokers(new).into_iter().partition(|(tp, _)| self.ctx.is_topic_queued_for_deletion(&tp.topic));
         let mut batch = ControllerBrokerRequestBatch::new();
         rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &replicas, ReplicaState::OnlineReplica).await?;
         self.send(&mut batch);
         psm::trigger_online_partition_state_change(&mut self.ctx, &self.zk, &mut batch).await?;
         self.send(&mut batch);
+        if !being_deleted.is_empty() {
+            for (tp, _) in &being_deleted {
+                self.ctx.topics_ineligible_for_deletion.remove(&tp.topic);
+            }
+            self.resume_deletions().await?;
+        }
         for id in new {
             self.watch_broker(*id).await?;
         }
@@ -573,7 +587,8 @@ impl ControllerProcess {
             let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
             self.send_update_metadata(&live, &[]);
         }
-        Ok(())
+        // Replicas of topics being deleted on dead brokers become ineligible.
+        self.resume_deletions().await
     }
 
     async fn process_broker_modification(&mut self, id: i32) -> Result<()> {
@@ -810,5 +825,130 @@ impl ControllerProcess {
         }
         info!("Leader imbalance: moving {chosen:?} back to their preferred replicas");
         self.on_preferred_replica_election(&chosen).await
+    }
+
+    // ------------------------------------------------------------ topic deletion
+
+    async fn process_topic_deletion(&mut self) -> Result<()> {
+        let marked = self.watch_children(DELETE_TOPICS_PATH, || ControllerEvent::TopicDeletion).await?;
+        self.queue_topic_deletions(marked).await?;
+        self.resume_deletions().await
+    }
+
+    /// Kafka's `TopicDeletion` event: markers of unknown topics are dropped
+    /// (all of them when `delete.topic.enable=false`); the rest are queued.
+    async fn queue_topic_deletions(&mut self, marked: Vec<String>) -> Result<()> {
+        let (known, unknown): (Vec<String>, Vec<String>) = marked.into_iter().partition(|t| self.ctx.all_topics.contains(t));
+        if !unknown.is_empty() {
+            info!("Deleting markers of non-existent topics {unknown:?}");
+            self.zk.delete_topic_deletions(self.ctx.epoch_zk_version, &unknown).await?;
+        }
+        if known.is_empty() {
+            return Ok(());
+        }
+        if !self.config.delete_topic_enable {
+            info!("delete.topic.enable is false: ignoring deletion of {known:?}");
+            return self.zk.delete_topic_deletions(self.ctx.epoch_zk_version, &known).await;
+        }
+        for t in known {
+            if self.ctx.topics_to_be_deleted.insert(t.clone()) {
+                info!("Topic {t} queued for deletion");
+            }
+        }
+        Ok(())
+    }
+
+    /// Drives every queued topic as far as it can go: replicas on live
+    /// brokers that have not started deleting are stopped and deleted,
+    /// replicas on dead brokers wait (ReplicaDeletionIneligible), and a topic
+    /// whose replicas are all deleted has its znodes removed.
+    async fn resume_deletions(&mut self) -> Result<()> {
+        for topic in self.ctx.topics_to_be_deleted.clone() {
+            let replicas: Vec<(TopicPartition, i32)> = self
+                .ctx
+                .partitions_for_topic(&topic)
+                .into_iter()
+                .flat_map(|tp| self.ctx.replicas(&tp).into_iter().map(move |r| (tp.clone(), r)))
+                .collect();
+            let state = |ctx: &ControllerContext, k: &(TopicPartition, i32)| {
+                ctx.replica_states.get(k).copied().unwrap_or(ReplicaState::NonExistentReplica)
+            };
+            if replicas.iter().all(|k| state(&self.ctx, k) == ReplicaState::ReplicaDeletionSuccessful) {
+                self.complete_delete_topic(&topic).await?;
+                continue;
+            }
+            for k in &replicas {
+                let s = state(&self.ctx, k);
+                if !self.ctx.is_replica_online(k.1, &k.0) && s != ReplicaState::ReplicaDeletionSuccessful {
+                    self.ctx.replica_states.insert(k.clone(), ReplicaState::ReplicaDeletionIneligible);
+                }
+            }
+            if self.ctx.topics_ineligible_for_deletion.contains(&topic) {
+                continue;
+            }
+            let to_start: Vec<(TopicPartition, i32)> = replicas
+                .into_iter()
+                .filter(|k| {
+                    self.ctx.is_replica_online(k.1, &k.0)
+                        && !matches!(state(&self.ctx, k), ReplicaState::ReplicaDeletionStarted | ReplicaState::ReplicaDeletionSuccessful)
+                })
+                .collect();
+            if !to_start.is_empty() {
+                self.on_topic_deletion(&topic, &to_start).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Kafka's `onTopicDeletion` + `startReplicaDeletion`.
+    async fn on_topic_deletion(&mut self, topic: &str, replicas: &[(TopicPartition, i32)]) -> Result<()> {
+        info!("Deleting topic {topic}: replicas {replicas:?}");
+        let partitions = self.ctx.partitions_for_topic(topic);
+        // Brokers stop serving it (leader -2 in UpdateMetadata).
+        let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        self.send_update_metadata(&live, &partitions);
+        let mut batch = ControllerBrokerRequestBatch::new();
+        let offline = ElectionStrategy::Offline { allow_unclean: false };
+        psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &partitions, PartitionState::OfflinePartition, offline).await?;
+        psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &partitions, PartitionState::NonExistentPartition, offline).await?;
+        rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, replicas, ReplicaState::OfflineReplica).await?;
+        for (tp, r) in replicas {
+            batch.add_stop_replica_request_for_brokers(&[*r], tp, true);
+            self.ctx.replica_states.insert((tp.clone(), *r), ReplicaState::ReplicaDeletionStarted);
+        }
+        self.send(&mut batch);
+        Ok(())
+    }
+
+    async fn process_topic_deletion_stop_replica_response(
+        &mut self,
+        broker_id: i32,
+        error_code: ErrorCode,
+        partition_errors: Vec<(TopicPartition, ErrorCode)>,
+    ) -> Result<()> {
+        for (tp, code) in partition_errors {
+            let key = (tp.clone(), broker_id);
+            if self.ctx.replica_states.get(&key) != Some(&ReplicaState::ReplicaDeletionStarted) {
+                continue;
+            }
+            let code = if code != 0 { code } else { error_code };
+            if code == 0 {
+                self.ctx.replica_states.insert(key, ReplicaState::ReplicaDeletionSuccessful);
+            } else {
+                warn!("Broker {broker_id} failed to delete {tp}: {}; deletion of {} paused", codes::error_name(code), tp.topic);
+                self.ctx.replica_states.insert(key, ReplicaState::ReplicaDeletionIneligible);
+                self.ctx.topics_ineligible_for_deletion.insert(tp.topic.clone());
+            }
+        }
+        self.resume_deletions().await
+    }
+
+    /// Kafka's `completeDeleteTopic`: forget the replicas, remove the topic's
+    /// znodes (fenced) and the topic from the context.
+    async fn complete_delete_topic(&mut self, topic: &str) -> Result<()> {
+        self.zk.delete_topic_znodes(self.ctx.epoch_zk_version, topic).await?;
+        self.ctx.remove_topic(topic);
+        info!("Deletion of topic {topic} successfully completed");
+        Ok(())
     }
 }

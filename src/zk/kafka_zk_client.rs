@@ -834,6 +834,56 @@ impl KafkaZkClient {
         }
     }
 
+    /// Topics marked for deletion (children of `/admin/delete_topics`).
+    pub async fn get_topic_deletions(&self) -> Result<Vec<String>> {
+        let mut v = self.get_children(DELETE_TOPICS_PATH).await?;
+        v.sort();
+        Ok(v)
+    }
+
+    /// Deletes deletion markers `/admin/delete_topics/<t>` (fenced).
+    pub async fn delete_topic_deletions(&self, controller_epoch_zk_version: i32, topics: &[String]) -> Result<()> {
+        for t in topics {
+            let path = delete_topic_path(t);
+            match self.fenced(controller_epoch_zk_version, &path, |w| w.add_delete(&path, None)).await {
+                Ok(_) | Err(ZkError::NoNode(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The last step of a topic deletion, fenced: removes `/brokers/topics/<t>`
+    /// with everything under it and `/config/topics/<t>` in one multi, then
+    /// the `/admin/delete_topics/<t>` marker.
+    pub async fn delete_topic_znodes(&self, controller_epoch_zk_version: i32, topic: &str) -> Result<()> {
+        let root = topic_path(topic);
+        let mut to_delete = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(p) = stack.pop() {
+            for c in self.get_children(&p).await? {
+                stack.push(format!("{p}/{c}"));
+            }
+            to_delete.push(p);
+        }
+        // Children before parents.
+        to_delete.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+        let config = config_entity_path("topics", topic);
+        if self.exists(&config).await?.is_some() {
+            to_delete.push(config);
+        }
+        if self.exists(&root).await?.is_some() {
+            self.fenced(controller_epoch_zk_version, &root, |w| {
+                for p in &to_delete {
+                    w.add_delete(p, None)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        self.delete_topic_deletions(controller_epoch_zk_version, &[topic.to_string()]).await
+    }
+
     /// Pending `/isr_change_notification` children (sequence names).
     pub async fn get_isr_change_notifications(&self) -> Result<Vec<String>> {
         let mut v = self.get_children(ISR_CHANGE_NOTIFICATION_PATH).await?;
