@@ -350,7 +350,7 @@ async fn isr_change_notification_and_preferred_election() {
     assert_eq!(md[&p0].1.len(), 3, "every broker sees the expanded ISR");
 
     let epoch_before = c.must_state(&p0).await.leader_and_isr.leader_epoch;
-    c.zk.create_preferred_replica_election(&[p0.clone()]).await.expect("create the admin znode");
+    c.zk.create_preferred_replica_election(std::slice::from_ref(&p0)).await.expect("create the admin znode");
     c.wait_for("the preferred replica to lead", || async { c.state(&p0).await.is_some_and(|s| s.leader_and_isr.leader == preferred) })
         .await;
     assert!(c.must_state(&p0).await.leader_and_isr.leader_epoch > epoch_before);
@@ -376,7 +376,7 @@ async fn isr_change_notification_and_preferred_election() {
         c.zk.get_isr_change_notifications().await.is_ok_and(|v| v.is_empty())
     })
     .await;
-    c.zk.create_preferred_replica_election(&[p0.clone()]).await.expect("create the admin znode again");
+    c.zk.create_preferred_replica_election(std::slice::from_ref(&p0)).await.expect("create the admin znode again");
     c.wait_for("the preferred replica to lead again", || async {
         c.state(&p0).await.is_some_and(|s| s.leader_and_isr.leader == preferred)
     })

@@ -551,7 +551,8 @@ impl ControllerProcess {
         let all = self.ctx.all_partitions();
         let new_list: Vec<i32> = new.iter().copied().collect();
         self.send_update_metadata(&new_list, &all);
-        let (being_deleted, replicas): (Vec<(TopicPartition, i32)>, Vec<(TopicPartition, i32)>) =
+        type Replicas = Vec<(TopicPartition, i32)>;
+        let (being_deleted, replicas): (Replicas, Replicas) =
             self.ctx.replicas_on_brokers(new).into_iter().partition(|(tp, _)| self.ctx.is_topic_queued_for_deletion(&tp.topic));
         let mut batch = ControllerBrokerRequestBatch::new();
         rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &replicas, ReplicaState::OnlineReplica).await?;

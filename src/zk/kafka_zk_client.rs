@@ -286,14 +286,30 @@ impl KafkaZkClient {
     #[doc(hidden)]
     pub async fn expire_session_for_testing(&self) -> Result<()> {
         let info = self.client()?.session().clone();
-        let other = zk::Client::connector()
-            .with_session(info)
-            .with_session_timeout(self.inner.config.session_timeout)
-            .connect(&self.inner.hosts)
-            .await
-            .map_err(|e| zk_err("connect", "/", e))?;
-        drop(other);
-        Ok(())
+        let before = self.session_id()?;
+        let mut last = None;
+        // The takeover connect sometimes times out under load; retry unless
+        // the session has meanwhile been replaced anyway.
+        for _ in 0..3 {
+            match zk::Client::connector()
+                .with_session(info.clone())
+                .with_session_timeout(self.inner.config.session_timeout)
+                .connect(&self.inner.hosts)
+                .await
+            {
+                Ok(other) => {
+                    drop(other);
+                    return Ok(());
+                }
+                Err(e) => {
+                    if self.session_id().is_ok_and(|id| id != before) {
+                        return Ok(());
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(zk_err("connect", "/", last.unwrap_or(zk::Error::Timeout)))
     }
 
     // ------------------------------------------------------------ raw helpers
