@@ -50,6 +50,8 @@ pub struct KafkaApis {
     pub replica_manager: Arc<ReplicaManager>,
     pub metadata_cache: Arc<MetadataCache>,
     pub zk: KafkaZkClient,
+    /// This broker's controller, set once it has started (after the socket server).
+    pub controller: std::sync::OnceLock<crate::controller::KafkaController>,
 }
 
 /// Decodes the body as `$req`, runs `$handler`, and encodes its response.
@@ -128,6 +130,9 @@ impl KafkaApis {
                 offset_for_leader_epoch::OffsetForLeaderEpochRequest,
                 handle_offset_for_leader_epoch
             ),
+            ApiKey::ControlledShutdown => {
+                dispatch!(self, ctx, r, controlled_shutdown::ControlledShutdownRequest, handle_controlled_shutdown)
+            }
             other => RequestOutcome::Close(format!("API {other:?} is not served")),
         }
     }
