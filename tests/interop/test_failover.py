@@ -238,10 +238,9 @@ def test_kill_controller_five_rounds(cluster, topic_name):
             b = cluster.broker(old)
             before = prod.count()
             b.kill()
-            new = wait_for(
-                f"round {rnd}: a new controller after killing broker {old}",
-                lambda: controller_id(cluster) != old and controller_epoch(cluster) > epochs[-1]
-                and controller_id(cluster), 40)
+            wait_for(f"round {rnd}: a new controller after killing broker {old}",
+                     lambda: controller_id(cluster) != old and controller_epoch(cluster) > epochs[-1], 40)
+            new = controller_id(cluster)
             assert new != old and new in {x.broker_id for x in cluster.brokers if x.running}
             epochs.append(controller_epoch(cluster))
             b.start()
