@@ -147,7 +147,8 @@ start_zk() {
     [ -f "$cfg" ] || write_zk_configs
     port_busy "$(zk_client_port "$i")" && die "port $(zk_client_port "$i") of ZooKeeper member $i is taken by another process"
     ZK_HEAP_OPTS="${ZK_HEAP_OPTS:--Xmx256M}" zk_java_cmd org.apache.zookeeper.server.quorum.QuorumPeerMain "$cfg"
-    (cd "$REPO" && nohup "${ZK_CMD[@]}" >"$STATE/zoo$i.log" 2>&1 </dev/null & echo $! > "$(zk_pidfile "$i")")
+    nohup "${ZK_CMD[@]}" >"$STATE/zoo$i.log" 2>&1 </dev/null &
+    echo $! > "$(zk_pidfile "$i")"
     say "Started ZooKeeper member $i on 127.0.0.1:$(zk_client_port "$i") (pid $(cat "$(zk_pidfile "$i")"))"
   done
   local deadline=$((SECONDS + WAIT)) leaders serving m
