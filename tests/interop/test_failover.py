@@ -220,6 +220,18 @@ def wait_reregistered(cluster, broker_id, old_sid, old_epoch, timeout=60.0):
     return wait_for(f"broker {broker_id} to register again with a higher epoch", again, timeout)
 
 
+def assert_stays_in_isr(cluster, topic, partitions, broker_id, prod, secs=7.0):
+    """While records keep coming, broker_id stays in every ISR for longer than
+    replica.lag.time.max.ms (3 s): its fetchers really replicate again (a
+    follower that stopped fetching would be dropped by the leader)."""
+    n = prod.count()
+    time.sleep(secs)
+    assert prod.count() > n, "no record was acknowledged while checking the ISR"
+    for p in range(partitions):
+        isr = part_state(cluster, topic, p)["isr"]
+        assert broker_id in isr, f"broker {broker_id} fell out of {topic}-{p}'s ISR again: {isr}"
+
+
 # --------------------------------------------------------------------------
 # tests
 
@@ -281,6 +293,7 @@ def test_forced_session_expiry_of_leader_and_controller(cluster, topic_name):
         wait_metadata_converged(cluster, topic_name, PARTITIONS)
         wait_for("production continues after the leader's session expiry",
                  lambda: prod.count() > before + 20, 40)
+        assert_stays_in_isr(cluster, topic_name, PARTITIONS, target, prod)
 
         # 2. The controller.
         ctrl = controller_id(cluster)
@@ -298,6 +311,7 @@ def test_forced_session_expiry_of_leader_and_controller(cluster, topic_name):
         wait_metadata_converged(cluster, topic_name, PARTITIONS)
         wait_for("production continues after the controller's session expiry",
                  lambda: prod.count() > before + 20, 40)
+        assert_stays_in_isr(cluster, topic_name, PARTITIONS, ctrl, prod)
     finally:
         prod.stop()
     consumed = read_all(cluster.bootstrap, topic_name, PARTITIONS)
