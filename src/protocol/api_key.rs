@@ -141,6 +141,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::LeaderAndIsr, 0, 5),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::UpdateMetadata, 0, 7),
+    (ApiKey::ControlledShutdown, 0, 3),
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::CreateTopics, 0, 7),
     (ApiKey::OffsetForLeaderEpoch, 0, 4),

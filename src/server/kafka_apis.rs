@@ -51,6 +51,8 @@ pub struct KafkaApis {
     pub metadata_cache: Arc<MetadataCache>,
     pub zk: KafkaZkClient,
     pub producer_id_manager: Arc<crate::server::producer_id_manager::ProducerIdManager>,
+    /// This broker's controller, set once it has started (after the socket server).
+    pub controller: std::sync::OnceLock<crate::controller::KafkaController>,
 }
 
 /// Decodes the body as `$req`, runs `$handler`, and encodes its response.
@@ -131,6 +133,9 @@ impl KafkaApis {
             ),
             ApiKey::InitProducerId => dispatch!(self, ctx, r, init_producer_id::InitProducerIdRequest, handle_init_producer_id),
             ApiKey::DescribeConfigs => dispatch!(self, ctx, r, describe_configs::DescribeConfigsRequest, handle_describe_configs),
+            ApiKey::ControlledShutdown => {
+                dispatch!(self, ctx, r, controlled_shutdown::ControlledShutdownRequest, handle_controlled_shutdown)
+            }
             other => RequestOutcome::Close(format!("API {other:?} is not served")),
         }
     }
