@@ -189,6 +189,7 @@ impl KafkaServer {
             replica_manager: replica_manager.clone(),
             metadata_cache: metadata_cache.clone(),
             zk: zk.clone(),
+            producer_id_manager: Arc::new(crate::server::producer_id_manager::ProducerIdManager::new(broker_id, zk.clone())),
             controller: std::sync::OnceLock::new(),
         });
         tokio::spawn(socket_server.run(apis.clone(), shutdown_rx.clone()));
