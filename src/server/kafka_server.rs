@@ -5,6 +5,7 @@
 
 use crate::config::{EndPoint, KafkaConfig};
 use crate::controller::{ControllerConfig, KafkaController};
+use crate::coordinator::{GroupConfig, GroupCoordinator, OffsetConfig};
 use crate::log::{LogConfig, LogManager};
 use crate::server::kafka_apis::KafkaApis;
 use crate::server::metadata_cache::MetadataCache;
@@ -110,6 +111,7 @@ pub struct KafkaServer {
     pub zk: KafkaZkClient,
     pub replica_manager: Arc<ReplicaManager>,
     pub controller: KafkaController,
+    pub group_coordinator: Arc<GroupCoordinator>,
     pub bound_port: u16,
     shutdown_tx: watch::Sender<bool>,
 }
@@ -153,6 +155,17 @@ impl KafkaServer {
         let replica_manager =
             Arc::new(ReplicaManager::new(broker_id, log_manager.clone(), log_config, config.min_insync_replicas));
 
+        let group_coordinator = GroupCoordinator::new(
+            broker_id,
+            OffsetConfig::from_broker(&config),
+            GroupConfig::from_broker(&config),
+            replica_manager.clone(),
+        );
+        {
+            let gc = group_coordinator.clone();
+            replica_manager.set_leadership_listener(Box::new(move |tp, leader, epoch| gc.on_leadership_change(tp, leader, epoch)));
+        }
+
         let listener = &config.listeners[0];
         let bind_host = if listener.host.is_empty() { "0.0.0.0" } else { listener.host.as_str() };
         let socket_server = SocketServer::bind(&format!("{bind_host}:{}", listener.port), config.socket_request_max_bytes)
@@ -172,8 +185,10 @@ impl KafkaServer {
             replica_manager: replica_manager.clone(),
             metadata_cache: metadata_cache.clone(),
             zk: zk.clone(),
+            group_coordinator: group_coordinator.clone(),
         });
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        group_coordinator.startup(shutdown_rx.clone());
         tokio::spawn(socket_server.run(apis, shutdown_rx.clone()));
         log::info!("listening on port {bound_port}");
 
@@ -239,13 +254,14 @@ impl KafkaServer {
         }
 
         log::info!("[KafkaServer id={broker_id}] started");
-        Ok(KafkaServer { config, zk, replica_manager, controller, bound_port, shutdown_tx })
+        Ok(KafkaServer { config, zk, replica_manager, controller, group_coordinator, bound_port, shutdown_tx })
     }
 
     pub async fn shutdown(self) {
         let id = self.config.broker_id;
         log::info!("[KafkaServer id={id}] shutting down");
         let _ = self.shutdown_tx.send(true);
+        self.group_coordinator.shutdown();
         self.controller.shutdown().await;
         let lm = self.replica_manager.log_manager.clone();
         match tokio::task::spawn_blocking(move || lm.shutdown()).await {

@@ -52,7 +52,13 @@ pub struct FetchPartitionResult {
     pub records: Option<Bytes>,
 }
 
+/// Told when this broker becomes (true) or stops being (false) the leader of
+/// a partition, with the leader epoch (the group coordinator's hook).
+pub type LeadershipListener = Box<dyn Fn(&TopicPartition, bool, i32) + Send + Sync>;
+
 pub struct ReplicaManager {
+    /// See `LeadershipListener`.
+    leadership_listener: RwLock<Option<LeadershipListener>>,
     broker_id: i32,
     pub log_manager: Arc<LogManager>,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
@@ -72,6 +78,7 @@ pub struct ReplicaManager {
 impl ReplicaManager {
     pub fn new(broker_id: i32, log_manager: Arc<LogManager>, default_log_config: LogConfig, default_min_isr: i32) -> Self {
         ReplicaManager {
+            leadership_listener: RwLock::new(None),
             broker_id,
             log_manager,
             partitions: RwLock::new(HashMap::new()),
@@ -81,6 +88,16 @@ impl ReplicaManager {
             default_log_config,
             default_min_isr,
             topic_configs: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn set_leadership_listener(&self, l: LeadershipListener) {
+        *self.leadership_listener.write().unwrap_or_else(|p| p.into_inner()) = Some(l);
+    }
+
+    fn notify_leadership(&self, tp: &TopicPartition, is_leader: bool, epoch: i32) {
+        if let Some(l) = self.leadership_listener.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            l(tp, is_leader, epoch);
         }
     }
 
@@ -141,11 +158,13 @@ impl ReplicaManager {
         if !state.replicas.contains(&self.broker_id) {
             return error::UNKNOWN_TOPIC_OR_PARTITION;
         }
+        let (is_leader, epoch) = (state.leader == self.broker_id, state.leader_epoch);
         if let Some(existing) = self.get_partition(&tp) {
             if !existing.make_leader_or_follower(state) {
                 return error::STALE_CONTROLLER_EPOCH;
             }
             self.data_notify.notify_waiters();
+            self.notify_leadership(&tp, is_leader, epoch);
             return error::NONE;
         }
         let overrides = topic_config.unwrap_or_default();
@@ -166,14 +185,16 @@ impl ReplicaManager {
         };
         let partition = Arc::new(Partition::new(tp.clone(), log, self.broker_id, PartitionState { leader_epoch: -1, ..state.clone() }));
         partition.make_leader_or_follower(state);
-        self.partitions.write().unwrap_or_else(|p| p.into_inner()).insert(tp, partition);
+        self.partitions.write().unwrap_or_else(|p| p.into_inner()).insert(tp.clone(), partition);
         self.data_notify.notify_waiters();
+        self.notify_leadership(&tp, is_leader, epoch);
         error::NONE
     }
 
     /// Stops serving a partition; deletes its log if `delete`.
     pub fn stop_replica(&self, tp: &TopicPartition, delete: bool) -> ErrorCode {
         self.partitions.write().unwrap_or_else(|p| p.into_inner()).remove(tp);
+        self.notify_leadership(tp, false, -1);
         if delete {
             if let Err(e) = self.log_manager.delete_log(tp) {
                 log::error!("cannot delete log {tp}: {e}");
