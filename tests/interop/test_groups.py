@@ -110,7 +110,7 @@ def test_three_members_join_leave_and_crash(broker, topic_name, client, members)
     rebalance every partition has exactly one owner; a member that leaves,
     and one that is killed, have their partitions moved within the session
     timeout; with commits after processing no record is skipped."""
-    create_topic(broker.bootstrap, topic_name, partitions=6)
+    create_topic(broker.bootstrap, topic_name, partitions=6, via="cli")
     group = f"g-{client}-{topic_name}"
     produce(broker.bootstrap, topic_name, [f"a{i}".encode() for i in range(60)],
             keys=[f"k{i}".encode() for i in range(60)])
@@ -153,11 +153,12 @@ def test_three_members_join_leave_and_crash(broker, topic_name, client, members)
 
 @pytest.mark.time_limit(180)
 @pytest.mark.parametrize("client", CLIENTS)
-def test_commit_stop_restart_resumes(broker, topic_name, client, members):
+def test_commit_stop_restart_resumes(cluster, topic_name, client, members):
     """Commit, stop every consumer, restart: consumption resumes at the
     committed offsets (also across a broker restart, i.e. loaded from
     __consumer_offsets)."""
-    create_topic(broker.bootstrap, topic_name, partitions=3)
+    broker = cluster.add_broker()
+    create_topic(broker.bootstrap, topic_name, partitions=3, via="cli")
     group = f"g-resume-{client}-{topic_name}"
     produce(broker.bootstrap, topic_name, [f"v{i}".encode() for i in range(30)])
     m = Member(client, broker.bootstrap, topic_name, group)
@@ -165,7 +166,12 @@ def test_commit_stop_restart_resumes(broker, topic_name, client, members):
     wait_until(lambda: len(m.records) >= 30 and sum(m.committed.values()) >= 30, 60, "30 records consumed and committed")
     m.stop()
 
-    broker.restart()  # the group's offsets must come back from the log
+    # Restart the broker: the group's offsets must come back from the log.
+    # (The broker does not wait for its ZooKeeper session to close on exit,
+    # so wait for its registration to go before starting it again.)
+    broker.stop()
+    wait_until(lambda: "0" not in cluster.zk_children("/brokers/ids"), 30, "the old registration to expire")
+    broker.start()
     produce(broker.bootstrap, topic_name, [f"w{i}".encode() for i in range(9)])
     m2 = Member(client, broker.bootstrap, topic_name, group)
     members.append(m2)
@@ -179,7 +185,7 @@ def test_commit_stop_restart_resumes(broker, topic_name, client, members):
 def test_static_membership_keeps_partitions(broker, topic_name, members):
     """A member restarted with the same group.instance.id within the session
     timeout gets its partitions back without a rebalance of the others."""
-    create_topic(broker.bootstrap, topic_name, partitions=4)
+    create_topic(broker.bootstrap, topic_name, partitions=4, via="cli")
     group = f"g-static-{topic_name}"
     a = Member("confluent", broker.bootstrap, topic_name, group, "--instance-id", "inst-a", "--session-ms", "30000")
     members.append(a)
@@ -219,7 +225,7 @@ def consumer_groups(*args, **kw):
 
 @pytest.mark.time_limit(180)
 def test_describe_shows_true_lag_while_paused_then_reset_to_earliest(broker, topic_name, members):
-    create_topic(broker.bootstrap, topic_name, partitions=2)
+    create_topic(broker.bootstrap, topic_name, partitions=2, via="cli")
     group = f"g-lag-{topic_name}"
     produce(broker.bootstrap, topic_name, [f"x{i}".encode() for i in range(20)], partition=0)
     produce(broker.bootstrap, topic_name, [f"y{i}".encode() for i in range(10)], partition=1)
@@ -269,7 +275,7 @@ def test_describe_shows_true_lag_while_paused_then_reset_to_earliest(broker, top
 
 @pytest.mark.time_limit(120)
 def test_list_members_state_delete(broker, topic_name, members):
-    create_topic(broker.bootstrap, topic_name, partitions=3)
+    create_topic(broker.bootstrap, topic_name, partitions=3, via="cli")
     group = f"g-tools-{topic_name}"
     produce(broker.bootstrap, topic_name, [b"1", b"2", b"3"])
     m = Member("kafka-python", broker.bootstrap, topic_name, group)
@@ -299,7 +305,7 @@ def test_list_members_state_delete(broker, topic_name, members):
 
 
 def test_console_producer_to_console_consumer_with_keys(broker, topic_name):
-    create_topic(broker.bootstrap, topic_name, partitions=3)
+    create_topic(broker.bootstrap, topic_name, partitions=3, via="cli")
     lines = [f"key{i}\tvalue {i} with\ttab" if False else f"key{i}:value {i}" for i in range(20)]
     run_tool("kafka-console-producer", "--bootstrap-server", broker.bootstrap, "--topic", topic_name,
              "--property", "parse.key=true", "--property", "key.separator=:",
