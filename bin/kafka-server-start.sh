@@ -7,7 +7,7 @@
 #               pid file .run/kafka-server-<broker.id>.pid
 # Env: RUST_LOG (default info), ZKAFKA_BIN, ZKAFKA_NO_BUILD, LOG_DIR (daemon logs).
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/zkafka-run-class.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/zkafka-run-class.sh"
 
 usage() { echo "USAGE: $0 [-daemon] server.properties [--override property=value]*" >&2; exit 1; }
 [ $# -ge 1 ] || usage

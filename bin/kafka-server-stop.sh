@@ -5,7 +5,7 @@
 # or of $ZKAFKA_BIN), like Kafka's script does for kafka.Kafka. It does not
 # wait; set KAFKA_STOP_WAIT_SECS=N to wait up to N s for them to exit.
 set -uo pipefail
-HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HOME_DIR="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 want=("$HOME_DIR/target/release/zkafka")
 [ -n "${ZKAFKA_BIN:-}" ] && want+=("$(readlink -f "$ZKAFKA_BIN")")
 

@@ -1,4 +1,4 @@
 #!/usr/bin/env bash
 # Runs `zkafka kafka-topics` (builds target/release/zkafka first if it is stale).
-. "$(dirname "${BASH_SOURCE[0]}")/zkafka-run-class.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/zkafka-run-class.sh"
 zkafka_exec kafka-topics "$@"

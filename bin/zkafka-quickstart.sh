@@ -15,7 +15,7 @@
 #      KAFKA_PORT (default 9092), TOPIC (default quickstart-events),
 #      QUICKSTART_WAIT_SECS (default 60).
 set -euo pipefail
-BIN="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BIN="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 REPO="$(cd "$BIN/.." && pwd)"
 . "$REPO/zk/lib.sh"
 STATE="$REPO/.run/quickstart"
@@ -100,7 +100,11 @@ do_start() {
   start_broker
   local bs="127.0.0.1:$KP"
   say "Creating topic $TOPIC"
-  "$BIN/kafka-topics.sh" --bootstrap-server "$bs" --create --if-not-exists --topic "$TOPIC" --partitions 1 --replication-factor 1
+  if ! "$BIN/kafka-topics.sh" --bootstrap-server "$bs" --create --if-not-exists \
+       --topic "$TOPIC" --partitions 1 --replication-factor 1; then
+    # Fine if it exists already (a second run); anything else is an error.
+    "$BIN/kafka-topics.sh" --bootstrap-server "$bs" --list | grep -qxF "$TOPIC" || exit 1
+  fi
   say "Producing 5 records with kafka-console-producer.sh"
   local stamp; stamp="$(date +%H:%M:%S)"
   for i in 1 2 3 4 5; do echo "hello zkafka $i ($stamp)"; done | \

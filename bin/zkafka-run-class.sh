@@ -14,7 +14,7 @@
 #   ZKAFKA_NO_BUILD=1 never build; fail if the binary is missing
 #   RUST_LOG          passed through (the broker logs to stderr via env_logger)
 
-ZKAFKA_HOME="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ZKAFKA_HOME="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 
 # Prints the path of a cargo to use, or fails.
 zkafka_cargo() {

@@ -7,7 +7,7 @@
 #   -daemon:    background; log .run/logs/zookeeper-<port>.out, pid .run/zookeeper-<port>.pid
 # Env: ZK_HEAP_OPTS (default -Xmx512M -Xms512M), ZK_LOG_LEVEL, ZK_JVM_OPTS.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/../zk/lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../zk/lib.sh"
 
 usage() { echo "USAGE: $0 [-daemon] zookeeper.properties" >&2; exit 1; }
 daemon=0
@@ -41,9 +41,9 @@ fi
 log="$ZK_REPO/.run/logs/zookeeper-${port:-2181}.out"
 nohup "${ZK_CMD[@]}" >"$log" 2>&1 </dev/null &
 echo $! > "$pidfile"
-# Wait (up to ZK_START_WAIT_SECS, default 30) until it answers "ruok".
+# Wait (up to ZK_START_WAIT_SECS, default 30) until it serves (srvr shows a Mode).
 for _ in $(seq 1 $(( ${ZK_START_WAIT_SECS:-30} * 5 ))); do
-  if [ "$(zk_4lw 127.0.0.1 "${port:-2181}" ruok)" = imok ]; then
+  if zk_4lw 127.0.0.1 "${port:-2181}" srvr | grep -q '^Mode:'; then
     echo "ZooKeeper started on port ${port:-2181} (pid $(cat "$pidfile"), log $log)" >&2; exit 0
   fi
   kill -0 "$(cat "$pidfile")" 2>/dev/null || break

@@ -5,7 +5,7 @@
 # SIGTERM, waiting up to 10 s each. Foreground servers started from this
 # repository are found by their command line and get SIGTERM too.
 set -uo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/../zk/lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../zk/lib.sh"
 
 pids=()
 if [ $# -ge 1 ]; then

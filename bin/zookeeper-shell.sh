@@ -4,7 +4,7 @@
 # (e.g. `ls /brokers/ids`, `get /controller`) it runs it and exits;
 # without one it is interactive. Client log level: ZK_LOG_LEVEL (default WARN).
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/../zk/lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../zk/lib.sh"
 
 if [ $# -lt 1 ] || [[ "$1" == -* ]]; then
   echo "USAGE: $0 zookeeper_host:port[/path] [args...]" >&2

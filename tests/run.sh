@@ -13,7 +13,7 @@
 #        (s, default 720), ZKAFKA_TEST_TIMEOUT (per interop test, default 120).
 # Exits non-zero if any stage fails; pytest collecting no tests is a failure.
 set -uo pipefail
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$REPO"
 
 install=1; rust=1; py=1; pytest_args=()
@@ -33,7 +33,7 @@ export CI="${CI:-}" DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 command -v cargo >/dev/null 2>&1 || export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 VENV="$REPO/.run/venv"
-PY_PKGS=(confluent-kafka kafka-python kazoo pytest)
+REQS="$REPO/tests/interop/requirements.txt"
 
 declare -a RESULTS=()
 failed=0
@@ -62,9 +62,12 @@ if [ $install -eq 1 ]; then
     if [ ! -x "$VENV/bin/python" ]; then
       python3 -m venv "$VENV" || { record "python venv" 1; finish; }
     fi
-    if ! "$VENV/bin/python" -c 'import confluent_kafka, kafka, kazoo, pytest' 2>/dev/null; then
-      echo "pip install ${PY_PKGS[*]} into $VENV"
-      "$VENV/bin/python" -m pip install -q "${PY_PKGS[@]}" || { record "pip install" 1; finish; }
+    want="$(sha256sum "$REQS" | cut -d' ' -f1)"
+    if [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ] || \
+       ! "$VENV/bin/python" -c 'import confluent_kafka, kafka, kazoo, pytest' 2>/dev/null; then
+      echo "pip install -r tests/interop/requirements.txt into $VENV"
+      "$VENV/bin/python" -m pip install -q -r "$REQS" || { record "pip install" 1; finish; }
+      echo "$want" > "$VENV/.requirements.sha256"
     fi
   fi
   echo "ok: zookeeper $(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null), kcat, $(cargo --version), python venv $VENV"

@@ -6,7 +6,7 @@
 # Connect string: 127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183
 # State, logs and pid files live under .zk-data/ensemble/ in the repository.
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 STATE="$ZK_REPO/.zk-data/ensemble"
 WAIT_SECS="${ZK_ENSEMBLE_WAIT_SECS:-60}"

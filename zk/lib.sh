@@ -1,7 +1,7 @@
 # Shared helpers for running Debian's ZooKeeper from this repository.
 # Source it; it defines ZK_HOME_REPO, zk_ensure_installed, zk_java_cmd, zk_4lw.
 
-ZK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ZK_DIR="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 ZK_REPO="$(cd "$ZK_DIR/.." && pwd)"
 
 zk_ensure_installed() {

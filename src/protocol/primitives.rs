@@ -270,6 +270,16 @@ impl Reader {
         self.array(flexible, |r| r.i32())
     }
 
+    /// The tagged-field section of a struct in a flexible version; nothing
+    /// (an empty set) in a non-flexible one.
+    pub fn tagged_fields_if(&mut self, flexible: bool) -> Result<TaggedFields> {
+        if flexible {
+            self.tagged_fields()
+        } else {
+            Ok(TaggedFields::default())
+        }
+    }
+
     /// The tagged-field section that ends every flexible struct. Kept raw.
     pub fn tagged_fields(&mut self) -> Result<TaggedFields> {
         let count = self.unsigned_varint()? as usize;

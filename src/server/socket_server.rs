@@ -9,7 +9,7 @@
 //! checked, so memory stays bounded by `socket.request.max.bytes` per connection.
 
 use crate::server::kafka_apis::{KafkaApis, RequestOutcome};
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
@@ -86,8 +86,7 @@ async fn serve_connection(
             );
             return Ok(());
         }
-        let mut frame = BytesMut::zeroed(size as usize);
-        rd.read_exact(&mut frame).await?;
+        let frame = read_frame(&mut rd, size as usize).await?;
         match apis.handle(frame.freeze(), peer).await {
             RequestOutcome::Respond(bytes) => wr.write_all(&bytes).await?,
             RequestOutcome::NoResponse => {}
@@ -103,4 +102,20 @@ async fn serve_connection(
             wr.flush().await?;
         }
     }
+}
+
+/// Reads a frame body of `size` bytes, growing the buffer only as bytes
+/// arrive: a client that claims a large size and sends little costs little.
+async fn read_frame<R: tokio::io::AsyncRead + Unpin>(rd: &mut R, size: usize) -> std::io::Result<BytesMut> {
+    const CHUNK: usize = 256 * 1024;
+    let mut frame = BytesMut::with_capacity(size.min(CHUNK));
+    while frame.len() < size {
+        let want = (size - frame.len()).min(CHUNK);
+        frame.reserve(want);
+        let n = rd.read_buf(&mut (&mut frame).limit(want)).await?;
+        if n == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed inside a request"));
+        }
+    }
+    Ok(frame)
 }

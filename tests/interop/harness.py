@@ -127,7 +127,7 @@ def _stop_process(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 2
 
 class ZooKeeper:
     """A real ZooKeeper server (Debian's package, QuorumPeerMain through
-    bin/zookeeper-server-start.sh) on a free port with a temp dataDir.
+    zk/standalone.sh) on a free port with a temp dataDir.
 
     Attributes: host, port, connect ("127.0.0.1:<port>"), data_dir, log_path.
     """
@@ -147,24 +147,18 @@ class ZooKeeper:
 
     def start(self, timeout: float = 60) -> "ZooKeeper":
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        cfg = self.base_dir / "zookeeper.properties"
-        cfg.write_text(
-            f"dataDir={self.data_dir}\nclientPort={self.port}\n"
-            "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n"
-            "admin.enableServer=false\ntickTime=2000\n"
-            "4lw.commands.whitelist=ruok,stat,srvr,mntr,conf\n")
         self.proc = subprocess.Popen(
-            [str(BIN / "zookeeper-server-start.sh"), str(cfg)],
+            [str(REPO / "zk" / "standalone.sh"), str(self.port), str(self.data_dir)],
             stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "ZK_HEAP_OPTS": os.environ.get("ZK_HEAP_OPTS", "-Xmx256M")})
+            stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
-        while four_letter(self.port, "ruok") != "imok":
+        # "ruok" answers before the server serves; "srvr" shows a Mode then.
+        while "Mode:" not in four_letter(self.port, "srvr"):
             if self.proc.poll() is not None:
                 raise HarnessError(f"ZooKeeper exited ({self.proc.returncode}):\n{tail(self.log_path)}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise HarnessError(f"ZooKeeper did not answer ruok in {timeout}s:\n{tail(self.log_path)}")
+                raise HarnessError(f"ZooKeeper did not serve in {timeout}s:\n{tail(self.log_path)}")
             time.sleep(0.2)
         return self
 
@@ -291,6 +285,7 @@ class Broker:
         timeout = timeout or float(os.environ.get("ZKAFKA_TEST_BROKER_WAIT", "30"))
         deadline = time.monotonic() + timeout
         stage = "listening"
+        client = None
         while True:
             if self.proc is None or self.proc.poll() is not None:
                 code = None if self.proc is None else self.proc.returncode
@@ -308,7 +303,8 @@ class Broker:
                 time.sleep(0.1)
                 continue
             try:
-                md = admin(self.bootstrap).list_topics(timeout=min(5.0, max(left, 0.5)))
+                client = client or admin(self.bootstrap)
+                md = client.list_topics(timeout=min(5.0, max(left, 0.5)))
                 if self.broker_id in md.brokers:
                     return
             except Exception:
@@ -436,7 +432,8 @@ def create_topic(bootstrap: str, name: str, partitions: int = 1, replication_fac
         run_tool("kafka-topics", *args, timeout=timeout)
     else:
         from confluent_kafka.admin import NewTopic
-        fs = admin(bootstrap).create_topics(
+        client = admin(bootstrap)  # must outlive the futures
+        fs = client.create_topics(
             [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor,
                       config={k: str(v) for k, v in (config or {}).items()})],
             operation_timeout=timeout, request_timeout=timeout)
@@ -448,9 +445,10 @@ def wait_for_topic(bootstrap: str, name: str, partitions: int | None = None, tim
     """Wait until metadata lists the topic with all partitions having a leader."""
     deadline = time.monotonic() + timeout
     last = None
+    client = admin(bootstrap)
     while time.monotonic() < deadline:
         try:
-            md = admin(bootstrap).list_topics(topic=name, timeout=5)
+            md = client.list_topics(topic=name, timeout=5)
             t = md.topics.get(name)
             if t is not None and t.error is None and t.partitions and \
                     (partitions is None or len(t.partitions) == partitions) and \

@@ -7,13 +7,6 @@ use crate::protocol::{check_version, ApiKey, ErrorCode, Message, Reader, Result,
 
 const KEY: ApiKey = ApiKey::ControlledShutdown;
 
-fn tags(r: &mut Reader, flexible: bool) -> Result<TaggedFields> {
-    if flexible {
-        r.tagged_fields()
-    } else {
-        Ok(TaggedFields::default())
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControlledShutdownRequest {
@@ -49,7 +42,7 @@ impl Message for ControlledShutdownRequest {
         let flexible = KEY.is_flexible(version);
         let broker_id = r.i32()?;
         let broker_epoch = if version >= 2 { r.i64()? } else { -1 };
-        Ok(ControlledShutdownRequest { broker_id, broker_epoch, tagged_fields: tags(r, flexible)? })
+        Ok(ControlledShutdownRequest { broker_id, broker_epoch, tagged_fields: r.tagged_fields_if(flexible)? })
     }
 }
 
@@ -96,10 +89,10 @@ impl Message for ControlledShutdownResponse {
             Ok(RemainingPartition {
                 topic_name: r.string(flexible)?,
                 partition_index: r.i32()?,
-                tagged_fields: tags(r, flexible)?,
+                tagged_fields: r.tagged_fields_if(flexible)?,
             })
         })?;
-        Ok(ControlledShutdownResponse { error_code, remaining_partitions, tagged_fields: tags(r, flexible)? })
+        Ok(ControlledShutdownResponse { error_code, remaining_partitions, tagged_fields: r.tagged_fields_if(flexible)? })
     }
 }
 

@@ -14,13 +14,6 @@ const KEY: ApiKey = ApiKey::CreateTopics;
 const MIN: i16 = 0;
 const MAX: i16 = 7;
 
-fn tags_or_default(r: &mut Reader, flexible: bool) -> Result<TaggedFields> {
-    if flexible {
-        r.tagged_fields()
-    } else {
-        Ok(TaggedFields::default())
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateTopicsRequest {
@@ -125,24 +118,24 @@ impl Message for CreateTopicsRequest {
                     Ok(CreatableReplicaAssignment {
                         partition_index: r.i32()?,
                         broker_ids: r.i32_array(flexible)?,
-                        tagged_fields: tags_or_default(r, flexible)?,
+                        tagged_fields: r.tagged_fields_if(flexible)?,
                     })
                 })?,
                 configs: r.array(flexible, |r| {
                     Ok(CreatableTopicConfig {
                         name: r.string(flexible)?,
                         value: r.nullable_string(flexible)?,
-                        tagged_fields: tags_or_default(r, flexible)?,
+                        tagged_fields: r.tagged_fields_if(flexible)?,
                     })
                 })?,
-                tagged_fields: tags_or_default(r, flexible)?,
+                tagged_fields: r.tagged_fields_if(flexible)?,
             })
         })?;
         let mut m = CreateTopicsRequest { topics, timeout_ms: r.i32()?, ..Default::default() };
         if version >= 1 {
             m.validate_only = r.bool()?;
         }
-        m.tagged_fields = tags_or_default(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -322,7 +315,7 @@ impl Message for CreateTopicsResponse {
             }
             Ok(t)
         })?;
-        m.tagged_fields = tags_or_default(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -497,29 +490,8 @@ mod tests {
 
     // ---- requests captured from real clients (tests/tools/capture_requests.py) ----
 
-    fn load_capture(text: &str) -> (crate::protocol::RequestHeader, Bytes) {
-        let hex: String = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .flat_map(|l| l.chars())
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let raw: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
-        let size = i32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
-        assert_eq!(size, raw.len() - 4, "frame size");
-        let mut r = Reader::new(Bytes::from(raw[4..].to_vec()));
-        let h = crate::protocol::RequestHeader::decode(&mut r).unwrap();
-        assert_eq!(h.api_key, KEY.id());
-        (h, r.rest().clone())
-    }
-
     fn check_capture(text: &str) -> (i16, CreateTopicsRequest) {
-        let (h, body) = load_capture(text);
-        let m = CreateTopicsRequest::from_bytes(body.clone(), h.api_version).unwrap();
-        assert_eq!(m.to_bytes(h.api_version).unwrap(), body, "re-encode must be byte-exact");
+        let (h, m) = super::super::test_util::check_capture::<CreateTopicsRequest>(text);
         (h.api_version, m)
     }
 

@@ -44,9 +44,7 @@ impl Message for DeleteGroupsRequest {
         check_version(KEY, version, MIN, MAX)?;
         let flexible = KEY.is_flexible(version);
         let mut m = DeleteGroupsRequest { groups_names: r.array(flexible, |r| r.string(flexible))?, ..Default::default() };
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -77,14 +75,10 @@ impl Message for DeleteGroupsResponse {
         let mut m = DeleteGroupsResponse { throttle_time_ms: r.i32()?, ..Default::default() };
         m.results = r.array(flexible, |r| {
             let g = DeletableGroupResult { group_id: r.string(flexible)?, error_code: r.i16()? };
-            if flexible {
-                r.tagged_fields()?;
-            }
+            r.tagged_fields_if(flexible)?;
             Ok(g)
         })?;
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }

@@ -86,9 +86,7 @@ impl Message for DescribeGroupsRequest {
         if version >= 3 {
             m.include_authorized_operations = r.bool()?;
         }
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -159,22 +157,16 @@ impl Message for DescribeGroupsResponse {
                 mb.client_host = r.string(flexible)?;
                 mb.member_metadata = r.bytes(flexible)?;
                 mb.member_assignment = r.bytes(flexible)?;
-                if flexible {
-                    r.tagged_fields()?;
-                }
+                r.tagged_fields_if(flexible)?;
                 Ok(mb)
             })?;
             if version >= 3 {
                 g.authorized_operations = r.i32()?;
             }
-            if flexible {
-                r.tagged_fields()?;
-            }
+            r.tagged_fields_if(flexible)?;
             Ok(g)
         })?;
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }

@@ -20,13 +20,6 @@ const KEY: ApiKey = ApiKey::Fetch;
 const MIN: i16 = 0;
 const MAX: i16 = 12;
 
-fn tags_or_default(r: &mut Reader, flexible: bool) -> Result<TaggedFields> {
-    if flexible {
-        r.tagged_fields()
-    } else {
-        Ok(TaggedFields::default())
-    }
-}
 
 // ---------------------------------------------------------------- request
 
@@ -227,24 +220,24 @@ impl Message for FetchRequest {
                     p.log_start_offset = r.i64()?;
                 }
                 p.partition_max_bytes = r.i32()?;
-                p.tagged_fields = tags_or_default(r, flexible)?;
+                p.tagged_fields = r.tagged_fields_if(flexible)?;
                 Ok(p)
             })?;
-            Ok(FetchRequestTopic { topic, partitions, tagged_fields: tags_or_default(r, flexible)? })
+            Ok(FetchRequestTopic { topic, partitions, tagged_fields: r.tagged_fields_if(flexible)? })
         })?;
         if version >= 7 {
             m.forgotten_topics_data = r.array(flexible, |r| {
                 Ok(ForgottenTopic {
                     topic: r.string(flexible)?,
                     partitions: r.i32_array(flexible)?,
-                    tagged_fields: tags_or_default(r, flexible)?,
+                    tagged_fields: r.tagged_fields_if(flexible)?,
                 })
             })?;
         }
         if version >= 11 {
             m.rack_id = r.string(flexible)?;
         }
-        m.tagged_fields = tags_or_default(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -540,7 +533,7 @@ impl Message for FetchResponse {
                         Ok(AbortedTransaction {
                             producer_id: r.i64()?,
                             first_offset: r.i64()?,
-                            tagged_fields: tags_or_default(r, flexible)?,
+                            tagged_fields: r.tagged_fields_if(flexible)?,
                         })
                     })?;
                 }
@@ -554,9 +547,9 @@ impl Message for FetchResponse {
                 }
                 Ok(p)
             })?;
-            Ok(FetchResponseTopic { topic, partition_responses, tagged_fields: tags_or_default(r, flexible)? })
+            Ok(FetchResponseTopic { topic, partition_responses, tagged_fields: r.tagged_fields_if(flexible)? })
         })?;
-        m.tagged_fields = tags_or_default(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -842,29 +835,8 @@ mod tests {
 
     // ---- requests captured from real clients (tests/tools/capture_requests.py) ----
 
-    fn load_capture(text: &str) -> (crate::protocol::RequestHeader, Bytes) {
-        let hex: String = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .flat_map(|l| l.chars())
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let raw: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
-        let size = i32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
-        assert_eq!(size, raw.len() - 4, "frame size");
-        let mut r = Reader::new(Bytes::from(raw[4..].to_vec()));
-        let h = crate::protocol::RequestHeader::decode(&mut r).unwrap();
-        assert_eq!(h.api_key, KEY.id());
-        (h, r.rest().clone())
-    }
-
     fn check_capture(text: &str) -> (i16, FetchRequest) {
-        let (h, body) = load_capture(text);
-        let m = FetchRequest::from_bytes(body.clone(), h.api_version).unwrap();
-        assert_eq!(m.to_bytes(h.api_version).unwrap(), body, "re-encode must be byte-exact");
+        let (h, m) = super::super::test_util::check_capture::<FetchRequest>(text);
         (h.api_version, m)
     }
 

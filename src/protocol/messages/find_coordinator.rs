@@ -58,9 +58,7 @@ impl Message for FindCoordinatorRequest {
         if version >= 1 {
             m.key_type = r.i8()?;
         }
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -101,9 +99,7 @@ impl Message for FindCoordinatorResponse {
         m.node_id = r.i32()?;
         m.host = r.string(flexible)?;
         m.port = r.i32()?;
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }

@@ -56,9 +56,7 @@ impl Message for HeartbeatRequest {
         if version >= 3 {
             m.group_instance_id = r.nullable_string(flexible)?;
         }
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -87,9 +85,7 @@ impl Message for HeartbeatResponse {
             m.throttle_time_ms = r.i32()?;
         }
         m.error_code = r.i16()?;
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }

@@ -130,14 +130,10 @@ impl Message for JoinGroupRequest {
         m.protocol_type = r.string(flexible)?;
         m.protocols = r.array(flexible, |r| {
             let p = JoinGroupRequestProtocol { name: r.string(flexible)?, metadata: r.bytes(flexible)? };
-            if flexible {
-                r.tagged_fields()?;
-            }
+            r.tagged_fields_if(flexible)?;
             Ok(p)
         })?;
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -203,14 +199,10 @@ impl Message for JoinGroupResponse {
                 mb.group_instance_id = r.nullable_string(flexible)?;
             }
             mb.metadata = r.bytes(flexible)?;
-            if flexible {
-                r.tagged_fields()?;
-            }
+            r.tagged_fields_if(flexible)?;
             Ok(mb)
         })?;
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }

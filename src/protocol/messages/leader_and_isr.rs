@@ -8,13 +8,6 @@ use crate::protocol::{check_version, ApiKey, ErrorCode, Message, Reader, Result,
 
 const KEY: ApiKey = ApiKey::LeaderAndIsr;
 
-fn tags(r: &mut Reader, flexible: bool) -> Result<TaggedFields> {
-    if flexible {
-        r.tagged_fields()
-    } else {
-        Ok(TaggedFields::default())
-    }
-}
 
 /// One partition's leadership as decided by the controller.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -81,7 +74,7 @@ impl LeaderAndIsrPartitionState {
         if version >= 1 {
             s.is_new = r.bool()?;
         }
-        s.tagged_fields = tags(r, flexible)?;
+        s.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(s)
     }
 }
@@ -232,7 +225,7 @@ impl Message for LeaderAndIsrRequest {
                 let partition_states = r.array(flexible, |r| {
                     LeaderAndIsrPartitionState::decode(r, version, flexible, &topic_name)
                 })?;
-                Ok(LeaderAndIsrTopicState { topic_name, topic_id, partition_states, tagged_fields: tags(r, flexible)? })
+                Ok(LeaderAndIsrTopicState { topic_name, topic_id, partition_states, tagged_fields: r.tagged_fields_if(flexible)? })
             })?;
         }
         m.live_leaders = r.array(flexible, |r| {
@@ -240,10 +233,10 @@ impl Message for LeaderAndIsrRequest {
                 broker_id: r.i32()?,
                 host_name: r.string(flexible)?,
                 port: r.i32()?,
-                tagged_fields: tags(r, flexible)?,
+                tagged_fields: r.tagged_fields_if(flexible)?,
             })
         })?;
-        m.tagged_fields = tags(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -298,7 +291,7 @@ fn decode_partition_error(r: &mut Reader, version: i16, flexible: bool) -> Resul
         topic_name: if version <= 4 { r.string(flexible)? } else { String::new() },
         partition_index: r.i32()?,
         error_code: r.i16()?,
-        tagged_fields: tags(r, flexible)?,
+        tagged_fields: r.tagged_fields_if(flexible)?,
     })
 }
 
@@ -337,11 +330,11 @@ impl Message for LeaderAndIsrResponse {
                 Ok(LeaderAndIsrTopicError {
                     topic_id: r.uuid()?,
                     partition_errors: r.array(flexible, |r| decode_partition_error(r, version, flexible))?,
-                    tagged_fields: tags(r, flexible)?,
+                    tagged_fields: r.tagged_fields_if(flexible)?,
                 })
             })?;
         }
-        m.tagged_fields = tags(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }

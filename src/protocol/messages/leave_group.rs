@@ -75,15 +75,11 @@ impl Message for LeaveGroupRequest {
         } else {
             m.members = r.array(flexible, |r| {
                 let mi = MemberIdentity { member_id: r.string(flexible)?, group_instance_id: r.nullable_string(flexible)? };
-                if flexible {
-                    r.tagged_fields()?;
-                }
+                r.tagged_fields_if(flexible)?;
                 Ok(mi)
             })?;
         }
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -129,15 +125,11 @@ impl Message for LeaveGroupResponse {
                     group_instance_id: r.nullable_string(flexible)?,
                     error_code: r.i16()?,
                 };
-                if flexible {
-                    r.tagged_fields()?;
-                }
+                r.tagged_fields_if(flexible)?;
                 Ok(mr)
             })?;
         }
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }

@@ -55,9 +55,7 @@ impl Message for ListGroupsRequest {
         if version >= 4 {
             m.states_filter = r.array(flexible, |r| r.string(flexible))?;
         }
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -101,14 +99,10 @@ impl Message for ListGroupsResponse {
             if version >= 4 {
                 g.group_state = r.string(flexible)?;
             }
-            if flexible {
-                r.tagged_fields()?;
-            }
+            r.tagged_fields_if(flexible)?;
             Ok(g)
         })?;
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }

@@ -15,13 +15,6 @@ const MAX: i16 = 6;
 pub const LATEST_TIMESTAMP: i64 = -1;
 pub const EARLIEST_TIMESTAMP: i64 = -2;
 
-fn tags_or_default(r: &mut Reader, flexible: bool) -> Result<TaggedFields> {
-    if flexible {
-        r.tagged_fields()
-    } else {
-        Ok(TaggedFields::default())
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListOffsetsRequest {
@@ -116,12 +109,12 @@ impl Message for ListOffsetsRequest {
                 if version == 0 {
                     p.max_num_offsets = r.i32()?;
                 }
-                p.tagged_fields = tags_or_default(r, flexible)?;
+                p.tagged_fields = r.tagged_fields_if(flexible)?;
                 Ok(p)
             })?;
-            Ok(ListOffsetsTopic { name, partitions, tagged_fields: tags_or_default(r, flexible)? })
+            Ok(ListOffsetsTopic { name, partitions, tagged_fields: r.tagged_fields_if(flexible)? })
         })?;
-        m.tagged_fields = tags_or_default(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -233,12 +226,12 @@ impl Message for ListOffsetsResponse {
                 if version >= 4 {
                     p.leader_epoch = r.i32()?;
                 }
-                p.tagged_fields = tags_or_default(r, flexible)?;
+                p.tagged_fields = r.tagged_fields_if(flexible)?;
                 Ok(p)
             })?;
-            Ok(ListOffsetsTopicResponse { name, partitions, tagged_fields: tags_or_default(r, flexible)? })
+            Ok(ListOffsetsTopicResponse { name, partitions, tagged_fields: r.tagged_fields_if(flexible)? })
         })?;
-        m.tagged_fields = tags_or_default(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -386,29 +379,8 @@ mod tests {
 
     // ---- requests captured from real clients (tests/tools/capture_requests.py) ----
 
-    fn load_capture(text: &str) -> (crate::protocol::RequestHeader, Bytes) {
-        let hex: String = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .flat_map(|l| l.chars())
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let raw: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
-        let size = i32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
-        assert_eq!(size, raw.len() - 4, "frame size");
-        let mut r = Reader::new(Bytes::from(raw[4..].to_vec()));
-        let h = crate::protocol::RequestHeader::decode(&mut r).unwrap();
-        assert_eq!(h.api_key, KEY.id());
-        (h, r.rest().clone())
-    }
-
     fn check_capture(text: &str) -> (i16, ListOffsetsRequest) {
-        let (h, body) = load_capture(text);
-        let m = ListOffsetsRequest::from_bytes(body.clone(), h.api_version).unwrap();
-        assert_eq!(m.to_bytes(h.api_version).unwrap(), body, "re-encode must be byte-exact");
+        let (h, m) = super::super::test_util::check_capture::<ListOffsetsRequest>(text);
         (h.api_version, m)
     }
 

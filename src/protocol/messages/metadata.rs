@@ -14,13 +14,6 @@ const KEY: ApiKey = ApiKey::Metadata;
 const MIN: i16 = 0;
 const MAX: i16 = 11;
 
-fn tags_or_default(r: &mut Reader, flexible: bool) -> Result<TaggedFields> {
-    if flexible {
-        r.tagged_fields()
-    } else {
-        Ok(TaggedFields::default())
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataRequest {
@@ -106,7 +99,7 @@ impl Message for MetadataRequest {
             } else {
                 t.name = Some(r.string(flexible)?);
             }
-            t.tagged_fields = tags_or_default(r, flexible)?;
+            t.tagged_fields = r.tagged_fields_if(flexible)?;
             Ok(t)
         })?;
         if version < 1 && topics.is_none() {
@@ -122,7 +115,7 @@ impl Message for MetadataRequest {
         if version >= 8 {
             m.include_topic_authorized_operations = r.bool()?;
         }
-        m.tagged_fields = tags_or_default(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -308,7 +301,7 @@ impl Message for MetadataResponse {
             if version >= 1 {
                 b.rack = r.nullable_string(flexible)?;
             }
-            b.tagged_fields = tags_or_default(r, flexible)?;
+            b.tagged_fields = r.tagged_fields_if(flexible)?;
             Ok(b)
         })?;
         if version >= 2 {
@@ -344,19 +337,19 @@ impl Message for MetadataResponse {
                 if version >= 5 {
                     p.offline_replicas = r.i32_array(flexible)?;
                 }
-                p.tagged_fields = tags_or_default(r, flexible)?;
+                p.tagged_fields = r.tagged_fields_if(flexible)?;
                 Ok(p)
             })?;
             if version >= 8 {
                 t.topic_authorized_operations = r.i32()?;
             }
-            t.tagged_fields = tags_or_default(r, flexible)?;
+            t.tagged_fields = r.tagged_fields_if(flexible)?;
             Ok(t)
         })?;
         if (8..=10).contains(&version) {
             m.cluster_authorized_operations = r.i32()?;
         }
-        m.tagged_fields = tags_or_default(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -604,30 +597,8 @@ mod tests {
 
     /// Parses a fixture: `#` comments, then hex of one whole request frame
     /// (size prefix, header, body). Returns the header and the body bytes.
-    fn load_capture(text: &str) -> (RequestHeader, Bytes) {
-        let hex: String = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .flat_map(|l| l.chars())
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let raw: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
-        let size = i32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
-        assert_eq!(size, raw.len() - 4, "frame size");
-        let mut r = Reader::new(Bytes::from(raw[4..].to_vec()));
-        let h = RequestHeader::decode(&mut r).unwrap();
-        assert_eq!(h.api_key, KEY.id());
-        (h, r.rest().clone())
-    }
-
     fn check_capture(text: &str) -> (RequestHeader, MetadataRequest) {
-        let (h, body) = load_capture(text);
-        let m = MetadataRequest::from_bytes(body.clone(), h.api_version).unwrap();
-        assert_eq!(m.to_bytes(h.api_version).unwrap(), body, "re-encode must be byte-exact");
-        (h, m)
+        super::super::test_util::check_capture::<MetadataRequest>(text)
     }
 
     fn names(m: &MetadataRequest) -> Option<Vec<String>> {

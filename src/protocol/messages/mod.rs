@@ -25,3 +25,6 @@ pub mod offset_commit;
 pub mod offset_delete;
 pub mod offset_fetch;
 pub mod sync_group;
+
+#[cfg(test)]
+mod test_util;

@@ -151,19 +151,13 @@ impl Message for OffsetCommitRequest {
                     p.commit_timestamp = r.i64()?;
                 }
                 p.committed_metadata = r.nullable_string(flexible)?;
-                if flexible {
-                    r.tagged_fields()?;
-                }
+                r.tagged_fields_if(flexible)?;
                 Ok(p)
             })?;
-            if flexible {
-                r.tagged_fields()?;
-            }
+            r.tagged_fields_if(flexible)?;
             Ok(OffsetCommitRequestTopic { name, partitions })
         })?;
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -207,19 +201,13 @@ impl Message for OffsetCommitResponse {
             let name = r.string(flexible)?;
             let partitions = r.array(flexible, |r| {
                 let pe = (r.i32()?, r.i16()?);
-                if flexible {
-                    r.tagged_fields()?;
-                }
+                r.tagged_fields_if(flexible)?;
                 Ok(pe)
             })?;
-            if flexible {
-                r.tagged_fields()?;
-            }
+            r.tagged_fields_if(flexible)?;
             Ok(OffsetCommitResponseTopic { name, partitions })
         })?;
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }

@@ -95,9 +95,7 @@ impl Message for OffsetFetchRequest {
         let mut m = OffsetFetchRequest { group_id: r.string(flexible)?, ..Default::default() };
         m.topics = r.nullable_array(flexible, |r| {
             let t = OffsetFetchRequestTopic { name: r.string(flexible)?, partition_indexes: r.i32_array(flexible)? };
-            if flexible {
-                r.tagged_fields()?;
-            }
+            r.tagged_fields_if(flexible)?;
             Ok(t)
         })?;
         if version < 2 && m.topics.is_none() {
@@ -106,9 +104,7 @@ impl Message for OffsetFetchRequest {
         if version >= 7 {
             m.require_stable = r.bool()?;
         }
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -165,22 +161,16 @@ impl Message for OffsetFetchResponse {
                 }
                 p.metadata = r.nullable_string(flexible)?;
                 p.error_code = r.i16()?;
-                if flexible {
-                    r.tagged_fields()?;
-                }
+                r.tagged_fields_if(flexible)?;
                 Ok(p)
             })?;
-            if flexible {
-                r.tagged_fields()?;
-            }
+            r.tagged_fields_if(flexible)?;
             Ok(OffsetFetchResponseTopic { name, partitions })
         })?;
         if version >= 2 {
             m.error_code = r.i16()?;
         }
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }

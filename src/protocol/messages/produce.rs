@@ -14,13 +14,6 @@ const KEY: ApiKey = ApiKey::Produce;
 const MIN: i16 = 0;
 const MAX: i16 = 9;
 
-fn tags_or_default(r: &mut Reader, flexible: bool) -> Result<TaggedFields> {
-    if flexible {
-        r.tagged_fields()
-    } else {
-        Ok(TaggedFields::default())
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProduceRequest {
@@ -95,12 +88,12 @@ impl Message for ProduceRequest {
                 Ok(ProduceRequestPartition {
                     index: r.i32()?,
                     records: r.records(flexible)?,
-                    tagged_fields: tags_or_default(r, flexible)?,
+                    tagged_fields: r.tagged_fields_if(flexible)?,
                 })
             })?;
-            Ok(ProduceRequestTopic { name, partition_data, tagged_fields: tags_or_default(r, flexible)? })
+            Ok(ProduceRequestTopic { name, partition_data, tagged_fields: r.tagged_fields_if(flexible)? })
         })?;
-        m.tagged_fields = tags_or_default(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -230,21 +223,21 @@ impl Message for ProduceResponse {
                         Ok(BatchIndexAndErrorMessage {
                             batch_index: r.i32()?,
                             batch_index_error_message: r.nullable_string(flexible)?,
-                            tagged_fields: tags_or_default(r, flexible)?,
+                            tagged_fields: r.tagged_fields_if(flexible)?,
                         })
                     })?;
                     p.error_message = r.nullable_string(flexible)?;
                 }
-                p.tagged_fields = tags_or_default(r, flexible)?;
+                p.tagged_fields = r.tagged_fields_if(flexible)?;
                 Ok(p)
             })?;
-            Ok(ProduceResponseTopic { name, partition_responses, tagged_fields: tags_or_default(r, flexible)? })
+            Ok(ProduceResponseTopic { name, partition_responses, tagged_fields: r.tagged_fields_if(flexible)? })
         })?;
         let mut m = ProduceResponse { responses, ..Default::default() };
         if version >= 1 {
             m.throttle_time_ms = r.i32()?;
         }
-        m.tagged_fields = tags_or_default(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -429,30 +422,8 @@ mod tests {
 
     // ---- requests captured from real clients (tests/tools/capture_requests.py) ----
 
-    fn load_capture(text: &str) -> (RequestHeader, Bytes) {
-        let hex: String = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .flat_map(|l| l.chars())
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        let raw: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
-        let size = i32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
-        assert_eq!(size, raw.len() - 4, "frame size");
-        let mut r = Reader::new(Bytes::from(raw[4..].to_vec()));
-        let h = RequestHeader::decode(&mut r).unwrap();
-        assert_eq!(h.api_key, KEY.id());
-        (h, r.rest().clone())
-    }
-
     fn check_capture(text: &str) -> (RequestHeader, ProduceRequest) {
-        let (h, body) = load_capture(text);
-        let m = ProduceRequest::from_bytes(body.clone(), h.api_version).unwrap();
-        assert_eq!(m.to_bytes(h.api_version).unwrap(), body, "re-encode must be byte-exact");
-        (h, m)
+        super::super::test_util::check_capture::<ProduceRequest>(text)
     }
 
     /// One record batch (magic 2) holding one record whose value is "hello".

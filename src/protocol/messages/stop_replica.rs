@@ -8,13 +8,6 @@ use crate::protocol::{check_version, ApiKey, ErrorCode, Message, Reader, Result,
 
 const KEY: ApiKey = ApiKey::StopReplica;
 
-fn tags(r: &mut Reader, flexible: bool) -> Result<TaggedFields> {
-    if flexible {
-        r.tagged_fields()
-    } else {
-        Ok(TaggedFields::default())
-    }
-}
 
 /// v0 only.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -177,7 +170,7 @@ impl Message for StopReplicaRequest {
                     Ok(StopReplicaTopicV1 {
                         name: r.string(flexible)?,
                         partition_indexes: r.i32_array(flexible)?,
-                        tagged_fields: tags(r, flexible)?,
+                        tagged_fields: r.tagged_fields_if(flexible)?,
                     })
                 })?
             }
@@ -190,15 +183,15 @@ impl Message for StopReplicaRequest {
                                 partition_index: r.i32()?,
                                 leader_epoch: r.i32()?,
                                 delete_partition: r.bool()?,
-                                tagged_fields: tags(r, flexible)?,
+                                tagged_fields: r.tagged_fields_if(flexible)?,
                             })
                         })?,
-                        tagged_fields: tags(r, flexible)?,
+                        tagged_fields: r.tagged_fields_if(flexible)?,
                     })
                 })?
             }
         }
-        m.tagged_fields = tags(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -248,10 +241,10 @@ impl Message for StopReplicaResponse {
                 topic_name: r.string(flexible)?,
                 partition_index: r.i32()?,
                 error_code: r.i16()?,
-                tagged_fields: tags(r, flexible)?,
+                tagged_fields: r.tagged_fields_if(flexible)?,
             })
         })?;
-        Ok(StopReplicaResponse { error_code, partition_errors, tagged_fields: tags(r, flexible)? })
+        Ok(StopReplicaResponse { error_code, partition_errors, tagged_fields: r.tagged_fields_if(flexible)? })
     }
 }
 

@@ -91,14 +91,10 @@ impl Message for SyncGroupRequest {
         }
         m.assignments = r.array(flexible, |r| {
             let a = SyncGroupRequestAssignment { member_id: r.string(flexible)?, assignment: r.bytes(flexible)? };
-            if flexible {
-                r.tagged_fields()?;
-            }
+            r.tagged_fields_if(flexible)?;
             Ok(a)
         })?;
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -137,9 +133,7 @@ impl Message for SyncGroupResponse {
             m.protocol_name = r.nullable_string(flexible)?;
         }
         m.assignment = r.bytes(flexible)?;
-        if flexible {
-            m.tagged_fields = r.tagged_fields()?;
-        }
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }

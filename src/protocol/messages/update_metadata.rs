@@ -9,13 +9,6 @@ use crate::protocol::{check_version, ApiKey, ErrorCode, Message, Reader, Result,
 
 const KEY: ApiKey = ApiKey::UpdateMetadata;
 
-fn tags(r: &mut Reader, flexible: bool) -> Result<TaggedFields> {
-    if flexible {
-        r.tagged_fields()
-    } else {
-        Ok(TaggedFields::default())
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UpdateMetadataPartitionState {
@@ -69,7 +62,7 @@ impl UpdateMetadataPartitionState {
         if version >= 4 {
             s.offline_replicas = r.i32_array(flexible)?;
         }
-        s.tagged_fields = tags(r, flexible)?;
+        s.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(s)
     }
 }
@@ -244,7 +237,7 @@ impl Message for UpdateMetadataRequest {
                 let partition_states = r.array(flexible, |r| {
                     UpdateMetadataPartitionState::decode(r, version, flexible, &topic_name)
                 })?;
-                Ok(UpdateMetadataTopicState { topic_name, topic_id, partition_states, tagged_fields: tags(r, flexible)? })
+                Ok(UpdateMetadataTopicState { topic_name, topic_id, partition_states, tagged_fields: r.tagged_fields_if(flexible)? })
             })?;
         }
         m.live_brokers = r.array(flexible, |r| {
@@ -259,17 +252,17 @@ impl Message for UpdateMetadataRequest {
                         host: r.string(flexible)?,
                         listener: if version >= 3 { r.string(flexible)? } else { String::new() },
                         security_protocol: r.i16()?,
-                        tagged_fields: tags(r, flexible)?,
+                        tagged_fields: r.tagged_fields_if(flexible)?,
                     })
                 })?;
             }
             if version >= 2 {
                 b.rack = r.nullable_string(flexible)?;
             }
-            b.tagged_fields = tags(r, flexible)?;
+            b.tagged_fields = r.tagged_fields_if(flexible)?;
             Ok(b)
         })?;
-        m.tagged_fields = tags(r, flexible)?;
+        m.tagged_fields = r.tagged_fields_if(flexible)?;
         Ok(m)
     }
 }
@@ -295,7 +288,7 @@ impl Message for UpdateMetadataResponse {
     fn decode(r: &mut Reader, version: i16) -> Result<Self> {
         check_version(KEY, version, 0, 7)?;
         let flexible = KEY.is_flexible(version);
-        Ok(UpdateMetadataResponse { error_code: r.i16()?, tagged_fields: tags(r, flexible)? })
+        Ok(UpdateMetadataResponse { error_code: r.i16()?, tagged_fields: r.tagged_fields_if(flexible)? })
     }
 }
 
