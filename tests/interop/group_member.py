@@ -6,7 +6,8 @@
 Prints JSON lines on stdout (flushed): {"assigned": [p, ...]} whenever its
 assignment changes, {"rec": [partition, offset, key, value]} per record,
 {"committed": [partition, next_offset]} after each synchronous commit (the
-offset commit follows the record's processing). SIGTERM closes the consumer
+offset commit follows the record's processing), {"event": "assign"|"revoke"}
+from librdkafka's rebalance callbacks. SIGTERM closes the consumer
 cleanly (leaving the group); SIGKILL is the "crashed member".
 """
 
@@ -53,7 +54,8 @@ def main():
         if a.instance_id:
             conf["group.instance.id"] = a.instance_id
         c = Consumer(conf)
-        c.subscribe([a.topic])
+        c.subscribe([a.topic], on_assign=lambda _c, ps: out({"event": "assign"}),
+                    on_revoke=lambda _c, ps: out({"event": "revoke"}))
         try:
             while not stop:
                 paused = 0 <= a.pause_after <= consumed
