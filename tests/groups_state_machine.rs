@@ -147,6 +147,7 @@ fn session_expiry_removes_member_and_rebalances() {
     assert!(g.members.is_empty());
     assert!(fx.iter().any(|e| matches!(e, Effect::StoreGroup { sync: None })));
     assert_eq!(g.generation_id, 2);
+    assert_eq!(g.protocol_type.as_deref(), Some("consumer"));
     // Simple (generation -1) commits are allowed on an Empty group.
     assert_eq!(g.validate_commit("", None, -1, 16_000), Ok(()));
 }

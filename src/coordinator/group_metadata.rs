@@ -555,8 +555,9 @@ impl GroupMetadata {
         self.join_deadline = i64::MAX;
         self.generation_id += 1;
         if self.members.is_empty() {
+            // The protocol type stays (an Empty consumer group is still a
+            // consumer group; its offsets expire from this moment).
             self.protocol_name = None;
-            self.protocol_type = None;
             self.leader_id = None;
             self.transition(GroupState::Empty, now);
             fx.push(Effect::StoreGroup { sync: None });

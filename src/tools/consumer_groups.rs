@@ -609,11 +609,11 @@ impl Command<'_> {
             println!("Deletion of some consumer groups failed:");
             for (g, code) in &failed {
                 let why = match *code {
-                    68 => "The group is not empty.".to_string(),
-                    69 => "The group id does not exist.".to_string(),
+                    68 => "org.apache.kafka.common.errors.GroupNotEmptyException: The group is not empty.".to_string(),
+                    69 => "org.apache.kafka.common.errors.GroupIdNotFoundException: The group id does not exist.".to_string(),
                     c => error_name(c).to_string(),
                 };
-                println!("* Group '{g}' could not be deleted due to: {} ({why})", error_name(*code));
+                println!("* Group '{g}' could not be deleted due to: {why}");
             }
             Ok(1)
         }
