@@ -106,8 +106,13 @@ impl GroupCoordinator {
                 return;
             }
             g.partitions.insert(tp.partition, PartitionStatus::Loading(epoch));
+            drop(g);
+            let _ = self.events_tx.send((tp.partition, true, epoch));
+        } else {
+            // Unloading is immediate, so that a quick follower -> leader
+            // sequence always loads again.
+            self.unload_partition(tp.partition);
         }
-        let _ = self.events_tx.send((tp.partition, is_leader, epoch));
     }
 
     /// Starts the loader, the group timers and the offset-expiry task.
@@ -121,7 +126,7 @@ impl GroupCoordinator {
                     tokio::select! {
                         ev = rx.recv() => match ev {
                             Some((p, true, epoch)) => me.load_partition(p, epoch).await,
-                            Some((p, false, _)) => me.unload_partition(p),
+                            Some((_, false, _)) => {}
                             None => break,
                         },
                         _ = stop.changed() => break,
@@ -312,7 +317,7 @@ impl GroupCoordinator {
         log::info!("[GroupCoordinator {}]: loaded {n} groups of {tp} (leader epoch {epoch}) in {} ms", self.broker_id, started.elapsed().as_millis());
     }
 
-    fn unload_partition(self: &Arc<Self>, partition: i32) {
+    fn unload_partition(&self, partition: i32) {
         let mut g = self.lock();
         if g.partitions.remove(&partition).is_none() {
             return;
