@@ -109,8 +109,9 @@ impl KafkaApis {
             ApiKey::Metadata => dispatch!(self, ctx, r, metadata::MetadataRequest, handle_metadata),
             ApiKey::Produce => match produce::ProduceRequest::decode(&mut r, api_version) {
                 Ok(req) => match self.handle_produce(&ctx, req).await {
-                    Some(resp) => encode(&ctx, &resp),
-                    None => RequestOutcome::NoResponse,
+                    Ok(Some(resp)) => encode(&ctx, &resp),
+                    Ok(None) => RequestOutcome::NoResponse,
+                    Err(reason) => RequestOutcome::Close(reason),
                 },
                 Err(e) => RequestOutcome::Close(format!("cannot parse Produce v{api_version} request: {e}")),
             },
@@ -135,6 +136,13 @@ impl KafkaApis {
             ApiKey::DescribeGroups => dispatch!(self, ctx, r, describe_groups::DescribeGroupsRequest, handle_describe_groups),
             ApiKey::DeleteGroups => dispatch!(self, ctx, r, delete_groups::DeleteGroupsRequest, handle_delete_groups),
             ApiKey::OffsetDelete => dispatch!(self, ctx, r, offset_delete::OffsetDeleteRequest, handle_offset_delete),
+            ApiKey::OffsetForLeaderEpoch => dispatch!(
+                self,
+                ctx,
+                r,
+                offset_for_leader_epoch::OffsetForLeaderEpochRequest,
+                handle_offset_for_leader_epoch
+            ),
             other => RequestOutcome::Close(format!("API {other:?} is not served")),
         }
     }

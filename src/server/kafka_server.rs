@@ -1,7 +1,9 @@
 //! Broker start-up and shutdown: configuration, ZooKeeper session and
-//! registration, log recovery, the socket server, the controller, periodic
-//! checkpoints, and a clean shutdown on SIGTERM. Maps to Kafka's
-//! `kafka.server.KafkaServer` (and `kafka.Kafka` for the command line).
+//! registration, log recovery, the socket server, the controller, the replica
+//! manager with its fetchers and ISR tasks, periodic checkpoints, and on
+//! SIGTERM a controlled shutdown (ControlledShutdown to the controller, with
+//! retries) followed by a clean one. Maps to Kafka's `kafka.server.KafkaServer`
+//! (and `kafka.Kafka` for the command line).
 
 use crate::config::{EndPoint, KafkaConfig};
 use crate::controller::{ControllerConfig, KafkaController};
@@ -9,7 +11,11 @@ use crate::coordinator::{GroupConfig, GroupCoordinator, OffsetConfig};
 use crate::log::{LogConfig, LogManager};
 use crate::server::kafka_apis::KafkaApis;
 use crate::server::metadata_cache::MetadataCache;
-use crate::server::replica_manager::ReplicaManager;
+use crate::client::BrokerConnection;
+use crate::protocol::error;
+use crate::protocol::messages::controlled_shutdown::{ControlledShutdownRequest, ControlledShutdownResponse};
+use crate::server::replica_fetcher::FetcherConfig;
+use crate::server::replica_manager::{ReplicaManager, ReplicationSettings};
 use crate::server::socket_server::SocketServer;
 use crate::zk::{BrokerInfo, KafkaZkClient, SecurityProtocol, ZkClientConfig};
 use std::collections::HashMap;
@@ -152,8 +158,19 @@ impl KafkaServer {
                 .map_err(|e| format!("cannot load logs: {e}"))?,
         );
         let metadata_cache = Arc::new(MetadataCache::new());
-        let replica_manager =
-            Arc::new(ReplicaManager::new(broker_id, log_manager.clone(), log_config, config.min_insync_replicas));
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let replica_manager = ReplicaManager::start(
+            broker_id,
+            log_manager.clone(),
+            log_config,
+            config.min_insync_replicas,
+            ReplicationSettings {
+                fetcher: FetcherConfig::from_kafka_config(&config),
+                replica_lag_time_max_ms: config.replica_lag_time_max_ms,
+                zk: Some(zk.clone()),
+            },
+            shutdown_rx.clone(),
+        );
 
         let group_coordinator = GroupCoordinator::new(
             broker_id,
@@ -187,7 +204,6 @@ impl KafkaServer {
             zk: zk.clone(),
             group_coordinator: group_coordinator.clone(),
         });
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
         group_coordinator.startup(shutdown_rx.clone());
         tokio::spawn(socket_server.run(apis, shutdown_rx.clone()));
         log::info!("listening on port {bound_port}");
@@ -260,8 +276,10 @@ impl KafkaServer {
     pub async fn shutdown(self) {
         let id = self.config.broker_id;
         log::info!("[KafkaServer id={id}] shutting down");
+        self.controlled_shutdown().await;
         let _ = self.shutdown_tx.send(true);
         self.group_coordinator.shutdown();
+        self.replica_manager.fetcher_manager.shutdown().await;
         self.controller.shutdown().await;
         let lm = self.replica_manager.log_manager.clone();
         match tokio::task::spawn_blocking(move || lm.shutdown()).await {
@@ -269,7 +287,81 @@ impl KafkaServer {
             Ok(Err(e)) => log::error!("log manager shutdown failed: {e}"),
             Err(e) => log::error!("log manager shutdown panicked: {e}"),
         }
-        self.zk.close();
+        self.zk.close_and_wait(Duration::from_secs(5)).await;
         log::info!("[KafkaServer id={id}] shut down completed");
+    }
+}
+
+impl KafkaServer {
+    /// Kafka's `KafkaServer.controlledShutdown`: asks the controller to move
+    /// this broker's leaderships away before it stops. Tries
+    /// `controlled.shutdown.max.retries` times, `controlled.shutdown.retry.backoff.ms`
+    /// apart, each bounded by `controller.socket.timeout.ms`; then shuts
+    /// down regardless.
+    async fn controlled_shutdown(&self) {
+        let id = self.config.broker_id;
+        if !self.config.controlled_shutdown_enable {
+            return;
+        }
+        let retries = self.config.get_i64("controlled.shutdown.max.retries", 3).max(1);
+        let backoff = Duration::from_millis(self.config.get_i64("controlled.shutdown.retry.backoff.ms", 5000).max(0) as u64);
+        let timeout = Duration::from_millis(self.config.get_i64("controller.socket.timeout.ms", 30_000).max(100) as u64);
+        log::info!("[KafkaServer id={id}] starting controlled shutdown");
+        for attempt in 1..=retries {
+            match self.try_controlled_shutdown(timeout).await {
+                Ok(remaining) if remaining.is_empty() => {
+                    log::info!("[KafkaServer id={id}] controlled shutdown succeeded");
+                    return;
+                }
+                Ok(remaining) => log::warn!(
+                    "[KafkaServer id={id}] controlled shutdown attempt {attempt}/{retries}: still leading {remaining:?}"
+                ),
+                Err(e) => log::warn!("[KafkaServer id={id}] controlled shutdown attempt {attempt}/{retries} failed: {e}"),
+            }
+            if attempt < retries {
+                tokio::time::sleep(backoff).await;
+            }
+        }
+        log::warn!("[KafkaServer id={id}] proceeding to do an unclean shutdown as all the controlled shutdown attempts failed");
+    }
+
+
+    /// One ControlledShutdown round trip; returns the partitions the
+    /// controller says we still lead.
+    async fn try_controlled_shutdown(&self, timeout: Duration) -> Result<Vec<String>, String> {
+        let id = self.config.broker_id;
+        let controller = match self.zk.get_controller_id().await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Err("no controller elected".into()),
+            Err(e) => return Err(format!("cannot read /controller: {e}")),
+        };
+        let addr = match self.zk.get_broker(controller).await {
+            Ok(Some((info, _))) => match info.endpoint("PLAINTEXT").or(info.endpoints.first()) {
+                Some(e) => e.address(),
+                None => return Err(format!("controller {controller} has no endpoint")),
+            },
+            Ok(None) => return Err(format!("controller {controller} is not registered")),
+            Err(e) => return Err(format!("cannot read broker {controller}: {e}")),
+        };
+        let req = ControlledShutdownRequest {
+            broker_id: id,
+            broker_epoch: self.replica_manager.broker_epoch(),
+            ..Default::default()
+        };
+        let attempt = async {
+            let mut conn = BrokerConnection::connect(&addr, &format!("broker-{id}-controlled-shutdown"), timeout)
+                .await
+                .map_err(|e| format!("cannot connect to controller {controller} at {addr}: {e}"))?;
+            let resp: ControlledShutdownResponse =
+                conn.send(3, &req).await.map_err(|e| format!("ControlledShutdown to controller {controller}: {e}"))?;
+            Ok::<_, String>(resp)
+        };
+        let resp = tokio::time::timeout(timeout, attempt)
+            .await
+            .map_err(|_| format!("controller {controller} did not answer within {} ms", timeout.as_millis()))??;
+        if resp.error_code != error::NONE {
+            return Err(format!("controller {controller} answered {}", error::error_name(resp.error_code)));
+        }
+        Ok(resp.remaining_partitions.iter().map(|p| format!("{}-{}", p.topic_name, p.partition_index)).collect())
     }
 }

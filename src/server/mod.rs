@@ -1,12 +1,15 @@
 //! The broker: start-up and shutdown (`KafkaServer`), the network layer
 //! (`SocketServer`), request dispatch (`KafkaApis`, one file per API under
-//! `apis/`), the hosted partitions (`ReplicaManager`, `Partition`) and the
+//! `apis/`), the hosted partitions (`ReplicaManager`, `Partition`), follower
+//! replication (`ReplicaFetcherManager`), leader ISR writes (`IsrManager`) and the
 //! cluster view (`MetadataCache`). Maps to Kafka's `kafka.server` and `kafka.network`.
 
 pub mod apis;
+pub mod isr_manager;
 pub mod kafka_apis;
 pub mod kafka_server;
 pub mod metadata_cache;
 pub mod partition;
+pub mod replica_fetcher;
 pub mod replica_manager;
 pub mod socket_server;

@@ -1,7 +1,8 @@
 //! One partition hosted on this broker: its log, its role (leader or
 //! follower), leader epoch, replicas and ISR as the controller last told us,
-//! the followers' fetch positions and the high watermark rule. Maps to Kafka's
-//! `kafka.cluster.Partition`.
+//! the followers' fetch positions, the high watermark rule and the leader's
+//! ISR shrink/expand decisions. Maps to Kafka's `kafka.cluster.Partition`
+//! (with `kafka.cluster.Replica` folded into `FollowerState`).
 
 use crate::common::{now_ms, TopicPartition};
 use crate::log::Log;
@@ -18,103 +19,307 @@ pub struct PartitionState {
     pub controller_epoch: i32,
 }
 
-/// What the leader knows of one follower.
+/// What the leader knows of one follower (Kafka's `Replica`).
 #[derive(Debug, Clone, Copy)]
 pub struct FollowerState {
+    /// The follower's log end offset: its last fetch offset (-1 = unknown).
     pub log_end_offset: i64,
+    /// Last time the follower had everything the leader had.
     pub last_caught_up_ms: i64,
+    /// Leader log end offset and time at the follower's previous fetch.
+    pub last_fetch_leader_leo: i64,
+    pub last_fetch_ms: i64,
+}
+
+impl FollowerState {
+    fn new(now: i64) -> Self {
+        FollowerState { log_end_offset: -1, last_caught_up_ms: now, last_fetch_leader_leo: -1, last_fetch_ms: now }
+    }
+}
+
+/// An ISR change the leader wants written to ZooKeeper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsrChange {
+    pub leader_epoch: i32,
+    pub new_isr: Vec<i32>,
+    pub zk_version: i32,
+    pub controller_epoch: i32,
+}
+
+/// How a LeaderAndIsr state was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleChange {
+    BecameLeader,
+    BecameFollower,
+    /// The leader epoch was not newer than ours: nothing changed.
+    Stale,
+}
+
+struct Inner {
+    state: PartitionState,
+    followers: HashMap<i32, FollowerState>,
+    /// Log end offset when this broker became leader in the current epoch.
+    leader_epoch_start_offset: i64,
+    /// An ISR write is under way (legacy ZK path): no other is started, and
+    /// the high watermark uses the union of the old and proposed ISR.
+    pending_isr: Option<Vec<i32>>,
 }
 
 pub struct Partition {
     pub tp: TopicPartition,
     pub log: Arc<Log>,
     local_broker_id: i32,
-    state: Mutex<(PartitionState, HashMap<i32, FollowerState>)>,
+    replica_lag_time_max_ms: i64,
+    inner: Mutex<Inner>,
 }
 
 impl Partition {
     pub fn new(tp: TopicPartition, log: Arc<Log>, local_broker_id: i32, state: PartitionState) -> Partition {
-        Partition { tp, log, local_broker_id, state: Mutex::new((state, HashMap::new())) }
+        Partition::with_lag(tp, log, local_broker_id, state, 30_000)
     }
 
-    fn lock(&self) -> MutexGuard<'_, (PartitionState, HashMap<i32, FollowerState>)> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn with_lag(
+        tp: TopicPartition,
+        log: Arc<Log>,
+        local_broker_id: i32,
+        state: PartitionState,
+        replica_lag_time_max_ms: i64,
+    ) -> Partition {
+        Partition {
+            tp,
+            log,
+            local_broker_id,
+            replica_lag_time_max_ms,
+            inner: Mutex::new(Inner {
+                state,
+                followers: HashMap::new(),
+                leader_epoch_start_offset: -1,
+                pending_isr: None,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn state(&self) -> PartitionState {
-        self.lock().0.clone()
+        self.lock().state.clone()
     }
 
     pub fn is_leader(&self) -> bool {
-        self.lock().0.leader == self.local_broker_id
+        self.lock().state.leader == self.local_broker_id
     }
 
     pub fn leader_epoch(&self) -> i32 {
-        self.lock().0.leader_epoch
+        self.lock().state.leader_epoch
     }
 
-    /// Applies a LeaderAndIsr state. Returns false (and changes nothing) if
-    /// its leader epoch is not newer than ours.
-    pub fn make_leader_or_follower(&self, new: PartitionState) -> bool {
+    pub fn leader_epoch_start_offset(&self) -> i64 {
+        self.lock().leader_epoch_start_offset
+    }
+
+    pub fn follower_state(&self, replica_id: i32) -> Option<FollowerState> {
+        self.lock().followers.get(&replica_id).copied()
+    }
+
+    /// Applies a LeaderAndIsr state. A state whose leader epoch is not newer
+    /// than ours changes nothing (`Stale`). Becoming leader records the new
+    /// epoch's start offset (the log end) in the epoch cache (KAFKA-7415) and
+    /// resets the followers' positions.
+    pub fn make_leader_or_follower(&self, new: PartitionState) -> RoleChange {
         let mut g = self.lock();
-        if new.leader_epoch <= g.0.leader_epoch && g.0.leader_epoch >= 0 {
-            return false;
+        if new.leader_epoch <= g.state.leader_epoch && g.state.leader_epoch >= 0 {
+            return RoleChange::Stale;
         }
         let becoming_leader = new.leader == self.local_broker_id;
-        g.0 = new;
-        g.1.clear();
+        g.state = new;
+        g.followers.clear();
+        g.pending_isr = None;
         if becoming_leader {
             let now = now_ms();
-            for r in g.0.replicas.clone() {
+            for r in g.state.replicas.clone() {
                 if r != self.local_broker_id {
-                    g.1.insert(r, FollowerState { log_end_offset: -1, last_caught_up_ms: now });
+                    g.followers.insert(r, FollowerState::new(now));
                 }
             }
-        }
-        drop(g);
-        if becoming_leader {
-            if let Err(e) = self.log.assign_epoch_start_offset(self.leader_epoch(), self.log.log_end_offset()) {
-                log::error!("cannot record leader epoch start for {}: {e}", self.tp);
+            let leo = self.log.log_end_offset();
+            g.leader_epoch_start_offset = leo;
+            let epoch = g.state.leader_epoch;
+            drop(g);
+            if let Err(e) = self.log.assign_epoch_start_offset(epoch, leo) {
+                log::error!("cannot record leader epoch {epoch} start {leo} for {}: {e}", self.tp);
             }
             self.maybe_increment_high_watermark();
+            RoleChange::BecameLeader
+        } else {
+            g.leader_epoch_start_offset = -1;
+            RoleChange::BecameFollower
         }
+    }
+
+    /// Records a follower's fetch (its fetch offset is its log end offset),
+    /// advances the high watermark if it can, and returns an ISR expansion to
+    /// write if the follower has caught up (LEO >= HW and >= the start offset
+    /// of the current leader epoch).
+    pub fn update_follower_fetch_state(&self, replica_id: i32, fetch_offset: i64) -> Option<IsrChange> {
+        let change = {
+            let mut g = self.lock();
+            if g.state.leader != self.local_broker_id {
+                return None;
+            }
+            let now = now_ms();
+            let leo = self.log.log_end_offset();
+            let entry = g.followers.entry(replica_id).or_insert_with(|| FollowerState::new(now));
+            // Kafka's rule: caught up now if it has the leader's log end; caught
+            // up as of the previous fetch if it has what the leader had then.
+            if fetch_offset >= leo {
+                entry.last_caught_up_ms = now;
+            } else if entry.last_fetch_leader_leo >= 0 && fetch_offset >= entry.last_fetch_leader_leo {
+                entry.last_caught_up_ms = entry.last_caught_up_ms.max(entry.last_fetch_ms);
+            }
+            entry.log_end_offset = fetch_offset;
+            entry.last_fetch_leader_leo = leo;
+            entry.last_fetch_ms = now;
+            self.maybe_expand_isr(&g, replica_id, fetch_offset)
+        };
+        self.maybe_increment_high_watermark();
+        change
+    }
+
+    fn maybe_expand_isr(&self, g: &Inner, replica_id: i32, follower_leo: i64) -> Option<IsrChange> {
+        if g.pending_isr.is_some()
+            || g.state.isr.contains(&replica_id)
+            || !g.state.replicas.contains(&replica_id)
+            || g.leader_epoch_start_offset < 0
+        {
+            return None;
+        }
+        let hw = self.log.high_watermark();
+        if follower_leo >= hw && follower_leo >= g.leader_epoch_start_offset {
+            let mut new_isr = g.state.isr.clone();
+            new_isr.push(replica_id);
+            return Some(IsrChange {
+                leader_epoch: g.state.leader_epoch,
+                new_isr,
+                zk_version: g.state.zk_version,
+                controller_epoch: g.state.controller_epoch,
+            });
+        }
+        None
+    }
+
+    /// The `isr-expiration` check: drops followers that have not caught up
+    /// for `replica.lag.time.max.ms` and whose LEO differs from ours. The
+    /// leader itself always stays.
+    pub fn maybe_shrink_isr(&self, now: i64) -> Option<IsrChange> {
+        let g = self.lock();
+        if g.state.leader != self.local_broker_id || g.pending_isr.is_some() {
+            return None;
+        }
+        let leo = self.log.log_end_offset();
+        let out_of_sync: Vec<i32> = g
+            .state
+            .isr
+            .iter()
+            .copied()
+            .filter(|r| *r != self.local_broker_id)
+            .filter(|r| match g.followers.get(r) {
+                Some(f) => f.log_end_offset != leo && now - f.last_caught_up_ms > self.replica_lag_time_max_ms,
+                None => true,
+            })
+            .collect();
+        if out_of_sync.is_empty() {
+            return None;
+        }
+        let mut new_isr: Vec<i32> = g.state.isr.iter().copied().filter(|r| !out_of_sync.contains(r)).collect();
+        if !new_isr.contains(&self.local_broker_id) {
+            new_isr.push(self.local_broker_id);
+        }
+        log::info!(
+            "[Partition {}] shrinking ISR from {:?} to {:?}: out of sync {:?} (leader LEO {leo}, HW {})",
+            self.tp,
+            g.state.isr,
+            new_isr,
+            out_of_sync,
+            self.log.high_watermark()
+        );
+        Some(IsrChange {
+            leader_epoch: g.state.leader_epoch,
+            new_isr,
+            zk_version: g.state.zk_version,
+            controller_epoch: g.state.controller_epoch,
+        })
+    }
+
+    /// Marks an ISR write as started. Returns false if another one is under
+    /// way or the partition's epoch/version moved since `change` was made.
+    pub fn begin_isr_change(&self, change: &IsrChange) -> bool {
+        let mut g = self.lock();
+        if g.pending_isr.is_some()
+            || g.state.leader != self.local_broker_id
+            || g.state.leader_epoch != change.leader_epoch
+            || g.state.zk_version != change.zk_version
+        {
+            return false;
+        }
+        g.pending_isr = Some(change.new_isr.clone());
         true
     }
 
-    /// Records a follower's fetch position (its log end offset) and advances
-    /// the high watermark if it can.
-    pub fn update_follower_fetch_state(&self, replica_id: i32, fetch_offset: i64) {
-        {
+    /// The ISR write succeeded with `new_zk_version`: adopt it (unless a
+    /// newer LeaderAndIsr arrived meanwhile). Returns true if applied.
+    pub fn complete_isr_change(&self, change: &IsrChange, new_zk_version: i32) -> bool {
+        let applied = {
             let mut g = self.lock();
-            let leo = self.log.log_end_offset();
-            let entry = g.1.entry(replica_id).or_insert(FollowerState { log_end_offset: -1, last_caught_up_ms: 0 });
-            entry.log_end_offset = fetch_offset;
-            if fetch_offset >= leo {
-                entry.last_caught_up_ms = now_ms();
+            g.pending_isr = None;
+            if g.state.leader_epoch == change.leader_epoch && g.state.zk_version == change.zk_version {
+                log::info!(
+                    "[Partition {}] ISR updated from {:?} to {:?} (zkVersion {new_zk_version})",
+                    self.tp,
+                    g.state.isr,
+                    change.new_isr
+                );
+                g.state.isr = change.new_isr.clone();
+                g.state.zk_version = new_zk_version;
+                true
+            } else {
+                false
             }
-        }
+        };
         self.maybe_increment_high_watermark();
+        applied
     }
 
-    /// High watermark = the smallest log end offset among the ISR (the leader
-    /// included). It never moves backwards. Returns true if it moved.
+    /// The ISR write failed (e.g. zkVersion mismatch): keep the old ISR and
+    /// wait for a newer LeaderAndIsr.
+    pub fn abort_isr_change(&self) {
+        self.lock().pending_isr = None;
+    }
+
+    /// High watermark = the smallest log end offset among the ISR (the
+    /// leader included; while an ISR write is in flight, among the old ISR
+    /// plus the proposed members). It never moves backwards. Returns true if
+    /// it moved.
     pub fn maybe_increment_high_watermark(&self) -> bool {
         let g = self.lock();
-        if g.0.leader != self.local_broker_id {
+        if g.state.leader != self.local_broker_id {
             return false;
         }
+        let current = self.log.high_watermark();
         let mut hw = self.log.log_end_offset();
-        for r in &g.0.isr {
+        let extra: &[i32] = g.pending_isr.as_deref().unwrap_or(&[]);
+        for r in g.state.isr.iter().chain(extra.iter()) {
             if *r == self.local_broker_id {
                 continue;
             }
-            match g.1.get(r) {
+            match g.followers.get(r) {
                 Some(f) if f.log_end_offset >= 0 => hw = hw.min(f.log_end_offset),
-                _ => hw = hw.min(self.log.high_watermark()),
+                _ => hw = hw.min(current),
             }
         }
         drop(g);
-        if hw > self.log.high_watermark() {
+        if hw > current {
             self.log.update_high_watermark(hw);
             true
         } else {
@@ -123,6 +328,6 @@ impl Partition {
     }
 
     pub fn isr_size(&self) -> usize {
-        self.lock().0.isr.len()
+        self.lock().state.isr.len()
     }
 }

@@ -1,20 +1,27 @@
 //! The partitions this broker hosts and the produce and fetch paths over
 //! them: leader checks, `acks` and `min.insync.replicas`, delayed produce and
 //! delayed (long-poll) fetch, and applying the controller's LeaderAndIsr and
-//! StopReplica. Maps to Kafka's `kafka.server.ReplicaManager` (with its
-//! purgatories reduced to waiting on a notification of new data).
+//! StopReplica: becoming leader (stop fetching, new epoch start in the epoch
+//! cache) or follower (hand the partition to the replica fetchers, which
+//! truncate first), the ISR expiration task, and ISR expansion on follower
+//! fetches. Maps to Kafka's `kafka.server.ReplicaManager` (with its
+//! purgatories reduced to waiting on a notification of new data or a moved
+//! high watermark).
 
 use crate::common::TopicPartition;
 use crate::log::{LogConfig, LogManager};
 use crate::protocol::error::{self, ErrorCode};
 use crate::protocol::records::AppendOrigin;
-use crate::server::partition::{Partition, PartitionState};
+use crate::server::isr_manager::IsrManager;
+use crate::server::partition::{Partition, PartitionState, RoleChange};
+use crate::server::replica_fetcher::{FetcherConfig, ReplicaFetcherManager};
+use crate::zk::KafkaZkClient;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 /// The result of appending to one partition.
 #[derive(Debug, Clone)]
@@ -39,6 +46,8 @@ pub struct FetchPartitionRequest {
     pub fetch_offset: i64,
     pub partition_max_bytes: i32,
     pub current_leader_epoch: i32,
+    /// Fetch v12+: epoch of the requester's last fetched batch (-1 = none).
+    pub last_fetched_epoch: i32,
 }
 
 /// One partition of a fetch response.
@@ -50,6 +59,8 @@ pub struct FetchPartitionResult {
     pub last_stable_offset: i64,
     pub log_start_offset: i64,
     pub records: Option<Bytes>,
+    /// Fetch v12: (epoch, end offset) where the requester's log diverges.
+    pub diverging_epoch: Option<(i32, i64)>,
 }
 
 /// Told when this broker becomes (true) or stops being (false) the leader of
@@ -68,15 +79,29 @@ pub struct ReplicaManager {
     broker_epoch: AtomicI64,
     /// Woken on every append and high-watermark move; delayed fetches and
     /// delayed produces wait on it.
-    data_notify: Notify,
+    data_notify: Arc<Notify>,
     default_log_config: LogConfig,
     default_min_isr: i32,
+    replica_lag_time_max_ms: i64,
+    pub fetcher_manager: ReplicaFetcherManager,
+    isr_manager: IsrManager,
     /// Per-topic config overrides, read from ZooKeeper when a log is created.
     topic_configs: RwLock<HashMap<String, HashMap<String, String>>>,
 }
 
+/// Replication settings and the ZooKeeper client the ISR writes and
+/// fetchers use.
+pub struct ReplicationSettings {
+    pub fetcher: FetcherConfig,
+    pub replica_lag_time_max_ms: i64,
+    pub zk: Option<KafkaZkClient>,
+}
+
 impl ReplicaManager {
+    /// A replica manager without replication (no ZooKeeper, fetchers that
+    /// cannot resolve leaders): for tests of the single-broker paths.
     pub fn new(broker_id: i32, log_manager: Arc<LogManager>, default_log_config: LogConfig, default_min_isr: i32) -> Self {
+        let notify = Arc::new(Notify::new());
         ReplicaManager {
             leadership_listener: RwLock::new(None),
             broker_id,
@@ -84,11 +109,77 @@ impl ReplicaManager {
             partitions: RwLock::new(HashMap::new()),
             controller_epoch: AtomicI32::new(-1),
             broker_epoch: AtomicI64::new(-1),
-            data_notify: Notify::new(),
+            fetcher_manager: ReplicaFetcherManager::new(FetcherConfig::defaults(broker_id), None, notify.clone()),
+            isr_manager: IsrManager::disabled(broker_id),
+            data_notify: notify,
             default_log_config,
             default_min_isr,
+            replica_lag_time_max_ms: 30_000,
             topic_configs: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The full replica manager: fetchers, the ISR writer and the
+    /// `isr-expiration` task (stopped by `shutdown`). Needs a tokio runtime.
+    pub fn start(
+        broker_id: i32,
+        log_manager: Arc<LogManager>,
+        default_log_config: LogConfig,
+        default_min_isr: i32,
+        settings: ReplicationSettings,
+        shutdown: watch::Receiver<bool>,
+    ) -> Arc<Self> {
+        let notify = Arc::new(Notify::new());
+        let isr_manager = match &settings.zk {
+            Some(zk) => IsrManager::start(broker_id, zk.clone(), notify.clone(), shutdown.clone()),
+            None => IsrManager::disabled(broker_id),
+        };
+        let rm = Arc::new(ReplicaManager {
+            leadership_listener: RwLock::new(None),
+            broker_id,
+            log_manager,
+            partitions: RwLock::new(HashMap::new()),
+            controller_epoch: AtomicI32::new(-1),
+            broker_epoch: AtomicI64::new(-1),
+            fetcher_manager: ReplicaFetcherManager::new(settings.fetcher, settings.zk.clone(), notify.clone()),
+            isr_manager,
+            data_notify: notify,
+            default_log_config,
+            default_min_isr,
+            replica_lag_time_max_ms: settings.replica_lag_time_max_ms.max(1),
+            topic_configs: RwLock::new(HashMap::new()),
+        });
+        // Kafka's "isr-expiration" task, every replica.lag.time.max.ms / 2.
+        let every = Duration::from_millis((rm.replica_lag_time_max_ms / 2).max(1) as u64);
+        let weak = Arc::downgrade(&rm);
+        let mut stop = shutdown;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                let Some(rm) = weak.upgrade() else { return };
+                rm.maybe_shrink_isr();
+            }
+        });
+        rm
+    }
+
+    /// One pass of the ISR expiration check over the partitions we lead.
+    pub fn maybe_shrink_isr(&self) {
+        let now = crate::common::now_ms();
+        for p in self.all_partitions() {
+            if let Some(change) = p.maybe_shrink_isr(now) {
+                self.isr_manager.submit(&p, change);
+            }
+        }
+    }
+
+    /// Wakes delayed produces and fetches (data or high watermark moved).
+    pub fn notify_progress(&self) {
+        self.data_notify.notify_waiters();
     }
 
     pub fn set_leadership_listener(&self, l: LeadershipListener) {
@@ -103,6 +194,10 @@ impl ReplicaManager {
 
     pub fn broker_id(&self) -> i32 {
         self.broker_id
+    }
+
+    pub fn broker_epoch(&self) -> i64 {
+        self.broker_epoch.load(Ordering::SeqCst)
     }
 
     pub fn set_broker_epoch(&self, epoch: i64) {
@@ -149,6 +244,8 @@ impl ReplicaManager {
 
     /// Applies one partition of a LeaderAndIsr request: creates the log if
     /// needed (with the topic's config overrides) and takes the given role.
+    /// Becoming leader stops fetching first; becoming follower hands the
+    /// partition to the fetcher for its leader (which truncates first).
     pub fn become_leader_or_follower(
         &self,
         tp: TopicPartition,
@@ -158,43 +255,73 @@ impl ReplicaManager {
         if !state.replicas.contains(&self.broker_id) {
             return error::UNKNOWN_TOPIC_OR_PARTITION;
         }
-        let (is_leader, epoch) = (state.leader == self.broker_id, state.leader_epoch);
-        if let Some(existing) = self.get_partition(&tp) {
-            if !existing.make_leader_or_follower(state) {
-                return error::STALE_CONTROLLER_EPOCH;
+        let partition = match self.get_partition(&tp) {
+            Some(p) => p,
+            None => {
+                let overrides = topic_config.unwrap_or_default();
+                let config = match LogConfig::from_overrides(&self.default_log_config, &overrides) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        log::warn!("ignoring invalid config of topic {}: {e}", tp.topic);
+                        self.default_log_config.clone()
+                    }
+                };
+                self.topic_configs.write().unwrap_or_else(|p| p.into_inner()).insert(tp.topic.clone(), overrides);
+                let log = match self.log_manager.get_or_create_log(&tp, config) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        log::error!("cannot create log for {tp}: {e}");
+                        return error::KAFKA_STORAGE_ERROR;
+                    }
+                };
+                let p = Arc::new(Partition::with_lag(
+                    tp.clone(),
+                    log,
+                    self.broker_id,
+                    PartitionState { leader_epoch: -1, leader: -1, ..state.clone() },
+                    self.replica_lag_time_max_ms,
+                ));
+                self.partitions.write().unwrap_or_else(|p| p.into_inner()).entry(tp.clone()).or_insert(p).clone()
             }
-            self.data_notify.notify_waiters();
-            self.notify_leadership(&tp, is_leader, epoch);
-            return error::NONE;
+        };
+        let becoming_leader = state.leader == self.broker_id;
+        if becoming_leader {
+            // No follower append may run once we lead.
+            if partition.leader_epoch() < state.leader_epoch || partition.leader_epoch() < 0 {
+                self.fetcher_manager.remove_partitions(std::slice::from_ref(&tp));
+            }
         }
-        let overrides = topic_config.unwrap_or_default();
-        let config = match LogConfig::from_overrides(&self.default_log_config, &overrides) {
-            Ok(c) => c,
-            Err(e) => {
-                log::warn!("ignoring invalid config of topic {}: {e}", tp.topic);
-                self.default_log_config.clone()
+        let leader = state.leader;
+        let epoch = state.leader_epoch;
+        let code = match partition.make_leader_or_follower(state) {
+            RoleChange::Stale => error::STALE_CONTROLLER_EPOCH,
+            RoleChange::BecameLeader => {
+                self.notify_leadership(&tp, true, epoch);
+                error::NONE
+            }
+            RoleChange::BecameFollower => {
+                self.notify_leadership(&tp, false, epoch);
+                self.fetcher_manager.remove_partitions(std::slice::from_ref(&tp));
+                if leader >= 0 {
+                    self.fetcher_manager.add_partition(leader, partition.clone(), epoch);
+                } else {
+                    log::info!("partition {tp} has no leader (epoch {epoch}); not fetching");
+                }
+                error::NONE
             }
         };
-        self.topic_configs.write().unwrap_or_else(|p| p.into_inner()).insert(tp.topic.clone(), overrides);
-        let log = match self.log_manager.get_or_create_log(&tp, config) {
-            Ok(l) => l,
-            Err(e) => {
-                log::error!("cannot create log for {tp}: {e}");
-                return error::KAFKA_STORAGE_ERROR;
-            }
-        };
-        let partition = Arc::new(Partition::new(tp.clone(), log, self.broker_id, PartitionState { leader_epoch: -1, ..state.clone() }));
-        partition.make_leader_or_follower(state);
-        self.partitions.write().unwrap_or_else(|p| p.into_inner()).insert(tp.clone(), partition);
+        self.fetcher_manager.shutdown_idle_fetchers();
         self.data_notify.notify_waiters();
-        self.notify_leadership(&tp, is_leader, epoch);
-        error::NONE
+        code
     }
 
-    /// Stops serving a partition; deletes its log if `delete`.
+    /// Stops serving a partition (and fetching it); deletes its log if `delete`.
     pub fn stop_replica(&self, tp: &TopicPartition, delete: bool) -> ErrorCode {
+        self.fetcher_manager.remove_partitions(std::slice::from_ref(tp));
+        self.fetcher_manager.shutdown_idle_fetchers();
         self.partitions.write().unwrap_or_else(|p| p.into_inner()).remove(tp);
         self.notify_leadership(tp, false, -1);
+        self.data_notify.notify_waiters();
         if delete {
             if let Err(e) = self.log_manager.delete_log(tp) {
                 log::error!("cannot delete log {tp}: {e}");
@@ -213,13 +340,13 @@ impl ReplicaManager {
         entries: Vec<(TopicPartition, Option<Bytes>)>,
     ) -> Vec<(TopicPartition, ProducePartitionResult)> {
         let mut results = Vec::with_capacity(entries.len());
-        let mut waiting: Vec<(usize, Arc<Partition>, i64)> = Vec::new();
+        let mut waiting: Vec<(usize, Arc<Partition>, i64, i32)> = Vec::new();
         for (tp, records) in entries {
             let r = self.append_to_partition(&tp, acks, records);
             match r {
                 Ok((res, partition, last_offset)) => {
                     if acks == -1 {
-                        waiting.push((results.len(), partition, last_offset));
+                        waiting.push((results.len(), partition, last_offset, self.min_isr(&tp.topic)));
                     }
                     results.push((tp, res));
                 }
@@ -232,8 +359,17 @@ impl ReplicaManager {
                 let notified = self.data_notify.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                waiting.retain(|(idx, p, last)| {
+                waiting.retain(|(idx, p, last, min_isr)| {
                     if p.log.high_watermark() > *last {
+                        // Kafka's checkEnoughReplicasReachOffset: the ISR that
+                        // has the records must still be large enough.
+                        let isr = p.isr_size() as i32;
+                        if isr < *min_isr {
+                            results[*idx].1 = ProducePartitionResult::error(
+                                error::NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+                                Some(format!("the ISR of {} shrank to {isr} below min.insync.replicas {min_isr}", p.tp)),
+                            );
+                        }
                         return false;
                     }
                     if !p.is_leader() {
@@ -247,7 +383,7 @@ impl ReplicaManager {
                 }
                 let now = Instant::now();
                 if now >= deadline {
-                    for (idx, _, _) in &waiting {
+                    for (idx, _, _, _) in &waiting {
                         results[*idx].1 = ProducePartitionResult::error(error::REQUEST_TIMED_OUT, None);
                     }
                     break;
@@ -354,6 +490,7 @@ impl ReplicaManager {
                 last_stable_offset: -1,
                 log_start_offset: -1,
                 records: None,
+                diverging_epoch: None,
             };
             let Some(partition) = self.get_partition(tp) else {
                 results.push(err(error::UNKNOWN_TOPIC_OR_PARTITION));
@@ -375,16 +512,42 @@ impl ReplicaManager {
                 }
             }
             let log = &partition.log;
-            if replica_id >= 0 && record_follower_state {
-                partition.update_follower_fetch_state(replica_id, req.fetch_offset);
+            // Fetch v12 (KIP-595 style divergence check, as Kafka 2.7+ leaders
+            // do): the requester's last fetched epoch must end at or after its
+            // fetch offset in our log, else tell it where the epoch ends.
+            if req.last_fetched_epoch >= 0 {
+                let (epoch, end) = log.end_offset_for_epoch(req.last_fetched_epoch);
+                if epoch < req.last_fetched_epoch || end < req.fetch_offset {
+                    let hw = log.high_watermark();
+                    results.push(FetchPartitionResult {
+                        error: error::NONE,
+                        high_watermark: hw,
+                        last_stable_offset: hw,
+                        log_start_offset: log.log_start_offset(),
+                        records: Some(Bytes::new()),
+                        diverging_epoch: Some((epoch, end)),
+                        ..err(error::NONE)
+                    });
+                    continue;
+                }
             }
-            let hw = log.high_watermark();
             let leo = log.log_end_offset();
             let lso = log.log_start_offset();
             if req.fetch_offset < lso || req.fetch_offset > leo {
+                let hw = log.high_watermark();
                 results.push(FetchPartitionResult { high_watermark: hw, log_start_offset: lso, ..err(error::OFFSET_OUT_OF_RANGE) });
                 continue;
             }
+            if replica_id >= 0 && record_follower_state {
+                let before = log.high_watermark();
+                if let Some(change) = partition.update_follower_fetch_state(replica_id, req.fetch_offset) {
+                    self.isr_manager.submit(&partition, change);
+                }
+                if log.high_watermark() != before {
+                    self.data_notify.notify_waiters();
+                }
+            }
+            let hw = log.high_watermark();
             let max_offset = if replica_id >= 0 { None } else { Some(hw) };
             let limit = (req.partition_max_bytes.max(0) as usize).min(remaining);
             let records = match log.read(req.fetch_offset, limit, max_offset, !got_any) {
@@ -406,6 +569,7 @@ impl ReplicaManager {
                 last_stable_offset: hw,
                 log_start_offset: lso,
                 records: Some(records),
+                diverging_epoch: None,
             });
         }
         results

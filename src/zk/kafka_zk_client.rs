@@ -281,6 +281,22 @@ impl KafkaZkClient {
         self.inner.client.write().unwrap_or_else(|e| e.into_inner()).take();
     }
 
+    /// Closes the session and waits, up to `timeout`, until ZooKeeper has
+    /// ended it, so this broker's ephemeral znodes (`/brokers/ids/<id>`,
+    /// `/controller`) are gone before the process exits, as Kafka's
+    /// synchronous ZooKeeper close does.
+    pub async fn close_and_wait(&self, timeout: Duration) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        let client = self.inner.client.write().unwrap_or_else(|e| e.into_inner()).take();
+        let Some(client) = client else { return };
+        let mut state = client.state_watcher();
+        drop(client);
+        let _ = tokio::time::timeout(timeout, async {
+            while !state.changed().await.is_terminated() {}
+        })
+        .await;
+    }
+
     /// Test hook: ends the current session from a second connection (session
     /// takeover + close), as a ZooKeeper-side expiry would.
     #[doc(hidden)]

@@ -438,6 +438,7 @@ def create_topic(bootstrap: str, name: str, partitions: int = 1, replication_fac
                       config={k: str(v) for k, v in (config or {}).items()})],
             operation_timeout=timeout, request_timeout=timeout)
         fs[name].result(timeout=timeout)
+        del a
     wait_for_topic(bootstrap, name, partitions, timeout=timeout)
 
 
@@ -552,3 +553,230 @@ def kcat(*args: str, input: str | bytes | None = None, timeout: float = 30,
         raise AssertionError(f"kcat {' '.join(args)} exited {r.returncode}\n"
                              f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}")
     return r
+
+
+# --------------------------------------------------------------------------
+# Additions for the interop suite (test_clients/offsets/metadata/limits/
+# durability/bad_input/quickstart_tools). Nothing above this line changed.
+#
+#   murmur2(data) / java_partition(key, n)   Java DefaultPartitioner's mapping
+#   read_partitions(bootstrap, topic, counts) confluent-kafka consumer WITHOUT
+#       a consumer group (assign() with explicit start offsets), returns the
+#       full Message objects grouped by partition
+#   rss_kb(pid) / cpu_seconds(pid)           from /proc
+#   Wire: a minimal raw-socket Kafka request writer/reader for hand-built
+#       requests (bad input, long-poll): Wire(port).request(key, ver, body)
+
+import struct
+
+
+def murmur2(data: bytes) -> int:
+    """32-bit MurmurHash2 as Kafka's Utils.murmur2 (seed 0x9747b28c), result
+    as a signed int32 (reference §5)."""
+    m, r = 0x5BD1E995, 24
+    length = len(data)
+    h = (0x9747B28C ^ length) & 0xFFFFFFFF
+    n4 = length // 4
+    for i in range(n4):
+        k = int.from_bytes(data[4 * i:4 * i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> r
+        k = (k * m) & 0xFFFFFFFF
+        h = (h * m) & 0xFFFFFFFF
+        h ^= k
+    rest = length % 4
+    tail = data[4 * n4:]
+    if rest == 3:
+        h ^= tail[2] << 16
+    if rest >= 2:
+        h ^= tail[1] << 8
+    if rest >= 1:
+        h ^= tail[0]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def java_partition(key: bytes, num_partitions: int) -> int:
+    """Partition the Java producer's DefaultPartitioner picks for a non-null key."""
+    return (murmur2(key) & 0x7FFFFFFF) % num_partitions
+
+
+def read_partitions(bootstrap: str, topic: str, counts: dict, start: dict | None = None,
+                    timeout: float = 60, **conf) -> dict:
+    """Read with confluent-kafka using assign() (no group coordinator needed).
+    counts: {partition: number of records to read}; start: {partition: first
+    offset} (default: beginning). Returns {partition: [Message, ...]} in offset
+    order; raises AssertionError on a consume error or when fewer records
+    arrive within timeout."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"assign-{uuid.uuid4().hex[:8]}",
+                  "enable.auto.commit": False, "enable.auto.offset.store": False,
+                  "enable.partition.eof": False, "auto.offset.reset": "error", **conf})
+    start = start or {}
+    out = {p: [] for p in counts}
+    try:
+        c.assign([TopicPartition(topic, p, start.get(p, OFFSET_BEGINNING)) for p in counts])
+        deadline = time.monotonic() + timeout
+        while any(len(out[p]) < n for p, n in counts.items()):
+            if time.monotonic() > deadline:
+                got = {p: len(v) for p, v in out.items()}
+                raise AssertionError(f"read {got} of {counts} records from {topic} in {timeout}s")
+            for m in c.consume(num_messages=10000, timeout=0.5):
+                if m.error():
+                    if m.error().code() == KafkaError._PARTITION_EOF:
+                        continue
+                    raise AssertionError(f"consume error on {topic}: {m.error()}")
+                out[m.partition()].append(m)
+    finally:
+        c.close()
+    return out
+
+
+def _proc_status_field(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise HarnessError(f"no {field} in /proc/{pid}/status")
+
+
+def rss_kb(pid: int) -> int:
+    """Resident set size (VmRSS, kB) of a process."""
+    return _proc_status_field(pid, "VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Wire:
+    """A raw TCP connection to a broker for hand-built requests.
+
+    w = Wire(broker.port)
+    corr, body = w.request(api_key, version, body_bytes)  # header v1, returns the
+                                                          # response body (after correlation id)
+    w.send_raw(b"...")                                     # anything at all
+    w.closed_by_peer(timeout)                              # True if the broker closed it
+    Encoders: Wire.string(s), Wire.nstring(s|None), Wire.bytes_(b), Wire.array(items)."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 10):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.corr = 0
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @staticmethod
+    def string(s: str) -> bytes:
+        b = s.encode()
+        return struct.pack(">h", len(b)) + b
+
+    @staticmethod
+    def nstring(s: str | None) -> bytes:
+        return struct.pack(">h", -1) if s is None else Wire.string(s)
+
+    @staticmethod
+    def bytes_(b: bytes | None) -> bytes:
+        return struct.pack(">i", -1) if b is None else struct.pack(">i", len(b)) + b
+
+    @staticmethod
+    def array(items) -> bytes:
+        items = list(items)
+        return struct.pack(">i", len(items)) + b"".join(items)
+
+    def send_raw(self, data: bytes):
+        self.sock.sendall(data)
+
+    def send_request(self, api_key: int, version: int, body: bytes, client_id: str = "zkafka-interop") -> int:
+        self.corr += 1
+        payload = struct.pack(">hhi", api_key, version, self.corr) + Wire.nstring(client_id) + body
+        self.sock.sendall(struct.pack(">i", len(payload)) + payload)
+        return self.corr
+
+    def recv_exact(self, n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
+            buf += chunk
+        return bytes(buf)
+
+    def recv_response(self) -> tuple[int, bytes]:
+        (size,) = struct.unpack(">i", self.recv_exact(4))
+        data = self.recv_exact(size)
+        return struct.unpack(">i", data[:4])[0], data[4:]
+
+    def request(self, api_key: int, version: int, body: bytes) -> bytes:
+        corr = self.send_request(api_key, version, body)
+        got, rest = self.recv_response()
+        if got != corr:
+            raise AssertionError(f"response correlation id {got}, expected {corr}")
+        return rest
+
+    def closed_by_peer(self, timeout: float = 10) -> bool:
+        """Reads until EOF/reset (True) or timeout (False); data read is dropped."""
+        self.sock.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if not self.sock.recv(65536):
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+        return False
+
+
+class Reader:
+    """Big-endian cursor over a response body: r.i8() i16() i32() i64()
+    string() nstring() bytes_() array(fn)."""
+
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def _take(self, fmt: str):
+        v = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return v[0]
+
+    def i8(self): return self._take(">b")
+    def i16(self): return self._take(">h")
+    def i32(self): return self._take(">i")
+    def i64(self): return self._take(">q")
+
+    def string(self):
+        n = self.i16()
+        if n < 0:
+            return None
+        s = self.data[self.pos:self.pos + n].decode()
+        self.pos += n
+        return s
+
+    nstring = string
+
+    def bytes_(self):
+        n = self.i32()
+        if n < 0:
+            return None
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def array(self, fn):
+        n = self.i32()
+        return [fn(self) for _ in range(max(n, 0))]

@@ -7,6 +7,7 @@ pub mod create_topics;
 pub mod fetch;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_for_leader_epoch;
 pub mod produce;
 // Controller-to-broker messages (KafkaController / ControllerChannelManager).
 pub mod controlled_shutdown;

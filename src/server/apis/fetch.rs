@@ -6,7 +6,7 @@
 
 use crate::common::TopicPartition;
 use crate::protocol::error;
-use crate::protocol::messages::fetch::{FetchRequest, FetchResponse, FetchResponsePartition, FetchResponseTopic};
+use crate::protocol::messages::fetch::{EpochEndOffset, FetchRequest, FetchResponse, FetchResponsePartition, FetchResponseTopic};
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
 use crate::server::replica_manager::FetchPartitionRequest;
 use std::time::Duration;
@@ -21,6 +21,7 @@ impl KafkaApis {
                     fetch_offset: p.fetch_offset,
                     partition_max_bytes: p.partition_max_bytes,
                     current_leader_epoch: p.current_leader_epoch,
+                    last_fetched_epoch: if ctx.api_version >= 12 { p.last_fetched_epoch } else { -1 },
                 });
             }
         }
@@ -47,6 +48,11 @@ impl KafkaApis {
                     log_start_offset: r.log_start_offset,
                     aborted_transactions: if req.isolation_level == 1 { Some(Vec::new()) } else { None },
                     preferred_read_replica: -1,
+                    diverging_epoch: r.diverging_epoch.map(|(epoch, end_offset)| EpochEndOffset {
+                        epoch,
+                        end_offset,
+                        ..Default::default()
+                    }),
                     records: Some(r.records.unwrap_or_default()),
                     ..Default::default()
                 });

@@ -11,8 +11,9 @@ use crate::server::kafka_apis::{KafkaApis, RequestContext};
 use std::time::Duration;
 
 impl KafkaApis {
-    /// Returns `None` when the client asked for no response (acks=0).
-    pub(crate) async fn handle_produce(&self, _ctx: &RequestContext, req: ProduceRequest) -> Option<ProduceResponse> {
+    /// Returns `Ok(None)` when the client asked for no response (acks=0),
+    /// and `Err(reason)` when the connection must be closed instead.
+    pub(crate) async fn handle_produce(&self, _ctx: &RequestContext, req: ProduceRequest) -> Result<Option<ProduceResponse>, String> {
         let acks = req.acks;
         let mut entries = Vec::new();
         let mut order: Vec<(String, Vec<i32>)> = Vec::new();
@@ -39,7 +40,12 @@ impl KafkaApis {
                 .collect()
         };
         if acks == 0 {
-            return None;
+            // No response can carry an error, so Kafka closes the connection
+            // to tell the client something went wrong.
+            if let Some((tp, code, ..)) = results.iter().find(|r| r.1 != error::NONE) {
+                return Err(format!("acks=0 produce to {tp} failed with {}", error::error_name(*code)));
+            }
+            return Ok(None);
         }
         let mut it = results.into_iter();
         let responses = order
@@ -64,6 +70,6 @@ impl KafkaApis {
                 ..Default::default()
             })
             .collect();
-        Some(ProduceResponse { responses, ..Default::default() })
+        Ok(Some(ProduceResponse { responses, ..Default::default() }))
     }
 }

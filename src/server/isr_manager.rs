@@ -1,0 +1,222 @@
+//! Leader-written ISR changes, the legacy (pre-AlterIsr) ZooKeeper path:
+//! Kafka's `kafka.server.ZkIsrManager` with `ReplicationUtils.updateLeaderAndIsr`.
+//!
+//! A leader that shrinks or expands a partition's ISR rewrites the partition
+//! `state` znode itself, conditionally on the zkVersion it holds (same leader,
+//! same leader epoch, the controller epoch of the last LeaderAndIsr). On a
+//! version mismatch it keeps its old ISR and waits for a fresher LeaderAndIsr,
+//! unless the znode already says what it wanted ("already equal" succeeds).
+//! Changed partitions are announced in batches as
+//! `/isr_change_notification/isr_change_<seq>`: checked every 2500 ms and
+//! written when nothing changed for 5000 ms or 60000 ms passed since the last
+//! announcement.
+//!
+//! The writes go through `KafkaZkClient::fenced`, i.e. a multi that also
+//! checks the current `/controller_epoch` version (read just before). That
+//! check is not needed for correctness here; it only lets the broker use the
+//! client's public conditional-write API. A controller change between the
+//! read and the write makes the multi fail, and the write is retried.
+
+use crate::common::{now_ms, TopicPartition};
+use crate::server::partition::{IsrChange, Partition};
+use crate::zk::zk_data::{
+    encode_isr_change_notification, isr_change_notification_sequence_path, topic_partition_state_path,
+};
+use crate::zk::{KafkaZkClient, LeaderAndIsr, LeaderIsrAndControllerEpoch, ZkError};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Notify};
+use zookeeper_client as zk;
+
+pub const ISR_CHANGE_PROPAGATION_INTERVAL_MS: u64 = 2500;
+pub const ISR_CHANGE_PROPAGATION_BLACKOUT_MS: i64 = 5000;
+pub const ISR_CHANGE_MAX_DELAY_MS: i64 = 60000;
+
+struct Request {
+    partition: Arc<Partition>,
+    change: IsrChange,
+}
+
+struct Pending {
+    partitions: BTreeSet<TopicPartition>,
+    last_change_ms: i64,
+    last_propagation_ms: i64,
+}
+
+/// Hands ISR changes to a background writer. Cheap to clone.
+#[derive(Clone)]
+pub struct IsrManager {
+    broker_id: i32,
+    tx: mpsc::UnboundedSender<Request>,
+}
+
+impl IsrManager {
+    /// Starts the writer and the notification task; both stop when
+    /// `shutdown` turns true. `hw_moved` is notified after every applied
+    /// change (the high watermark may have moved).
+    pub fn start(
+        broker_id: i32,
+        zk: KafkaZkClient,
+        hw_moved: Arc<Notify>,
+        shutdown: watch::Receiver<bool>,
+    ) -> IsrManager {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let pending = Arc::new(Mutex::new(Pending { partitions: BTreeSet::new(), last_change_ms: 0, last_propagation_ms: now_ms() }));
+        tokio::spawn(writer(broker_id, zk.clone(), rx, pending.clone(), hw_moved, shutdown.clone()));
+        tokio::spawn(propagator(zk, pending, shutdown));
+        IsrManager { broker_id, tx }
+    }
+
+    /// A manager that drops every request (for tests without ZooKeeper).
+    pub fn disabled(broker_id: i32) -> IsrManager {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        IsrManager { broker_id, tx }
+    }
+
+    /// Queues `change` for `partition` if no other change is in flight.
+    pub fn submit(&self, partition: &Arc<Partition>, change: IsrChange) {
+        if !change.new_isr.contains(&self.broker_id) {
+            log::error!("refusing ISR change of {} without the leader: {:?}", partition.tp, change.new_isr);
+            return;
+        }
+        if !partition.begin_isr_change(&change) {
+            return;
+        }
+        if self.tx.send(Request { partition: partition.clone(), change }).is_err() {
+            partition.abort_isr_change();
+        }
+    }
+}
+
+async fn writer(
+    broker_id: i32,
+    zk: KafkaZkClient,
+    mut rx: mpsc::UnboundedReceiver<Request>,
+    pending: Arc<Mutex<Pending>>,
+    hw_moved: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let req = tokio::select! {
+            r = rx.recv() => match r { Some(r) => r, None => return },
+            _ = shutdown.changed() => return,
+        };
+        let tp = req.partition.tp.clone();
+        match write_isr(&zk, broker_id, &tp, &req.change).await {
+            Ok(new_version) => {
+                if req.partition.complete_isr_change(&req.change, new_version) {
+                    let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+                    p.partitions.insert(tp);
+                    p.last_change_ms = now_ms();
+                }
+                hw_moved.notify_waiters();
+            }
+            Err(e) => {
+                log::warn!(
+                    "[IsrManager] ISR update of {tp} to {:?} (zkVersion {}) failed: {e}; keeping the old ISR until a newer LeaderAndIsr",
+                    req.change.new_isr,
+                    req.change.zk_version
+                );
+                req.partition.abort_isr_change();
+            }
+        }
+    }
+}
+
+/// Writes the state znode conditionally; returns the new zkVersion.
+async fn write_isr(zk: &KafkaZkClient, broker_id: i32, tp: &TopicPartition, change: &IsrChange) -> Result<i32, ZkError> {
+    let path = topic_partition_state_path(&tp.topic, tp.partition);
+    let wanted = LeaderAndIsr {
+        leader: broker_id,
+        leader_epoch: change.leader_epoch,
+        isr: change.new_isr.clone(),
+        zk_version: change.zk_version,
+    };
+    let data = LeaderIsrAndControllerEpoch { leader_and_isr: wanted.clone(), controller_epoch: change.controller_epoch }.encode();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let epoch_version = match zk.get_controller_epoch().await? {
+            Some((_, v)) => v,
+            None => return Err(ZkError::NoNode("/controller_epoch".into())),
+        };
+        let result = zk.fenced(epoch_version, &path, |w| w.add_set_data(&path, &data, Some(change.zk_version))).await;
+        match result {
+            Ok(results) => {
+                let v = results
+                    .into_iter()
+                    .find_map(|r| match r {
+                        zk::MultiWriteResult::SetData { stat } => Some(stat.version),
+                        _ => None,
+                    })
+                    .unwrap_or(change.zk_version + 1);
+                return Ok(v);
+            }
+            Err(ZkError::ControllerMoved(_)) if attempts < 5 => continue,
+            Err(e @ ZkError::Zk { source: zk::Error::BadVersion, .. }) => {
+                // Already what we wanted (e.g. our write landed and the reply was lost)?
+                if let Some((bytes, stat)) = zk.get_data(&path).await? {
+                    if let Ok(cur) = LeaderIsrAndControllerEpoch::decode(&bytes, stat.version) {
+                        let c = &cur.leader_and_isr;
+                        if c.leader == wanted.leader && c.leader_epoch == wanted.leader_epoch && c.isr == wanted.isr {
+                            return Ok(stat.version);
+                        }
+                    }
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Every 2500 ms: announce the changed partitions when no change happened
+/// for 5000 ms or 60000 ms passed since the last announcement.
+async fn propagator(zk: KafkaZkClient, pending: Arc<Mutex<Pending>>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(ISR_CHANGE_PROPAGATION_INTERVAL_MS));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let now = now_ms();
+        let batch: Vec<(String, i32)> = {
+            let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+            if p.partitions.is_empty()
+                || (now - p.last_change_ms < ISR_CHANGE_PROPAGATION_BLACKOUT_MS
+                    && now - p.last_propagation_ms < ISR_CHANGE_MAX_DELAY_MS)
+            {
+                continue;
+            }
+            p.last_propagation_ms = now;
+            std::mem::take(&mut p.partitions).into_iter().map(|tp| (tp.topic, tp.partition)).collect()
+        };
+        if let Err(e) = announce(&zk, &batch).await {
+            log::warn!("[IsrManager] cannot write ISR change notification for {batch:?}: {e}; retrying later");
+            let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.partitions.extend(batch.into_iter().map(|(t, n)| TopicPartition::new(t, n)));
+        }
+    }
+}
+
+async fn announce(zk: &KafkaZkClient, batch: &[(String, i32)]) -> Result<(), ZkError> {
+    let path = isr_change_notification_sequence_path();
+    let data = encode_isr_change_notification(batch);
+    let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+    for _ in 0..5 {
+        let epoch_version = match zk.get_controller_epoch().await? {
+            Some((_, v)) => v,
+            None => return Err(ZkError::NoNode("/controller_epoch".into())),
+        };
+        match zk.fenced(epoch_version, &path, |w| w.add_create(&path, &data, &opts)).await {
+            Ok(_) => {
+                log::debug!("[IsrManager] announced ISR changes of {batch:?}");
+                return Ok(());
+            }
+            Err(ZkError::ControllerMoved(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ZkError::ControllerMoved("controller epoch kept changing".into()))
+}
