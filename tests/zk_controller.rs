@@ -374,10 +374,12 @@ async fn controller_elects_creates_partition_states_and_informs_brokers() {
         }
     }
     assert!(saw_lai, "new controller sends LeaderAndIsr to broker 2");
-    // partition 1 was led by the dead broker 1: re-elected to 2 with a bumped epoch
+    // partition 1 was led by the dead broker 1: its replica goes OfflineReplica
+    // at failover (leader -1, ISR [2], epoch 1), then the election makes 2 the
+    // leader (epoch 2), as Kafka's replica state machine startup does
     wait_for("leader of events-1 to move to broker 2", || async {
         let s = zk2.get_partition_state("events", 1).await.unwrap().unwrap();
-        s.leader_and_isr.leader == 2 && s.leader_and_isr.leader_epoch == 1 && s.controller_epoch == 2
+        s.leader_and_isr.leader == 2 && s.leader_and_isr.leader_epoch == 2 && s.leader_and_isr.isr == vec![2] && s.controller_epoch == 2
     })
     .await;
     c2.shutdown().await;

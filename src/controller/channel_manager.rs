@@ -161,6 +161,35 @@ async fn run_sender(
                         if resp.error_code != 0 {
                             warn!("Broker {broker_id} answered StopReplica with {}", error_name(resp.error_code));
                         }
+                        let deleted: Vec<TopicPartition> = r
+                            .topic_states
+                            .iter()
+                            .flat_map(|t| {
+                                t.partition_states
+                                    .iter()
+                                    .filter(|p| p.delete_partition)
+                                    .map(move |p| TopicPartition::new(t.topic_name.clone(), p.partition_index))
+                            })
+                            .collect();
+                        if !deleted.is_empty() {
+                            let partition_errors = deleted
+                                .into_iter()
+                                .map(|tp| {
+                                    let code = resp
+                                        .partition_errors
+                                        .iter()
+                                        .find(|e| e.topic_name == tp.topic && e.partition_index == tp.partition)
+                                        .map(|e| e.error_code)
+                                        .unwrap_or(resp.error_code);
+                                    (tp, code)
+                                })
+                                .collect();
+                            events.put(ControllerEvent::TopicDeletionStopReplicaResponseReceived {
+                                broker_id,
+                                error_code: resp.error_code,
+                                partition_errors,
+                            });
+                        }
                     }),
             };
             match outcome {

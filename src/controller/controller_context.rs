@@ -23,13 +23,18 @@ pub struct ControllerContext {
     pub partition_states: HashMap<TopicPartition, PartitionState>,
     pub replica_states: HashMap<(TopicPartition, i32), ReplicaState>,
     pub topics_to_be_deleted: BTreeSet<String>,
+    /// Queued topics whose deletion is paused after a broker failed to delete a
+    /// replica; resumed when a broker hosting one of its replicas starts.
+    pub topics_ineligible_for_deletion: BTreeSet<String>,
+    /// The broker default of `unclean.leader.election.enable` (topics may override it).
+    pub unclean_leader_election_default: bool,
 }
 
 impl ControllerContext {
     /// Forgets everything (on resignation); epoch fields are kept.
     pub fn reset(&mut self) {
-        let (epoch, v) = (self.epoch, self.epoch_zk_version);
-        *self = ControllerContext { epoch, epoch_zk_version: v, ..Default::default() };
+        let (epoch, v, u) = (self.epoch, self.epoch_zk_version, self.unclean_leader_election_default);
+        *self = ControllerContext { epoch, epoch_zk_version: v, unclean_leader_election_default: u, ..Default::default() };
     }
 
     pub fn is_broker_live(&self, id: i32) -> bool {
@@ -109,6 +114,21 @@ impl ControllerContext {
         self.replicas(tp).into_iter().filter(|r| !self.is_replica_online(*r, tp)).collect()
     }
 
+    /// Partitions with a replica on `broker`.
+    pub fn partitions_on_broker(&self, broker: i32) -> Vec<TopicPartition> {
+        let mut v: Vec<TopicPartition> = self
+            .partition_assignments
+            .iter()
+            .flat_map(|(t, m)| m.iter().filter(|(_, a)| a.replicas.contains(&broker)).map(move |(p, _)| TopicPartition::new(t.clone(), *p)))
+            .collect();
+        v.sort();
+        v
+    }
+
+    pub fn replication_factor(&self, tp: &TopicPartition) -> usize {
+        self.assignment(tp).map(|a| a.replicas.len()).unwrap_or(0)
+    }
+
     pub fn is_topic_queued_for_deletion(&self, topic: &str) -> bool {
         self.topics_to_be_deleted.contains(topic)
     }
@@ -121,5 +141,6 @@ impl ControllerContext {
         self.partition_states.retain(|tp, _| tp.topic != topic);
         self.replica_states.retain(|(tp, _), _| tp.topic != topic);
         self.topics_to_be_deleted.remove(topic);
+        self.topics_ineligible_for_deletion.remove(topic);
     }
 }

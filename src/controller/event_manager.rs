@@ -4,7 +4,9 @@
 //! in order, so controller state is never touched concurrently.
 
 use crate::protocol::messages::leader_and_isr::LeaderAndIsrResponse;
-use tokio::sync::mpsc;
+use crate::common::TopicPartition;
+use crate::protocol::ErrorCode;
+use tokio::sync::{mpsc, oneshot};
 
 /// Kafka's `ControllerEvent`s (the subset implemented so far).
 #[derive(Debug)]
@@ -28,6 +30,22 @@ pub enum ControllerEvent {
     PartitionModifications(String),
     /// `/isr_change_notification` children changed.
     IsrChangeNotification,
+    /// `/admin/preferred_replica_election` was created or changed (or must be re-checked).
+    PreferredReplicaElection,
+    /// The periodic `auto.leader.rebalance.enable` imbalance check.
+    AutoPreferredReplicaLeaderElection,
+    /// A broker asked to shut down in a controlled way (ControlledShutdown API).
+    /// The reply carries the replicated partitions it still leads, or an error code.
+    ControlledShutdown {
+        broker_id: i32,
+        broker_epoch: i64,
+        reply: oneshot::Sender<Result<Vec<TopicPartition>, ErrorCode>>,
+    },
+    /// `/admin/delete_topics` children changed.
+    TopicDeletion,
+    /// A broker answered a StopReplica request that deleted partitions:
+    /// per partition, its error code (the top-level error applies to all).
+    TopicDeletionStopReplicaResponseReceived { broker_id: i32, error_code: ErrorCode, partition_errors: Vec<(TopicPartition, ErrorCode)> },
     /// A broker answered a LeaderAndIsr request.
     LeaderAndIsrResponseReceived { broker_id: i32, response: LeaderAndIsrResponse },
     /// Stop processing (resigning first if active).

@@ -7,7 +7,7 @@
 
 use super::channel_manager::{ControllerBrokerRequestBatch, ControllerChannelManager};
 use super::controller_context::ControllerContext;
-use super::election::ElectionStrategy;
+use super::election::{self, ElectionStrategy, PartitionLeadership};
 use super::event_manager::{ControllerEvent, ControllerEventManager};
 use super::partition_state_machine::{self as psm, PartitionState};
 use super::replica_state_machine::{self as rsm, ReplicaState};
@@ -19,7 +19,9 @@ use log::{error, info, warn};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use crate::protocol::error as codes;
+use crate::protocol::ErrorCode;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use zookeeper_client::{EventType, OneshotWatcher};
 
@@ -79,6 +81,7 @@ impl KafkaController {
             shared: shared.clone(),
             ctx: ControllerContext::default(),
             events: events.clone(),
+            rebalance_task: None,
         };
         events.put(ControllerEvent::Startup);
         let task = tokio::spawn(process.run(rx));
@@ -107,6 +110,26 @@ impl KafkaController {
         self.shared.broker_epoch.load(Ordering::SeqCst)
     }
 
+    /// Kafka's controlled shutdown, run on the controller's event queue for the
+    /// ControlledShutdown API: moves leadership of `broker_id`'s replicated
+    /// partitions to other in-sync replicas (ControlledShutdown election),
+    /// takes it out of the ISR of the partitions it follows (StopReplica with
+    /// delete=false to it), and returns the replicated partitions it still
+    /// leads (no other live in-sync replica; the broker retries while this is
+    /// not empty). Partitions with one replica cannot move and are not listed.
+    /// Errors: NOT_CONTROLLER when this broker is not the active controller,
+    /// STALE_BROKER_EPOCH for an epoch older than the registration the
+    /// controller knows, BROKER_NOT_AVAILABLE for an unknown broker.
+    pub async fn controlled_shutdown(&self, broker_id: i32, broker_epoch: i64) -> std::result::Result<Vec<TopicPartition>, ErrorCode> {
+        if !self.is_active() {
+            return Err(codes::NOT_CONTROLLER);
+        }
+        let (reply, rx) = oneshot::channel();
+        self.events.put(ControllerEvent::ControlledShutdown { broker_id, broker_epoch, reply });
+        // A dropped reply means the controller resigned or stopped first.
+        rx.await.unwrap_or(Err(codes::NOT_CONTROLLER))
+    }
+
     /// Enqueues an event (used by tests and by broker-side triggers).
     pub fn put_event(&self, event: ControllerEvent) {
         self.events.put(event);
@@ -131,6 +154,8 @@ struct ControllerProcess {
     ctx: ControllerContext,
     channel: ControllerChannelManager,
     events: ControllerEventManager,
+    /// The periodic imbalance check, while active with `auto.leader.rebalance.enable`.
+    rebalance_task: Option<JoinHandle<()>>,
 }
 
 type Result<T> = std::result::Result<T, ZkError>;
@@ -195,12 +220,35 @@ impl ControllerProcess {
                 self.watch_controller().await?;
                 self.elect().await
             }
+            ControllerEvent::ControlledShutdown { broker_id, broker_epoch, reply } => {
+                if !self.is_active() {
+                    let _ = reply.send(Err(codes::NOT_CONTROLLER));
+                    return Ok(());
+                }
+                match self.process_controlled_shutdown(broker_id, broker_epoch).await {
+                    Ok(r) => {
+                        let _ = reply.send(r);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let code = if matches!(e, ZkError::ControllerMoved(_)) { codes::NOT_CONTROLLER } else { codes::UNKNOWN_SERVER_ERROR };
+                        let _ = reply.send(Err(code));
+                        Err(e)
+                    }
+                }
+            }
             _ if !self.is_active() => Ok(()),
+            ControllerEvent::PreferredReplicaElection => self.process_preferred_replica_election_znode().await,
+            ControllerEvent::AutoPreferredReplicaLeaderElection => self.process_auto_preferred_replica_leader_election().await,
             ControllerEvent::BrokerChange => self.process_broker_change().await,
             ControllerEvent::BrokerModifications(id) => self.process_broker_modification(id).await,
             ControllerEvent::TopicChange => self.process_topic_change().await,
             ControllerEvent::PartitionModifications(t) => self.process_partition_modifications(&t).await,
             ControllerEvent::IsrChangeNotification => self.process_isr_change_notification().await,
+            ControllerEvent::TopicDeletion => self.process_topic_deletion().await,
+            ControllerEvent::TopicDeletionStopReplicaResponseReceived { broker_id, error_code, partition_errors } => {
+                self.process_topic_deletion_stop_replica_response(broker_id, error_code, partition_errors).await
+            }
             ControllerEvent::LeaderAndIsrResponseReceived { broker_id, response } => {
                 for e in response.all_partition_errors().filter(|e| e.error_code != 0) {
                     warn!(
@@ -335,6 +383,9 @@ impl ControllerProcess {
     fn on_controller_resignation(&mut self) {
         info!("Broker {} resigns as controller (epoch {})", self.me(), self.ctx.epoch);
         self.shared.active.store(false, Ordering::SeqCst);
+        if let Some(t) = self.rebalance_task.take() {
+            t.abort();
+        }
         self.channel.shutdown();
         self.ctx.reset();
     }
@@ -346,7 +397,11 @@ impl ControllerProcess {
         self.watch_children(BROKER_TOPICS_PATH, || ControllerEvent::TopicChange).await?;
         let notifications = self.watch_children(ISR_CHANGE_NOTIFICATION_PATH, || ControllerEvent::IsrChangeNotification).await?;
         self.zk.delete_isr_change_notifications(self.ctx.epoch_zk_version, &notifications).await?;
+        let pending_preferred_election = self.watch_preferred_replica_election().await?;
+        let marked_for_deletion = self.watch_children(DELETE_TOPICS_PATH, || ControllerEvent::TopicDeletion).await?;
+        self.ctx.unclean_leader_election_default = self.config.unclean_leader_election_enable;
         self.initialize_controller_context().await?;
+        self.queue_topic_deletions(marked_for_deletion).await?;
         // Brokers learn every live endpoint before any leadership.
         let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&live, &[]);
@@ -362,10 +417,25 @@ impl ControllerProcess {
         let mut batch = ControllerBrokerRequestBatch::new();
         rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &online, ReplicaState::OnlineReplica).await?;
         self.send(&mut batch);
+        let mut offline: Vec<(TopicPartition, i32)> = self
+            .ctx
+            .replica_states
+            .iter()
+            .filter(|(_, s)| **s == ReplicaState::ReplicaDeletionIneligible)
+            .map(|(k, _)| k.clone())
+            .collect();
+        offline.sort();
+        rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &offline, ReplicaState::OfflineReplica).await?;
+        self.send(&mut batch);
         // Partition state machine startup.
         psm::initialize_partition_states(&mut self.ctx);
         psm::trigger_online_partition_state_change(&mut self.ctx, &self.zk, &mut batch).await?;
         self.send(&mut batch);
+        self.resume_deletions().await?;
+        if pending_preferred_election {
+            self.events.put(ControllerEvent::PreferredReplicaElection);
+        }
+        self.schedule_auto_rebalance();
         info!(
             "Controller {} epoch {} ready: live brokers {:?}, {} topics",
             self.me(),
@@ -481,12 +551,20 @@ impl ControllerProcess {
         let all = self.ctx.all_partitions();
         let new_list: Vec<i32> = new.iter().copied().collect();
         self.send_update_metadata(&new_list, &all);
-        let replicas = self.ctx.replicas_on_brokers(new);
+        type Replicas = Vec<(TopicPartition, i32)>;
+        let (being_deleted, replicas): (Replicas, Replicas) =
+            self.ctx.replicas_on_brokers(new).into_iter().partition(|(tp, _)| self.ctx.is_topic_queued_for_deletion(&tp.topic));
         let mut batch = ControllerBrokerRequestBatch::new();
         rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &replicas, ReplicaState::OnlineReplica).await?;
         self.send(&mut batch);
         psm::trigger_online_partition_state_change(&mut self.ctx, &self.zk, &mut batch).await?;
         self.send(&mut batch);
+        if !being_deleted.is_empty() {
+            for (tp, _) in &being_deleted {
+                self.ctx.topics_ineligible_for_deletion.remove(&tp.topic);
+            }
+            self.resume_deletions().await?;
+        }
         for id in new {
             self.watch_broker(*id).await?;
         }
@@ -510,7 +588,8 @@ impl ControllerProcess {
             let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
             self.send_update_metadata(&live, &[]);
         }
-        Ok(())
+        // Replicas of topics being deleted on dead brokers become ineligible.
+        self.resume_deletions().await
     }
 
     async fn process_broker_modification(&mut self, id: i32) -> Result<()> {
@@ -592,5 +671,285 @@ impl ControllerProcess {
         let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&live, &known);
         self.zk.delete_isr_change_notifications(self.ctx.epoch_zk_version, &names).await
+    }
+
+    // ------------------------------------------------------------ controlled shutdown
+
+    /// Kafka's `doControlledShutdown`. The outer error is a ZooKeeper failure
+    /// (ControllerMoved resigns); the inner one the API's error code.
+    async fn process_controlled_shutdown(
+        &mut self,
+        id: i32,
+        broker_epoch: i64,
+    ) -> Result<std::result::Result<Vec<TopicPartition>, ErrorCode>> {
+        info!("Shutting down broker {id} (broker epoch {broker_epoch})");
+        let Some(&cached) = self.ctx.live_broker_epochs.get(&id) else {
+            warn!("Controlled shutdown of unknown broker {id}");
+            return Ok(Err(codes::BROKER_NOT_AVAILABLE));
+        };
+        if broker_epoch != -1 && broker_epoch < cached {
+            warn!("Ignoring controlled shutdown of broker {id}: broker epoch {broker_epoch} is older than {cached}");
+            return Ok(Err(codes::STALE_BROKER_EPOCH));
+        }
+        self.ctx.shutting_down_broker_ids.insert(id);
+        let to_act_on: Vec<TopicPartition> = self
+            .ctx
+            .partitions_on_broker(id)
+            .into_iter()
+            .filter(|tp| {
+                self.ctx.replication_factor(tp) > 1
+                    && self.ctx.partition_leadership_info.contains_key(tp)
+                    && !self.ctx.is_topic_queued_for_deletion(&tp.topic)
+            })
+            .collect();
+        let (led, followed): (Vec<TopicPartition>, Vec<TopicPartition>) = to_act_on
+            .into_iter()
+            .partition(|tp| self.ctx.partition_leadership_info.get(tp).is_some_and(|l| l.leader_and_isr.leader == id));
+        let mut batch = ControllerBrokerRequestBatch::new();
+        psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &led, PartitionState::OnlinePartition, ElectionStrategy::ControlledShutdown)
+            .await?;
+        self.send(&mut batch);
+        let followed: Vec<(TopicPartition, i32)> = followed.into_iter().map(|tp| (tp, id)).collect();
+        rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &followed, ReplicaState::OfflineReplica).await?;
+        self.send(&mut batch);
+        let remaining: Vec<TopicPartition> = self
+            .ctx
+            .partitions_led_by(&BTreeSet::from([id]))
+            .into_iter()
+            .filter(|tp| self.ctx.replication_factor(tp) > 1 && !self.ctx.is_topic_queued_for_deletion(&tp.topic))
+            .collect();
+        info!("Controlled shutdown of broker {id}: moved {} leaderships, {} replicated partitions still led", led.len() - remaining.len().min(led.len()), remaining.len());
+        Ok(Ok(remaining))
+    }
+
+    // ------------------------------------------------------------ preferred election
+
+    /// Arms the exists/data watch on `/admin/preferred_replica_election`;
+    /// returns whether the znode exists now.
+    async fn watch_preferred_replica_election(&self) -> Result<bool> {
+        let (stat, w) = self.zk.exists_and_watch(PREFERRED_REPLICA_ELECTION_PATH).await?;
+        self.spawn_watch(w, |t| matches!(t, EventType::NodeCreated | EventType::NodeDataChanged).then_some(ControllerEvent::PreferredReplicaElection));
+        Ok(stat.is_some())
+    }
+
+    /// The admin znode: elect the preferred replicas it names, delete it
+    /// (fenced) and re-arm the watch.
+    async fn process_preferred_replica_election_znode(&mut self) -> Result<()> {
+        let partitions = match self.zk.get_preferred_replica_election().await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                if self.watch_preferred_replica_election().await? {
+                    self.events.put(ControllerEvent::PreferredReplicaElection);
+                }
+                return Ok(());
+            }
+            Err(ZkError::InvalidData { path, reason }) => {
+                error!("Ignoring unreadable {path}: {reason}");
+                BTreeSet::new()
+            }
+            Err(e) => return Err(e),
+        };
+        let partitions: Vec<TopicPartition> = partitions.into_iter().collect();
+        info!("Preferred replica election requested for {partitions:?}");
+        let result = self.on_preferred_replica_election(&partitions).await;
+        if !matches!(result, Err(ZkError::ControllerMoved(_))) {
+            self.zk.delete_preferred_replica_election(self.ctx.epoch_zk_version).await?;
+            if self.watch_preferred_replica_election().await? {
+                self.events.put(ControllerEvent::PreferredReplicaElection);
+            }
+        }
+        result
+    }
+
+    /// Kafka's `onReplicaElection` for PREFERRED: partitions that exist, are
+    /// not being deleted and are not led by their preferred replica get a
+    /// Preferred election (which succeeds only if it is live and in the ISR).
+    async fn on_preferred_replica_election(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        let electable: Vec<TopicPartition> = partitions
+            .iter()
+            .filter(|tp| {
+                let Some(a) = self.ctx.assignment(tp) else {
+                    warn!("Skipping preferred replica election for unknown partition {tp}");
+                    return false;
+                };
+                let Some(l) = self.ctx.partition_leadership_info.get(tp) else { return false };
+                !self.ctx.is_topic_queued_for_deletion(&tp.topic) && a.replicas.first() != Some(&l.leader_and_isr.leader)
+            })
+            .cloned()
+            .collect();
+        if electable.is_empty() {
+            return Ok(());
+        }
+        let mut batch = ControllerBrokerRequestBatch::new();
+        psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &electable, PartitionState::OnlinePartition, ElectionStrategy::Preferred).await?;
+        self.send(&mut batch);
+        Ok(())
+    }
+
+    fn schedule_auto_rebalance(&mut self) {
+        if let Some(t) = self.rebalance_task.take() {
+            t.abort();
+        }
+        if !self.config.auto_leader_rebalance_enable {
+            return;
+        }
+        let events = self.events.clone();
+        let (first, every) = (self.config.first_imbalance_check_delay, self.config.leader_imbalance_check_interval);
+        self.rebalance_task = Some(tokio::spawn(async move {
+            tokio::time::sleep(first).await;
+            loop {
+                events.put(ControllerEvent::AutoPreferredReplicaLeaderElection);
+                tokio::time::sleep(every).await;
+            }
+        }));
+    }
+
+    /// Kafka's `checkAndTriggerAutoLeaderRebalance`.
+    async fn process_auto_preferred_replica_leader_election(&mut self) -> Result<()> {
+        if self.ctx.partition_assignments.values().flat_map(|m| m.values()).any(|a| a.is_being_reassigned()) {
+            return Ok(());
+        }
+        let infos: Vec<PartitionLeadership<TopicPartition>> = self
+            .ctx
+            .all_partitions()
+            .into_iter()
+            .filter(|tp| !self.ctx.is_topic_queued_for_deletion(&tp.topic))
+            .map(|tp| PartitionLeadership {
+                replicas: self.ctx.replicas(&tp),
+                leader_and_isr: self.ctx.partition_leadership_info.get(&tp).map(|l| (l.leader_and_isr.leader, l.leader_and_isr.isr.clone())),
+                partition: tp,
+            })
+            .collect();
+        let chosen = election::partitions_to_rebalance(&infos, |b| self.ctx.is_broker_live(b), self.config.leader_imbalance_per_broker_percentage);
+        if chosen.is_empty() {
+            return Ok(());
+        }
+        info!("Leader imbalance: moving {chosen:?} back to their preferred replicas");
+        self.on_preferred_replica_election(&chosen).await
+    }
+
+    // ------------------------------------------------------------ topic deletion
+
+    async fn process_topic_deletion(&mut self) -> Result<()> {
+        let marked = self.watch_children(DELETE_TOPICS_PATH, || ControllerEvent::TopicDeletion).await?;
+        self.queue_topic_deletions(marked).await?;
+        self.resume_deletions().await
+    }
+
+    /// Kafka's `TopicDeletion` event: markers of unknown topics are dropped
+    /// (all of them when `delete.topic.enable=false`); the rest are queued.
+    async fn queue_topic_deletions(&mut self, marked: Vec<String>) -> Result<()> {
+        let (known, unknown): (Vec<String>, Vec<String>) = marked.into_iter().partition(|t| self.ctx.all_topics.contains(t));
+        if !unknown.is_empty() {
+            info!("Deleting markers of non-existent topics {unknown:?}");
+            self.zk.delete_topic_deletions(self.ctx.epoch_zk_version, &unknown).await?;
+        }
+        if known.is_empty() {
+            return Ok(());
+        }
+        if !self.config.delete_topic_enable {
+            info!("delete.topic.enable is false: ignoring deletion of {known:?}");
+            return self.zk.delete_topic_deletions(self.ctx.epoch_zk_version, &known).await;
+        }
+        for t in known {
+            if self.ctx.topics_to_be_deleted.insert(t.clone()) {
+                info!("Topic {t} queued for deletion");
+            }
+        }
+        Ok(())
+    }
+
+    /// Drives every queued topic as far as it can go: replicas on live
+    /// brokers that have not started deleting are stopped and deleted,
+    /// replicas on dead brokers wait (ReplicaDeletionIneligible), and a topic
+    /// whose replicas are all deleted has its znodes removed.
+    async fn resume_deletions(&mut self) -> Result<()> {
+        for topic in self.ctx.topics_to_be_deleted.clone() {
+            let replicas: Vec<(TopicPartition, i32)> = self
+                .ctx
+                .partitions_for_topic(&topic)
+                .into_iter()
+                .flat_map(|tp| self.ctx.replicas(&tp).into_iter().map(move |r| (tp.clone(), r)))
+                .collect();
+            let state = |ctx: &ControllerContext, k: &(TopicPartition, i32)| {
+                ctx.replica_states.get(k).copied().unwrap_or(ReplicaState::NonExistentReplica)
+            };
+            if replicas.iter().all(|k| state(&self.ctx, k) == ReplicaState::ReplicaDeletionSuccessful) {
+                self.complete_delete_topic(&topic).await?;
+                continue;
+            }
+            for k in &replicas {
+                let s = state(&self.ctx, k);
+                if !self.ctx.is_replica_online(k.1, &k.0) && s != ReplicaState::ReplicaDeletionSuccessful {
+                    self.ctx.replica_states.insert(k.clone(), ReplicaState::ReplicaDeletionIneligible);
+                }
+            }
+            if self.ctx.topics_ineligible_for_deletion.contains(&topic) {
+                continue;
+            }
+            let to_start: Vec<(TopicPartition, i32)> = replicas
+                .into_iter()
+                .filter(|k| {
+                    self.ctx.is_replica_online(k.1, &k.0)
+                        && !matches!(state(&self.ctx, k), ReplicaState::ReplicaDeletionStarted | ReplicaState::ReplicaDeletionSuccessful)
+                })
+                .collect();
+            if !to_start.is_empty() {
+                self.on_topic_deletion(&topic, &to_start).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Kafka's `onTopicDeletion` + `startReplicaDeletion`.
+    async fn on_topic_deletion(&mut self, topic: &str, replicas: &[(TopicPartition, i32)]) -> Result<()> {
+        info!("Deleting topic {topic}: replicas {replicas:?}");
+        let partitions = self.ctx.partitions_for_topic(topic);
+        // Brokers stop serving it (leader -2 in UpdateMetadata).
+        let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+        self.send_update_metadata(&live, &partitions);
+        let mut batch = ControllerBrokerRequestBatch::new();
+        let offline = ElectionStrategy::Offline { allow_unclean: false };
+        psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &partitions, PartitionState::OfflinePartition, offline).await?;
+        psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &partitions, PartitionState::NonExistentPartition, offline).await?;
+        rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, replicas, ReplicaState::OfflineReplica).await?;
+        for (tp, r) in replicas {
+            batch.add_stop_replica_request_for_brokers(&[*r], tp, true);
+            self.ctx.replica_states.insert((tp.clone(), *r), ReplicaState::ReplicaDeletionStarted);
+        }
+        self.send(&mut batch);
+        Ok(())
+    }
+
+    async fn process_topic_deletion_stop_replica_response(
+        &mut self,
+        broker_id: i32,
+        error_code: ErrorCode,
+        partition_errors: Vec<(TopicPartition, ErrorCode)>,
+    ) -> Result<()> {
+        for (tp, code) in partition_errors {
+            let key = (tp.clone(), broker_id);
+            if self.ctx.replica_states.get(&key) != Some(&ReplicaState::ReplicaDeletionStarted) {
+                continue;
+            }
+            let code = if code != 0 { code } else { error_code };
+            if code == 0 {
+                self.ctx.replica_states.insert(key, ReplicaState::ReplicaDeletionSuccessful);
+            } else {
+                warn!("Broker {broker_id} failed to delete {tp}: {}; deletion of {} paused", codes::error_name(code), tp.topic);
+                self.ctx.replica_states.insert(key, ReplicaState::ReplicaDeletionIneligible);
+                self.ctx.topics_ineligible_for_deletion.insert(tp.topic.clone());
+            }
+        }
+        self.resume_deletions().await
+    }
+
+    /// Kafka's `completeDeleteTopic`: forget the replicas, remove the topic's
+    /// znodes (fenced) and the topic from the context.
+    async fn complete_delete_topic(&mut self, topic: &str) -> Result<()> {
+        self.zk.delete_topic_znodes(self.ctx.epoch_zk_version, topic).await?;
+        self.ctx.remove_topic(topic);
+        info!("Deletion of topic {topic} successfully completed");
+        Ok(())
     }
 }

@@ -22,6 +22,7 @@ pub use kafka_controller::KafkaController;
 pub use partition_state_machine::PartitionState;
 pub use replica_state_machine::ReplicaState;
 
+use crate::config::KafkaConfig;
 use std::time::Duration;
 
 /// The controller-relevant broker settings.
@@ -39,6 +40,18 @@ pub struct ControllerConfig {
     pub leader_and_isr_version: i16,
     pub update_metadata_version: i16,
     pub stop_replica_version: i16,
+    /// `unclean.leader.election.enable` (default false); `/config/topics/<t>` overrides it per topic.
+    pub unclean_leader_election_enable: bool,
+    /// `auto.leader.rebalance.enable` (default true).
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.per.broker.percentage` (default 10).
+    pub leader_imbalance_per_broker_percentage: i64,
+    /// `leader.imbalance.check.interval.seconds` (default 300).
+    pub leader_imbalance_check_interval: Duration,
+    /// Delay of the first imbalance check after a failover (Kafka: 5 s).
+    pub first_imbalance_check_delay: Duration,
+    /// `delete.topic.enable` (default true).
+    pub delete_topic_enable: bool,
 }
 
 impl ControllerConfig {
@@ -51,6 +64,32 @@ impl ControllerConfig {
             leader_and_isr_version: 5,
             update_metadata_version: 7,
             stop_replica_version: 3,
+            unclean_leader_election_enable: false,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_per_broker_percentage: 10,
+            leader_imbalance_check_interval: Duration::from_secs(300),
+            first_imbalance_check_delay: Duration::from_secs(5),
+            delete_topic_enable: true,
+        }
+    }
+
+    /// The controller settings of a broker's configuration.
+    pub fn from_kafka_config(c: &KafkaConfig) -> Self {
+        let listener = c
+            .get("inter.broker.listener.name")
+            .or_else(|| c.listeners.first().map(|l| l.listener_name.clone()))
+            .unwrap_or_else(|| "PLAINTEXT".into());
+        ControllerConfig {
+            inter_broker_listener_name: listener,
+            request_timeout: Duration::from_millis(c.get_i64("controller.socket.timeout.ms", 30000).max(1) as u64),
+            unclean_leader_election_enable: c.unclean_leader_election_enable,
+            auto_leader_rebalance_enable: c.auto_leader_rebalance_enable,
+            leader_imbalance_per_broker_percentage: c.get_i64("leader.imbalance.per.broker.percentage", 10).clamp(0, 100),
+            leader_imbalance_check_interval: Duration::from_secs(
+                c.get_i64("leader.imbalance.check.interval.seconds", 300).max(1) as u64,
+            ),
+            delete_topic_enable: c.delete_topic_enable,
+            ..ControllerConfig::new(c.broker_id)
         }
     }
 }

@@ -43,6 +43,7 @@ pub async fn trigger_online_partition_state_change(
         .into_iter()
         .filter(|tp| !ctx.is_topic_queued_for_deletion(&tp.topic))
         .collect();
+    // Unclean is resolved per topic over `ctx.unclean_leader_election_default`.
     handle_state_changes(ctx, zk, batch, &partitions, PartitionState::OnlinePartition, ElectionStrategy::Offline { allow_unclean: false })
         .await
 }
@@ -163,18 +164,37 @@ async fn elect_leader_for_partitions(
                     |r| ctx.shutting_down_broker_ids.contains(&r),
                 ),
             };
-            if chosen.is_none() && matches!(strategy, ElectionStrategy::Offline { allow_unclean: false }) {
-                let cfg = zk.get_entity_config("topics", &tp.topic).await.unwrap_or_default();
-                if cfg.get("unclean.leader.election.enable").map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false) {
-                    chosen = election::offline_partition_leader_election(&a.replicas, isr, |r| ctx.is_broker_live(r), true);
+            if chosen.is_none() {
+                if let ElectionStrategy::Offline { allow_unclean } = strategy {
+                    let cfg = match zk.get_entity_config("topics", &tp.topic).await {
+                        Ok(c) => c,
+                        Err(e @ ZkError::ControllerMoved(_)) => return Err(e),
+                        Err(e) => {
+                            warn!("Cannot read the config of topic {}: {e}; using the broker default", tp.topic);
+                            Default::default()
+                        }
+                    };
+                    let override_ = cfg.get("unclean.leader.election.enable").map(String::as_str);
+                    if election::unclean_election_allowed(allow_unclean, override_, ctx.unclean_leader_election_default) {
+                        chosen = election::offline_partition_leader_election(&a.replicas, isr, |r| ctx.is_broker_live(r), true);
+                        if let Some((l, _)) = &chosen {
+                            warn!("Unclean leader election for {tp}: replica {l} (not in ISR {isr:?}) becomes leader; data may be lost");
+                        }
+                    }
                 }
             }
             match chosen {
                 Some((leader, new_isr)) => updates.push((tp.clone(), cur.leader_and_isr.new_leader_and_isr(leader, new_isr))),
-                None => {
-                    error!("No eligible leader for {tp} (replicas {:?}, isr {:?}); it stays offline", a.replicas, isr);
-                    ctx.partition_states.insert(tp.clone(), PartitionState::OfflinePartition);
-                }
+                None => match strategy {
+                    ElectionStrategy::Offline { .. } => {
+                        error!("No eligible leader for {tp} (replicas {:?}, isr {:?}); it stays offline", a.replicas, isr);
+                        ctx.partition_states.insert(tp.clone(), PartitionState::OfflinePartition);
+                    }
+                    other => {
+                        // The current leader keeps the partition (Kafka leaves its state unchanged).
+                        warn!("{other:?} election for {tp} found no eligible leader (replicas {:?}, isr {:?}); leader stays {}", a.replicas, isr, cur.leader_and_isr.leader);
+                    }
+                },
             }
         }
         pending.clear();

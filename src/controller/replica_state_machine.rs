@@ -6,7 +6,7 @@ use super::channel_manager::ControllerBrokerRequestBatch;
 use super::controller_context::ControllerContext;
 use crate::common::TopicPartition;
 use crate::zk::kafka_zk_client::{KafkaZkClient, ZkError};
-use crate::zk::zk_data::LeaderAndIsr;
+use crate::zk::zk_data::{LeaderAndIsr, LeaderIsrAndControllerEpoch};
 use log::{info, warn};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,33 +65,12 @@ pub async fn handle_state_changes(
             }
         }
         ReplicaState::OfflineReplica => {
-            let mut updates = Vec::new();
             for (tp, r) in replicas {
                 batch.add_stop_replica_request_for_brokers(&[*r], tp, false);
-                if let Some(l) = ctx.partition_leadership_info.get(tp) {
-                    let lai = &l.leader_and_isr;
-                    let isr = if lai.isr.len() <= 1 { lai.isr.clone() } else { lai.isr.iter().copied().filter(|x| x != r).collect() };
-                    let leader = if lai.leader == *r { LeaderAndIsr::NO_LEADER } else { lai.leader };
-                    if isr != lai.isr || leader != lai.leader {
-                        updates.push((tp.clone(), lai.new_leader_and_isr(leader, isr)));
-                    }
-                }
-                ctx.replica_states.insert((tp.clone(), *r), ReplicaState::OfflineReplica);
             }
-            if !updates.is_empty() {
-                for (tp, result) in zk.update_leader_and_isr(ctx.epoch_zk_version, ctx.epoch, &updates).await? {
-                    match result {
-                        Ok(lai) => {
-                            info!("Removed offline replica from ISR of {tp}: now leader {} isr {:?}", lai.leader, lai.isr);
-                            let l = crate::zk::zk_data::LeaderIsrAndControllerEpoch { leader_and_isr: lai, controller_epoch: ctx.epoch };
-                            ctx.partition_leadership_info.insert(tp.clone(), l.clone());
-                            let a = ctx.assignment(&tp).cloned().unwrap_or_default();
-                            let recipients: Vec<i32> = a.replicas.iter().copied().filter(|b| ctx.is_replica_online(*b, &tp)).collect();
-                            batch.add_leader_and_isr_request_for_brokers(ctx, &recipients, &tp, &l, &a, false);
-                        }
-                        Err(e) => warn!("Could not remove offline replica from ISR of {tp}: {e}"),
-                    }
-                }
+            remove_replicas_from_isr(ctx, zk, batch, replicas).await?;
+            for (tp, r) in replicas {
+                ctx.replica_states.insert((tp.clone(), *r), ReplicaState::OfflineReplica);
             }
         }
         other => {
@@ -101,4 +80,100 @@ pub async fn handle_state_changes(
         }
     }
     Ok(())
+}
+
+/// The new (leader, ISR) once `replica` is offline: it leaves the ISR unless
+/// it is the last member (the ISR is never empty), and loses leadership.
+/// `None` when nothing changes.
+pub fn isr_without_replica(leader: i32, isr: &[i32], replica: i32) -> Option<(i32, Vec<i32>)> {
+    let new_isr: Vec<i32> = if isr.len() <= 1 { isr.to_vec() } else { isr.iter().copied().filter(|x| *x != replica).collect() };
+    let new_leader = if leader == replica { LeaderAndIsr::NO_LEADER } else { leader };
+    (new_isr != isr || new_leader != leader).then_some((new_leader, new_isr))
+}
+
+/// Kafka's `doRemoveReplicasFromIsr`: for each (partition, replica) rewrite
+/// the state znode (leader_epoch + 1, fenced, conditional on its zkVersion;
+/// a BADVERSION re-reads the znode and retries), then tell the partition's
+/// other replicas with LeaderAndIsr. Partitions of topics being deleted are
+/// left alone.
+async fn remove_replicas_from_isr(
+    ctx: &mut ControllerContext,
+    zk: &KafkaZkClient,
+    batch: &mut ControllerBrokerRequestBatch,
+    replicas: &[(TopicPartition, i32)],
+) -> Result<(), ZkError> {
+    let mut pending: Vec<(TopicPartition, i32)> =
+        replicas.iter().filter(|(tp, _)| !ctx.is_topic_queued_for_deletion(&tp.topic)).cloned().collect();
+    for attempt in 0..5 {
+        if pending.is_empty() {
+            break;
+        }
+        let mut updates = Vec::new();
+        let mut replica_of = std::collections::HashMap::new();
+        let mut retry_later = Vec::new();
+        for (tp, r) in pending.drain(..) {
+            if replica_of.contains_key(&tp) {
+                // One write per partition per round; the next round handles the other replica.
+                retry_later.push((tp, r));
+                continue;
+            }
+            let Some(l) = ctx.partition_leadership_info.get(&tp) else { continue };
+            if l.controller_epoch > ctx.epoch {
+                warn!("{tp} was changed by a newer controller epoch {}; not removing replica {r} from its ISR", l.controller_epoch);
+                continue;
+            }
+            let lai = &l.leader_and_isr;
+            if let Some((leader, isr)) = isr_without_replica(lai.leader, &lai.isr, r) {
+                updates.push((tp.clone(), lai.new_leader_and_isr(leader, isr)));
+                replica_of.insert(tp, r);
+            }
+        }
+        pending = retry_later;
+        if updates.is_empty() {
+            continue;
+        }
+        for (tp, result) in zk.update_leader_and_isr(ctx.epoch_zk_version, ctx.epoch, &updates).await? {
+            let r = replica_of.get(&tp).copied().unwrap_or(-1);
+            match result {
+                Ok(lai) => {
+                    info!("Replica {r} of {tp} is offline: now leader {} isr {:?} leader epoch {}", lai.leader, lai.isr, lai.leader_epoch);
+                    let l = LeaderIsrAndControllerEpoch { leader_and_isr: lai, controller_epoch: ctx.epoch };
+                    ctx.partition_leadership_info.insert(tp.clone(), l.clone());
+                    let a = ctx.assignment(&tp).cloned().unwrap_or_default();
+                    let recipients: Vec<i32> = a.replicas.iter().copied().filter(|b| *b != r && ctx.is_replica_online(*b, &tp)).collect();
+                    batch.add_leader_and_isr_request_for_brokers(ctx, &recipients, &tp, &l, &a, false);
+                }
+                Err(ZkError::Zk { source: zookeeper_client::Error::BadVersion, .. }) => {
+                    info!("State of {tp} changed under us (attempt {attempt}); re-reading it");
+                    match zk.get_partition_state(&tp.topic, tp.partition).await? {
+                        Some(s) => {
+                            ctx.partition_leadership_info.insert(tp.clone(), s);
+                            pending.push((tp, r));
+                        }
+                        None => warn!("State znode of {tp} vanished"),
+                    }
+                }
+                Err(e) => warn!("Could not remove replica {r} from the ISR of {tp}: {e}"),
+            }
+        }
+    }
+    for (tp, r) in pending {
+        warn!("Gave up removing replica {r} from the ISR of {tp} after repeated conflicts");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offline_replica_isr_rules() {
+        assert_eq!(isr_without_replica(1, &[1, 2, 3], 2), Some((1, vec![1, 3])));
+        assert_eq!(isr_without_replica(1, &[1, 2, 3], 1), Some((-1, vec![2, 3])));
+        // The last ISR member stays, the partition loses its leader.
+        assert_eq!(isr_without_replica(1, &[1], 1), Some((-1, vec![1])));
+        assert_eq!(isr_without_replica(-1, &[1], 1), None);
+        assert_eq!(isr_without_replica(2, &[2, 3], 1), None);
+    }
 }

@@ -135,6 +135,7 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::LeaderAndIsr, 0, 5),
     (ApiKey::StopReplica, 0, 3),
     (ApiKey::UpdateMetadata, 0, 7),
+    (ApiKey::ControlledShutdown, 0, 3),
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::CreateTopics, 0, 7),
     (ApiKey::OffsetCommit, 0, 8),

@@ -10,24 +10,14 @@
 //! `/isr_change_notification/isr_change_<seq>`: checked every 2500 ms and
 //! written when nothing changed for 5000 ms or 60000 ms passed since the last
 //! announcement.
-//!
-//! The writes go through `KafkaZkClient::fenced`, i.e. a multi that also
-//! checks the current `/controller_epoch` version (read just before). That
-//! check is not needed for correctness here; it only lets the broker use the
-//! client's public conditional-write API. A controller change between the
-//! read and the write makes the multi fail, and the write is retried.
 
 use crate::common::{now_ms, TopicPartition};
 use crate::server::partition::{IsrChange, Partition};
-use crate::zk::zk_data::{
-    encode_isr_change_notification, isr_change_notification_sequence_path, topic_partition_state_path,
-};
 use crate::zk::{KafkaZkClient, LeaderAndIsr, LeaderIsrAndControllerEpoch, ZkError};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch, Notify};
-use zookeeper_client as zk;
 
 pub const ISR_CHANGE_PROPAGATION_INTERVAL_MS: u64 = 2500;
 pub const ISR_CHANGE_PROPAGATION_BLACKOUT_MS: i64 = 5000;
@@ -124,51 +114,20 @@ async fn writer(
     }
 }
 
-/// Writes the state znode conditionally; returns the new zkVersion.
+/// Writes the state znode conditionally on the cached zkVersion (not fenced
+/// on the controller epoch: this is the leader's write, as in Kafka's legacy
+/// path); returns the new zkVersion.
 async fn write_isr(zk: &KafkaZkClient, broker_id: i32, tp: &TopicPartition, change: &IsrChange) -> Result<i32, ZkError> {
-    let path = topic_partition_state_path(&tp.topic, tp.partition);
-    let wanted = LeaderAndIsr {
-        leader: broker_id,
-        leader_epoch: change.leader_epoch,
-        isr: change.new_isr.clone(),
-        zk_version: change.zk_version,
+    let state = LeaderIsrAndControllerEpoch {
+        leader_and_isr: LeaderAndIsr {
+            leader: broker_id,
+            leader_epoch: change.leader_epoch,
+            isr: change.new_isr.clone(),
+            zk_version: change.zk_version,
+        },
+        controller_epoch: change.controller_epoch,
     };
-    let data = LeaderIsrAndControllerEpoch { leader_and_isr: wanted.clone(), controller_epoch: change.controller_epoch }.encode();
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let epoch_version = match zk.get_controller_epoch().await? {
-            Some((_, v)) => v,
-            None => return Err(ZkError::NoNode("/controller_epoch".into())),
-        };
-        let result = zk.fenced(epoch_version, &path, |w| w.add_set_data(&path, &data, Some(change.zk_version))).await;
-        match result {
-            Ok(results) => {
-                let v = results
-                    .into_iter()
-                    .find_map(|r| match r {
-                        zk::MultiWriteResult::SetData { stat } => Some(stat.version),
-                        _ => None,
-                    })
-                    .unwrap_or(change.zk_version + 1);
-                return Ok(v);
-            }
-            Err(ZkError::ControllerMoved(_)) if attempts < 5 => continue,
-            Err(e @ ZkError::Zk { source: zk::Error::BadVersion, .. }) => {
-                // Already what we wanted (e.g. our write landed and the reply was lost)?
-                if let Some((bytes, stat)) = zk.get_data(&path).await? {
-                    if let Ok(cur) = LeaderIsrAndControllerEpoch::decode(&bytes, stat.version) {
-                        let c = &cur.leader_and_isr;
-                        if c.leader == wanted.leader && c.leader_epoch == wanted.leader_epoch && c.isr == wanted.isr {
-                            return Ok(stat.version);
-                        }
-                    }
-                }
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    zk.conditional_update_partition_state(tp, &state).await
 }
 
 /// Every 2500 ms: announce the changed partitions when no change happened
@@ -201,22 +160,8 @@ async fn propagator(zk: KafkaZkClient, pending: Arc<Mutex<Pending>>, mut shutdow
 }
 
 async fn announce(zk: &KafkaZkClient, batch: &[(String, i32)]) -> Result<(), ZkError> {
-    let path = isr_change_notification_sequence_path();
-    let data = encode_isr_change_notification(batch);
-    let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
-    for _ in 0..5 {
-        let epoch_version = match zk.get_controller_epoch().await? {
-            Some((_, v)) => v,
-            None => return Err(ZkError::NoNode("/controller_epoch".into())),
-        };
-        match zk.fenced(epoch_version, &path, |w| w.add_create(&path, &data, &opts)).await {
-            Ok(_) => {
-                log::debug!("[IsrManager] announced ISR changes of {batch:?}");
-                return Ok(());
-            }
-            Err(ZkError::ControllerMoved(_)) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(ZkError::ControllerMoved("controller epoch kept changing".into()))
+    let tps: Vec<TopicPartition> = batch.iter().map(|(t, p)| TopicPartition::new(t.clone(), *p)).collect();
+    let name = zk.create_isr_change_notification(&tps).await?;
+    log::debug!("[IsrManager] announced ISR changes of {batch:?} as {name}");
+    Ok(())
 }

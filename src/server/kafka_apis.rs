@@ -52,6 +52,8 @@ pub struct KafkaApis {
     pub metadata_cache: Arc<MetadataCache>,
     pub zk: KafkaZkClient,
     pub group_coordinator: Arc<GroupCoordinator>,
+    /// This broker's controller, set once it has started (after the socket server).
+    pub controller: std::sync::OnceLock<crate::controller::KafkaController>,
 }
 
 /// Decodes the body as `$req`, runs `$handler`, and encodes its response.
@@ -143,6 +145,9 @@ impl KafkaApis {
                 offset_for_leader_epoch::OffsetForLeaderEpochRequest,
                 handle_offset_for_leader_epoch
             ),
+            ApiKey::ControlledShutdown => {
+                dispatch!(self, ctx, r, controlled_shutdown::ControlledShutdownRequest, handle_controlled_shutdown)
+            }
             other => RequestOutcome::Close(format!("API {other:?} is not served")),
         }
     }

@@ -203,9 +203,10 @@ impl KafkaServer {
             metadata_cache: metadata_cache.clone(),
             zk: zk.clone(),
             group_coordinator: group_coordinator.clone(),
+            controller: std::sync::OnceLock::new(),
         });
         group_coordinator.startup(shutdown_rx.clone());
-        tokio::spawn(socket_server.run(apis, shutdown_rx.clone()));
+        tokio::spawn(socket_server.run(apis.clone(), shutdown_rx.clone()));
         log::info!("listening on port {bound_port}");
 
         let broker_info = BrokerInfo::new(
@@ -223,7 +224,9 @@ impl KafkaServer {
         log::info!("registered broker {broker_id} at path /brokers/ids/{broker_id} with epoch {broker_epoch}");
         replica_manager.set_broker_epoch(broker_epoch);
 
-        let controller = KafkaController::startup(zk.clone(), broker_info.clone(), broker_epoch, ControllerConfig::new(broker_id));
+        let controller =
+            KafkaController::startup(zk.clone(), broker_info.clone(), broker_epoch, ControllerConfig::from_kafka_config(&config));
+        let _ = apis.controller.set(controller.clone());
 
         // After a session expiry the controller's event thread re-registers
         // this broker (as Kafka does); follow the new broker epoch here.

@@ -79,17 +79,10 @@ impl FetcherConfig {
     }
 }
 
-/// Java's `String.hashCode`, so partitions spread over fetchers as in Kafka.
-fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
-}
-
 /// Kafka's `AbstractFetcherManager.getFetcherId`.
 pub fn fetcher_id(tp: &TopicPartition, num_fetchers: usize) -> usize {
-    let h = java_string_hash(&tp.topic).wrapping_mul(31).wrapping_add(tp.partition);
-    // Utils.abs: Integer.MIN_VALUE maps to 0.
-    let abs = if h == i32::MIN { 0 } else { h.abs() };
-    abs as usize % num_fetchers.max(1)
+    let h = crate::common::java_string_hash(&tp.topic).wrapping_mul(31).wrapping_add(tp.partition);
+    crate::common::kafka_abs(h) as usize % num_fetchers.max(1)
 }
 
 /// Where truncation stands for one partition.

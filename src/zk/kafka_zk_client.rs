@@ -302,14 +302,30 @@ impl KafkaZkClient {
     #[doc(hidden)]
     pub async fn expire_session_for_testing(&self) -> Result<()> {
         let info = self.client()?.session().clone();
-        let other = zk::Client::connector()
-            .with_session(info)
-            .with_session_timeout(self.inner.config.session_timeout)
-            .connect(&self.inner.hosts)
-            .await
-            .map_err(|e| zk_err("connect", "/", e))?;
-        drop(other);
-        Ok(())
+        let before = self.session_id()?;
+        let mut last = None;
+        // The takeover connect sometimes times out under load; retry unless
+        // the session has meanwhile been replaced anyway.
+        for _ in 0..3 {
+            match zk::Client::connector()
+                .with_session(info.clone())
+                .with_session_timeout(self.inner.config.session_timeout)
+                .connect(&self.inner.hosts)
+                .await
+            {
+                Ok(other) => {
+                    drop(other);
+                    return Ok(());
+                }
+                Err(e) => {
+                    if self.session_id().is_ok_and(|id| id != before) {
+                        return Ok(());
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(zk_err("connect", "/", last.unwrap_or(zk::Error::Timeout)))
     }
 
     // ------------------------------------------------------------ raw helpers
@@ -782,6 +798,122 @@ impl KafkaZkClient {
             }
         }
         Ok(out)
+    }
+
+    /// The partitions named in `/admin/preferred_replica_election`, if it exists.
+    pub async fn get_preferred_replica_election(&self) -> Result<Option<BTreeSet<TopicPartition>>> {
+        match self.get_data(PREFERRED_REPLICA_ELECTION_PATH).await? {
+            None => Ok(None),
+            Some((d, _)) => decode_preferred_replica_election(&d)
+                .map(|v| Some(v.into_iter().map(|(t, p)| TopicPartition::new(t, p)).collect()))
+                .map_err(|e| invalid(PREFERRED_REPLICA_ELECTION_PATH, e)),
+        }
+    }
+
+    /// Creates `/admin/preferred_replica_election` (what `kafka-preferred-replica-election.sh --zookeeper` does).
+    pub async fn create_preferred_replica_election(&self, partitions: &[TopicPartition]) -> Result<()> {
+        let tps: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
+        match self.client()?.create(PREFERRED_REPLICA_ELECTION_PATH, &encode_preferred_replica_election(&tps), &open_acl()).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(zk_err("create", PREFERRED_REPLICA_ELECTION_PATH, e)),
+        }
+    }
+
+    /// Deletes `/admin/preferred_replica_election` (fenced).
+    pub async fn delete_preferred_replica_election(&self, controller_epoch_zk_version: i32) -> Result<()> {
+        let path = PREFERRED_REPLICA_ELECTION_PATH;
+        match self.fenced(controller_epoch_zk_version, path, |w| w.add_delete(path, None)).await {
+            Ok(_) | Err(ZkError::NoNode(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The leader broker's legacy ISR write (Kafka's `ReplicationUtils.updateLeaderAndIsr`):
+    /// setData of the partition's state conditional on `state.leader_and_isr.zk_version`,
+    /// not fenced by the controller epoch. Returns the new zkVersion. A BADVERSION
+    /// whose znode already holds exactly `state` counts as success (a retried write).
+    pub async fn conditional_update_partition_state(&self, tp: &TopicPartition, state: &LeaderIsrAndControllerEpoch) -> Result<i32> {
+        let path = topic_partition_state_path(&tp.topic, tp.partition);
+        match self.client()?.set_data(&path, &state.encode(), Some(state.leader_and_isr.zk_version)).await {
+            Ok(stat) => Ok(stat.version),
+            Err(zk::Error::BadVersion) => {
+                if let Some((d, stat)) = self.get_data(&path).await? {
+                    if let Ok(cur) = LeaderIsrAndControllerEpoch::decode(&d, stat.version) {
+                        let same = cur.controller_epoch == state.controller_epoch
+                            && cur.leader_and_isr.leader == state.leader_and_isr.leader
+                            && cur.leader_and_isr.leader_epoch == state.leader_and_isr.leader_epoch
+                            && cur.leader_and_isr.isr == state.leader_and_isr.isr;
+                        if same {
+                            return Ok(stat.version);
+                        }
+                    }
+                }
+                Err(zk_err("setData", &path, zk::Error::BadVersion))
+            }
+            Err(e) => Err(zk_err("setData", &path, e)),
+        }
+    }
+
+    /// Announces ISR changes: creates `/isr_change_notification/isr_change_<seq>`
+    /// naming `partitions`. Returns the child's name.
+    pub async fn create_isr_change_notification(&self, partitions: &[TopicPartition]) -> Result<String> {
+        let tps: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
+        let prefix = isr_change_notification_sequence_path();
+        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        match self.client()?.create(&prefix, &encode_isr_change_notification(&tps), &opts).await {
+            Ok((_, seq)) => Ok(format!("{ISR_CHANGE_NOTIFICATION_PREFIX}{seq}")),
+            Err(e) => Err(zk_err("create", &prefix, e)),
+        }
+    }
+
+    /// Topics marked for deletion (children of `/admin/delete_topics`).
+    pub async fn get_topic_deletions(&self) -> Result<Vec<String>> {
+        let mut v = self.get_children(DELETE_TOPICS_PATH).await?;
+        v.sort();
+        Ok(v)
+    }
+
+    /// Deletes deletion markers `/admin/delete_topics/<t>` (fenced).
+    pub async fn delete_topic_deletions(&self, controller_epoch_zk_version: i32, topics: &[String]) -> Result<()> {
+        for t in topics {
+            let path = delete_topic_path(t);
+            match self.fenced(controller_epoch_zk_version, &path, |w| w.add_delete(&path, None)).await {
+                Ok(_) | Err(ZkError::NoNode(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The last step of a topic deletion, fenced: removes `/brokers/topics/<t>`
+    /// with everything under it and `/config/topics/<t>` in one multi, then
+    /// the `/admin/delete_topics/<t>` marker.
+    pub async fn delete_topic_znodes(&self, controller_epoch_zk_version: i32, topic: &str) -> Result<()> {
+        let root = topic_path(topic);
+        let mut to_delete = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(p) = stack.pop() {
+            for c in self.get_children(&p).await? {
+                stack.push(format!("{p}/{c}"));
+            }
+            to_delete.push(p);
+        }
+        // Children before parents.
+        to_delete.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+        let config = config_entity_path("topics", topic);
+        if self.exists(&config).await?.is_some() {
+            to_delete.push(config);
+        }
+        if self.exists(&root).await?.is_some() {
+            self.fenced(controller_epoch_zk_version, &root, |w| {
+                for p in &to_delete {
+                    w.add_delete(p, None)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        self.delete_topic_deletions(controller_epoch_zk_version, &[topic.to_string()]).await
     }
 
     /// Pending `/isr_change_notification` children (sequence names).

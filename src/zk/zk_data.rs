@@ -689,6 +689,10 @@ pub fn decode_isr_change_notification(bytes: &[u8]) -> DResult<Vec<(String, i32)
 }
 
 /// `/admin/preferred_replica_election`.
+pub fn encode_preferred_replica_election(tps: &[(String, i32)]) -> Vec<u8> {
+    encode_partition_list(tps)
+}
+
 pub fn decode_preferred_replica_election(bytes: &[u8]) -> DResult<Vec<(String, i32)>> {
     decode_partition_list(bytes)
 }

@@ -438,7 +438,7 @@ def create_topic(bootstrap: str, name: str, partitions: int = 1, replication_fac
                       config={k: str(v) for k, v in (config or {}).items()})],
             operation_timeout=timeout, request_timeout=timeout)
         fs[name].result(timeout=timeout)
-        del a
+        del client
     wait_for_topic(bootstrap, name, partitions, timeout=timeout)
 
 

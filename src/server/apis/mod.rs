@@ -2,6 +2,7 @@
 //! (the way mini-redis keeps one file per command).
 
 pub mod api_versions;
+pub mod controlled_shutdown;
 pub mod create_topics;
 pub mod fetch;
 pub mod leader_and_isr;
