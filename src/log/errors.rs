@@ -21,6 +21,10 @@ pub enum LogError {
     InvalidRecord(String),
     /// v0/v1 messages or other unsupported formats.
     UnsupportedForMessageFormat(String),
+    /// An idempotent producer's batch does not follow its last one.
+    OutOfOrderSequence(String),
+    /// An idempotent producer's batch carries an epoch older than the last seen.
+    InvalidProducerEpoch(String),
     /// Disk trouble (`KAFKA_STORAGE_ERROR`).
     Io(io::Error),
     /// A log dir that belongs to another broker/cluster, bad config, bad state.
@@ -40,6 +44,8 @@ impl LogError {
             LogError::RecordListTooLarge { .. } => ec::RECORD_LIST_TOO_LARGE,
             LogError::InvalidRecord(_) => ec::INVALID_RECORD,
             LogError::UnsupportedForMessageFormat(_) => ec::UNSUPPORTED_FOR_MESSAGE_FORMAT,
+            LogError::OutOfOrderSequence(_) => ec::OUT_OF_ORDER_SEQUENCE_NUMBER,
+            LogError::InvalidProducerEpoch(_) => ec::INVALID_PRODUCER_EPOCH,
             LogError::Io(_) | LogError::Storage(_) | LogError::Closed => ec::KAFKA_STORAGE_ERROR,
         }
     }
@@ -59,6 +65,8 @@ impl fmt::Display for LogError {
             }
             LogError::InvalidRecord(s) => write!(f, "invalid record: {s}"),
             LogError::UnsupportedForMessageFormat(s) => write!(f, "unsupported message format: {s}"),
+            LogError::OutOfOrderSequence(s) => write!(f, "{s}"),
+            LogError::InvalidProducerEpoch(s) => write!(f, "{s}"),
             LogError::Io(e) => write!(f, "I/O error: {e}"),
             LogError::Storage(s) => write!(f, "storage error: {s}"),
             LogError::Closed => write!(f, "log is closed"),

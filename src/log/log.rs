@@ -10,6 +10,7 @@ use crate::common::{now_ms, TopicPartition};
 use crate::log::errors::{LogError, LogResult};
 use crate::log::leader_epoch_cache::{EpochEntry, LeaderEpochFileCache};
 use crate::log::log_config::LogConfig;
+use crate::log::producer_state::{self, ProducerBatch, ProducerStateManager};
 use crate::log::log_segment::{LogSegment, ReadPlan, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX};
 use crate::log::segment_file_name;
 use crate::protocol::records::{self, AppendOrigin, RecordBatch, TimestampType};
@@ -67,6 +68,8 @@ struct LogInner {
     high_watermark: i64,
     recovery_point: i64,
     epoch_cache: LeaderEpochFileCache,
+    /// Idempotent producers' epochs and last batches.
+    producer_state: ProducerStateManager,
     unflushed_messages: i64,
     last_flush_ms: i64,
     closed: bool,
@@ -179,6 +182,7 @@ impl Log {
         let high_watermark = state.high_watermark.unwrap_or(log_start_offset).clamp(log_start_offset, log_end_offset);
         epoch_cache.truncate_from_end(log_end_offset)?;
         epoch_cache.truncate_from_start(log_start_offset)?;
+        let producer_state = load_producer_state(&tp, dir, &segments, log_start_offset, log_end_offset);
         Ok(Log {
             tp,
             inner: Mutex::new(LogInner {
@@ -190,6 +194,7 @@ impl Log {
                 high_watermark,
                 recovery_point: log_end_offset,
                 epoch_cache,
+                producer_state,
                 unflushed_messages: 0,
                 last_flush_ms: now,
                 closed: false,
@@ -259,6 +264,11 @@ impl Log {
         g.high_watermark
     }
 
+    /// What producer state knows of `producer_id`.
+    pub fn producer_entry(&self, producer_id: i64) -> Option<crate::log::producer_state::ProducerStateEntry> {
+        self.lock_any().producer_state.last_entry(producer_id).cloned()
+    }
+
     /// Latest leader epoch in the cache.
     pub fn latest_epoch(&self) -> Option<i32> {
         self.lock_any().epoch_cache.latest_epoch()
@@ -294,6 +304,39 @@ impl Log {
             TimestampType::LogAppendTime => now_ms(),
             TimestampType::CreateTime => records::NO_TIMESTAMP,
         };
+        // Idempotent producers: a retried batch is answered with where it
+        // went the first time; otherwise epochs and sequences must follow.
+        let mut producer_batches = Vec::new();
+        let mut next = first_offset;
+        for vb in &validated.batches {
+            if vb.producer_id >= 0 {
+                let pb = ProducerBatch {
+                    producer_id: vb.producer_id,
+                    producer_epoch: vb.producer_epoch,
+                    base_sequence: vb.base_sequence,
+                    base_offset: next,
+                    last_offset_delta: vb.last_offset_delta,
+                    max_timestamp: if append_time >= 0 { append_time } else { vb.max_timestamp },
+                };
+                if let Some(dup) = g.producer_state.find_duplicate(&pb) {
+                    log::debug!("{}: duplicate batch of producer {} ({}..{})", self.tp, pb.producer_id, dup.first_offset(), dup.last_offset);
+                    return Ok(LogAppendInfo {
+                        first_offset: dup.first_offset(),
+                        last_offset: dup.last_offset,
+                        max_timestamp: dup.timestamp,
+                        offset_of_max_timestamp: dup.last_offset,
+                        log_append_time: dup.timestamp,
+                        log_start_offset: g.log_start_offset,
+                        num_records: 0,
+                        num_batches: 0,
+                        valid_bytes: 0,
+                    });
+                }
+                producer_batches.push(pb);
+            }
+            next += vb.records_count as i64;
+        }
+        let producer_updates = g.producer_state.prepare(&producer_batches, true)?;
         let mut offset = first_offset;
         let mut max_ts = records::NO_TIMESTAMP;
         let mut offset_of_max_ts = first_offset;
@@ -318,6 +361,7 @@ impl Log {
         }
         let data = buf.freeze();
         append_to_segments(&mut g, &data, first_offset, last_offset, max_ts, offset_of_max_ts)?;
+        g.producer_state.commit(producer_updates, last_offset + 1);
         g.unflushed_messages += validated.total_records;
         maybe_flush(&mut g)?;
         Ok(LogAppendInfo {
@@ -346,6 +390,7 @@ impl Log {
         let mut offset_of_max_ts = -1i64;
         let mut num_records = 0i64;
         let mut epochs: Vec<(i32, i64)> = Vec::new();
+        let mut producer_batches: Vec<ProducerBatch> = Vec::new();
         let mut num_batches = 0;
         for b in &mut it {
             let b: RecordBatch = b?;
@@ -370,6 +415,16 @@ impl Log {
             num_records += b.records_count().max(0) as i64;
             if b.partition_leader_epoch() >= 0 {
                 epochs.push((b.partition_leader_epoch(), b.base_offset()));
+            }
+            if b.producer_id() >= 0 && !b.is_control() {
+                producer_batches.push(ProducerBatch {
+                    producer_id: b.producer_id(),
+                    producer_epoch: b.producer_epoch(),
+                    base_sequence: b.base_sequence(),
+                    base_offset: b.base_offset(),
+                    last_offset_delta: b.last_offset_delta(),
+                    max_timestamp: b.max_timestamp(),
+                });
             }
             valid += b.size_in_bytes();
             num_batches += 1;
@@ -400,6 +455,7 @@ impl Log {
         }
         let data = records.slice(..valid);
         append_to_segments(&mut g, &data, first_offset, last_offset, max_ts, offset_of_max_ts)?;
+        g.producer_state.replay(&producer_batches, last_offset + 1);
         g.unflushed_messages += num_records;
         maybe_flush(&mut g)?;
         Ok(LogAppendInfo {
@@ -526,6 +582,8 @@ impl Log {
         if g.log_start_offset > leo {
             g.log_start_offset = leo;
         }
+        let lso = g.log_start_offset;
+        g.producer_state = load_producer_state(&self.tp, &g.dir, &g.segments, lso, leo);
         Ok(true)
     }
 
@@ -546,6 +604,8 @@ impl Log {
         g.high_watermark = offset;
         g.recovery_point = offset;
         g.epoch_cache.clear_and_flush()?;
+        producer_state::delete_snapshots(&g.dir, |_| true);
+        g.producer_state.clear(offset);
         Ok(())
     }
 
@@ -565,6 +625,7 @@ impl Log {
         }
         g.log_start_offset = new_start;
         g.epoch_cache.truncate_from_start(new_start)?;
+        g.producer_state.truncate_head(new_start);
         Ok(true)
     }
 
@@ -589,7 +650,14 @@ impl Log {
         if let Some(active) = g.segments.values_mut().next_back() {
             active.on_become_inactive()?;
         }
-        flush_inner(&mut g)
+        flush_inner(&mut g)?;
+        // Kafka snapshots producer state at the log end on close.
+        let leo = g.log_end_offset;
+        g.producer_state.update_map_end_offset(leo);
+        if let Err(e) = g.producer_state.write_snapshot(&g.dir) {
+            log::warn!("{}: cannot write producer snapshot: {e}", self.tp);
+        }
+        Ok(())
     }
 
     /// Marks the log closed and moves its directory to `new_dir` (used by
@@ -681,5 +749,103 @@ fn roll_segment(g: &mut LogInner, new_base: i64) -> LogResult<()> {
     }
     let seg = LogSegment::open(&g.dir, new_base, &g.config, now_ms())?;
     g.segments.insert(new_base, seg);
+    // Kafka snapshots producer state at every roll, at the new base offset.
+    if old_base.is_some() {
+        g.producer_state.update_map_end_offset(new_base);
+        if let Err(e) = g.producer_state.write_snapshot(&g.dir) {
+            log::warn!("cannot write producer snapshot in {}: {e}", g.dir.display());
+        }
+    }
     Ok(())
+}
+
+/// Producer state of a log being opened or truncated (Kafka's
+/// `loadProducerState`): the newest snapshot at or below the log end, merged
+/// with a replay of the batch headers after it. Kafka replays from the
+/// snapshot offset only; we also replay the segments just before it, until at
+/// least 5 producer batches precede the snapshot (at most two segments back),
+/// so that a restart keeps more of each producer's last 5 batches for
+/// duplicate detection. Without a snapshot the whole log is replayed.
+fn load_producer_state(
+    tp: &TopicPartition,
+    dir: &Path,
+    segments: &BTreeMap<i64, LogSegment>,
+    log_start_offset: i64,
+    log_end_offset: i64,
+) -> ProducerStateManager {
+    producer_state::delete_snapshots(dir, |o| o > log_end_offset);
+    let snapshot = producer_state::load_latest_snapshot(dir, log_end_offset);
+    let snap_offset = snapshot.as_ref().map(|s| s.map_end_offset());
+    let mut chunks: Vec<Vec<ProducerBatch>> = Vec::new();
+    let mut before_snapshot = 0usize;
+    let mut segments_before = 0;
+    for seg in segments.values().rev() {
+        if seg.base_offset() >= log_end_offset {
+            continue;
+        }
+        match segment_producer_batches(seg, log_start_offset, log_end_offset) {
+            Ok(b) => {
+                if let Some(so) = snap_offset {
+                    before_snapshot += b.iter().filter(|b| b.base_offset < so).count();
+                }
+                chunks.push(b);
+            }
+            Err(e) => {
+                log::warn!("{tp}: producer state replay stopped at segment {}: {e}", seg.base_offset());
+                break;
+            }
+        }
+        if let Some(so) = snap_offset {
+            if seg.base_offset() < so {
+                segments_before += 1;
+                if before_snapshot >= producer_state::NUM_BATCHES_TO_RETAIN || segments_before >= 3 {
+                    break;
+                }
+            }
+        }
+    }
+    let mut replayed = ProducerStateManager::new();
+    for chunk in chunks.iter().rev() {
+        for b in chunk {
+            replayed.replay(std::slice::from_ref(b), b.last_offset() + 1);
+        }
+    }
+    let mut state = match snapshot {
+        Some(mut s) => {
+            s.merge_replayed(replayed);
+            s
+        }
+        None => replayed,
+    };
+    state.truncate_head(log_start_offset);
+    state.update_map_end_offset(log_end_offset);
+    if !state.is_empty() {
+        log::debug!("{tp}: loaded the state of {} producers", state.len());
+    }
+    state
+}
+
+/// The batches with a producer id in `seg` that end at or after `from` and
+/// start before `to`, from their headers.
+fn segment_producer_batches(seg: &LogSegment, from: i64, to: i64) -> LogResult<Vec<ProducerBatch>> {
+    let mut out = Vec::new();
+    let mut pos = 0u64;
+    while let Some(h) = seg.read_header_at(pos)? {
+        if h.base_offset >= to {
+            break;
+        }
+        let is_control = h.attributes & 0x20 != 0;
+        if h.producer_id >= 0 && !is_control && h.last_offset >= from {
+            out.push(ProducerBatch {
+                producer_id: h.producer_id,
+                producer_epoch: h.producer_epoch,
+                base_sequence: h.base_sequence,
+                base_offset: h.base_offset,
+                last_offset_delta: (h.last_offset - h.base_offset) as i32,
+                max_timestamp: h.max_timestamp,
+            });
+        }
+        pos += h.size;
+    }
+    Ok(out)
 }

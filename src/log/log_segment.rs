@@ -28,6 +28,10 @@ pub struct BatchHeader {
     pub last_offset: i64,
     pub max_timestamp: i64,
     pub partition_leader_epoch: i32,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+    pub attributes: i16,
 }
 
 impl BatchHeader {
@@ -61,6 +65,10 @@ impl BatchHeader {
             last_offset: base_offset + delta as i64,
             max_timestamp: i64_at(records::MAX_TIMESTAMP_OFFSET),
             partition_leader_epoch: i32_at(records::PARTITION_LEADER_EPOCH_OFFSET),
+            producer_id: i64_at(records::PRODUCER_ID_OFFSET),
+            producer_epoch: i16::from_be_bytes([b[records::PRODUCER_EPOCH_OFFSET], b[records::PRODUCER_EPOCH_OFFSET + 1]]),
+            base_sequence: i32_at(records::BASE_SEQUENCE_OFFSET),
+            attributes: i16::from_be_bytes([b[records::ATTRIBUTES_OFFSET], b[records::ATTRIBUTES_OFFSET + 1]]),
         })
     }
 }

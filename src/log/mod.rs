@@ -10,6 +10,7 @@ pub mod log_config;
 pub mod log_manager;
 pub mod log_segment;
 pub mod offset_index;
+pub mod producer_state;
 pub mod time_index;
 
 pub use self::errors::{LogError, LogResult};

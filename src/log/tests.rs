@@ -389,3 +389,106 @@ fn log_is_send_sync_and_concurrent() {
     assert!(all.iter().enumerate().all(|(i, (o, _))| *o == i as i64));
 }
 
+
+// ------------------------------------------------------------ idempotent producers
+
+fn idem_batch(pid: i64, epoch: i16, seq: i32, n: usize, tag: &str) -> Bytes {
+    let mut b = RecordBatchBuilder::new(Compression::None).producer(pid, epoch, seq);
+    for i in 0..n {
+        b.append(1000 + i as i64, None, Some(format!("{tag}-{i}").as_bytes()), &[]);
+    }
+    b.build().unwrap()
+}
+
+#[test]
+fn idempotent_appends_duplicates_and_errors() {
+    let d = TempDir::new("idem");
+    let dir = d.0.join("t-0");
+    let log = Log::open(&dir, TopicPartition::new("t", 0), small_config(), LogOpenState::default()).unwrap();
+    let append = |b: Bytes| log.append_as_leader(b, 0, AppendOrigin::Client);
+    // Plain batches are unaffected.
+    append(batch(2, 1, Compression::None, "plain")).unwrap();
+    let first = append(idem_batch(7, 0, 0, 3, "a")).unwrap();
+    assert_eq!((first.first_offset, first.last_offset), (2, 4));
+    let second = append(idem_batch(7, 0, 3, 2, "b")).unwrap();
+    assert_eq!((second.first_offset, second.last_offset), (5, 6));
+    // A retry of either is answered with its original offsets and not appended.
+    let dup = append(idem_batch(7, 0, 0, 3, "a")).unwrap();
+    assert_eq!((dup.first_offset, dup.last_offset, dup.num_records), (2, 4, 0));
+    let dup = append(idem_batch(7, 0, 3, 2, "b")).unwrap();
+    assert_eq!((dup.first_offset, dup.last_offset), (5, 6));
+    assert_eq!(log.log_end_offset(), 7);
+    // Gaps and old epochs are refused, nothing appended.
+    assert_eq!(append(idem_batch(7, 0, 9, 1, "gap")).unwrap_err().error_code(), ec::OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert_eq!(append(idem_batch(7, 0, 4, 1, "overlap")).unwrap_err().error_code(), ec::OUT_OF_ORDER_SEQUENCE_NUMBER);
+    // A new epoch starts at 0; then the old epoch is fenced.
+    assert_eq!(append(idem_batch(7, 1, 5, 1, "x")).unwrap_err().error_code(), ec::OUT_OF_ORDER_SEQUENCE_NUMBER);
+    append(idem_batch(7, 1, 0, 1, "e1")).unwrap();
+    assert_eq!(append(idem_batch(7, 0, 5, 1, "old")).unwrap_err().error_code(), ec::INVALID_PRODUCER_EPOCH);
+    // A batch with a producer id but no sequence is invalid.
+    assert_eq!(append(idem_batch(8, 0, -1, 1, "noseq")).unwrap_err().error_code(), ec::INVALID_RECORD);
+    assert_eq!(log.log_end_offset(), 8);
+    // Another producer starting mid-sequence (unknown to us) is accepted.
+    append(idem_batch(9, 2, 40, 2, "late")).unwrap();
+    assert_eq!(log.producer_entry(9).unwrap().last_seq(), 41);
+    let values: Vec<String> = read_all(&log, 0, 100_000).into_iter().map(|(_, v)| v).collect();
+    assert_eq!(values.iter().filter(|v| v.starts_with("a-")).count(), 3);
+    assert_eq!(values.len(), 10);
+}
+
+#[test]
+fn producer_state_survives_restarts_rolls_and_truncation() {
+    let d = TempDir::new("idem-restart");
+    let dir = d.0.join("t-0");
+    let tp = TopicPartition::new("t", 0);
+    let log = Log::open(&dir, tp.clone(), small_config(), LogOpenState::default()).unwrap();
+    // Enough batches to roll several segments (snapshots at each roll).
+    let mut seq = 0;
+    let mut offsets = Vec::new();
+    for i in 0..40 {
+        let info = log.append_as_leader(idem_batch(5, 0, seq, 2, &format!("r{i}-{}", "x".repeat(30))), 0, AppendOrigin::Client).unwrap();
+        offsets.push((seq, info.first_offset));
+        seq += 2;
+    }
+    assert!(log.num_segments() > 3);
+    assert!(fs::read_dir(&dir).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".snapshot")));
+    let leo = log.log_end_offset();
+
+    // Torn restart (no close): state comes from a roll snapshot plus replay;
+    // every one of the last 5 batches is still recognised.
+    drop(log);
+    let state = LogOpenState { recovery_point: 0, ..Default::default() };
+    let log = Log::open(&dir, tp.clone(), small_config(), state).unwrap();
+    assert_eq!(log.log_end_offset(), leo);
+    for (s, o) in &offsets[offsets.len() - 5..] {
+        let dup = log.append_as_leader(idem_batch(5, 0, *s, 2, "retry"), 0, AppendOrigin::Client).unwrap();
+        assert_eq!(dup.first_offset, *o);
+    }
+    assert_eq!(log.log_end_offset(), leo);
+    assert_eq!(log.append_as_leader(idem_batch(5, 0, seq + 1, 1, "gap"), 0, AppendOrigin::Client).unwrap_err().error_code(), ec::OUT_OF_ORDER_SEQUENCE_NUMBER);
+
+    // Clean close writes a snapshot at the log end; the reopened log knows the producer.
+    log.close().unwrap();
+    assert!(dir.join(segment_file_name(leo, ".snapshot")).exists());
+    drop(log);
+    let log = Log::open(&dir, tp.clone(), small_config(), LogOpenState { had_clean_shutdown: true, recovery_point: leo, ..Default::default() }).unwrap();
+    let (s, o) = offsets[offsets.len() - 2];
+    assert_eq!(log.append_as_leader(idem_batch(5, 0, s, 2, "retry"), 0, AppendOrigin::Client).unwrap().first_offset, o);
+    log.append_as_leader(idem_batch(5, 0, seq, 1, "next"), 0, AppendOrigin::Client).unwrap();
+
+    // Truncation rebuilds the state as of the new end (snapshots past it go).
+    let (s10, o10) = offsets[10];
+    log.truncate_to(o10).unwrap();
+    assert!(producer_state::list_snapshots(&dir).iter().all(|o| *o <= o10));
+    assert_eq!(log.producer_entry(5).unwrap().last_seq(), s10 - 1);
+    let info = log.append_as_leader(idem_batch(5, 0, s10, 2, "again"), 0, AppendOrigin::Client).unwrap();
+    assert_eq!(info.first_offset, o10);
+
+    // Follower appends record producer state too.
+    let follower = Log::open(&d.0.join("f-0"), TopicPartition::new("f", 0), small_config(), LogOpenState::default()).unwrap();
+    let f = log.read(0, 1 << 20, None, true).unwrap();
+    follower.append_as_follower(f.records).unwrap();
+    assert_eq!(follower.producer_entry(5), log.producer_entry(5));
+    follower.truncate_fully_and_start_at(0).unwrap();
+    assert!(follower.producer_entry(5).is_none());
+}

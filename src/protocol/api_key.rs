@@ -25,7 +25,9 @@ pub enum ApiKey {
     ApiVersions = 18,
     CreateTopics = 19,
     DeleteTopics = 20,
+    InitProducerId = 22,
     OffsetForLeaderEpoch = 23,
+    DescribeConfigs = 32,
     DeleteGroups = 42,
     OffsetDelete = 47,
     AlterIsr = 56,
@@ -55,7 +57,9 @@ impl ApiKey {
             18 => ApiVersions,
             19 => CreateTopics,
             20 => DeleteTopics,
+            22 => InitProducerId,
             23 => OffsetForLeaderEpoch,
+            32 => DescribeConfigs,
             42 => DeleteGroups,
             47 => OffsetDelete,
             56 => AlterIsr,
@@ -93,6 +97,8 @@ impl ApiKey {
             CreateTopics => 5,
             DeleteTopics => 4,
             OffsetForLeaderEpoch => 4,
+            InitProducerId => 2,
+            DescribeConfigs => 4,
             DeleteGroups => 2,
             OffsetDelete => i16::MAX,
             AlterIsr => 0,
@@ -150,6 +156,8 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::OffsetForLeaderEpoch, 0, 4),
+    (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::DescribeConfigs, 0, 4),
 ];
 
 /// The version range served for `key`, if any.

@@ -52,6 +52,7 @@ pub const POLICY_VIOLATION: ErrorCode = 44;
 pub const OUT_OF_ORDER_SEQUENCE_NUMBER: ErrorCode = 45;
 pub const DUPLICATE_SEQUENCE_NUMBER: ErrorCode = 46;
 pub const INVALID_PRODUCER_EPOCH: ErrorCode = 47;
+pub const INVALID_TRANSACTION_TIMEOUT: ErrorCode = 50;
 pub const KAFKA_STORAGE_ERROR: ErrorCode = 56;
 pub const LOG_DIR_NOT_FOUND: ErrorCode = 57;
 pub const UNKNOWN_PRODUCER_ID: ErrorCode = 59;
@@ -100,6 +101,8 @@ pub fn error_name(code: ErrorCode) -> &'static str {
         41 => "NOT_CONTROLLER",
         42 => "INVALID_REQUEST",
         43 => "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+        45 => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+        47 => "INVALID_PRODUCER_EPOCH",
         56 => "KAFKA_STORAGE_ERROR",
         74 => "FENCED_LEADER_EPOCH",
         75 => "UNKNOWN_LEADER_EPOCH",

@@ -548,6 +548,13 @@ fn validate_batch(batch: &RecordBatch, origin: AppendOrigin) -> Result<Validated
     if batch.is_transactional() && batch.producer_id() < 0 {
         return Err(invalid("transactional batch without producer id"));
     }
+    if batch.producer_id() >= 0 && batch.base_sequence() < 0 && origin == AppendOrigin::Client {
+        return Err(invalid(format!(
+            "invalid sequence number {} in record batch with producerId {}",
+            batch.base_sequence(),
+            batch.producer_id()
+        )));
+    }
     let mut expected = 0i32;
     let mut max_ts = i64::MIN;
     let mut max_delta = 0;

@@ -52,6 +52,7 @@ pub struct KafkaApis {
     pub metadata_cache: Arc<MetadataCache>,
     pub zk: KafkaZkClient,
     pub group_coordinator: Arc<GroupCoordinator>,
+    pub producer_id_manager: Arc<crate::server::producer_id_manager::ProducerIdManager>,
     /// This broker's controller, set once it has started (after the socket server).
     pub controller: std::sync::OnceLock<crate::controller::KafkaController>,
 }
@@ -145,6 +146,8 @@ impl KafkaApis {
                 offset_for_leader_epoch::OffsetForLeaderEpochRequest,
                 handle_offset_for_leader_epoch
             ),
+            ApiKey::InitProducerId => dispatch!(self, ctx, r, init_producer_id::InitProducerIdRequest, handle_init_producer_id),
+            ApiKey::DescribeConfigs => dispatch!(self, ctx, r, describe_configs::DescribeConfigsRequest, handle_describe_configs),
             ApiKey::ControlledShutdown => {
                 dispatch!(self, ctx, r, controlled_shutdown::ControlledShutdownRequest, handle_controlled_shutdown)
             }

@@ -203,6 +203,7 @@ impl KafkaServer {
             metadata_cache: metadata_cache.clone(),
             zk: zk.clone(),
             group_coordinator: group_coordinator.clone(),
+            producer_id_manager: Arc::new(crate::server::producer_id_manager::ProducerIdManager::new(broker_id, zk.clone())),
             controller: std::sync::OnceLock::new(),
         });
         group_coordinator.startup(shutdown_rx.clone());

@@ -10,6 +10,7 @@ pub mod kafka_apis;
 pub mod kafka_server;
 pub mod metadata_cache;
 pub mod partition;
+pub mod producer_id_manager;
 pub mod replica_fetcher;
 pub mod replica_manager;
 pub mod socket_server;

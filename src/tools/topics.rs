@@ -655,6 +655,8 @@ async fn describe_from_broker(client: &mut KafkaClient, topics: &[String]) -> Re
         return Ok(vec![]);
     }
     let md = client.metadata(Some(topics), false).await.map_err(|e| e.to_string())?;
+    let names: Vec<String> = md.topics.iter().filter(|t| t.error_code == error::NONE).map(|t| t.name.clone()).collect();
+    let mut all_configs = describe_topic_configs(client, &names).await?;
     let live: Vec<i32> = md.brokers.iter().map(|b| b.node_id).collect();
     let mut out = Vec::new();
     for t in md.topics {
@@ -675,13 +677,49 @@ async fn describe_from_broker(client: &mut KafkaClient, topics: &[String]) -> Re
             .collect();
         partitions.sort_by_key(|p| p.partition);
         out.push(TopicDescription {
-            name: t.name,
             topic_id: if t.topic_id == [0; 16] { None } else { Some(crate::zk::zk_data::base64url_encode(&t.topic_id)) },
             partitions,
-            configs: vec![],
+            configs: all_configs.remove(&t.name).unwrap_or_default(),
+            name: t.name,
             marked_for_deletion: false,
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// The non-default configs of each topic, via DescribeConfigs (as the admin
+/// client's `describeConfigs`; "default" means source DEFAULT_CONFIG).
+async fn describe_topic_configs(
+    client: &mut KafkaClient,
+    topics: &[String],
+) -> Result<BTreeMap<String, Vec<(String, String)>>, String> {
+    use crate::protocol::messages::describe_configs::*;
+    let mut out = BTreeMap::new();
+    if topics.is_empty() {
+        return Ok(out);
+    }
+    let req = DescribeConfigsRequest {
+        resources: topics
+            .iter()
+            .map(|t| DescribeConfigsResource { resource_type: RESOURCE_TOPIC, resource_name: t.clone(), ..Default::default() })
+            .collect(),
+        ..Default::default()
+    };
+    let timeout = client.timeout();
+    let conn = client.any_connection().await.map_err(|e| e.to_string())?;
+    let resp: DescribeConfigsResponse = conn.send_timeout(3, &req, timeout).await.map_err(|e| e.to_string())?;
+    for r in resp.results {
+        if r.error_code != error::NONE {
+            return Err(r.error_message.unwrap_or_else(|| error::error_name(r.error_code).to_string()));
+        }
+        let configs = r
+            .configs
+            .into_iter()
+            .filter(|c| c.config_source != SOURCE_DEFAULT_CONFIG)
+            .map(|c| (c.name, c.value.unwrap_or_else(|| "null".into())))
+            .collect();
+        out.insert(r.resource_name, configs);
+    }
     Ok(out)
 }

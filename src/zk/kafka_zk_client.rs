@@ -373,6 +373,17 @@ impl KafkaZkClient {
         }
     }
 
+    /// Conditional setData (Kafka's `conditionalUpdatePath`): writes only if the
+    /// znode is at `expected_version`; `Ok(None)` on a version conflict,
+    /// otherwise the new version.
+    pub async fn conditional_set_data(&self, path: &str, data: &[u8], expected_version: i32) -> Result<Option<i32>> {
+        match self.client()?.set_data(path, data, Some(expected_version)).await {
+            Ok(stat) => Ok(Some(stat.version)),
+            Err(zk::Error::BadVersion) => Ok(None),
+            Err(e) => Err(zk_err("setData", path, e)),
+        }
+    }
+
     /// Creates `path` with `data`, creating missing parents (null data) first.
     pub async fn create_recursive(&self, path: &str, data: &[u8]) -> Result<()> {
         let c = self.client()?;

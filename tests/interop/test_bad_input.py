@@ -368,6 +368,24 @@ def test_produce_with_corrupt_crc(env):
     h.finish()
 
 
+def test_produce_with_two_batches_in_one_partition_is_refused(env):
+    """Produce v3+ must carry exactly one batch per partition; a request with
+    two gets INVALID_RECORD (87) and neither batch is appended."""
+    b, h = env
+    topic = h.topic + "-two"
+    create_topic(b.bootstrap, topic)
+    with Wire(b.port) as w:
+        two = build_batch([b"a-0"]) + build_batch([b"a-1"])
+        [(t, [(p, err, base, _lat)])] = parse_produce_v3(w.request(0, 3, produce_v3_body(topic, 0, two)))
+        assert (err, base) == (87, -1), f"error {err}, want INVALID_RECORD (87)"
+        [(t, [(p, err, base, _lat)])] = parse_produce_v3(
+            w.request(0, 3, produce_v3_body(topic, 0, build_batch([b"good-0"]))))
+        assert (err, base) == (0, 0), "offsets moved although the two-batch request was refused"
+    got = read_partitions(b.bootstrap, topic, {0: 1})[0]
+    assert [m.value() for m in got] == [b"good-0"]
+    h.finish()
+
+
 BAD_NAMES = ["bad name!", "..", "x" * 250, "a/b", "nul\x00byte", ""]
 
 

@@ -4,7 +4,9 @@
 pub mod api_versions;
 pub mod controlled_shutdown;
 pub mod create_topics;
+pub mod describe_configs;
 pub mod fetch;
+pub mod init_producer_id;
 pub mod leader_and_isr;
 pub mod list_offsets;
 pub mod metadata;

@@ -4,6 +4,7 @@
 
 use crate::common::TopicPartition;
 use crate::protocol::error;
+use crate::protocol::records;
 use crate::protocol::messages::produce::{
     ProduceRequest, ProduceResponse, ProduceResponsePartition, ProduceResponseTopic,
 };
@@ -31,13 +32,24 @@ impl KafkaApis {
                 .map(|(tp, _)| (tp, error::INVALID_REQUIRED_ACKS, -1, -1, -1, None))
                 .collect::<Vec<_>>()
         } else {
+            // Produce v3+ carries exactly one batch per partition (Kafka's
+            // ProduceRequest.validateRecords); others are refused unappended.
+            let (single, multi): (Vec<_>, Vec<_>) = entries
+                .into_iter()
+                .partition(|(_, r)| r.as_ref().is_none_or(|b| records::batches(b.clone()).take(2).count() <= 1));
             let timeout = Duration::from_millis(req.timeout_ms.max(0) as u64);
-            self.replica_manager
-                .append_records(timeout, acks, entries)
+            let mut results: Vec<_> = self
+                .replica_manager
+                .append_records(timeout, acks, single)
                 .await
                 .into_iter()
                 .map(|(tp, r)| (tp, r.error, r.base_offset, r.log_append_time, r.log_start_offset, r.error_message))
-                .collect()
+                .collect();
+            results.extend(multi.into_iter().map(|(tp, _)| {
+                let msg = "Produce requests with version 3 and above must contain exactly one record batch".to_string();
+                (tp, error::INVALID_RECORD, -1, -1, -1, Some(msg))
+            }));
+            results
         };
         if acks == 0 {
             // No response can carry an error, so Kafka closes the connection
@@ -47,15 +59,16 @@ impl KafkaApis {
             }
             return Ok(None);
         }
-        let mut it = results.into_iter();
+        let mut by_tp: std::collections::HashMap<TopicPartition, _> =
+            results.into_iter().map(|(tp, code, base, time, start, msg)| (tp, (code, base, time, start, msg))).collect();
         let responses = order
             .into_iter()
             .map(|(name, ids)| ProduceResponseTopic {
-                name,
                 partition_responses: ids
                     .into_iter()
                     .filter_map(|index| {
-                        let (_, error_code, base_offset, log_append_time_ms, log_start_offset, error_message) = it.next()?;
+                        let (error_code, base_offset, log_append_time_ms, log_start_offset, error_message) =
+                            by_tp.remove(&TopicPartition::new(name.clone(), index))?;
                         Some(ProduceResponsePartition {
                             index,
                             error_code,
@@ -67,6 +80,7 @@ impl KafkaApis {
                         })
                     })
                     .collect(),
+                name,
                 ..Default::default()
             })
             .collect();

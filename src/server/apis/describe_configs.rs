@@ -1,0 +1,314 @@
+//! DescribeConfigs handler (Kafka's `KafkaApis.handleDescribeConfigsRequest`
+//! and `ConfigHelper.describeConfigs`). Topics: every 2.8 topic config with
+//! its value and source — the topic override in `/config/topics/<t>`
+//! (TOPIC_CONFIG), else a broker synonym set in server.properties
+//! (STATIC_BROKER_CONFIG), else Kafka's default (DEFAULT_CONFIG) — so clients
+//! that print "non-default" configs print the overrides. Brokers (minimal):
+//! the properties given in server.properties, as static configs; the empty
+//! name (cluster-wide dynamic defaults) is an empty list.
+
+use crate::protocol::error;
+use crate::protocol::messages::describe_configs::*;
+use crate::server::kafka_apis::{KafkaApis, RequestContext};
+use std::collections::{BTreeMap, HashMap};
+
+/// How a broker synonym's value becomes the topic value.
+#[derive(Clone, Copy)]
+enum Unit {
+    Same,
+    Hours,
+    Minutes,
+}
+
+/// One 2.8 topic config: name, type, topic-level default, and its broker
+/// synonyms in precedence order (name, unit, broker default if any).
+struct TopicConfigDef {
+    name: &'static str,
+    ty: i8,
+    default: &'static str,
+    synonyms: &'static [(&'static str, Unit, Option<&'static str>)],
+}
+
+const MAX_LONG: &str = "9223372036854775807";
+
+/// Kafka 2.8's `LogConfig` definitions (names, types, defaults, synonyms).
+const TOPIC_CONFIGS: &[TopicConfigDef] = &[
+    TopicConfigDef { name: "cleanup.policy", ty: TYPE_LIST, default: "delete", synonyms: &[("log.cleanup.policy", Unit::Same, Some("delete"))] },
+    TopicConfigDef { name: "compression.type", ty: TYPE_STRING, default: "producer", synonyms: &[("compression.type", Unit::Same, Some("producer"))] },
+    TopicConfigDef { name: "delete.retention.ms", ty: TYPE_LONG, default: "86400000", synonyms: &[("log.cleaner.delete.retention.ms", Unit::Same, Some("86400000"))] },
+    TopicConfigDef { name: "file.delete.delay.ms", ty: TYPE_LONG, default: "60000", synonyms: &[("log.segment.delete.delay.ms", Unit::Same, Some("60000"))] },
+    TopicConfigDef { name: "flush.messages", ty: TYPE_LONG, default: MAX_LONG, synonyms: &[("log.flush.interval.messages", Unit::Same, Some(MAX_LONG))] },
+    TopicConfigDef { name: "flush.ms", ty: TYPE_LONG, default: MAX_LONG, synonyms: &[("log.flush.interval.ms", Unit::Same, None)] },
+    TopicConfigDef { name: "follower.replication.throttled.replicas", ty: TYPE_LIST, default: "", synonyms: &[] },
+    TopicConfigDef { name: "index.interval.bytes", ty: TYPE_INT, default: "4096", synonyms: &[("log.index.interval.bytes", Unit::Same, Some("4096"))] },
+    TopicConfigDef { name: "leader.replication.throttled.replicas", ty: TYPE_LIST, default: "", synonyms: &[] },
+    TopicConfigDef { name: "max.compaction.lag.ms", ty: TYPE_LONG, default: MAX_LONG, synonyms: &[("log.cleaner.max.compaction.lag.ms", Unit::Same, Some(MAX_LONG))] },
+    TopicConfigDef { name: "max.message.bytes", ty: TYPE_INT, default: "1048588", synonyms: &[("message.max.bytes", Unit::Same, Some("1048588"))] },
+    TopicConfigDef { name: "message.downconversion.enable", ty: TYPE_BOOLEAN, default: "true", synonyms: &[("log.message.downconversion.enable", Unit::Same, Some("true"))] },
+    TopicConfigDef { name: "message.format.version", ty: TYPE_STRING, default: "2.8-IV1", synonyms: &[("log.message.format.version", Unit::Same, Some("2.8-IV1"))] },
+    TopicConfigDef { name: "message.timestamp.difference.max.ms", ty: TYPE_LONG, default: MAX_LONG, synonyms: &[("log.message.timestamp.difference.max.ms", Unit::Same, Some(MAX_LONG))] },
+    TopicConfigDef { name: "message.timestamp.type", ty: TYPE_STRING, default: "CreateTime", synonyms: &[("log.message.timestamp.type", Unit::Same, Some("CreateTime"))] },
+    TopicConfigDef { name: "min.cleanable.dirty.ratio", ty: TYPE_DOUBLE, default: "0.5", synonyms: &[("log.cleaner.min.cleanable.ratio", Unit::Same, Some("0.5"))] },
+    TopicConfigDef { name: "min.compaction.lag.ms", ty: TYPE_LONG, default: "0", synonyms: &[("log.cleaner.min.compaction.lag.ms", Unit::Same, Some("0"))] },
+    TopicConfigDef { name: "min.insync.replicas", ty: TYPE_INT, default: "1", synonyms: &[("min.insync.replicas", Unit::Same, Some("1"))] },
+    TopicConfigDef { name: "preallocate", ty: TYPE_BOOLEAN, default: "false", synonyms: &[("log.preallocate", Unit::Same, Some("false"))] },
+    TopicConfigDef { name: "retention.bytes", ty: TYPE_LONG, default: "-1", synonyms: &[("log.retention.bytes", Unit::Same, Some("-1"))] },
+    TopicConfigDef {
+        name: "retention.ms",
+        ty: TYPE_LONG,
+        default: "604800000",
+        synonyms: &[("log.retention.ms", Unit::Same, None), ("log.retention.minutes", Unit::Minutes, None), ("log.retention.hours", Unit::Hours, Some("168"))],
+    },
+    TopicConfigDef { name: "segment.bytes", ty: TYPE_INT, default: "1073741824", synonyms: &[("log.segment.bytes", Unit::Same, Some("1073741824"))] },
+    TopicConfigDef { name: "segment.index.bytes", ty: TYPE_INT, default: "10485760", synonyms: &[("log.index.size.max.bytes", Unit::Same, Some("10485760"))] },
+    TopicConfigDef {
+        name: "segment.jitter.ms",
+        ty: TYPE_LONG,
+        default: "0",
+        synonyms: &[("log.roll.jitter.ms", Unit::Same, None), ("log.roll.jitter.hours", Unit::Hours, Some("0"))],
+    },
+    TopicConfigDef {
+        name: "segment.ms",
+        ty: TYPE_LONG,
+        default: "604800000",
+        synonyms: &[("log.roll.ms", Unit::Same, None), ("log.roll.hours", Unit::Hours, Some("168"))],
+    },
+    TopicConfigDef { name: "unclean.leader.election.enable", ty: TYPE_BOOLEAN, default: "false", synonyms: &[("unclean.leader.election.enable", Unit::Same, Some("false"))] },
+];
+
+fn convert(v: &str, unit: Unit) -> String {
+    let v = v.trim();
+    let factor = match unit {
+        Unit::Same => return v.to_string(),
+        Unit::Hours => 3_600_000i64,
+        Unit::Minutes => 60_000,
+    };
+    match v.parse::<i64>() {
+        Ok(n) => n.saturating_mul(factor).to_string(),
+        Err(_) => v.to_string(),
+    }
+}
+
+/// The entry of one topic config given the topic overrides and the broker's
+/// static properties (Kafka's `createTopicConfigEntry`).
+fn topic_config_entry(
+    def: &TopicConfigDef,
+    overrides: &HashMap<String, String>,
+    broker_props: &BTreeMap<String, String>,
+    include_synonyms: bool,
+) -> DescribeConfigsResourceResult {
+    let mut synonyms = Vec::new();
+    let mut value: Option<String> = None;
+    if let Some(v) = overrides.get(def.name) {
+        value = Some(v.trim().to_string());
+        synonyms.push(DescribeConfigsSynonym { name: def.name.into(), value: Some(v.clone()), source: SOURCE_TOPIC_CONFIG, ..Default::default() });
+    }
+    for (broker_name, unit, broker_default) in def.synonyms {
+        if let Some(v) = broker_props.get(*broker_name) {
+            if value.is_none() {
+                value = Some(convert(v, *unit));
+            }
+            synonyms.push(DescribeConfigsSynonym {
+                name: broker_name.to_string(),
+                value: Some(v.clone()),
+                source: SOURCE_STATIC_BROKER_CONFIG,
+                ..Default::default()
+            });
+        }
+        if let Some(d) = broker_default {
+            synonyms.push(DescribeConfigsSynonym {
+                name: broker_name.to_string(),
+                value: Some(d.to_string()),
+                source: SOURCE_DEFAULT_CONFIG,
+                ..Default::default()
+            });
+        }
+    }
+    let source = synonyms.first().map_or(SOURCE_DEFAULT_CONFIG, |s| s.source);
+    DescribeConfigsResourceResult {
+        name: def.name.into(),
+        value: Some(value.unwrap_or_else(|| def.default.to_string())),
+        read_only: false,
+        is_default: source == SOURCE_DEFAULT_CONFIG,
+        config_source: source,
+        is_sensitive: false,
+        synonyms: if include_synonyms { synonyms } else { Vec::new() },
+        config_type: def.ty,
+        documentation: None,
+        ..Default::default()
+    }
+}
+
+/// Every topic config (in Kafka's name order), filtered by `keys` if given.
+pub fn describe_topic_configs(
+    overrides: &HashMap<String, String>,
+    broker_props: &BTreeMap<String, String>,
+    keys: Option<&[String]>,
+    include_synonyms: bool,
+) -> Vec<DescribeConfigsResourceResult> {
+    let mut out: Vec<DescribeConfigsResourceResult> = TOPIC_CONFIGS
+        .iter()
+        .filter(|d| keys.map_or(true, |k| k.iter().any(|k| k == d.name)))
+        .map(|d| topic_config_entry(d, overrides, broker_props, include_synonyms))
+        .collect();
+    // Overrides Kafka has no definition for (kept verbatim by the log config).
+    let mut extra: Vec<(&String, &String)> =
+        overrides.iter().filter(|(k, _)| !TOPIC_CONFIGS.iter().any(|d| d.name == k.as_str())).collect();
+    extra.sort();
+    for (k, v) in extra {
+        if keys.map_or(true, |keys| keys.iter().any(|x| x == k)) {
+            out.push(DescribeConfigsResourceResult {
+                name: k.clone(),
+                value: Some(v.clone()),
+                config_source: SOURCE_TOPIC_CONFIG,
+                ..Default::default()
+            });
+        }
+    }
+    out
+}
+
+fn is_sensitive(name: &str) -> bool {
+    name.contains("password") || name.ends_with(".secret") || name.contains("sasl.jaas.config")
+}
+
+fn failed(res: &DescribeConfigsResource, code: i16, message: Option<String>) -> DescribeConfigsResult {
+    DescribeConfigsResult {
+        error_code: code,
+        error_message: message,
+        resource_type: res.resource_type,
+        resource_name: res.resource_name.clone(),
+        ..Default::default()
+    }
+}
+
+impl KafkaApis {
+    pub(crate) async fn handle_describe_configs(
+        &self,
+        ctx: &RequestContext,
+        req: DescribeConfigsRequest,
+    ) -> DescribeConfigsResponse {
+        let mut results = Vec::with_capacity(req.resources.len());
+        for res in &req.resources {
+            results.push(self.describe_one(ctx, res, req.include_synonyms).await);
+        }
+        DescribeConfigsResponse { throttle_time_ms: 0, results, ..Default::default() }
+    }
+
+    async fn describe_one(&self, ctx: &RequestContext, res: &DescribeConfigsResource, include_synonyms: bool) -> DescribeConfigsResult {
+        let keys = res.configuration_keys.as_deref();
+        let configs = match res.resource_type {
+            RESOURCE_TOPIC => {
+                if !self.metadata_cache.contains_topic(&res.resource_name) {
+                    return failed(res, error::UNKNOWN_TOPIC_OR_PARTITION, None);
+                }
+                let overrides = match self.zk.get_entity_config("topics", &res.resource_name).await {
+                    Ok(o) => o,
+                    Err(e) => {
+                        log::warn!("DescribeConfigs for topic {}: {e}", res.resource_name);
+                        return failed(res, error::UNKNOWN_SERVER_ERROR, Some(e.to_string()));
+                    }
+                };
+                describe_topic_configs(&overrides, &self.config.props, keys, include_synonyms)
+            }
+            RESOURCE_BROKER if res.resource_name.is_empty() => Vec::new(),
+            RESOURCE_BROKER => {
+                match res.resource_name.trim().parse::<i32>() {
+                    Ok(id) if id == self.broker_id => {}
+                    Ok(_) => {
+                        return failed(
+                            res,
+                            error::INVALID_REQUEST,
+                            Some(format!(
+                                "Unexpected broker id, expected {} or empty string, but received {}",
+                                self.broker_id, res.resource_name
+                            )),
+                        )
+                    }
+                    Err(_) => {
+                        return failed(
+                            res,
+                            error::INVALID_REQUEST,
+                            Some(format!("Broker id must be an integer, but it is: {}", res.resource_name)),
+                        )
+                    }
+                }
+                self.config
+                    .props
+                    .iter()
+                    .filter(|(k, _)| keys.map_or(true, |keys| keys.iter().any(|x| x == *k)))
+                    .map(|(k, v)| {
+                        let sensitive = is_sensitive(k);
+                        DescribeConfigsResourceResult {
+                            name: k.clone(),
+                            value: if sensitive { None } else { Some(v.clone()) },
+                            read_only: true,
+                            config_source: SOURCE_STATIC_BROKER_CONFIG,
+                            is_sensitive: sensitive,
+                            synonyms: if include_synonyms {
+                                vec![DescribeConfigsSynonym {
+                                    name: k.clone(),
+                                    value: if sensitive { None } else { Some(v.clone()) },
+                                    source: SOURCE_STATIC_BROKER_CONFIG,
+                                    ..Default::default()
+                                }]
+                            } else {
+                                Vec::new()
+                            },
+                            ..Default::default()
+                        }
+                    })
+                    .collect()
+            }
+            other => {
+                log::debug!("DescribeConfigs from {:?}: resource type {other} is not served", ctx.client_id());
+                let name = match other {
+                    RESOURCE_BROKER_LOGGER => "BROKER_LOGGER",
+                    1 => "ANY",
+                    _ => "UNKNOWN",
+                };
+                return failed(res, error::INVALID_REQUEST, Some(format!("Unsupported resource type: {name}")));
+            }
+        };
+        DescribeConfigsResult {
+            error_code: error::NONE,
+            error_message: None,
+            resource_type: res.resource_type,
+            resource_name: res.resource_name.clone(),
+            configs,
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_sources_and_values() {
+        let mut overrides = HashMap::new();
+        overrides.insert("max.message.bytes".to_string(), "200000".to_string());
+        let mut props = BTreeMap::new();
+        props.insert("log.retention.hours".to_string(), "1".to_string());
+        props.insert("broker.id".to_string(), "0".to_string());
+        let all = describe_topic_configs(&overrides, &props, None, true);
+        assert_eq!(all.len(), TOPIC_CONFIGS.len());
+        let get = |n: &str| all.iter().find(|c| c.name == n).unwrap().clone();
+        let mmb = get("max.message.bytes");
+        assert_eq!((mmb.value.as_deref(), mmb.config_source), (Some("200000"), SOURCE_TOPIC_CONFIG));
+        assert_eq!(mmb.synonyms[0].source, SOURCE_TOPIC_CONFIG);
+        assert_eq!(mmb.synonyms.last().unwrap().name, "message.max.bytes");
+        let ret = get("retention.ms");
+        assert_eq!((ret.value.as_deref(), ret.config_source), (Some("3600000"), SOURCE_STATIC_BROKER_CONFIG));
+        let seg = get("segment.bytes");
+        assert_eq!((seg.value.as_deref(), seg.config_source, seg.is_default), (Some("1073741824"), SOURCE_DEFAULT_CONFIG, true));
+        let non_default: Vec<_> = all.iter().filter(|c| c.config_source != SOURCE_DEFAULT_CONFIG).map(|c| c.name.as_str()).collect();
+        assert_eq!(non_default, ["max.message.bytes", "retention.ms"]);
+        // Key filter, no synonyms.
+        let one = describe_topic_configs(&overrides, &props, Some(&["segment.ms".to_string()]), false);
+        assert_eq!(one.len(), 1);
+        assert!(one[0].synonyms.is_empty());
+        assert_eq!(one[0].value.as_deref(), Some("604800000"));
+    }
+}
