@@ -4,6 +4,7 @@
 //! - `protocol`: the wire codec (`org.apache.kafka.common.protocol`, `common.message`, `common.record`)
 //! - `log`: the segment-file store (`kafka.log`: Log, LogSegment, OffsetIndex, TimeIndex, LogManager)
 //! - `zk`: ZooKeeper access (`kafka.zk`: KafkaZkClient, ZkData, AdminZkClient)
+//! - `coordinator`: the group coordinator (`kafka.coordinator.group`: GroupCoordinator, GroupMetadata, GroupMetadataManager)
 //! - `controller`: the controller (`kafka.controller`: KafkaController, state machines, ControllerChannelManager)
 //! - `server`: the broker (`kafka.server` and `kafka.network`: KafkaServer, SocketServer, KafkaApis, ReplicaManager, MetadataCache)
 //! - `tools`: the command-line tools (`kafka.admin`, `kafka.tools`)
@@ -13,6 +14,7 @@ pub mod client;
 pub mod common;
 pub mod config;
 pub mod controller;
+pub mod coordinator;
 pub mod log;
 pub mod protocol;
 pub mod server;

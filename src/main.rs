@@ -12,6 +12,7 @@ Commands (each also available as bin/<command>.sh):
   kafka-topics            create, list, describe topics
   kafka-console-producer  write lines from stdin to a topic
   kafka-console-consumer  print records of a topic
+  kafka-consumer-groups   list, describe, delete consumer groups and reset their offsets
   kafka-dump-log          print the contents of segment and index files
 
 Run `zkafka <command> --help` for the command's options.";
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         "kafka-topics" => zkafka::tools::topics::main(args),
         "kafka-console-producer" => zkafka::tools::console_producer::main(args),
         "kafka-console-consumer" => zkafka::tools::console_consumer::main(args),
+        "kafka-consumer-groups" => zkafka::tools::consumer_groups::main(args),
         "kafka-dump-log" => zkafka::tools::dump_log::main(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

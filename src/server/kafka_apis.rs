@@ -9,6 +9,7 @@
 //! unparsable body closes the connection.
 
 use crate::config::KafkaConfig;
+use crate::coordinator::GroupCoordinator;
 use crate::protocol::{
     api_key::supported_versions, encode_response_frame, error, ApiKey, Message, Reader, RequestHeader,
 };
@@ -50,6 +51,7 @@ pub struct KafkaApis {
     pub replica_manager: Arc<ReplicaManager>,
     pub metadata_cache: Arc<MetadataCache>,
     pub zk: KafkaZkClient,
+    pub group_coordinator: Arc<GroupCoordinator>,
     pub producer_id_manager: Arc<crate::server::producer_id_manager::ProducerIdManager>,
     /// This broker's controller, set once it has started (after the socket server).
     pub controller: std::sync::OnceLock<crate::controller::KafkaController>,
@@ -124,6 +126,19 @@ impl KafkaApis {
                 dispatch!(self, ctx, r, update_metadata::UpdateMetadataRequest, handle_update_metadata)
             }
             ApiKey::StopReplica => dispatch!(self, ctx, r, stop_replica::StopReplicaRequest, handle_stop_replica),
+            ApiKey::FindCoordinator => {
+                dispatch!(self, ctx, r, find_coordinator::FindCoordinatorRequest, handle_find_coordinator)
+            }
+            ApiKey::JoinGroup => dispatch!(self, ctx, r, join_group::JoinGroupRequest, handle_join_group),
+            ApiKey::SyncGroup => dispatch!(self, ctx, r, sync_group::SyncGroupRequest, handle_sync_group),
+            ApiKey::Heartbeat => dispatch!(self, ctx, r, heartbeat::HeartbeatRequest, handle_heartbeat),
+            ApiKey::LeaveGroup => dispatch!(self, ctx, r, leave_group::LeaveGroupRequest, handle_leave_group),
+            ApiKey::OffsetCommit => dispatch!(self, ctx, r, offset_commit::OffsetCommitRequest, handle_offset_commit),
+            ApiKey::OffsetFetch => dispatch!(self, ctx, r, offset_fetch::OffsetFetchRequest, handle_offset_fetch),
+            ApiKey::ListGroups => dispatch!(self, ctx, r, list_groups::ListGroupsRequest, handle_list_groups),
+            ApiKey::DescribeGroups => dispatch!(self, ctx, r, describe_groups::DescribeGroupsRequest, handle_describe_groups),
+            ApiKey::DeleteGroups => dispatch!(self, ctx, r, delete_groups::DeleteGroupsRequest, handle_delete_groups),
+            ApiKey::OffsetDelete => dispatch!(self, ctx, r, offset_delete::OffsetDeleteRequest, handle_offset_delete),
             ApiKey::OffsetForLeaderEpoch => dispatch!(
                 self,
                 ctx,

@@ -7,6 +7,7 @@
 
 use crate::config::{EndPoint, KafkaConfig};
 use crate::controller::{ControllerConfig, KafkaController};
+use crate::coordinator::{GroupConfig, GroupCoordinator, OffsetConfig};
 use crate::log::{LogConfig, LogManager};
 use crate::server::kafka_apis::KafkaApis;
 use crate::server::metadata_cache::MetadataCache;
@@ -116,6 +117,7 @@ pub struct KafkaServer {
     pub zk: KafkaZkClient,
     pub replica_manager: Arc<ReplicaManager>,
     pub controller: KafkaController,
+    pub group_coordinator: Arc<GroupCoordinator>,
     pub bound_port: u16,
     shutdown_tx: watch::Sender<bool>,
 }
@@ -170,6 +172,17 @@ impl KafkaServer {
             shutdown_rx.clone(),
         );
 
+        let group_coordinator = GroupCoordinator::new(
+            broker_id,
+            OffsetConfig::from_broker(&config),
+            GroupConfig::from_broker(&config),
+            replica_manager.clone(),
+        );
+        {
+            let gc = group_coordinator.clone();
+            replica_manager.set_leadership_listener(Box::new(move |tp, leader, epoch| gc.on_leadership_change(tp, leader, epoch)));
+        }
+
         let listener = &config.listeners[0];
         let bind_host = if listener.host.is_empty() { "0.0.0.0" } else { listener.host.as_str() };
         let socket_server = SocketServer::bind(&format!("{bind_host}:{}", listener.port), config.socket_request_max_bytes)
@@ -189,9 +202,11 @@ impl KafkaServer {
             replica_manager: replica_manager.clone(),
             metadata_cache: metadata_cache.clone(),
             zk: zk.clone(),
+            group_coordinator: group_coordinator.clone(),
             producer_id_manager: Arc::new(crate::server::producer_id_manager::ProducerIdManager::new(broker_id, zk.clone())),
             controller: std::sync::OnceLock::new(),
         });
+        group_coordinator.startup(shutdown_rx.clone());
         tokio::spawn(socket_server.run(apis.clone(), shutdown_rx.clone()));
         log::info!("listening on port {bound_port}");
 
@@ -259,7 +274,7 @@ impl KafkaServer {
         }
 
         log::info!("[KafkaServer id={broker_id}] started");
-        Ok(KafkaServer { config, zk, replica_manager, controller, bound_port, shutdown_tx })
+        Ok(KafkaServer { config, zk, replica_manager, controller, group_coordinator, bound_port, shutdown_tx })
     }
 
     pub async fn shutdown(self) {
@@ -267,6 +282,7 @@ impl KafkaServer {
         log::info!("[KafkaServer id={id}] shutting down");
         self.controlled_shutdown().await;
         let _ = self.shutdown_tx.send(true);
+        self.group_coordinator.shutdown();
         self.replica_manager.fetcher_manager.shutdown().await;
         self.controller.shutdown().await;
         let lm = self.replica_manager.log_manager.clone();

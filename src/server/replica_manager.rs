@@ -63,7 +63,13 @@ pub struct FetchPartitionResult {
     pub diverging_epoch: Option<(i32, i64)>,
 }
 
+/// Told when this broker becomes (true) or stops being (false) the leader of
+/// a partition, with the leader epoch (the group coordinator's hook).
+pub type LeadershipListener = Box<dyn Fn(&TopicPartition, bool, i32) + Send + Sync>;
+
 pub struct ReplicaManager {
+    /// See `LeadershipListener`.
+    leadership_listener: RwLock<Option<LeadershipListener>>,
     broker_id: i32,
     pub log_manager: Arc<LogManager>,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
@@ -97,6 +103,7 @@ impl ReplicaManager {
     pub fn new(broker_id: i32, log_manager: Arc<LogManager>, default_log_config: LogConfig, default_min_isr: i32) -> Self {
         let notify = Arc::new(Notify::new());
         ReplicaManager {
+            leadership_listener: RwLock::new(None),
             broker_id,
             log_manager,
             partitions: RwLock::new(HashMap::new()),
@@ -128,6 +135,7 @@ impl ReplicaManager {
             None => IsrManager::disabled(broker_id),
         };
         let rm = Arc::new(ReplicaManager {
+            leadership_listener: RwLock::new(None),
             broker_id,
             log_manager,
             partitions: RwLock::new(HashMap::new()),
@@ -172,6 +180,16 @@ impl ReplicaManager {
     /// Wakes delayed produces and fetches (data or high watermark moved).
     pub fn notify_progress(&self) {
         self.data_notify.notify_waiters();
+    }
+
+    pub fn set_leadership_listener(&self, l: LeadershipListener) {
+        *self.leadership_listener.write().unwrap_or_else(|p| p.into_inner()) = Some(l);
+    }
+
+    fn notify_leadership(&self, tp: &TopicPartition, is_leader: bool, epoch: i32) {
+        if let Some(l) = self.leadership_listener.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            l(tp, is_leader, epoch);
+        }
     }
 
     pub fn broker_id(&self) -> i32 {
@@ -277,8 +295,12 @@ impl ReplicaManager {
         let epoch = state.leader_epoch;
         let code = match partition.make_leader_or_follower(state) {
             RoleChange::Stale => error::STALE_CONTROLLER_EPOCH,
-            RoleChange::BecameLeader => error::NONE,
+            RoleChange::BecameLeader => {
+                self.notify_leadership(&tp, true, epoch);
+                error::NONE
+            }
             RoleChange::BecameFollower => {
+                self.notify_leadership(&tp, false, epoch);
                 self.fetcher_manager.remove_partitions(std::slice::from_ref(&tp));
                 if leader >= 0 {
                     self.fetcher_manager.add_partition(leader, partition.clone(), epoch);
@@ -298,6 +320,7 @@ impl ReplicaManager {
         self.fetcher_manager.remove_partitions(std::slice::from_ref(tp));
         self.fetcher_manager.shutdown_idle_fetchers();
         self.partitions.write().unwrap_or_else(|p| p.into_inner()).remove(tp);
+        self.notify_leadership(tp, false, -1);
         self.data_notify.notify_waiters();
         if delete {
             if let Err(e) = self.log_manager.delete_log(tp) {

@@ -2,7 +2,9 @@
 //! partition) from the earliest, the latest or a given offset, formatted as
 //! Kafka 2.8's DefaultMessageFormatter does, and `Processed a total of N
 //! messages` on exit. Maps to Kafka's `kafka.tools.ConsoleConsumer`.
-//! (Consumer groups, `--group`, come with the group coordinator.)
+//! With `--group` it is a member of a consumer group (range assignor,
+//! heartbeats, rejoining on rebalance, auto-commit every 5 s and on exit,
+//! starting from the committed offsets) like the Java consumer it wraps.
 
 use crate::client::KafkaClient;
 use crate::protocol::error::{self, error_name};
@@ -37,7 +39,7 @@ pub struct ConsumerOptions {
     /// If the consumer does not already have an established offset to consume from, start with the earliest message present in the log rather than the latest message.
     #[arg(long)]
     pub from_beginning: bool,
-    /// The consumer group id of the consumer (not supported yet).
+    /// The consumer group id of the consumer.
     #[arg(long)]
     pub group: Option<String>,
     /// The maximum number of messages to consume before exiting. If not set, consumption is continual.
@@ -189,8 +191,8 @@ pub fn main(args: Vec<String>) -> i32 {
         eprintln!("Exactly one of whitelist/topic is required.");
         return 1;
     };
-    if opts.group.is_some() {
-        eprintln!("--group is not supported yet by zkafka's console consumer");
+    if opts.group.is_some() && opts.partition.is_some() {
+        eprintln!("Options group and partition cannot be specified together.");
         return 1;
     }
     if opts.offset.is_some() && opts.partition.is_none() {
@@ -231,10 +233,16 @@ pub fn main(args: Vec<String>) -> i32 {
     };
     let mut count = 0u64;
     let result = rt.block_on(async {
-        tokio::select! {
-            r = consume(&servers, &topic, opts.partition, start, &formatter, opts.max_messages, opts.timeout_ms, isolation, &mut count) => r,
+        let mut member = opts.group.as_deref().map(|g| GroupMember::new(&servers, g, &topic));
+        let mut positions: BTreeMap<i32, i64> = BTreeMap::new();
+        let r = tokio::select! {
+            r = consume(&servers, &topic, opts.partition, start, &formatter, opts.max_messages, opts.timeout_ms, isolation, &mut count, member.as_mut(), &mut positions) => r,
             _ = tokio::signal::ctrl_c() => Ok(()),
+        };
+        if let Some(m) = member.as_mut() {
+            m.close(topic.as_str(), &positions).await;
         }
+        r
     });
     let _ = std::io::stdout().flush();
     eprintln!("Processed a total of {count} messages");
@@ -265,25 +273,39 @@ async fn consume(
     timeout_ms: Option<u64>,
     isolation: i8,
     count: &mut u64,
+    mut member: Option<&mut GroupMember>,
+    positions: &mut BTreeMap<i32, i64>,
 ) -> Result<(), String> {
     let mut client = KafkaClient::new(servers, "console-consumer", Duration::from_secs(10));
-    // partition -> (leader, next offset)
-    let mut positions: BTreeMap<i32, i64> = BTreeMap::new();
     let mut leaders: BTreeMap<i32, i32> = BTreeMap::new();
     refresh_leaders(&mut client, topic, only_partition, &mut leaders).await?;
-    for (&p, &leader) in &leaders {
-        let offset = match start {
-            Start::Offset(o) => o,
-            Start::Earliest => list_offset(&mut client, leader, topic, p, -2, isolation).await?,
-            Start::Latest => list_offset(&mut client, leader, topic, p, -1, isolation).await?,
-        };
-        positions.insert(p, offset);
+    match member.as_deref_mut() {
+        None => {
+            for (&p, &leader) in &leaders {
+                let offset = match start {
+                    Start::Offset(o) => o,
+                    Start::Earliest => list_offset(&mut client, leader, topic, p, -2, isolation).await?,
+                    Start::Latest => list_offset(&mut client, leader, topic, p, -1, isolation).await?,
+                };
+                positions.insert(p, offset);
+            }
+        }
+        Some(m) => {
+            let assigned = m.join(topic).await?;
+            m.init_positions(&mut client, topic, &assigned, &leaders, start, isolation, positions).await?;
+        }
     }
     let mut last_message = Instant::now();
     let stdout = std::io::stdout();
     loop {
+        if let Some(m) = member.as_deref_mut() {
+            if let Some(assigned) = m.poll(topic, positions).await? {
+                refresh_leaders(&mut client, topic, None, &mut leaders).await?;
+                m.init_positions(&mut client, topic, &assigned, &leaders, start, isolation, positions).await?;
+            }
+        }
         let mut by_leader: BTreeMap<i32, Vec<FetchRequestPartition>> = BTreeMap::new();
-        for (&p, &offset) in &positions {
+        for (&p, &offset) in positions.iter() {
             let leader = leaders.get(&p).copied().unwrap_or(-1);
             by_leader.entry(leader).or_default().push(FetchRequestPartition {
                 partition: p,
@@ -458,6 +480,331 @@ pub async fn list_offset(
         return Err(format!("ListOffsets for {topic}-{partition}: {}", error_name(p.error_code)));
     }
     Ok(p.offset)
+}
+
+/// The console consumer as a member of a consumer group: FindCoordinator,
+/// JoinGroup (answering MEMBER_ID_REQUIRED), the range assignor when it leads,
+/// SyncGroup, heartbeats every 3 s, auto-commit every 5 s, commit and
+/// LeaveGroup on close. Maps to the parts of Kafka's `ConsumerCoordinator`
+/// the console consumer relies on.
+pub struct GroupMember {
+    client: KafkaClient,
+    group: String,
+    client_id: String,
+    member_id: String,
+    generation: i32,
+    coordinator: Option<i32>,
+    assigned: Vec<i32>,
+    last_heartbeat: Instant,
+    last_commit: Instant,
+    committed: BTreeMap<i32, i64>,
+}
+
+const SESSION_TIMEOUT_MS: i32 = 10_000;
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(3);
+const AUTO_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
+
+impl GroupMember {
+    pub fn new(servers: &str, group: &str, _topic: &str) -> GroupMember {
+        let client_id = format!("consumer-{group}-1");
+        GroupMember {
+            client: KafkaClient::new(servers, &client_id, Duration::from_secs(10)),
+            group: group.to_string(),
+            client_id,
+            member_id: String::new(),
+            generation: -1,
+            coordinator: None,
+            assigned: Vec::new(),
+            last_heartbeat: Instant::now(),
+            last_commit: Instant::now(),
+            committed: BTreeMap::new(),
+        }
+    }
+
+    async fn coordinator(&mut self) -> Result<i32, String> {
+        if let Some(c) = self.coordinator {
+            return Ok(c);
+        }
+        let c = crate::tools::consumer_groups::find_coordinator(&mut self.client, &self.group, Duration::from_secs(60)).await?;
+        self.coordinator = Some(c);
+        Ok(c)
+    }
+
+    fn coordinator_lost(&mut self) {
+        if let Some(c) = self.coordinator.take() {
+            self.client.drop_connection(c);
+        }
+    }
+
+    /// Joins (or rejoins) the group and returns this member's partitions of `topic`.
+    pub async fn join(&mut self, topic: &str) -> Result<Vec<i32>, String> {
+        use crate::protocol::messages::join_group::{JoinGroupRequest, JoinGroupRequestProtocol, JoinGroupResponse};
+        use crate::protocol::messages::sync_group::{SyncGroupRequest, SyncGroupRequestAssignment, SyncGroupResponse};
+        use crate::tools::consumer_groups::{decode_assignment, decode_subscription, encode_assignment, encode_subscription};
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            if Instant::now() >= deadline {
+                return Err(format!("cannot join group {}", self.group));
+            }
+            let coordinator = self.coordinator().await?;
+            let req = JoinGroupRequest {
+                group_id: self.group.clone(),
+                session_timeout_ms: SESSION_TIMEOUT_MS,
+                rebalance_timeout_ms: 300_000,
+                member_id: self.member_id.clone(),
+                protocol_type: "consumer".into(),
+                protocols: vec![JoinGroupRequestProtocol { name: "range".into(), metadata: encode_subscription(&[topic.to_string()]) }],
+                ..Default::default()
+            };
+            let resp: Result<JoinGroupResponse, String> = match self.client.connection(coordinator).await {
+                Ok(conn) => conn.send_timeout(5, &req, Duration::from_secs(330)).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let resp = match resp {
+                Ok(r) => r,
+                Err(e) => {
+                    log::warn!("JoinGroup failed: {e}");
+                    self.coordinator_lost();
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            match resp.error_code {
+                error::NONE => {}
+                error::MEMBER_ID_REQUIRED => {
+                    self.member_id = resp.member_id;
+                    continue;
+                }
+                error::UNKNOWN_MEMBER_ID | error::ILLEGAL_GENERATION => {
+                    self.member_id.clear();
+                    continue;
+                }
+                error::NOT_COORDINATOR | error::COORDINATOR_NOT_AVAILABLE | error::COORDINATOR_LOAD_IN_PROGRESS => {
+                    self.coordinator_lost();
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+                error::REBALANCE_IN_PROGRESS => continue,
+                code => return Err(format!("JoinGroup of group {}: {}", self.group, error_name(code))),
+            }
+            self.member_id = resp.member_id.clone();
+            self.generation = resp.generation_id;
+            let mut assignments = Vec::new();
+            if resp.leader == resp.member_id {
+                // The range assignor over every member's subscription.
+                let mut topics: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for m in &resp.members {
+                    for t in decode_subscription(&m.metadata) {
+                        topics.entry(t).or_default().push(m.member_id.clone());
+                    }
+                }
+                let names: Vec<String> = topics.keys().cloned().collect();
+                let md = self.client.metadata(Some(&names), false).await.map_err(|e| e.to_string())?;
+                let mut per_member: BTreeMap<String, Vec<crate::common::TopicPartition>> =
+                    resp.members.iter().map(|m| (m.member_id.clone(), Vec::new())).collect();
+                for (t, mut subscribers) in topics {
+                    let n = md.topics.iter().find(|x| x.name == t).map_or(0, |x| x.partitions.len()) as i32;
+                    subscribers.sort();
+                    let k = subscribers.len() as i32;
+                    let (each, extra) = (n / k, n % k);
+                    for (i, m) in subscribers.iter().enumerate() {
+                        let i = i as i32;
+                        let start = each * i + i.min(extra);
+                        let len = each + if i < extra { 1 } else { 0 };
+                        let list = per_member.entry(m.clone()).or_default();
+                        for p in start..start + len {
+                            list.push(crate::common::TopicPartition::new(t.clone(), p));
+                        }
+                    }
+                }
+                assignments = per_member
+                    .into_iter()
+                    .map(|(member_id, tps)| SyncGroupRequestAssignment { member_id, assignment: encode_assignment(&tps) })
+                    .collect();
+            }
+            let req = SyncGroupRequest {
+                group_id: self.group.clone(),
+                generation_id: self.generation,
+                member_id: self.member_id.clone(),
+                assignments,
+                ..Default::default()
+            };
+            let resp: Result<SyncGroupResponse, String> = match self.client.connection(coordinator).await {
+                Ok(conn) => conn.send_timeout(3, &req, Duration::from_secs(330)).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match resp {
+                Ok(r) if r.error_code == error::NONE => {
+                    let mut parts: Vec<i32> =
+                        decode_assignment(&r.assignment).into_iter().filter(|tp| tp.topic == topic).map(|tp| tp.partition).collect();
+                    parts.sort();
+                    self.assigned = parts.clone();
+                    self.last_heartbeat = Instant::now();
+                    self.last_commit = Instant::now();
+                    return Ok(parts);
+                }
+                Ok(r) => {
+                    if r.error_code == error::UNKNOWN_MEMBER_ID {
+                        self.member_id.clear();
+                    }
+                    if matches!(r.error_code, error::NOT_COORDINATOR | error::COORDINATOR_NOT_AVAILABLE) {
+                        self.coordinator_lost();
+                    }
+                }
+                Err(e) => {
+                    log::warn!("SyncGroup failed: {e}");
+                    self.coordinator_lost();
+                }
+            }
+        }
+    }
+
+    /// Positions of newly assigned partitions: the committed offset, else
+    /// earliest/latest as `--from-beginning` says (auto.offset.reset).
+    #[allow(clippy::too_many_arguments)]
+    async fn init_positions(
+        &mut self,
+        client: &mut KafkaClient,
+        topic: &str,
+        assigned: &[i32],
+        leaders: &BTreeMap<i32, i32>,
+        start: Start,
+        isolation: i8,
+        positions: &mut BTreeMap<i32, i64>,
+    ) -> Result<(), String> {
+        use crate::protocol::messages::offset_fetch::{OffsetFetchRequest, OffsetFetchRequestTopic, OffsetFetchResponse};
+        positions.clear();
+        let coordinator = self.coordinator().await?;
+        let req = OffsetFetchRequest {
+            group_id: self.group.clone(),
+            topics: Some(vec![OffsetFetchRequestTopic { name: topic.to_string(), partition_indexes: assigned.to_vec() }]),
+            ..Default::default()
+        };
+        let conn = self.client.connection(coordinator).await.map_err(|e| e.to_string())?;
+        let resp: OffsetFetchResponse = conn.send_timeout(7, &req, Duration::from_secs(30)).await.map_err(|e| e.to_string())?;
+        if resp.error_code != error::NONE {
+            return Err(format!("OffsetFetch of group {}: {}", self.group, error_name(resp.error_code)));
+        }
+        let committed: BTreeMap<i32, i64> =
+            resp.topics.iter().flat_map(|t| t.partitions.iter()).filter(|p| p.committed_offset >= 0).map(|p| (p.partition_index, p.committed_offset)).collect();
+        for &p in assigned {
+            let offset = match committed.get(&p) {
+                Some(o) => *o,
+                None => {
+                    let leader = leaders.get(&p).copied().unwrap_or(-1);
+                    let ts = if matches!(start, Start::Earliest) { -2 } else { -1 };
+                    list_offset(client, leader, topic, p, ts, isolation).await?
+                }
+            };
+            positions.insert(p, offset);
+        }
+        self.committed = committed;
+        Ok(())
+    }
+
+    /// Heartbeats and auto-commits when due. Returns the new assignment
+    /// after a rebalance.
+    pub async fn poll(&mut self, topic: &str, positions: &BTreeMap<i32, i64>) -> Result<Option<Vec<i32>>, String> {
+        use crate::protocol::messages::heartbeat::{HeartbeatRequest, HeartbeatResponse};
+        if self.last_commit.elapsed() >= AUTO_COMMIT_INTERVAL {
+            self.commit(topic, positions).await;
+            self.last_commit = Instant::now();
+        }
+        if self.last_heartbeat.elapsed() < HEARTBEAT_INTERVAL {
+            return Ok(None);
+        }
+        self.last_heartbeat = Instant::now();
+        let coordinator = self.coordinator().await?;
+        let req = HeartbeatRequest { group_id: self.group.clone(), generation_id: self.generation, member_id: self.member_id.clone(), ..Default::default() };
+        let code = match self.client.connection(coordinator).await {
+            Ok(conn) => match conn.send_timeout::<_, HeartbeatResponse>(3, &req, Duration::from_secs(10)).await {
+                Ok(r) => r.error_code,
+                Err(_) => error::NOT_COORDINATOR,
+            },
+            Err(_) => error::NOT_COORDINATOR,
+        };
+        match code {
+            error::NONE => Ok(None),
+            error::NOT_COORDINATOR | error::COORDINATOR_NOT_AVAILABLE => {
+                self.coordinator_lost();
+                Ok(None)
+            }
+            error::REBALANCE_IN_PROGRESS => {
+                // Commit what was consumed, then rejoin (onPartitionsRevoked + auto-commit).
+                self.commit(topic, positions).await;
+                Ok(Some(self.join(topic).await?))
+            }
+            _ => {
+                self.member_id.clear();
+                Ok(Some(self.join(topic).await?))
+            }
+        }
+    }
+
+    /// Commits the positions that moved since the last commit (errors are logged).
+    async fn commit(&mut self, topic: &str, positions: &BTreeMap<i32, i64>) {
+        use crate::protocol::messages::offset_commit::{
+            OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic, OffsetCommitResponse,
+        };
+        let changed: Vec<(i32, i64)> =
+            positions.iter().filter(|(p, o)| self.committed.get(p) != Some(o)).map(|(p, o)| (*p, *o)).collect();
+        if changed.is_empty() || self.generation < 0 {
+            return;
+        }
+        let Ok(coordinator) = self.coordinator().await else { return };
+        let req = OffsetCommitRequest {
+            group_id: self.group.clone(),
+            generation_id: self.generation,
+            member_id: self.member_id.clone(),
+            topics: vec![OffsetCommitRequestTopic {
+                name: topic.to_string(),
+                partitions: changed
+                    .iter()
+                    .map(|(p, o)| OffsetCommitRequestPartition { partition_index: *p, committed_offset: *o, ..Default::default() })
+                    .collect(),
+            }],
+            ..Default::default()
+        };
+        let resp: Result<OffsetCommitResponse, String> = match self.client.connection(coordinator).await {
+            Ok(conn) => conn.send_timeout(7, &req, Duration::from_secs(10)).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match resp {
+            Ok(r) => {
+                for t in r.topics {
+                    for (p, code) in t.partitions {
+                        if code == error::NONE {
+                            if let Some((_, o)) = changed.iter().find(|(cp, _)| *cp == p) {
+                                self.committed.insert(p, *o);
+                            }
+                        } else {
+                            log::warn!("offset commit of {topic}-{p} failed: {}", error_name(code));
+                        }
+                    }
+                }
+            }
+            Err(e) => log::warn!("offset commit failed: {e}"),
+        }
+    }
+
+    /// Commits the final positions and leaves the group.
+    pub async fn close(&mut self, topic: &str, positions: &BTreeMap<i32, i64>) {
+        use crate::protocol::messages::leave_group::{LeaveGroupRequest, LeaveGroupResponse, MemberIdentity};
+        if self.member_id.is_empty() {
+            return;
+        }
+        self.commit(topic, positions).await;
+        let Ok(coordinator) = self.coordinator().await else { return };
+        let req = LeaveGroupRequest {
+            group_id: self.group.clone(),
+            members: vec![MemberIdentity { member_id: self.member_id.clone(), group_instance_id: None }],
+            ..Default::default()
+        };
+        if let Ok(conn) = self.client.connection(coordinator).await {
+            let _ = conn.send_timeout::<_, LeaveGroupResponse>(3, &req, Duration::from_secs(5)).await;
+        }
+        let _ = &self.client_id;
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! formats. Maps to Kafka's `kafka.admin.*Command` and `kafka.tools.*`.
 
 pub mod console_consumer;
+pub mod consumer_groups;
 pub mod console_producer;
 pub mod dump_log;
 pub mod topics;

@@ -14,3 +14,15 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod stop_replica;
 pub mod update_metadata;
+// Group coordinator APIs.
+pub mod delete_groups;
+pub mod describe_groups;
+pub mod find_coordinator;
+pub mod heartbeat;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
+pub mod sync_group;

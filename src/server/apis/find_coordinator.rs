@@ -1,0 +1,75 @@
+//! FindCoordinator handler: the group's coordinator is the leader of its
+//! `__consumer_offsets` partition. The internal topic is created on first use
+//! (refused, as in Kafka, while fewer brokers are alive than
+//! `offsets.topic.replication.factor`). Maps to
+//! `KafkaApis.handleFindCoordinatorRequest` / `createGroupMetadataTopic`.
+
+use crate::coordinator::GROUP_METADATA_TOPIC_NAME;
+use crate::protocol::error;
+use crate::protocol::messages::find_coordinator::{FindCoordinatorRequest, FindCoordinatorResponse, KEY_TYPE_GROUP};
+use crate::server::kafka_apis::{KafkaApis, RequestContext};
+use crate::zk::AdminZkClient;
+use std::collections::BTreeMap;
+
+impl KafkaApis {
+    pub(crate) async fn handle_find_coordinator(&self, _ctx: &RequestContext, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
+        let fail = |code, msg: &str| FindCoordinatorResponse {
+            error_code: code,
+            error_message: Some(msg.to_string()),
+            node_id: -1,
+            host: String::new(),
+            port: -1,
+            ..Default::default()
+        };
+        if req.key_type != KEY_TYPE_GROUP {
+            return fail(error::COORDINATOR_NOT_AVAILABLE, "Transactions are not supported by this broker.");
+        }
+        if req.key.is_empty() {
+            return fail(error::INVALID_REQUEST, "The group id must not be empty.");
+        }
+        let partition = self.group_coordinator.partition_for(&req.key);
+        if !self.metadata_cache.contains_topic(GROUP_METADATA_TOPIC_NAME) {
+            self.create_group_metadata_topic().await;
+            return fail(error::COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
+        }
+        let Some(state) = self.metadata_cache.partition(GROUP_METADATA_TOPIC_NAME, partition) else {
+            return fail(error::COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
+        };
+        let endpoint = self.metadata_cache.broker(state.leader).and_then(|b| b.endpoint("PLAINTEXT").cloned());
+        match endpoint {
+            Some(ep) if state.leader >= 0 => FindCoordinatorResponse {
+                error_code: error::NONE,
+                error_message: None,
+                node_id: state.leader,
+                host: ep.host,
+                port: ep.port,
+                ..Default::default()
+            },
+            _ => fail(error::COORDINATOR_NOT_AVAILABLE, "The coordinator is not available."),
+        }
+    }
+
+    async fn create_group_metadata_topic(&self) {
+        let cfg = &self.group_coordinator.offset_config;
+        let alive = self.metadata_cache.alive_brokers().len();
+        let rf = cfg.offsets_topic_replication_factor as usize;
+        if alive < rf {
+            log::error!(
+                "Number of alive brokers '{alive}' does not meet the required replication factor '{rf}' for the offsets topic \
+                 (configured via 'offsets.topic.replication.factor'). This error can be ignored if the cluster is starting up \
+                 and not all brokers are up yet."
+            );
+            return;
+        }
+        let mut configs = BTreeMap::new();
+        configs.insert("cleanup.policy".to_string(), "compact".to_string());
+        configs.insert("compression.type".to_string(), "producer".to_string());
+        configs.insert("segment.bytes".to_string(), cfg.offsets_topic_segment_bytes.to_string());
+        let admin = AdminZkClient::new(self.zk.clone());
+        match admin.create_topic(GROUP_METADATA_TOPIC_NAME, cfg.offsets_topic_num_partitions, rf as i32, &configs, None).await {
+            Ok(_) => log::info!("created {GROUP_METADATA_TOPIC_NAME} with {} partitions, replication factor {rf}", cfg.offsets_topic_num_partitions),
+            Err(e) if e.error_code() == error::TOPIC_ALREADY_EXISTS => {}
+            Err(e) => log::warn!("cannot create {GROUP_METADATA_TOPIC_NAME}: {e}"),
+        }
+    }
+}
