@@ -138,6 +138,13 @@ async fn elect_leader_for_partitions(
         if pending.is_empty() {
             break;
         }
+        // Elect from the state in ZooKeeper, not the cached one: leaders
+        // change the ISR there themselves (legacy ISR path) and the
+        // controller hears of it only later (Kafka's doElectLeaderForPartitions
+        // reads the state znodes first too).
+        for (tp, s) in zk.get_partition_states(pending.iter()).await? {
+            ctx.partition_leadership_info.insert(tp, s);
+        }
         let mut updates = Vec::new();
         for tp in &pending {
             let Some(cur) = ctx.partition_leadership_info.get(tp).cloned() else {
