@@ -176,12 +176,9 @@ impl Formatter {
 }
 
 pub fn main(args: Vec<String>) -> i32 {
-    let opts = match ConsumerOptions::try_parse_from(&args) {
+    let opts: ConsumerOptions = match super::parse_args(&args) {
         Ok(o) => o,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 1 } else { 0 };
-        }
+        Err(code) => return code,
     };
     let Some(servers) = opts.bootstrap_server.clone() else {
         eprintln!("Missing required argument \"[bootstrap-server]\"");
@@ -224,12 +221,9 @@ pub fn main(args: Vec<String>) -> i32 {
         }
     };
     let isolation: i8 = if opts.isolation_level == "read_committed" { 1 } else { 0 };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match super::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let mut count = 0u64;
     let result = rt.block_on(async {

@@ -103,12 +103,9 @@ fn read_props_file(path: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 pub fn main(args: Vec<String>) -> i32 {
-    let opts = match ProducerOptions::try_parse_from(&args) {
+    let opts: ProducerOptions = match super::parse_args(&args) {
         Ok(o) => o,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 1 } else { 0 };
-        }
+        Err(code) => return code,
     };
     let Some(servers) = opts.bootstrap_server.clone().or(opts.broker_list.clone()) else {
         eprintln!("Missing required option(s) [bootstrap-server]");
@@ -166,12 +163,9 @@ pub fn main(args: Vec<String>) -> i32 {
         eprintln!("Invalid compression codec '{codec_s}': must be one of none, gzip, snappy, lz4, zstd");
         return 1;
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match super::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let batch = if opts.sync { 1 } else { opts.batch_size.max(1) };
     match rt.block_on(run(servers, topic, reader, acks, codec, batch, opts.request_timeout_ms)) {

@@ -190,12 +190,9 @@ pub struct Options {
 }
 
 pub fn main(args: Vec<String>) -> i32 {
-    let opts = match Options::try_parse_from(&args) {
+    let opts: Options = match super::parse_args(&args) {
         Ok(o) => o,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 1 } else { 0 };
-        }
+        Err(code) => return code,
     };
     let actions = [opts.list, opts.describe, opts.delete, opts.reset_offsets, opts.delete_offsets].iter().filter(|a| **a).count();
     if actions != 1 {
@@ -206,12 +203,9 @@ pub fn main(args: Vec<String>) -> i32 {
         eprintln!("Missing required argument \"[bootstrap-server]\"");
         return 1;
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match super::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let timeout = Duration::from_millis(opts.timeout.max(1000));
     let mut client = KafkaClient::new(&servers, "adminclient-1", timeout);

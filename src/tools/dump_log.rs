@@ -30,12 +30,9 @@ pub struct DumpLogOptions {
 }
 
 pub fn main(args: Vec<String>) -> i32 {
-    let opts = match DumpLogOptions::try_parse_from(&args) {
+    let opts: DumpLogOptions = match super::parse_args(&args) {
         Ok(o) => o,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 1 } else { 0 };
-        }
+        Err(code) => return code,
     };
     if opts.files.is_empty() {
         eprintln!("Missing required argument \"[files]\"");

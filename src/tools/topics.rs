@@ -421,24 +421,18 @@ fn internal(name: &str) -> bool {
 }
 
 pub fn main(args: Vec<String>) -> i32 {
-    let opts = match TopicCommandOptions::try_parse_from(&args) {
+    let opts: TopicCommandOptions = match super::parse_args(&args) {
         Ok(o) => o,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 1 } else { 0 };
-        }
+        Err(code) => return code,
     };
     if let Err(msg) = check_args(&opts) {
         eprintln!("{msg}");
         eprintln!("Run `kafka-topics.sh --help` for the list of options.");
         return 1;
     }
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match super::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     match rt.block_on(run(&opts)) {
         Ok(()) => 0,
