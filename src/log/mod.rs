@@ -2,6 +2,7 @@
 //! `Log`s made of `LogSegment`s with offset and time indexes, the leader
 //! epoch cache, checkpoint files and the `LogManager` owning every log dir.
 
+pub mod abstract_index;
 pub mod checkpoint;
 pub mod errors;
 pub mod leader_epoch_cache;

@@ -3,63 +3,34 @@
 //! position: i32)`. Entries live in memory and are appended to the file as
 //! they are added, so the file always holds exactly `entries × 8` bytes.
 
+use crate::log::abstract_index::IndexFile;
 use crate::log::errors::{LogError, LogResult};
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 pub const OFFSET_INDEX_ENTRY_SIZE: usize = 8;
 
-/// Reads an index file of `entry_size` entries, capped at `max_bytes`
-/// (a longer file is refused, so garbage cannot make us allocate more).
-pub(crate) fn read_index_file(path: &Path, entry_size: usize, max_bytes: u64) -> LogResult<(File, Vec<u8>)> {
-    let file = OpenOptions::new().read(true).write(true).create(true).open(path)?;
-    let len = file.metadata()?.len();
-    if len > max_bytes {
-        return Err(LogError::Corrupt(format!("{} is {len} bytes, more than {max_bytes}", path.display())));
-    }
-    let usable = (len as usize / entry_size) * entry_size;
-    let mut buf = vec![0u8; usable];
-    file.read_exact_at(&mut buf, 0)?;
-    if usable as u64 != len {
-        file.set_len(usable as u64)?;
-    }
-    Ok((file, buf))
-}
-
 #[derive(Debug)]
 pub struct OffsetIndex {
-    path: PathBuf,
+    file: IndexFile,
     base_offset: i64,
-    file: File,
     /// (relative offset, position)
     entries: Vec<(i32, i32)>,
-    max_entries: usize,
 }
 
 impl OffsetIndex {
     /// Opens (or creates) the index. Its content is not trusted until
     /// `sanity_check` passes.
     pub fn open(path: &Path, base_offset: i64, max_index_bytes: u64) -> LogResult<OffsetIndex> {
-        let max_entries = (max_index_bytes as usize / OFFSET_INDEX_ENTRY_SIZE).max(1);
-        let cap = (max_entries * OFFSET_INDEX_ENTRY_SIZE) as u64;
-        let (file, buf) = match read_index_file(path, OFFSET_INDEX_ENTRY_SIZE, cap.max(64 << 20)) {
-            Ok(x) => x,
-            Err(LogError::Corrupt(_)) => {
-                let f = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(path)?;
-                (f, Vec::new())
-            }
-            Err(e) => return Err(e),
-        };
+        let (file, buf) = IndexFile::open(path, OFFSET_INDEX_ENTRY_SIZE, max_index_bytes)?;
         let entries = buf
             .chunks_exact(OFFSET_INDEX_ENTRY_SIZE)
             .map(|c| (i32::from_be_bytes([c[0], c[1], c[2], c[3]]), i32::from_be_bytes([c[4], c[5], c[6], c[7]])))
             .collect();
-        Ok(OffsetIndex { path: path.to_path_buf(), base_offset, file, entries, max_entries })
+        Ok(OffsetIndex { file, base_offset, entries })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
     pub fn base_offset(&self) -> i64 {
         self.base_offset
@@ -71,10 +42,10 @@ impl OffsetIndex {
         self.entries.is_empty()
     }
     pub fn is_full(&self) -> bool {
-        self.entries.len() >= self.max_entries
+        self.entries.len() >= self.file.max_entries()
     }
     pub fn max_entries(&self) -> usize {
-        self.max_entries
+        self.file.max_entries()
     }
     /// Absolute offset of the last entry (base offset when empty).
     pub fn last_offset(&self) -> i64 {
@@ -91,11 +62,11 @@ impl OffsetIndex {
         let mut prev: Option<(i32, i32)> = None;
         for &(rel, pos) in &self.entries {
             if rel < 0 || pos < 0 || pos as u64 >= log_size.max(1) {
-                return Err(format!("entry ({rel}, {pos}) out of range in {}", self.path.display()));
+                return Err(format!("entry ({rel}, {pos}) out of range in {}", self.path().display()));
             }
             if let Some((pr, pp)) = prev {
                 if rel <= pr || pos < pp {
-                    return Err(format!("entries not increasing in {}", self.path.display()));
+                    return Err(format!("entries not increasing in {}", self.path().display()));
                 }
             }
             prev = Some((rel, pos));
@@ -131,12 +102,12 @@ impl OffsetIndex {
             }
         }
         if self.is_full() {
-            return Err(LogError::Storage(format!("index {} is full", self.path.display())));
+            return Err(LogError::Storage(format!("index {} is full", self.path().display())));
         }
         let mut b = [0u8; OFFSET_INDEX_ENTRY_SIZE];
         b[..4].copy_from_slice(&(rel as i32).to_be_bytes());
         b[4..].copy_from_slice(&(position as i32).to_be_bytes());
-        self.file.write_all_at(&b, (self.entries.len() * OFFSET_INDEX_ENTRY_SIZE) as u64)?;
+        self.file.write_entry(self.entries.len(), &b)?;
         self.entries.push((rel as i32, position as i32));
         Ok(())
     }
@@ -146,8 +117,7 @@ impl OffsetIndex {
         let rel = offset.saturating_sub(self.base_offset);
         let keep = self.entries.partition_point(|e| (e.0 as i64) < rel);
         self.entries.truncate(keep);
-        self.file.set_len((keep * OFFSET_INDEX_ENTRY_SIZE) as u64)?;
-        Ok(())
+        self.file.truncate_entries(keep)
     }
 
     /// Removes every entry.
@@ -156,13 +126,12 @@ impl OffsetIndex {
     }
 
     pub fn flush(&self) -> LogResult<()> {
-        self.file.sync_data()?;
-        Ok(())
+        self.file.flush()
     }
 
     /// Follows a rename of the directory holding the file.
     pub fn set_path(&mut self, path: PathBuf) {
-        self.path = path;
+        self.file.set_path(path);
     }
 }
 

@@ -3,36 +3,23 @@
 //! offset - baseOffset: i32)` meaning "records with a timestamp above T are at
 //! or after offset O". Timestamps in the index strictly increase.
 
+use crate::log::abstract_index::IndexFile;
 use crate::log::errors::{LogError, LogResult};
-use crate::log::offset_index::read_index_file;
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 pub const TIME_INDEX_ENTRY_SIZE: usize = 12;
 
 #[derive(Debug)]
 pub struct TimeIndex {
-    path: PathBuf,
+    file: IndexFile,
     base_offset: i64,
-    file: File,
     /// (timestamp, relative offset)
     entries: Vec<(i64, i32)>,
-    max_entries: usize,
 }
 
 impl TimeIndex {
     pub fn open(path: &Path, base_offset: i64, max_index_bytes: u64) -> LogResult<TimeIndex> {
-        let max_entries = (max_index_bytes as usize / TIME_INDEX_ENTRY_SIZE).max(1);
-        let cap = (max_entries * TIME_INDEX_ENTRY_SIZE) as u64;
-        let (file, buf) = match read_index_file(path, TIME_INDEX_ENTRY_SIZE, cap.max(64 << 20)) {
-            Ok(x) => x,
-            Err(LogError::Corrupt(_)) => {
-                let f = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(path)?;
-                (f, Vec::new())
-            }
-            Err(e) => return Err(e),
-        };
+        let (file, buf) = IndexFile::open(path, TIME_INDEX_ENTRY_SIZE, max_index_bytes)?;
         let entries = buf
             .chunks_exact(TIME_INDEX_ENTRY_SIZE)
             .map(|c| {
@@ -41,11 +28,11 @@ impl TimeIndex {
                 (i64::from_be_bytes(t), i32::from_be_bytes([c[8], c[9], c[10], c[11]]))
             })
             .collect();
-        Ok(TimeIndex { path: path.to_path_buf(), base_offset, file, entries, max_entries })
+        Ok(TimeIndex { file, base_offset, entries })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -54,7 +41,7 @@ impl TimeIndex {
         self.entries.is_empty()
     }
     pub fn is_full(&self) -> bool {
-        self.entries.len() >= self.max_entries
+        self.entries.len() >= self.file.max_entries()
     }
     /// Last entry as (timestamp, absolute offset).
     pub fn last_entry(&self) -> Option<(i64, i64)> {
@@ -67,11 +54,11 @@ impl TimeIndex {
         let mut prev: Option<(i64, i32)> = None;
         for &(ts, rel) in &self.entries {
             if rel < 0 || self.base_offset + rel as i64 >= next_offset.max(self.base_offset + 1) {
-                return Err(format!("entry ({ts}, {rel}) out of range in {}", self.path.display()));
+                return Err(format!("entry ({ts}, {rel}) out of range in {}", self.path().display()));
             }
             if let Some((pt, pr)) = prev {
                 if ts <= pt || rel < pr {
-                    return Err(format!("entries not increasing in {}", self.path.display()));
+                    return Err(format!("entries not increasing in {}", self.path().display()));
                 }
             }
             prev = Some((ts, rel));
@@ -96,7 +83,7 @@ impl TimeIndex {
     /// becomes inactive (Kafka allows that one even when full).
     pub fn maybe_append(&mut self, timestamp: i64, offset: i64, skip_full_check: bool) -> LogResult<()> {
         if !skip_full_check && self.is_full() {
-            return Err(LogError::Storage(format!("time index {} is full", self.path.display())));
+            return Err(LogError::Storage(format!("time index {} is full", self.path().display())));
         }
         if let Some(l) = self.entries.last() {
             if timestamp <= l.0 {
@@ -113,7 +100,7 @@ impl TimeIndex {
         let mut b = [0u8; TIME_INDEX_ENTRY_SIZE];
         b[..8].copy_from_slice(&timestamp.to_be_bytes());
         b[8..].copy_from_slice(&(rel as i32).to_be_bytes());
-        self.file.write_all_at(&b, (self.entries.len() * TIME_INDEX_ENTRY_SIZE) as u64)?;
+        self.file.write_entry(self.entries.len(), &b)?;
         self.entries.push((timestamp, rel as i32));
         Ok(())
     }
@@ -123,8 +110,7 @@ impl TimeIndex {
         let rel = offset.saturating_sub(self.base_offset);
         let keep = self.entries.partition_point(|e| (e.1 as i64) < rel);
         self.entries.truncate(keep);
-        self.file.set_len((keep * TIME_INDEX_ENTRY_SIZE) as u64)?;
-        Ok(())
+        self.file.truncate_entries(keep)
     }
 
     pub fn reset(&mut self) -> LogResult<()> {
@@ -132,12 +118,11 @@ impl TimeIndex {
     }
 
     pub fn flush(&self) -> LogResult<()> {
-        self.file.sync_data()?;
-        Ok(())
+        self.file.flush()
     }
 
     pub fn set_path(&mut self, path: PathBuf) {
-        self.path = path;
+        self.file.set_path(path);
     }
 }
 
