@@ -304,25 +304,29 @@ impl KafkaZkClient {
         let info = self.client()?.session().clone();
         let before = self.session_id()?;
         let mut last = None;
-        // The takeover connect sometimes times out under load; retry unless
-        // the session has meanwhile been replaced anyway.
-        for _ in 0..3 {
-            match zk::Client::connector()
+        // Take the session over and close it. Our own client may win the
+        // connection back before the close goes out, so repeat until a
+        // takeover is refused (the session is gone) or ours was replaced.
+        for _ in 0..10 {
+            if self.session_id().is_ok_and(|id| id != before) {
+                return Ok(());
+            }
+            let connect = zk::Client::connector()
                 .with_session(info.clone())
                 .with_session_timeout(self.inner.config.session_timeout)
-                .connect(&self.inner.hosts)
-                .await
-            {
-                Ok(other) => {
+                .connect(&self.inner.hosts);
+            match tokio::time::timeout(Duration::from_secs(10), connect).await {
+                Ok(Ok(other)) => {
+                    let mut state = other.state_watcher();
                     drop(other);
-                    return Ok(());
+                    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                        while !state.changed().await.is_terminated() {}
+                    })
+                    .await;
                 }
-                Err(e) => {
-                    if self.session_id().is_ok_and(|id| id != before) {
-                        return Ok(());
-                    }
-                    last = Some(e);
-                }
+                Ok(Err(zk::Error::SessionExpired)) => return Ok(()),
+                Ok(Err(e)) => last = Some(e),
+                Err(_) => last = Some(zk::Error::Timeout),
             }
         }
         Err(zk_err("connect", "/", last.unwrap_or(zk::Error::Timeout)))
