@@ -15,6 +15,7 @@
 set -uo pipefail
 REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$REPO"
+mkdir -p "$REPO/.run"
 
 install=1; rust=1; py=1; pytest_args=()
 while [ $# -gt 0 ]; do
@@ -41,9 +42,25 @@ stage() { echo; echo "=== $* ($(date +%H:%M:%S))"; }
 record() { # name rc [note]
   if [ "$2" -eq 0 ]; then RESULTS+=("PASS  $1${3:+  ($3)}"); else RESULTS+=("FAIL  $1 (exit $2)${3:+  $3}"); failed=1; fi
 }
+PASSED=0; FAILED=0
+count_cargo() { # sums the "test result" lines of a cargo test log
+  local p f
+  while read -r p f; do PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); done < <(
+    sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$1")
+}
+count_pytest() { # reads pytest's closing summary line ("3 failed, 87 passed, 1 error in 9s")
+  local line n w
+  line="$(grep -E '(passed|failed|error)' "$1" | grep -E ' in [0-9.]+s' | tail -n1)"
+  for n in $(echo "$line" | grep -oE '[0-9]+ (passed|failed|errors?)' | tr ' ' ':'); do
+    w="${n#*:}"; n="${n%%:*}"
+    if [ "$w" = passed ]; then PASSED=$((PASSED + n)); else FAILED=$((FAILED + n)); fi
+  done
+}
 finish() {
   echo; echo "=== summary"
   printf '  %s\n' "${RESULTS[@]}"
+  [ "$failed" -ne 0 ] && [ "$FAILED" -eq 0 ] && FAILED=1  # a stage failed without a failing test (build, install, timeout)
+  echo "total: $PASSED passed, $FAILED failed"
   exit $failed
 }
 
@@ -83,8 +100,9 @@ touch target/release/zkafka 2>/dev/null || true  # the bin/ scripts' staleness c
 # ---------------------------------------------------------------- cargo test
 if [ $rust -eq 1 ]; then
   stage "cargo test --release"
-  timeout --kill-after=30 "${ZKAFKA_CARGO_TEST_TIMEOUT:-900}" cargo test --release
-  rc=$?
+  timeout --kill-after=30 "${ZKAFKA_CARGO_TEST_TIMEOUT:-900}" cargo test --release 2>&1 | tee "$REPO/.run/cargo-test.log"
+  rc=${PIPESTATUS[0]}
+  count_cargo "$REPO/.run/cargo-test.log"
   [ $rc -eq 124 ] && echo "cargo test timed out after ${ZKAFKA_CARGO_TEST_TIMEOUT:-900}s"
   record "cargo test --release" $rc
 fi
@@ -95,8 +113,9 @@ if [ $py -eq 1 ]; then
   PY="$VENV/bin/python"; [ -x "$PY" ] || PY=python3
   ZKAFKA_BIN="$REPO/target/release/zkafka" \
     timeout --kill-after=30 "${ZKAFKA_PYTEST_TIMEOUT:-720}" \
-    "$PY" -m pytest tests/interop -q -p no:cacheprovider "${pytest_args[@]}"
-  rc=$?
+    "$PY" -m pytest tests/interop -q -p no:cacheprovider "${pytest_args[@]}" 2>&1 | tee "$REPO/.run/pytest.log"
+  rc=${PIPESTATUS[0]}
+  count_pytest "$REPO/.run/pytest.log"
   note=""
   case $rc in
     5) note="pytest collected NO tests" ; echo "pytest: exit 5, no tests were collected — counted as a failure" ;;
