@@ -302,7 +302,10 @@ async fn controlled_shutdown_moves_leadership() {
     assert!(resp.remaining_partitions.is_empty(), "remaining {:?}", resp.remaining_partitions);
     let s0 = c.must_state(&tp("cs", 0)).await;
     assert_eq!(s0.leader_and_isr.leader, o[0]);
-    assert!(!s0.leader_and_isr.isr.contains(&target));
+    // The controller wrote cs-0's ISR without the target, but the target
+    // (still running here; a real one exits now) follows cs-0 as in Kafka
+    // 2.8 and the new leader may already have taken it back into the ISR,
+    // so only the leader move is checked for cs-0.
     assert!(s0.leader_and_isr.leader_epoch > before0.leader_and_isr.leader_epoch);
     let s1 = c.must_state(&tp("cs", 1)).await;
     assert_eq!(s1.leader_and_isr.leader, o[0]);
