@@ -366,14 +366,8 @@ mod tests {
     #[test]
     fn truncated_input_errors_without_panicking() {
         for v in MIN..=MAX {
-            let b = sample_request(v).to_bytes(v).unwrap();
-            for n in 0..b.len() {
-                assert!(ListOffsetsRequest::from_bytes(b.slice(..n), v).is_err(), "v{v} len {n}");
-            }
-            let b = sample_response(v).to_bytes(v).unwrap();
-            for n in 0..b.len() {
-                assert!(ListOffsetsResponse::from_bytes(b.slice(..n), v).is_err(), "v{v} len {n}");
-            }
+            super::super::test_util::assert_prefixes_fail(&sample_request(v), v);
+            super::super::test_util::assert_prefixes_fail(&sample_response(v), v);
         }
     }
 

@@ -31,3 +31,12 @@ pub fn check_capture<M: Message>(text: &str) -> (RequestHeader, M) {
     assert_eq!(m.to_bytes(h.api_version).unwrap(), body, "re-encode must be byte-exact");
     (h, m)
 }
+
+/// Every strict prefix of `m` encoded at `version` must fail to decode
+/// (an error, never a panic or a half-read message).
+pub fn assert_prefixes_fail<M: Message>(m: &M, version: i16) {
+    let b = m.to_bytes(version).unwrap();
+    for n in 0..b.len() {
+        assert!(M::from_bytes(b.slice(..n), version).is_err(), "{:?} v{version}: a {n}-byte prefix decoded", M::API_KEY);
+    }
+}
