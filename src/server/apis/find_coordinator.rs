@@ -1,7 +1,7 @@
 //! FindCoordinator handler: the group's coordinator is the leader of its
 //! `__consumer_offsets` partition. The internal topic is created on first use
-//! (refused, as in Kafka, while fewer brokers are alive than
-//! `offsets.topic.replication.factor`). Maps to
+//! with `offsets.topic.replication.factor` replicas, capped by the number of
+//! live brokers (so a default configuration works on a small cluster). Maps to
 //! `KafkaApis.handleFindCoordinatorRequest` / `createGroupMetadataTopic`.
 
 use crate::coordinator::GROUP_METADATA_TOPIC_NAME;
@@ -52,14 +52,16 @@ impl KafkaApis {
     async fn create_group_metadata_topic(&self) {
         let cfg = &self.group_coordinator.offset_config;
         let alive = self.metadata_cache.alive_brokers().len();
-        let rf = cfg.offsets_topic_replication_factor as usize;
-        if alive < rf {
-            log::error!(
-                "Number of alive brokers '{alive}' does not meet the required replication factor '{rf}' for the offsets topic \
-                 (configured via 'offsets.topic.replication.factor'). This error can be ignored if the cluster is starting up \
-                 and not all brokers are up yet."
-            );
+        let configured = cfg.offsets_topic_replication_factor as usize;
+        if alive == 0 {
             return;
+        }
+        let rf = configured.min(alive);
+        if rf < configured {
+            log::warn!(
+                "Only {alive} live brokers: creating the offsets topic with replication factor {rf} instead of the \
+                 configured {configured} (offsets.topic.replication.factor)"
+            );
         }
         let mut configs = BTreeMap::new();
         configs.insert("cleanup.policy".to_string(), "compact".to_string());
