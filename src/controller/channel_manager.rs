@@ -120,11 +120,12 @@ async fn run_sender(
     while let Some(request) = rx.recv().await {
         let mut backoff = config.retry_backoff;
         loop {
-            if conn.is_none() {
-                match BrokerConnection::connect(&addr, &client_id, config.request_timeout).await {
+            let c = match conn.as_mut() {
+                Some(c) => c,
+                None => match BrokerConnection::connect(&addr, &client_id, config.request_timeout).await {
                     Ok(c) => {
                         info!("Controller {} connected to broker {broker_id} at {addr}", config.broker_id);
-                        conn = Some(c);
+                        conn.insert(c)
                     }
                     Err(e) => {
                         warn!("Controller {} cannot connect to broker {broker_id} at {addr}: {e}; retrying", config.broker_id);
@@ -132,9 +133,8 @@ async fn run_sender(
                         backoff = (backoff * 2).min(Duration::from_secs(5));
                         continue;
                     }
-                }
-            }
-            let c = conn.as_mut().expect("connection was just established");
+                },
+            };
             let t = config.request_timeout;
             let outcome = match &request {
                 ControllerRequest::LeaderAndIsr(r) => c
