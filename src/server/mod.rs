@@ -1,10 +1,12 @@
 //! The broker: start-up and shutdown (`KafkaServer`), the network layer
 //! (`SocketServer`), request dispatch (`KafkaApis`, one file per API under
 //! `apis/`), the hosted partitions (`ReplicaManager`, `Partition`), follower
-//! replication (`ReplicaFetcherManager`), leader ISR writes (`IsrManager`) and the
-//! cluster view (`MetadataCache`). Maps to Kafka's `kafka.server` and `kafka.network`.
+//! replication (`ReplicaFetcherManager`), leader ISR writes (`IsrManager`), the
+//! cluster view (`MetadataCache`), replication throttles (`ReplicationQuotaManager`)
+//! and dynamic configs from ZooKeeper (`DynamicConfigManager`). Maps to Kafka's `kafka.server` and `kafka.network`.
 
 pub mod apis;
+pub mod dynamic_config_manager;
 pub mod isr_manager;
 pub mod kafka_apis;
 pub mod kafka_server;
@@ -13,4 +15,5 @@ pub mod partition;
 pub mod producer_id_manager;
 pub mod replica_fetcher;
 pub mod replica_manager;
+pub mod replication_quota_manager;
 pub mod socket_server;

@@ -1,6 +1,7 @@
 //! One file per API the broker serves, each adding its handler to `KafkaApis`
 //! (the way mini-redis keeps one file per command).
 
+pub mod alter_configs;
 pub mod api_versions;
 pub mod controlled_shutdown;
 pub mod create_topics;
