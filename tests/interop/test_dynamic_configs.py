@@ -12,7 +12,9 @@ import time
 
 import pytest
 
-from harness import HarnessError, admin, create_topic
+import struct
+
+from harness import HarnessError, Wire, admin, create_topic
 
 
 def wait_for(what, pred, timeout=30.0):
@@ -44,6 +46,24 @@ def error_code(fut):
     except KafkaException as e:
         return e.args[0].code()
     return 0
+
+
+def wire_incremental(port, resource_type, name, ops, validate_only=False):
+    """IncrementalAlterConfigs v0 by hand (confluent-kafka refuses the empty
+    BROKER name that means the cluster default). Returns (error, message)."""
+    body = Wire.array([
+        struct.pack(">b", resource_type) + Wire.string(name) +
+        Wire.array([Wire.string(k) + struct.pack(">b", op) + Wire.nstring(v) for k, op, v in ops])
+    ]) + struct.pack(">?", validate_only)
+    with Wire(port) as w:
+        w.send_request(44, 0, body)
+        _corr, resp = w.recv_response()
+    # throttle_time_ms, [error_code, error_message, resource_type, resource_name]
+    (n,) = struct.unpack(">i", resp[4:8])
+    assert n == 1
+    (code, mlen) = struct.unpack(">hh", resp[8:12])
+    msg = resp[12:12 + mlen].decode() if mlen >= 0 else None
+    return code, msg
 
 
 @pytest.mark.time_limit(180)
@@ -78,7 +98,7 @@ def test_incremental_and_legacy_alter_configs(cluster, topic_name):
 
     # per-broker and cluster-default broker configs reach the brokers
     assert incr(B, "0", [("leader.replication.throttled.rate", S, "1000000")]) == 0
-    assert incr(B, "", [("follower.replication.throttled.rate", S, "3000000")]) == 0
+    assert wire_incremental(cluster.broker(1).port, 4, "", [("follower.replication.throttled.rate", 0, "3000000")]) == (0, None)
     assert zk_config(cluster, "/config/brokers/0") == {"leader.replication.throttled.rate": "1000000"}
     assert zk_config(cluster, "/config/brokers/<default>") == {"follower.replication.throttled.rate": "3000000"}
     wait_for("broker 0 leader bound", lambda: "[Leader replication quota] bound set to 1000000 bytes/s"
@@ -92,8 +112,7 @@ def test_incremental_and_legacy_alter_configs(cluster, topic_name):
         {"version": 2, "entity_path": "brokers/0"}, {"version": 2, "entity_path": "brokers/<default>"}]
 
     # DescribeConfigs shows the dynamic sources
-    fs = a.describe_configs([ConfigResource(T, topic_name), ConfigResource(B, "0"), ConfigResource(B, "")],
-                            request_timeout=30)
+    fs = a.describe_configs([ConfigResource(T, topic_name), ConfigResource(B, "0")], request_timeout=30)
     got = {(r.restype, r.name): f.result(timeout=30) for r, f in fs.items()}
     topic_cfg = got[(T, topic_name)]
     assert topic_cfg["retention.ms"].value == "100000"
@@ -103,7 +122,15 @@ def test_incremental_and_legacy_alter_configs(cluster, topic_name):
     assert b0["leader.replication.throttled.rate"].value == "1000000"
     assert b0["leader.replication.throttled.rate"].source == ConfigSource.DYNAMIC_BROKER_CONFIG.value
     assert b0["follower.replication.throttled.rate"].source == ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG.value
-    assert got[(B, "")]["follower.replication.throttled.rate"].value == "3000000"
+    # a per-broker-only key cannot be set at the default level; a static key cannot be set at all
+    code, msg = wire_incremental(cluster.broker(0).port, 4, "", [("advertised.listeners", 0, "PLAINTEXT://x:1")])
+    assert code == KafkaError.INVALID_REQUEST and "broker id must be specified" in msg, msg
+    code, msg = wire_incremental(cluster.broker(0).port, 4, "0", [("log.dirs", 0, "/tmp/x")])
+    assert (code, msg) == (KafkaError.INVALID_REQUEST, "Invalid config value for resource "
+                           "ConfigResource(type=BROKER, name='0'): Cannot update these configs dynamically: Set(log.dirs)")
+    # another broker's id is refused
+    assert wire_incremental(cluster.broker(0).port, 4, "1", [("leader.replication.throttled.rate", 0, "5")])[0] == \
+        KafkaError.INVALID_REQUEST
 
     # DELETE, and validate_only writes nothing
     assert incr(T, topic_name, [("retention.ms", D, None)]) == 0

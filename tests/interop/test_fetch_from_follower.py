@@ -68,7 +68,7 @@ def test_consumer_in_follower_rack_reads_everything_from_the_follower(cluster, t
     cluster.add_broker(0, **{"broker.rack": "rack-a", **PROPS})
     cluster.add_broker(1, **{"broker.rack": "rack-b", **PROPS})
     a = admin(cluster.bootstrap)
-    fs = a.create_topics([NewTopic(topic_name, replica_assignment=[[0, 1]])], operation_timeout=30)
+    fs = a.create_topics([NewTopic(topic_name, num_partitions=1, replica_assignment=[[0, 1]])], operation_timeout=30)
     fs[topic_name].result(timeout=30)
     wait_for_topic(cluster.bootstrap, topic_name, 1)
     wait_for("ISR [0, 1] with leader 0",
