@@ -76,7 +76,7 @@ pub struct TopicCommandOptions {
     /// If set when describing topics, only show topics that have overridden configs.
     #[arg(long)]
     pub topics_with_overrides: bool,
-    /// Disable rack aware replica assignment (accepted; placement is rack-unaware).
+    /// Disable rack aware replica assignment (--zookeeper mode; a broker places replicas itself).
     #[arg(long)]
     pub disable_rack_aware: bool,
     /// Suppress console prompts (a no-op, as in Kafka).
@@ -416,6 +416,15 @@ enum TopicService {
     Admin(KafkaClient),
 }
 
+/// Kafka's `opts.rackAwareMode`.
+fn rack_aware_mode(o: &TopicCommandOptions) -> crate::zk::RackAwareMode {
+    if o.disable_rack_aware {
+        crate::zk::RackAwareMode::Disabled
+    } else {
+        crate::zk::RackAwareMode::Enforced
+    }
+}
+
 fn internal(name: &str) -> bool {
     name == "__consumer_offsets" || name == "__transaction_state"
 }
@@ -508,7 +517,14 @@ async fn create(o: &TopicCommandOptions, service: &mut TopicService) -> Result<(
         TopicService::Zk(zk) => {
             let admin = AdminZkClient::new(zk.clone());
             let r = admin
-                .create_topic(&topic, o.partitions.unwrap_or(1), o.replication_factor.unwrap_or(1), &configs, assignment)
+                .create_topic_with_mode(
+                    &topic,
+                    o.partitions.unwrap_or(1),
+                    o.replication_factor.unwrap_or(1),
+                    &configs,
+                    assignment,
+                    rack_aware_mode(o),
+                )
                 .await;
             match r {
                 Ok(_) => {}
