@@ -14,6 +14,7 @@ pub mod election;
 pub mod event_manager;
 pub mod kafka_controller;
 pub mod partition_state_machine;
+pub mod reassignment;
 pub mod replica_state_machine;
 
 pub use controller_context::ControllerContext;
