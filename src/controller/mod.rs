@@ -18,7 +18,7 @@ pub mod reassignment;
 pub mod replica_state_machine;
 
 pub use controller_context::ControllerContext;
-pub use event_manager::{ControllerEvent, ControllerEventManager};
+pub use event_manager::{ControllerEvent, ControllerEventManager, ElectionType, ReassignmentListing};
 pub use kafka_controller::KafkaController;
 pub use partition_state_machine::PartitionState;
 pub use replica_state_machine::ReplicaState;

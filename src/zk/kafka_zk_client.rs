@@ -872,31 +872,58 @@ impl KafkaZkClient {
 
     /// Conditional (on each `zk_version`) and fenced rewrite of partition
     /// states. Returns per partition the state with its new zkVersion or the
-    /// error (`Zk{BadVersion}` means someone else changed it: re-read).
+    /// error (`Zk{BadVersion}` means someone else changed it: re-read). The
+    /// multis are pipelined (all sent before the first reply is awaited); a
+    /// failed controller-epoch check in any of them is `ControllerMoved`.
     pub async fn update_leader_and_isr(
         &self,
         controller_epoch_zk_version: i32,
         controller_epoch: i32,
         updates: &[(TopicPartition, LeaderAndIsr)],
     ) -> Result<Vec<(TopicPartition, Result<LeaderAndIsr>)>> {
-        let mut out = Vec::new();
+        let c = self.client()?;
+        let mut sent = Vec::with_capacity(updates.len());
         for (tp, lai) in updates {
             let path = topic_partition_state_path(&tp.topic, tp.partition);
             let data = LeaderIsrAndControllerEpoch { leader_and_isr: lai.clone(), controller_epoch }.encode();
-            match self.fenced(controller_epoch_zk_version, &path, |w| w.add_set_data(&path, &data, Some(lai.zk_version))).await {
-                Ok(r) => {
-                    let v = r
-                        .into_iter()
-                        .find_map(|r| match r {
-                            zk::MultiWriteResult::SetData { stat } => Some(stat.version),
-                            _ => None,
-                        })
-                        .unwrap_or(lai.zk_version + 1);
-                    out.push((tp.clone(), Ok(LeaderAndIsr { zk_version: v, ..lai.clone() })));
-                }
-                Err(e @ ZkError::ControllerMoved(_)) => return Err(e),
-                Err(e) => out.push((tp.clone(), Err(e))),
-            }
+            let mut w = c.new_multi_writer();
+            let built = w
+                .add_check_version(CONTROLLER_EPOCH_PATH, controller_epoch_zk_version)
+                .and_then(|_| w.add_set_data(&path, &data, Some(lai.zk_version)));
+            let fut = match built {
+                Ok(()) => Ok(w.commit()),
+                Err(e) => Err(zk_err("multi", &path, e)),
+            };
+            sent.push((tp, lai, path, fut));
+        }
+        let mut out = Vec::with_capacity(sent.len());
+        let mut moved = None;
+        for (tp, lai, path, fut) in sent {
+            let r = match fut {
+                Err(e) => Err(e),
+                Ok(f) => match f.await {
+                    Ok(r) => {
+                        let v = r
+                            .into_iter()
+                            .find_map(|r| match r {
+                                zk::MultiWriteResult::SetData { stat } => Some(stat.version),
+                                _ => None,
+                            })
+                            .unwrap_or(lai.zk_version + 1);
+                        Ok(LeaderAndIsr { zk_version: v, ..lai.clone() })
+                    }
+                    Err(zk::MultiWriteError::OperationFailed { index: 0, source }) => {
+                        moved = Some(format!("controller epoch zkVersion {controller_epoch_zk_version} no longer current ({source})"));
+                        continue;
+                    }
+                    Err(zk::MultiWriteError::OperationFailed { source, .. }) => Err(zk_err("multi", &path, source)),
+                    Err(zk::MultiWriteError::RequestFailed { source }) => Err(zk_err("multi", &path, source)),
+                },
+            };
+            out.push((tp.clone(), r));
+        }
+        if let Some(m) = moved {
+            return Err(ZkError::ControllerMoved(m));
         }
         Ok(out)
     }
