@@ -382,11 +382,13 @@ async fn reassignment_survives_controller_kill_and_target_restart() {
     c.signal(frozen, "STOP");
     c.reassign(&[(p1.clone(), vec![2, 3, 4])]).await;
     wait_for("p1 in phase A", || async { c.assignment(&p1).await.is_some_and(|a| a.adding_replicas == vec![4]) }).await;
-    blocking(|| {
-        let b = c.brokers.get_mut(&frozen).expect("broker 4");
-        b.kill();
-        b.restart();
-    });
+    blocking(|| c.brokers.get_mut(&frozen).expect("broker 4").kill());
+    // Its old session must expire before it can register again (as in Kafka).
+    wait_for("broker 4's registration to expire", || async {
+        c.zk.get_all_broker_ids().await.is_ok_and(|ids| !ids.contains(&frozen))
+    })
+    .await;
+    blocking(|| c.brokers.get_mut(&frozen).expect("broker 4").restart());
     c.wait_completed(&p1, &[2, 3, 4]).await;
     c.wait_znode_gone().await;
     assert_eq!(read_all(&c, &p1).await.len(), 50);
