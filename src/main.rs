@@ -14,6 +14,7 @@ Commands (each also available as bin/<command>.sh):
   kafka-console-consumer  print records of a topic
   kafka-consumer-groups   list, describe, delete consumer groups and reset their offsets
   kafka-dump-log          print the contents of segment and index files
+  kafka-log-dirs          describe the brokers' log directories and the replicas in them
 
 Run `zkafka <command> --help` for the command's options.";
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         "kafka-console-consumer" => zkafka::tools::console_consumer::main(args),
         "kafka-consumer-groups" => zkafka::tools::consumer_groups::main(args),
         "kafka-dump-log" => zkafka::tools::dump_log::main(args),
+        "kafka-log-dirs" => zkafka::tools::log_dirs::main(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             0
