@@ -178,9 +178,10 @@ async fn run(args: LogDirsArgs) -> i32 {
     println!("Querying brokers for log directories information");
     let mut by_broker = BTreeMap::new();
     for &id in &brokers {
-        match describe_log_dirs(&mut admin, id).await {
-            Ok(results) => {
-                by_broker.insert(id, results);
+        let timeout = admin.timeout();
+        match admin.describe_log_dirs(id, None, timeout).await {
+            Ok(resp) => {
+                by_broker.insert(id, resp.results);
             }
             Err(e) => {
                 eprintln!("Error while querying broker {id} for its log directories: {e}");
@@ -194,16 +195,6 @@ async fn run(args: LogDirsArgs) -> i32 {
     );
     println!("{}", format_as_json(&by_broker, &args.topics));
     0
-}
-
-/// DescribeLogDirs (all topics) to one broker.
-async fn describe_log_dirs(admin: &mut crate::client::KafkaClient, broker: i32) -> Result<Vec<DescribeLogDirsResult>, String> {
-    use crate::protocol::messages::describe_log_dirs::{DescribeLogDirsRequest, DescribeLogDirsResponse};
-    let timeout = admin.timeout();
-    let conn = admin.connection(broker).await.map_err(|e| format!("cannot connect: {e}"))?;
-    let resp: DescribeLogDirsResponse =
-        conn.send_timeout(1, &DescribeLogDirsRequest::default(), timeout).await.map_err(|e| e.to_string())?;
-    Ok(resp.results)
 }
 
 #[cfg(test)]
