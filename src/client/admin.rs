@@ -96,3 +96,34 @@ impl KafkaClient {
         Ok(p.offset)
     }
 }
+
+// ---- log directories (KIP-113): sent to the broker whose dirs they are.
+
+use crate::protocol::messages::alter_replica_log_dirs::{AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse};
+use crate::protocol::messages::describe_log_dirs::{DescribableLogDirTopic, DescribeLogDirsRequest, DescribeLogDirsResponse};
+
+pub const DESCRIBE_LOG_DIRS_VERSION: i16 = 2;
+pub const ALTER_REPLICA_LOG_DIRS_VERSION: i16 = 2;
+
+impl KafkaClient {
+    /// DescribeLogDirs on one broker (`topics` `None` = every replica there).
+    pub async fn describe_log_dirs(
+        &mut self,
+        broker: i32,
+        topics: Option<Vec<DescribableLogDirTopic>>,
+        timeout: Duration,
+    ) -> Result<DescribeLogDirsResponse, String> {
+        let req = DescribeLogDirsRequest { topics, ..Default::default() };
+        self.send_to(broker, DESCRIBE_LOG_DIRS_VERSION, &req, timeout).await.map_err(|e| e.to_string())
+    }
+
+    /// AlterReplicaLogDirs on one broker (the broker holding the replicas).
+    pub async fn alter_replica_log_dirs(
+        &mut self,
+        broker: i32,
+        req: &AlterReplicaLogDirsRequest,
+        timeout: Duration,
+    ) -> Result<AlterReplicaLogDirsResponse, String> {
+        self.send_to(broker, ALTER_REPLICA_LOG_DIRS_VERSION, req, timeout).await.map_err(|e| e.to_string())
+    }
+}
