@@ -5,6 +5,7 @@ pub mod console_consumer;
 pub mod consumer_groups;
 pub mod console_producer;
 pub mod dump_log;
+pub mod reassign_partitions;
 pub mod topics;
 
 /// Parses a tool's arguments; on a usage error (or `--help`) prints clap's
