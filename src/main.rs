@@ -14,6 +14,8 @@ Commands (each also available as bin/<command>.sh):
   kafka-console-consumer  print records of a topic
   kafka-consumer-groups   list, describe, delete consumer groups and reset their offsets
   kafka-dump-log          print the contents of segment and index files
+  kafka-leader-election   elect preferred or unclean leaders on demand
+  kafka-preferred-replica-election  move leadership back to the preferred replicas (deprecated)
 
 Run `zkafka <command> --help` for the command's options.";
 
@@ -34,6 +36,8 @@ fn main() -> ExitCode {
         "kafka-console-consumer" => zkafka::tools::console_consumer::main(args),
         "kafka-consumer-groups" => zkafka::tools::consumer_groups::main(args),
         "kafka-dump-log" => zkafka::tools::dump_log::main(args),
+        "kafka-leader-election" => zkafka::tools::leader_election::main(args),
+        "kafka-preferred-replica-election" => zkafka::tools::preferred_replica_election::main(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             0
