@@ -12,33 +12,7 @@ use std::fmt;
 /// The log directory entry meaning "wherever the broker puts it".
 pub const ANY_LOG_DIR: &str = "any";
 
-/// One replica of a partition on one broker (Kafka's `TopicPartitionReplica`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TopicPartitionReplica {
-    pub topic: String,
-    pub partition: i32,
-    pub broker: i32,
-}
-
-impl fmt::Display for TopicPartitionReplica {
-    /// Kafka's `TopicPartitionReplica.toString`: `topic-partition-broker`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}-{}", self.topic, self.partition, self.broker)
-    }
-}
-
-impl PartialOrd for TopicPartitionReplica {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for TopicPartitionReplica {
-    /// Kafka's `compareTopicPartitionReplicas`: broker, then topic, then partition.
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.broker, &self.topic, self.partition).cmp(&(other.broker, &other.topic, other.partition))
-    }
-}
+pub use crate::client::admin::TopicPartitionReplica;
 
 /// A parsed reassignment file: partitions with their target replicas, in
 /// file order (duplicates kept so they can be reported), and the replicas
