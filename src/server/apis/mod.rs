@@ -3,7 +3,9 @@
 
 pub mod api_versions;
 pub mod controlled_shutdown;
+pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_topics;
 pub mod describe_configs;
 pub mod fetch;
 pub mod init_producer_id;
