@@ -424,12 +424,11 @@ mod tests {
 use crate::client::KafkaClient;
 use crate::protocol::error::{self, error_name};
 use crate::protocol::messages::create_topics::{
-    CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig, CreateTopicsRequest, CreateTopicsResponse,
+    CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig, CreateTopicsRequest,
 };
 use crate::zk::{AdminZkClient, KafkaZkClient, ZkClientConfig};
 use std::time::Duration;
 
-const CREATE_TOPICS_VERSION: i16 = 5;
 
 /// Where the topic command reads and writes: ZooKeeper directly, or a broker.
 enum TopicService {
@@ -576,9 +575,8 @@ async fn create(o: &TopicCommandOptions, service: &mut TopicService) -> Result<(
                 validate_only: false,
                 ..Default::default()
             };
-            let timeout = client.timeout();
-            let conn = client.any_connection().await.map_err(|e| e.to_string())?;
-            let resp: CreateTopicsResponse = conn.send_timeout(CREATE_TOPICS_VERSION, &req, timeout + Duration::from_secs(30)).await.map_err(|e| e.to_string())?;
+            let timeout = client.timeout() + Duration::from_secs(30);
+            let resp = client.create_topics(&req, timeout).await?;
             for t in resp.topics {
                 if t.error_code == error::TOPIC_ALREADY_EXISTS && o.if_not_exists {
                     return Ok(());
@@ -740,8 +738,7 @@ async fn describe_topic_configs(
         ..Default::default()
     };
     let timeout = client.timeout();
-    let conn = client.any_connection().await.map_err(|e| e.to_string())?;
-    let resp: DescribeConfigsResponse = conn.send_timeout(3, &req, timeout).await.map_err(|e| e.to_string())?;
+    let resp = client.describe_configs(&req, timeout).await?;
     for r in resp.results {
         if r.error_code != error::NONE {
             return Err(r.error_message.unwrap_or_else(|| error::error_name(r.error_code).to_string()));
