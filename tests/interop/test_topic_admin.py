@@ -239,6 +239,7 @@ def test_add_partitions_with_replica_assignment(racked, mode):
     topic = f"grow-manual-{mode}-{uuid.uuid4().hex[:6]}"
     ok("kafka-topics", "--zookeeper", racked.zk_connect, "--create", "--topic", topic,
        "--replica-assignment", "0:2,1:3")
+    wait_for_topic(racked.bootstrap, topic, 2)
     conn = ["--zookeeper", racked.zk_connect] if mode == "zk" else ["--bootstrap-server", racked.bootstrap]
     # As in Kafka, the list names every partition; only the new ones are used.
     ok("kafka-topics", *conn, "--alter", "--topic", topic, "--partitions", "4",
