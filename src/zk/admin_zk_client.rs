@@ -378,6 +378,17 @@ pub fn new_partitions_assignment(
         )));
     }
     if let Some(manual) = manual {
+        // Kafka's ZooKeeper path writes whatever it is given; a short list
+        // would leave the topic below the count asked for, so the broker
+        // path's check applies here too.
+        let wanted: Vec<i32> = (current..num_partitions).collect();
+        if manual.keys().copied().collect::<Vec<_>>() != wanted {
+            return Err(AdminError::InvalidReplicaAssignment(format!(
+                "Increasing the number of partitions by {} but {} assignments provided.",
+                num_partitions - current,
+                manual.len()
+            )));
+        }
         let available: std::collections::BTreeSet<i32> = brokers.iter().map(|b| b.id).collect();
         let rf = partition0.len();
         for (p, replicas) in &manual {
@@ -933,6 +944,9 @@ mod tests {
             let e = new_partitions_assignment("t", &existing, &b, 4, Some(manual)).unwrap_err();
             assert_eq!((e.error_code(), e.message().as_str()), (code, msg));
         }
+        let short: BTreeMap<i32, Vec<i32>> = [(3, vec![3, 1])].into_iter().collect();
+        let e = new_partitions_assignment("t", &existing, &b, 5, Some(short)).unwrap_err();
+        assert_eq!(e.message(), "Increasing the number of partitions by 2 but 1 assignments provided.");
         let e = new_partitions_assignment("t", &BTreeMap::new(), &b, 4, None).unwrap_err();
         assert_eq!(e.error_code(), codes::UNKNOWN_SERVER_ERROR);
     }
