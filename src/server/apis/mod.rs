@@ -4,7 +4,9 @@
 pub mod alter_replica_log_dirs;
 pub mod api_versions;
 pub mod controlled_shutdown;
+pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_topics;
 pub mod describe_configs;
 pub mod describe_log_dirs;
 pub mod fetch;
