@@ -184,6 +184,10 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeConfigs, 0, 4),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::AlterReplicaLogDirs, 0, 2),
+    (ApiKey::DescribeLogDirs, 0, 2),
+    (ApiKey::DeleteTopics, 0, 5),
+    (ApiKey::CreatePartitions, 0, 3),
 ];
 
 /// The version range served for `key`, if any.

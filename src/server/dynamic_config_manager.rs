@@ -232,8 +232,13 @@ impl DynamicConfigManager {
         let q = self.replica_manager.quotas();
         q.leader.update_quota(effective_broker_quota(LEADER_THROTTLED_RATE, &s.this_broker, &s.default_broker));
         q.follower.update_quota(effective_broker_quota(FOLLOWER_THROTTLED_RATE, &s.this_broker, &s.default_broker));
-        q.alter_log_dirs
-            .update_quota(effective_broker_quota(ALTER_LOG_DIRS_IO_MAX_BYTES_PER_SECOND, &s.this_broker, &s.default_broker));
+        let alter_log_dirs = effective_broker_quota(ALTER_LOG_DIRS_IO_MAX_BYTES_PER_SECOND, &s.this_broker, &s.default_broker);
+        q.alter_log_dirs.update_quota(alter_log_dirs);
+        // The log-dir mover's own limiter (ReplicaAlterLogDirsManager).
+        self.replica_manager
+            .alter_log_dirs_manager
+            .quota
+            .set_rate((alter_log_dirs != UNBOUNDED).then_some(alter_log_dirs));
     }
 
     /// The dynamic broker configs in force: (this broker's, the cluster default).
