@@ -157,8 +157,8 @@ impl DynamicConfigManager {
             let path = format!("{CONFIG_CHANGES_PATH}/{name}");
             let last = self.lock().last_executed_change;
             if seq > last {
-                match self.zk.get_data(&path).await? {
-                    Some((data, _)) => match decode_config_change_notification(&data) {
+                if let Some((data, _)) = self.zk.get_data(&path).await? {
+                    match decode_config_change_notification(&data) {
                         Some((entity_type, entity_name)) => {
                             log::info!("[DynamicConfigManager] processing {name}: {entity_type}/{entity_name}");
                             self.process_change(&entity_type, &entity_name).await?;
@@ -167,8 +167,7 @@ impl DynamicConfigManager {
                             "[DynamicConfigManager] ignoring malformed config change {name}: {}",
                             String::from_utf8_lossy(&data[..data.len().min(200)])
                         ),
-                    },
-                    None => {}
+                    }
                 }
                 self.lock().last_executed_change = seq;
             }
