@@ -9,9 +9,6 @@
 use crate::client::KafkaClient;
 use crate::protocol::error::{self, error_name};
 use crate::protocol::messages::fetch::{FetchRequest, FetchRequestPartition, FetchRequestTopic, FetchResponse};
-use crate::protocol::messages::list_offsets::{
-    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopic,
-};
 use crate::protocol::records::{batches, Record, TimestampType};
 use clap::Parser;
 use std::collections::BTreeMap;
@@ -19,7 +16,6 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 const FETCH_VERSION: i16 = 11;
-const LIST_OFFSETS_VERSION: i16 = 5;
 
 #[derive(Parser, Debug)]
 #[command(name = "kafka-console-consumer.sh", about = "Consume messages from Kafka and print them to standard output.", disable_version_flag = true)]
@@ -278,8 +274,8 @@ async fn consume(
             for (&p, &leader) in &leaders {
                 let offset = match start {
                     Start::Offset(o) => o,
-                    Start::Earliest => list_offset(&mut client, leader, topic, p, -2, isolation).await?,
-                    Start::Latest => list_offset(&mut client, leader, topic, p, -1, isolation).await?,
+                    Start::Earliest => client.list_offset(leader, topic, p, -2, isolation).await?,
+                    Start::Latest => client.list_offset(leader, topic, p, -1, isolation).await?,
                 };
                 positions.insert(p, offset);
             }
@@ -355,7 +351,7 @@ async fn consume(
                         error::OFFSET_OUT_OF_RANGE => {
                             // Like auto.offset.reset=latest for a position that fell off.
                             let l = leaders.get(&pr.partition).copied().unwrap_or(-1);
-                            let o = list_offset(&mut client, l, topic, pr.partition, -1, isolation).await?;
+                            let o = client.list_offset(l, topic, pr.partition, -1, isolation).await?;
                             positions.insert(pr.partition, o);
                             continue;
                         }
@@ -443,39 +439,6 @@ async fn refresh_leaders(
     Err(format!("topic {topic} not present in metadata"))
 }
 
-/// ListOffsets for one partition: -2 earliest, -1 latest, else a timestamp.
-pub async fn list_offset(
-    client: &mut KafkaClient,
-    leader: i32,
-    topic: &str,
-    partition: i32,
-    timestamp: i64,
-    isolation: i8,
-) -> Result<i64, String> {
-    let req = ListOffsetsRequest {
-        replica_id: -1,
-        isolation_level: isolation,
-        topics: vec![ListOffsetsTopic {
-            name: topic.to_string(),
-            partitions: vec![ListOffsetsPartition { partition_index: partition, current_leader_epoch: -1, timestamp, ..Default::default() }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let conn = client.connection(leader).await.map_err(|e| e.to_string())?;
-    let resp: ListOffsetsResponse = conn.send_timeout(LIST_OFFSETS_VERSION, &req, Duration::from_secs(10)).await.map_err(|e| e.to_string())?;
-    let p = resp
-        .topics
-        .iter()
-        .flat_map(|t| t.partitions.iter())
-        .find(|p| p.partition_index == partition)
-        .ok_or_else(|| format!("no ListOffsets answer for {topic}-{partition}"))?;
-    if p.error_code != error::NONE {
-        return Err(format!("ListOffsets for {topic}-{partition}: {}", error_name(p.error_code)));
-    }
-    Ok(p.offset)
-}
-
 /// The console consumer as a member of a consumer group: FindCoordinator,
 /// JoinGroup (answering MEMBER_ID_REQUIRED), the range assignor when it leads,
 /// SyncGroup, heartbeats every 3 s, auto-commit every 5 s, commit and
@@ -519,7 +482,7 @@ impl GroupMember {
         if let Some(c) = self.coordinator {
             return Ok(c);
         }
-        let c = crate::tools::consumer_groups::find_coordinator(&mut self.client, &self.group, Duration::from_secs(60)).await?;
+        let c = self.client.find_coordinator(&self.group, Duration::from_secs(60)).await?;
         self.coordinator = Some(c);
         Ok(c)
     }
@@ -532,9 +495,9 @@ impl GroupMember {
 
     /// Joins (or rejoins) the group and returns this member's partitions of `topic`.
     pub async fn join(&mut self, topic: &str) -> Result<Vec<i32>, String> {
-        use crate::protocol::messages::join_group::{JoinGroupRequest, JoinGroupRequestProtocol, JoinGroupResponse};
-        use crate::protocol::messages::sync_group::{SyncGroupRequest, SyncGroupRequestAssignment, SyncGroupResponse};
-        use crate::tools::consumer_groups::{decode_assignment, decode_subscription, encode_assignment, encode_subscription};
+        use crate::protocol::messages::join_group::{JoinGroupRequest, JoinGroupRequestProtocol};
+        use crate::protocol::messages::sync_group::{SyncGroupRequest, SyncGroupRequestAssignment};
+        use crate::client::group::{decode_assignment, decode_subscription, encode_assignment, encode_subscription};
         let deadline = Instant::now() + Duration::from_secs(300);
         loop {
             if Instant::now() >= deadline {
@@ -550,10 +513,7 @@ impl GroupMember {
                 protocols: vec![JoinGroupRequestProtocol { name: "range".into(), metadata: encode_subscription(&[topic.to_string()]) }],
                 ..Default::default()
             };
-            let resp: Result<JoinGroupResponse, String> = match self.client.connection(coordinator).await {
-                Ok(conn) => conn.send_timeout(5, &req, Duration::from_secs(330)).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            let resp = self.client.join_group(coordinator, &req, Duration::from_secs(330)).await;
             let resp = match resp {
                 Ok(r) => r,
                 Err(e) => {
@@ -623,10 +583,7 @@ impl GroupMember {
                 assignments,
                 ..Default::default()
             };
-            let resp: Result<SyncGroupResponse, String> = match self.client.connection(coordinator).await {
-                Ok(conn) => conn.send_timeout(3, &req, Duration::from_secs(330)).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            let resp = self.client.sync_group(coordinator, &req, Duration::from_secs(330)).await;
             match resp {
                 Ok(r) if r.error_code == error::NONE => {
                     let mut parts: Vec<i32> =
@@ -666,7 +623,7 @@ impl GroupMember {
         isolation: i8,
         positions: &mut BTreeMap<i32, i64>,
     ) -> Result<(), String> {
-        use crate::protocol::messages::offset_fetch::{OffsetFetchRequest, OffsetFetchRequestTopic, OffsetFetchResponse};
+        use crate::protocol::messages::offset_fetch::{OffsetFetchRequest, OffsetFetchRequestTopic};
         positions.clear();
         let coordinator = self.coordinator().await?;
         let req = OffsetFetchRequest {
@@ -674,8 +631,7 @@ impl GroupMember {
             topics: Some(vec![OffsetFetchRequestTopic { name: topic.to_string(), partition_indexes: assigned.to_vec() }]),
             ..Default::default()
         };
-        let conn = self.client.connection(coordinator).await.map_err(|e| e.to_string())?;
-        let resp: OffsetFetchResponse = conn.send_timeout(7, &req, Duration::from_secs(30)).await.map_err(|e| e.to_string())?;
+        let resp = self.client.offset_fetch(coordinator, &req, Duration::from_secs(30)).await?;
         if resp.error_code != error::NONE {
             return Err(format!("OffsetFetch of group {}: {}", self.group, error_name(resp.error_code)));
         }
@@ -687,7 +643,7 @@ impl GroupMember {
                 None => {
                     let leader = leaders.get(&p).copied().unwrap_or(-1);
                     let ts = if matches!(start, Start::Earliest) { -2 } else { -1 };
-                    list_offset(client, leader, topic, p, ts, isolation).await?
+                    client.list_offset(leader, topic, p, ts, isolation).await?
                 }
             };
             positions.insert(p, offset);
@@ -699,7 +655,7 @@ impl GroupMember {
     /// Heartbeats and auto-commits when due. Returns the new assignment
     /// after a rebalance.
     pub async fn poll(&mut self, topic: &str, positions: &BTreeMap<i32, i64>) -> Result<Option<Vec<i32>>, String> {
-        use crate::protocol::messages::heartbeat::{HeartbeatRequest, HeartbeatResponse};
+        use crate::protocol::messages::heartbeat::HeartbeatRequest;
         if self.last_commit.elapsed() >= AUTO_COMMIT_INTERVAL {
             self.commit(topic, positions).await;
             self.last_commit = Instant::now();
@@ -710,11 +666,8 @@ impl GroupMember {
         self.last_heartbeat = Instant::now();
         let coordinator = self.coordinator().await?;
         let req = HeartbeatRequest { group_id: self.group.clone(), generation_id: self.generation, member_id: self.member_id.clone(), ..Default::default() };
-        let code = match self.client.connection(coordinator).await {
-            Ok(conn) => match conn.send_timeout::<_, HeartbeatResponse>(3, &req, Duration::from_secs(10)).await {
-                Ok(r) => r.error_code,
-                Err(_) => error::NOT_COORDINATOR,
-            },
+        let code = match self.client.heartbeat(coordinator, &req, Duration::from_secs(10)).await {
+            Ok(r) => r.error_code,
             Err(_) => error::NOT_COORDINATOR,
         };
         match code {
@@ -738,7 +691,7 @@ impl GroupMember {
     /// Commits the positions that moved since the last commit (errors are logged).
     async fn commit(&mut self, topic: &str, positions: &BTreeMap<i32, i64>) {
         use crate::protocol::messages::offset_commit::{
-            OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic, OffsetCommitResponse,
+            OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic,
         };
         let changed: Vec<(i32, i64)> =
             positions.iter().filter(|(p, o)| self.committed.get(p) != Some(o)).map(|(p, o)| (*p, *o)).collect();
@@ -759,10 +712,7 @@ impl GroupMember {
             }],
             ..Default::default()
         };
-        let resp: Result<OffsetCommitResponse, String> = match self.client.connection(coordinator).await {
-            Ok(conn) => conn.send_timeout(7, &req, Duration::from_secs(10)).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
+        let resp = self.client.offset_commit(coordinator, &req, Duration::from_secs(10)).await;
         match resp {
             Ok(r) => {
                 for t in r.topics {
@@ -783,7 +733,7 @@ impl GroupMember {
 
     /// Commits the final positions and leaves the group.
     pub async fn close(&mut self, topic: &str, positions: &BTreeMap<i32, i64>) {
-        use crate::protocol::messages::leave_group::{LeaveGroupRequest, LeaveGroupResponse, MemberIdentity};
+        use crate::protocol::messages::leave_group::{LeaveGroupRequest, MemberIdentity};
         if self.member_id.is_empty() {
             return;
         }
@@ -794,9 +744,7 @@ impl GroupMember {
             members: vec![MemberIdentity { member_id: self.member_id.clone(), group_instance_id: None }],
             ..Default::default()
         };
-        if let Ok(conn) = self.client.connection(coordinator).await {
-            let _ = conn.send_timeout::<_, LeaveGroupResponse>(3, &req, Duration::from_secs(5)).await;
-        }
+        let _ = self.client.leave_group(coordinator, &req, Duration::from_secs(5)).await;
         let _ = &self.client_id;
     }
 }

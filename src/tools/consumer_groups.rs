@@ -1,105 +1,23 @@
 //! `kafka-consumer-groups`: lists, describes (offsets, members, state),
 //! deletes consumer groups, resets their offsets and deletes offsets, printing
 //! as Kafka 2.8 does. Maps to Kafka's `kafka.admin.ConsumerGroupCommand`.
-//! Also holds the client side of the ConsumerProtocol (subscription and
-//! assignment encodings) and coordinator lookup, shared with the console consumer.
 
+use crate::client::group::decode_assignment;
 use crate::client::KafkaClient;
 use crate::common::TopicPartition;
 use crate::protocol::error::{self, error_name};
-use crate::protocol::messages::delete_groups::{DeleteGroupsRequest, DeleteGroupsResponse};
-use crate::protocol::messages::describe_groups::{DescribeGroupsRequest, DescribeGroupsResponse, DescribedGroup};
-use crate::protocol::messages::find_coordinator::{FindCoordinatorRequest, FindCoordinatorResponse};
-use crate::protocol::messages::list_groups::{ListGroupsRequest, ListGroupsResponse};
+use crate::protocol::messages::delete_groups::DeleteGroupsRequest;
+use crate::protocol::messages::describe_groups::{DescribeGroupsRequest, DescribedGroup};
 use crate::protocol::messages::offset_commit::{
-    OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic, OffsetCommitResponse,
+    OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
-use crate::protocol::messages::offset_delete::{OffsetDeleteRequest, OffsetDeleteRequestTopic, OffsetDeleteResponse};
-use crate::protocol::messages::offset_fetch::{OffsetFetchRequest, OffsetFetchResponse};
-use crate::protocol::{Reader, Writer};
-use crate::tools::console_consumer::list_offset;
-use bytes::Bytes;
+use crate::protocol::messages::offset_delete::{OffsetDeleteRequest, OffsetDeleteRequestTopic};
+use crate::protocol::messages::offset_fetch::OffsetFetchRequest;
 use clap::Parser;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const MISSING: &str = "-";
-
-// ---------------------------------------------------------------- ConsumerProtocol
-
-/// ConsumerProtocolSubscription v0: topics and user data.
-pub fn encode_subscription(topics: &[String]) -> Bytes {
-    let mut w = Writer::new();
-    w.i16(0);
-    w.array(false, topics, |w, t| w.string(false, t));
-    w.nullable_bytes(false, None);
-    w.into_bytes()
-}
-
-/// ConsumerProtocolSubscription: the topics (any version; later fields ignored).
-pub fn decode_subscription(b: &Bytes) -> Vec<String> {
-    let mut r = Reader::new(b.clone());
-    if r.i16().is_err() {
-        return Vec::new();
-    }
-    r.array(false, |r| r.string(false)).unwrap_or_default()
-}
-
-/// ConsumerProtocolAssignment v0: [topic, [partition]], user data.
-pub fn encode_assignment(tps: &[TopicPartition]) -> Bytes {
-    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-    for tp in tps {
-        by_topic.entry(&tp.topic).or_default().push(tp.partition);
-    }
-    let topics: Vec<(&str, Vec<i32>)> = by_topic.into_iter().collect();
-    let mut w = Writer::new();
-    w.i16(0);
-    w.array(false, &topics, |w, (t, ps)| {
-        w.string(false, t);
-        w.i32_array(false, ps);
-    });
-    w.nullable_bytes(false, None);
-    w.into_bytes()
-}
-
-/// ConsumerProtocolAssignment: the partitions (any version).
-pub fn decode_assignment(b: &Bytes) -> Vec<TopicPartition> {
-    let mut r = Reader::new(b.clone());
-    if b.is_empty() || r.i16().is_err() {
-        return Vec::new();
-    }
-    let topics = r.array(false, |r| Ok((r.string(false)?, r.i32_array(false)?))).unwrap_or_default();
-    topics.into_iter().flat_map(|(t, ps)| ps.into_iter().map(move |p| TopicPartition::new(t.clone(), p))).collect()
-}
-
-/// The coordinator of `group`: (broker id), after FindCoordinator retries
-/// while the coordinator is not available yet.
-pub async fn find_coordinator(client: &mut KafkaClient, group: &str, timeout: Duration) -> Result<i32, String> {
-    let deadline = Instant::now() + timeout;
-    let req = FindCoordinatorRequest { key: group.to_string(), ..Default::default() };
-    loop {
-        let result = match client.any_connection().await {
-            Ok(conn) => conn.send_timeout::<_, FindCoordinatorResponse>(2, &req, Duration::from_secs(10)).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        let retriable = match result {
-            Ok(r) if r.error_code == error::NONE => {
-                // Learn the coordinator's address.
-                client.metadata(Some(&[]), false).await.map_err(|e| e.to_string())?;
-                return Ok(r.node_id);
-            }
-            Ok(r) if r.error_code == error::COORDINATOR_NOT_AVAILABLE || r.error_code == error::COORDINATOR_LOAD_IN_PROGRESS => {
-                error_name(r.error_code).to_string()
-            }
-            Ok(r) => return Err(format!("FindCoordinator for group {group}: {}", error_name(r.error_code))),
-            Err(e) => e,
-        };
-        if Instant::now() >= deadline {
-            return Err(format!("cannot find the coordinator of group {group}: {retriable}"));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 // ---------------------------------------------------------------- options
 
@@ -266,9 +184,7 @@ impl Command<'_> {
         let md = self.client.metadata(Some(&[]), false).await.map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         for b in &md.brokers {
-            let conn = self.client.connection(b.node_id).await.map_err(|e| e.to_string())?;
-            let resp: ListGroupsResponse =
-                conn.send_timeout(4, &ListGroupsRequest::default(), self.timeout).await.map_err(|e| e.to_string())?;
+            let resp = self.client.list_groups(b.node_id, self.timeout).await?;
             if resp.error_code != error::NONE {
                 return Err(format!("ListGroups on broker {}: {}", b.node_id, error_name(resp.error_code)));
             }
@@ -319,10 +235,9 @@ impl Command<'_> {
     }
 
     async fn describe_group(&mut self, group: &str) -> Result<(i32, DescribedGroup), String> {
-        let coordinator = find_coordinator(self.client, group, self.timeout).await?;
-        let conn = self.client.connection(coordinator).await.map_err(|e| e.to_string())?;
+        let coordinator = self.client.find_coordinator(group, self.timeout).await?;
         let req = DescribeGroupsRequest { groups: vec![group.to_string()], ..Default::default() };
-        let resp: DescribeGroupsResponse = conn.send_timeout(5, &req, self.timeout).await.map_err(|e| e.to_string())?;
+        let resp = self.client.describe_groups(coordinator, &req, self.timeout).await?;
         let g = resp.groups.into_iter().next().ok_or("empty DescribeGroups response")?;
         if g.error_code != error::NONE {
             return Err(format!("DescribeGroups of {group}: {}", error_name(g.error_code)));
@@ -331,9 +246,8 @@ impl Command<'_> {
     }
 
     async fn committed_offsets(&mut self, coordinator: i32, group: &str) -> Result<BTreeMap<TopicPartition, i64>, String> {
-        let conn = self.client.connection(coordinator).await.map_err(|e| e.to_string())?;
         let req = OffsetFetchRequest { group_id: group.to_string(), topics: None, ..Default::default() };
-        let resp: OffsetFetchResponse = conn.send_timeout(7, &req, self.timeout).await.map_err(|e| e.to_string())?;
+        let resp = self.client.offset_fetch(coordinator, &req, self.timeout).await?;
         if resp.error_code != error::NONE {
             return Err(format!("OffsetFetch of {group}: {}", error_name(resp.error_code)));
         }
@@ -367,7 +281,7 @@ impl Command<'_> {
         let mut out = BTreeMap::new();
         for tp in tps {
             let Some(leader) = leaders.get(tp) else { continue };
-            let o = list_offset(self.client, *leader, &tp.topic, tp.partition, timestamp, 0).await?;
+            let o = self.client.list_offset(*leader, &tp.topic, tp.partition, timestamp, 0).await?;
             out.insert(tp.clone(), o);
         }
         Ok(out)
@@ -581,10 +495,9 @@ impl Command<'_> {
         let groups = self.groups().await?;
         let mut failed: Vec<(String, i16)> = Vec::new();
         for group in &groups {
-            let coordinator = find_coordinator(self.client, group, self.timeout).await?;
-            let conn = self.client.connection(coordinator).await.map_err(|e| e.to_string())?;
+            let coordinator = self.client.find_coordinator(group, self.timeout).await?;
             let req = DeleteGroupsRequest { groups_names: vec![group.clone()], ..Default::default() };
-            let resp: DeleteGroupsResponse = conn.send_timeout(2, &req, self.timeout).await.map_err(|e| e.to_string())?;
+            let resp = self.client.delete_groups(coordinator, &req, self.timeout).await?;
             for r in resp.results {
                 if r.error_code != error::NONE {
                     failed.push((r.group_id, r.error_code));
@@ -783,8 +696,7 @@ impl Command<'_> {
             topics: by_topic.into_iter().map(|(name, partitions)| OffsetCommitRequestTopic { name, partitions }).collect(),
             ..Default::default()
         };
-        let conn = self.client.connection(coordinator).await.map_err(|e| e.to_string())?;
-        let resp: OffsetCommitResponse = conn.send_timeout(7, &req, self.timeout).await.map_err(|e| e.to_string())?;
+        let resp = self.client.offset_commit(coordinator, &req, self.timeout).await?;
         for t in resp.topics {
             for (p, code) in t.partitions {
                 if code != error::NONE {
@@ -805,7 +717,7 @@ impl Command<'_> {
             return Ok(1);
         }
         let tps = self.topic_partitions().await?;
-        let coordinator = find_coordinator(self.client, group, self.timeout).await?;
+        let coordinator = self.client.find_coordinator(group, self.timeout).await?;
         let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
         for tp in &tps {
             by_topic.entry(tp.topic.clone()).or_default().push(tp.partition);
@@ -814,8 +726,7 @@ impl Command<'_> {
             group_id: group.clone(),
             topics: by_topic.into_iter().map(|(name, partitions)| OffsetDeleteRequestTopic { name, partitions }).collect(),
         };
-        let conn = self.client.connection(coordinator).await.map_err(|e| e.to_string())?;
-        let resp: OffsetDeleteResponse = conn.send_timeout(0, &req, self.timeout).await.map_err(|e| e.to_string())?;
+        let resp = self.client.offset_delete(coordinator, &req, self.timeout).await?;
         if resp.error_code != error::NONE {
             println!("Error: Encounter some unknown error: {}", error_name(resp.error_code));
             return Ok(1);
@@ -926,18 +837,6 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn consumer_protocol_round_trip() {
-        let tps = vec![TopicPartition::new("a", 0), TopicPartition::new("a", 2), TopicPartition::new("b", 1)];
-        let b = encode_assignment(&tps);
-        assert_eq!(&b[..7], &[0, 0, 0, 0, 0, 2, 0]);
-        assert_eq!(decode_assignment(&b), tps);
-        assert!(decode_assignment(&Bytes::new()).is_empty());
-        let s = encode_subscription(&["t".into()]);
-        assert_eq!(&s[..], &[0, 0, 0, 0, 0, 1, 0, 1, b't', 0xff, 0xff, 0xff, 0xff]);
-        assert_eq!(decode_subscription(&s), vec!["t".to_string()]);
-    }
 
     #[test]
     fn datetime_and_duration() {

@@ -22,10 +22,10 @@ pub struct TopicCommandOptions {
     /// List details for the given topics.
     #[arg(long)]
     pub describe: bool,
-    /// Delete a topic (not supported yet).
+    /// Delete a topic.
     #[arg(long)]
     pub delete: bool,
-    /// Alter the number of partitions or replica assignment (not supported yet).
+    /// Alter the number of partitions and replica assignment of the new partitions.
     #[arg(long)]
     pub alter: bool,
     /// REQUIRED (unless --zookeeper): the Kafka server to connect to, host:port.
@@ -76,7 +76,7 @@ pub struct TopicCommandOptions {
     /// If set when describing topics, only show topics that have overridden configs.
     #[arg(long)]
     pub topics_with_overrides: bool,
-    /// Disable rack aware replica assignment (accepted; placement is rack-unaware).
+    /// Disable rack aware replica assignment (--zookeeper mode; a broker places replicas itself).
     #[arg(long)]
     pub disable_rack_aware: bool,
     /// Suppress console prompts (a no-op, as in Kafka).
@@ -281,6 +281,27 @@ pub fn check_args(o: &TopicCommandOptions) -> Result<(), String> {
             return Err("Missing required argument \"[topic]\"".into());
         }
     }
+    if o.alter {
+        if o.bootstrap_server.is_some() && !o.config.is_empty() {
+            return Err("Option \"[config]\" can't be used with option \"[alter]\" and \"[bootstrap-server]\" (the kafka-configs CLI supports altering topic configs with a --bootstrap-server option)".into());
+        }
+        if !o.config.is_empty() {
+            return Err("Altering topic configs with kafka-topics is not supported by zkafka; use kafka-configs.sh".into());
+        }
+        if o.partitions.is_none() {
+            return Err("Missing required argument \"[partitions]\"".into());
+        }
+    }
+    if (o.replica_assignment.is_some() || o.disable_rack_aware) && !(o.create || o.alter) {
+        let which = if o.replica_assignment.is_some() { "replica-assignment" } else { "disable-rack-aware" };
+        return Err(format!("Option \"[{which}]\" can't be used with option \"[list]\", \"[describe]\" or \"[delete]\""));
+    }
+    if o.if_exists && !(o.alter || o.delete || o.describe) {
+        return Err("Option \"[if-exists]\" can't be used with option \"[create]\" or \"[list]\"".into());
+    }
+    if o.exclude_internal && !(o.list || o.describe) {
+        return Err("Option \"[exclude-internal]\" can only be used with option \"[list]\" or \"[describe]\"".into());
+    }
     if o.create {
         if o.replica_assignment.is_some() && (o.partitions.is_some() || o.replication_factor.is_some()) {
             return Err("Option \"[replica-assignment]\" can't be used with option \"[partitions]\" or \"[replication-factor]\"".into());
@@ -403,17 +424,25 @@ mod tests {
 use crate::client::KafkaClient;
 use crate::protocol::error::{self, error_name};
 use crate::protocol::messages::create_topics::{
-    CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig, CreateTopicsRequest, CreateTopicsResponse,
+    CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig, CreateTopicsRequest,
 };
 use crate::zk::{AdminZkClient, KafkaZkClient, ZkClientConfig};
 use std::time::Duration;
 
-const CREATE_TOPICS_VERSION: i16 = 5;
 
 /// Where the topic command reads and writes: ZooKeeper directly, or a broker.
 enum TopicService {
     Zk(KafkaZkClient),
     Admin(KafkaClient),
+}
+
+/// Kafka's `opts.rackAwareMode`.
+fn rack_aware_mode(o: &TopicCommandOptions) -> crate::zk::RackAwareMode {
+    if o.disable_rack_aware {
+        crate::zk::RackAwareMode::Disabled
+    } else {
+        crate::zk::RackAwareMode::Enforced
+    }
 }
 
 fn internal(name: &str) -> bool {
@@ -466,8 +495,10 @@ async fn run(o: &TopicCommandOptions) -> Result<(), String> {
         list(o, &mut service).await
     } else if o.describe {
         describe(o, &mut service).await
+    } else if o.alter {
+        alter(o, &mut service).await
     } else {
-        Err("--alter and --delete are not supported by zkafka yet".into())
+        delete(o, &mut service).await
     };
     if let TopicService::Zk(zk) = &service {
         zk.close();
@@ -508,7 +539,14 @@ async fn create(o: &TopicCommandOptions, service: &mut TopicService) -> Result<(
         TopicService::Zk(zk) => {
             let admin = AdminZkClient::new(zk.clone());
             let r = admin
-                .create_topic(&topic, o.partitions.unwrap_or(1), o.replication_factor.unwrap_or(1), &configs, assignment)
+                .create_topic_with_mode(
+                    &topic,
+                    o.partitions.unwrap_or(1),
+                    o.replication_factor.unwrap_or(1),
+                    &configs,
+                    assignment,
+                    rack_aware_mode(o),
+                )
                 .await;
             match r {
                 Ok(_) => {}
@@ -537,9 +575,8 @@ async fn create(o: &TopicCommandOptions, service: &mut TopicService) -> Result<(
                 validate_only: false,
                 ..Default::default()
             };
-            let timeout = client.timeout();
-            let conn = client.any_connection().await.map_err(|e| e.to_string())?;
-            let resp: CreateTopicsResponse = conn.send_timeout(CREATE_TOPICS_VERSION, &req, timeout + Duration::from_secs(30)).await.map_err(|e| e.to_string())?;
+            let timeout = client.timeout() + Duration::from_secs(30);
+            let resp = client.create_topics(&req, timeout).await?;
             for t in resp.topics {
                 if t.error_code == error::TOPIC_ALREADY_EXISTS && o.if_not_exists {
                     return Ok(());
@@ -701,8 +738,7 @@ async fn describe_topic_configs(
         ..Default::default()
     };
     let timeout = client.timeout();
-    let conn = client.any_connection().await.map_err(|e| e.to_string())?;
-    let resp: DescribeConfigsResponse = conn.send_timeout(3, &req, timeout).await.map_err(|e| e.to_string())?;
+    let resp = client.describe_configs(&req, timeout).await?;
     for r in resp.results {
         if r.error_code != error::NONE {
             return Err(r.error_message.unwrap_or_else(|| error::error_name(r.error_code).to_string()));
@@ -716,4 +752,166 @@ async fn describe_topic_configs(
         out.insert(r.resource_name, configs);
     }
     Ok(out)
+}
+
+/// Kafka's `ensureTopicExists`: a named topic that matched nothing is an
+/// error unless `--if-exists`.
+fn ensure_topic_exists(o: &TopicCommandOptions, found: &[String]) -> Result<(), String> {
+    match &o.topic {
+        Some(t) if found.is_empty() && !o.if_exists => Err(format!("Topic '{t}' does not exist as expected")),
+        _ => Ok(()),
+    }
+}
+
+/// `--alter --partitions N [--replica-assignment ...]`: ZooKeeper mode adds the
+/// partitions through AdminZkClient (as 2.8's ZookeeperTopicService), bootstrap
+/// mode sends CreatePartitions (silent on success, as 2.8's admin client
+/// service). `--replica-assignment` lists every partition; only the entries
+/// past the current count are used.
+async fn alter(o: &TopicCommandOptions, service: &mut TopicService) -> Result<(), String> {
+    let topics = selected_topics(o, service).await?;
+    ensure_topic_exists(o, &topics)?;
+    let count = o.partitions.unwrap_or(1);
+    let assignment = match &o.replica_assignment {
+        Some(s) => Some(parse_replica_assignment(s)?),
+        None => None,
+    };
+    match service {
+        TopicService::Zk(zk) => {
+            let admin = AdminZkClient::new(zk.clone());
+            for topic in &topics {
+                if internal(topic) {
+                    return Err(format!("The number of partitions for the internal topic {topic} cannot be changed."));
+                }
+                println!("WARNING: If partitions are increased for a topic that has a key, the partition logic or ordering of the messages will be affected");
+                let Some(existing) = zk.get_topic_assignment(topic).await.map_err(|e| e.to_string())? else {
+                    return Err(format!("The topic {topic} does not exist"));
+                };
+                let current = existing.partitions.len() as i32;
+                let manual: Option<BTreeMap<i32, Vec<i32>>> = assignment
+                    .as_ref()
+                    .map(|a| a.iter().filter(|(p, _)| **p >= current).map(|(p, r)| (*p, r.clone())).collect::<BTreeMap<_, _>>())
+                    .filter(|m| !m.is_empty());
+                let brokers = admin.get_broker_metadatas(rack_aware_mode(o), None).await.map_err(|e| e.message())?;
+                admin.add_partitions(topic, count, manual, &brokers, false).await.map_err(|e| e.message())?;
+                println!("Adding partitions succeeded!");
+            }
+            Ok(())
+        }
+        TopicService::Admin(client) => alter_via_broker(client, &topics, count, assignment.as_ref()).await,
+    }
+}
+
+/// `--delete`: ZooKeeper mode writes `/admin/delete_topics/<t>` and prints
+/// Kafka's two lines; bootstrap mode sends DeleteTopics (silent on success).
+/// Better than Kafka: in ZooKeeper mode the tool watches the marker for a
+/// few seconds, and when the controller drops it while the topic stays (it
+/// does so when `delete.topic.enable=false`) says that the topic was not
+/// deleted, with a non-zero exit, instead of claiming it is marked.
+async fn delete(o: &TopicCommandOptions, service: &mut TopicService) -> Result<(), String> {
+    let topics = selected_topics(o, service).await?;
+    ensure_topic_exists(o, &topics)?;
+    match service {
+        TopicService::Zk(zk) => {
+            for topic in &topics {
+                if internal(topic) {
+                    return Err(format!("Topic {topic} is a kafka internal topic and is not allowed to be marked for deletion."));
+                }
+                let admin = AdminZkClient::new(zk.clone());
+                match admin.delete_topic(topic).await {
+                    Ok(()) => {}
+                    Err(crate::zk::AdminError::TopicAlreadyMarkedForDeletion(_)) => {
+                        println!("Topic {topic} is already marked for deletion.");
+                        continue;
+                    }
+                    Err(crate::zk::AdminError::UnknownTopicOrPartition(_)) if o.if_exists => continue,
+                    Err(e) => return Err(format!("Error while deleting topic {topic}: {}", e.message())),
+                }
+                if deletion_refused(zk, topic).await {
+                    return Err(format!(
+                        "Topic {topic} was not deleted: the controller removed its deletion marker and kept the topic, which it does when delete.topic.enable=false. Set delete.topic.enable=true on the brokers to delete topics."
+                    ));
+                }
+                println!("Topic {topic} is marked for deletion.");
+                println!("Note: This will have no impact if delete.topic.enable is not set to true.");
+            }
+            Ok(())
+        }
+        TopicService::Admin(client) => delete_via_broker(client, &topics).await,
+    }
+}
+
+/// Whether the controller dropped `/admin/delete_topics/<t>` while the topic
+/// stayed (deletion disabled). Waits at most a few seconds; a marker still
+/// pending, or a topic gone, is not a refusal.
+async fn deletion_refused(zk: &KafkaZkClient, topic: &str) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        let marked = zk.is_topic_marked_for_deletion(topic).await.unwrap_or(true);
+        if !marked {
+            return zk.topic_exists(topic).await.unwrap_or(false);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Bootstrap `--alter`: CreatePartitions to the controller for every topic
+/// (as 2.8's AdminClientTopicService: the assignment entries past each
+/// topic's current count become the new partitions' replicas).
+async fn alter_via_broker(
+    client: &mut KafkaClient,
+    topics: &[String],
+    count: i32,
+    assignment: Option<&BTreeMap<i32, Vec<i32>>>,
+) -> Result<(), String> {
+    use crate::protocol::messages::create_partitions::{
+        CreatePartitionsAssignment, CreatePartitionsRequest, CreatePartitionsTopic,
+    };
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let md = client.metadata(Some(topics), false).await.map_err(|e| e.to_string())?;
+    let mut req = CreatePartitionsRequest { timeout_ms: 30_000, validate_only: false, ..Default::default() };
+    for t in topics {
+        let current = md.topics.iter().find(|m| &m.name == t).map_or(0, |m| m.partitions.len() as i32);
+        let assignments = assignment.map(|a| {
+            a.iter()
+                .filter(|(p, _)| **p >= current)
+                .map(|(_, r)| CreatePartitionsAssignment { broker_ids: r.clone(), ..Default::default() })
+                .collect()
+        });
+        req.topics.push(CreatePartitionsTopic { name: t.clone(), count, assignments, ..Default::default() });
+    }
+    let resp = client.create_partitions(&req).await?;
+    for r in resp.results {
+        if r.error_code != error::NONE {
+            return Err(api_error_text(r.error_code, r.error_message.as_deref()));
+        }
+    }
+    Ok(())
+}
+
+/// Bootstrap `--delete`: DeleteTopics to the controller, silent on success.
+async fn delete_via_broker(client: &mut KafkaClient, topics: &[String]) -> Result<(), String> {
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let resp = client.delete_topics(topics, 30_000).await?;
+    for r in resp.responses {
+        if r.error_code != error::NONE {
+            return Err(api_error_text(r.error_code, r.error_message.as_deref()));
+        }
+    }
+    Ok(())
+}
+
+/// The message of the exception Kafka's admin client raises for an API error
+/// (the broker's message, or the error's default text).
+fn api_error_text(code: crate::protocol::ErrorCode, message: Option<&str>) -> String {
+    let full = super::kafka_exception(code, message);
+    match full.split_once(": ") {
+        Some((_, msg)) => msg.to_string(),
+        None => full,
+    }
 }

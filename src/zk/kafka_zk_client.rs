@@ -733,6 +733,26 @@ impl KafkaZkClient {
         }
     }
 
+    /// Kafka's `createConfigChangeNotification`: the persistent sequential
+    /// `/config/changes/config_change_<seq>` holding
+    /// `{"version":2,"entity_path":"<type>/<name>"}`. Returns the child's name.
+    pub async fn create_config_change_notification(&self, entity_path: &str) -> Result<String> {
+        let prefix = config_change_sequence_path();
+        let data = encode_config_change_notification(entity_path);
+        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let created = match self.client()?.create(&prefix, &data, &opts).await {
+            Err(zk::Error::NoNode) => {
+                self.make_sure_persistent_path_exists(CONFIG_CHANGES_PATH).await?;
+                self.client()?.create(&prefix, &data, &opts).await
+            }
+            r => r,
+        };
+        match created {
+            Ok((_, seq)) => Ok(format!("{CONFIG_CHANGE_PREFIX}{seq}")),
+            Err(e) => Err(zk_err("create", &prefix, e)),
+        }
+    }
+
     // ------------------------------------------------------------ controller
 
     pub async fn get_controller_id(&self) -> Result<Option<i32>> {

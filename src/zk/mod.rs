@@ -8,6 +8,6 @@ pub mod admin_zk_client;
 pub mod kafka_zk_client;
 pub mod zk_data;
 
-pub use admin_zk_client::{AdminError, AdminZkClient};
+pub use admin_zk_client::{AdminError, AdminZkClient, BrokerMetadata, RackAwareMode};
 pub use kafka_zk_client::{KafkaZkClient, ZkClientConfig, ZkError};
 pub use zk_data::{BrokerInfo, EndPoint, LeaderAndIsr, LeaderIsrAndControllerEpoch, ReplicaAssignment, SecurityProtocol, TopicAssignment};

@@ -7,7 +7,7 @@
 use crate::protocol::error;
 use crate::protocol::messages::create_topics::{CreatableTopicResult, CreateTopicsRequest, CreateTopicsResponse};
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
-use crate::zk::AdminZkClient;
+use crate::zk::{AdminError, AdminZkClient, BrokerMetadata, RackAwareMode};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -59,7 +59,19 @@ impl KafkaApis {
                 results.push(r);
                 continue;
             }
-            match admin.create_topic_with_options(&t.name, partitions, rf, &configs, assignment.clone(), req.validate_only).await {
+            let brokers = match self.placement_brokers(&admin, assignment.is_some()).await {
+                Ok(b) => b,
+                Err(e) => {
+                    r.error_code = e.error_code();
+                    r.error_message = Some(e.to_string());
+                    results.push(r);
+                    continue;
+                }
+            };
+            match admin
+                .create_topic_on_brokers(&t.name, partitions, rf, &configs, assignment.clone(), &brokers, req.validate_only)
+                .await
+            {
                 Ok(assigned) => {
                     r.num_partitions = assigned.len() as i32;
                     r.replication_factor = assigned.values().next().map_or(0, |r| r.len()) as i16;
@@ -98,5 +110,22 @@ impl KafkaApis {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         CreateTopicsResponse { throttle_time_ms: 0, topics: results, ..Default::default() }
+    }
+
+    /// The brokers replica placement uses: the live brokers of the metadata
+    /// cache with their racks (Kafka's `ZkAdminManager` reads
+    /// `metadataCache.getAliveBrokers`), or the ZooKeeper registrations while
+    /// this broker has not received its first UpdateMetadata yet.
+    pub(crate) async fn placement_brokers(&self, admin: &AdminZkClient, manual: bool) -> Result<Vec<BrokerMetadata>, AdminError> {
+        if manual {
+            return Ok(Vec::new());
+        }
+        let mut brokers: Vec<BrokerMetadata> =
+            self.metadata_cache.alive_brokers().into_iter().map(|b| BrokerMetadata { id: b.id, rack: b.rack }).collect();
+        if brokers.is_empty() {
+            return admin.get_broker_metadatas(RackAwareMode::Safe, None).await;
+        }
+        brokers.sort_by_key(|b| b.id);
+        Ok(brokers)
     }
 }

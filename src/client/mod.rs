@@ -1,7 +1,14 @@
-//! A small async Kafka client connection: size-prefixed frames, request
-//! headers, correlation ids. Used by the tools, by the controller's
-//! ControllerChannelManager and by the replica fetchers; it plays the part of
-//! Kafka's `NetworkClient` for a single broker.
+//! The client library of the tools (Kafka's `NetworkClient` + `Metadata`, the
+//! base of its `KafkaAdminClient` and `ConsumerNetworkClient`): one connection
+//! per broker with size-prefixed frames, request headers and correlation ids
+//! (`BrokerConnection`, also used by the controller's ControllerChannelManager
+//! and the replica fetchers), and a cluster client (`KafkaClient`) that
+//! bootstraps, keeps the brokers and the controller from Metadata and sends a
+//! request to any broker, a given broker or the controller. The admin calls
+//! are in `admin`, the group protocol in `group`.
+
+pub mod admin;
+pub mod group;
 
 use crate::protocol::{encode_request_frame, CodecError, Message, Reader, ResponseHeader};
 use bytes::BytesMut;
@@ -129,6 +136,7 @@ pub struct KafkaClient {
     client_id: String,
     timeout: Duration,
     brokers: HashMap<i32, String>,
+    controller_id: Option<i32>,
     conns: HashMap<i32, BrokerConnection>,
     bootstrap_conn: Option<BrokerConnection>,
 }
@@ -141,6 +149,7 @@ impl KafkaClient {
             client_id: client_id.to_string(),
             timeout,
             brokers: HashMap::new(),
+            controller_id: None,
             conns: HashMap::new(),
             bootstrap_conn: None,
         }
@@ -192,6 +201,7 @@ impl KafkaClient {
                 return Err(e);
             }
         };
+        self.controller_id = (resp.controller_id >= 0).then_some(resp.controller_id);
         for b in &resp.brokers {
             let addr = format!("{}:{}", b.host, b.port);
             if self.brokers.get(&b.node_id) != Some(&addr) {
@@ -219,6 +229,53 @@ impl KafkaClient {
     /// Forgets a connection after an error so the next call reconnects.
     pub fn drop_connection(&mut self, id: i32) {
         self.conns.remove(&id);
+    }
+
+    /// The brokers known from the last `metadata` call, id -> "host:port".
+    pub fn known_brokers(&self) -> &HashMap<i32, String> {
+        &self.brokers
+    }
+
+    /// The controller's id, from a fresh Metadata request (Kafka's admin
+    /// client's `ControllerNodeProvider`); `None` while there is none.
+    pub async fn controller_id(&mut self) -> Result<Option<i32>, ClientError> {
+        self.metadata(Some(&[]), false).await?;
+        Ok(self.controller_id)
+    }
+
+    /// Sends `req` to any broker (the bootstrap connection); after an error
+    /// the connection is dropped so the next call reconnects.
+    pub async fn send_any<Req: Message, Resp: Message>(&mut self, version: i16, req: &Req, timeout: Duration) -> Result<Resp, ClientError> {
+        let result = {
+            let conn = self.any_connection().await?;
+            conn.send_timeout(version, req, timeout).await
+        };
+        if result.is_err() {
+            self.bootstrap_conn = None;
+        }
+        result
+    }
+
+    /// Sends `req` to broker `id` (known from an earlier `metadata`); after an
+    /// error the connection is dropped so the next call reconnects.
+    pub async fn send_to<Req: Message, Resp: Message>(&mut self, id: i32, version: i16, req: &Req, timeout: Duration) -> Result<Resp, ClientError> {
+        let result = {
+            let conn = self.connection(id).await?;
+            conn.send_timeout(version, req, timeout).await
+        };
+        if result.is_err() {
+            self.drop_connection(id);
+        }
+        result
+    }
+
+    /// Sends `req` to the active controller, found through Metadata.
+    pub async fn send_to_controller<Req: Message, Resp: Message>(&mut self, version: i16, req: &Req, timeout: Duration) -> Result<Resp, ClientError> {
+        let id = self
+            .controller_id()
+            .await?
+            .ok_or_else(|| ClientError::Io(std::io::Error::other("no controller is available")))?;
+        self.send_to(id, version, req, timeout).await
     }
 }
 
