@@ -97,6 +97,24 @@ impl KafkaClient {
     }
 }
 
+// ---- log directories (KIP-113): sent to the broker whose dirs they are.
+
+use crate::protocol::messages::describe_log_dirs::DescribableLogDirTopic;
+
+
+impl KafkaClient {
+    /// DescribeLogDirs on one broker (`topics` `None` = every replica there).
+    pub async fn describe_log_dirs(
+        &mut self,
+        broker: i32,
+        topics: Option<Vec<DescribableLogDirTopic>>,
+        timeout: Duration,
+    ) -> Result<DescribeLogDirsResponse, String> {
+        let req = DescribeLogDirsRequest { topics, ..Default::default() };
+        self.send_to(broker, DESCRIBE_LOG_DIRS_VERSION, &req, timeout).await.map_err(|e| e.to_string())
+    }
+}
+
 // ------------------------------------------------------------ reassignment, configs, log dirs
 
 use crate::common::TopicPartition;
@@ -121,7 +139,7 @@ use std::fmt;
 pub const ALTER_PARTITION_REASSIGNMENTS_VERSION: i16 = 0;
 pub const LIST_PARTITION_REASSIGNMENTS_VERSION: i16 = 0;
 pub const INCREMENTAL_ALTER_CONFIGS_VERSION: i16 = 0;
-pub const DESCRIBE_LOG_DIRS_VERSION: i16 = 1;
+pub const DESCRIBE_LOG_DIRS_VERSION: i16 = 2;
 pub const ALTER_REPLICA_LOG_DIRS_VERSION: i16 = 1;
 
 /// How long the controller may take over a reassignment request.
@@ -474,5 +492,104 @@ impl KafkaClient {
             }
         }
         Ok(started)
+    }
+}
+
+// ------------------------------------------------ topic deletion, partitions, elections
+
+pub const DELETE_TOPICS_VERSION: i16 = 5;
+pub const CREATE_PARTITIONS_VERSION: i16 = 3;
+pub const ELECT_LEADERS_VERSION: i16 = 2;
+
+/// How often a controller-bound call is retried when the controller moved
+/// (NOT_CONTROLLER), as Kafka's admin client does.
+const CONTROLLER_RETRIES: usize = 3;
+
+impl KafkaClient {
+    /// DeleteTopics (by name), sent to the controller; the broker waits up to
+    /// `timeout_ms` for the topics to be gone.
+    pub async fn delete_topics(
+        &mut self,
+        topics: &[String],
+        timeout_ms: i32,
+    ) -> Result<crate::protocol::messages::delete_topics::DeleteTopicsResponse, String> {
+        use crate::protocol::messages::delete_topics::{DeleteTopicsRequest, DeleteTopicsResponse};
+        let req = DeleteTopicsRequest { topic_names: topics.to_vec(), timeout_ms, ..Default::default() };
+        let wait = Duration::from_millis(timeout_ms.max(0) as u64) + self.timeout();
+        let mut attempt = 0;
+        loop {
+            let resp: DeleteTopicsResponse =
+                self.send_to_controller(DELETE_TOPICS_VERSION, &req, wait).await.map_err(|e| e.to_string())?;
+            attempt += 1;
+            if attempt < CONTROLLER_RETRIES && resp.responses.iter().any(|r| r.error_code == error::NOT_CONTROLLER) {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// CreatePartitions, sent to the controller.
+    pub async fn create_partitions(
+        &mut self,
+        req: &crate::protocol::messages::create_partitions::CreatePartitionsRequest,
+    ) -> Result<crate::protocol::messages::create_partitions::CreatePartitionsResponse, String> {
+        use crate::protocol::messages::create_partitions::CreatePartitionsResponse;
+        let wait = Duration::from_millis(req.timeout_ms.max(0) as u64) + self.timeout();
+        let mut attempt = 0;
+        loop {
+            let resp: CreatePartitionsResponse =
+                self.send_to_controller(CREATE_PARTITIONS_VERSION, req, wait).await.map_err(|e| e.to_string())?;
+            attempt += 1;
+            if attempt < CONTROLLER_RETRIES && resp.results.iter().any(|r| r.error_code == error::NOT_CONTROLLER) {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// ElectLeaders (`election_type` 0 preferred, 1 unclean) for `partitions`
+    /// (all partitions when `None`), sent to the controller. Returns each
+    /// partition's error code and message; a top-level error is an `Err`.
+    pub async fn elect_leaders(
+        &mut self,
+        election_type: i8,
+        partitions: Option<&[crate::common::TopicPartition]>,
+        timeout_ms: i32,
+    ) -> Result<std::collections::BTreeMap<crate::common::TopicPartition, (crate::protocol::ErrorCode, Option<String>)>, String> {
+        use crate::protocol::messages::elect_leaders::{ElectLeadersRequest, ElectLeadersResponse, TopicPartitions};
+        let topic_partitions = partitions.map(|ps| {
+            let mut by_topic: std::collections::BTreeMap<&str, Vec<i32>> = std::collections::BTreeMap::new();
+            for tp in ps {
+                by_topic.entry(tp.topic.as_str()).or_default().push(tp.partition);
+            }
+            by_topic
+                .into_iter()
+                .map(|(t, p)| TopicPartitions { topic: t.to_string(), partition_id: p, ..Default::default() })
+                .collect()
+        });
+        let req = ElectLeadersRequest { election_type, topic_partitions, timeout_ms, ..Default::default() };
+        let wait = Duration::from_millis(timeout_ms.max(0) as u64) + self.timeout();
+        let mut attempt = 0;
+        loop {
+            let resp: ElectLeadersResponse =
+                self.send_to_controller(ELECT_LEADERS_VERSION, &req, wait).await.map_err(|e| e.to_string())?;
+            attempt += 1;
+            if resp.error_code == error::NOT_CONTROLLER && attempt < CONTROLLER_RETRIES {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            if resp.error_code != error::NONE {
+                return Err(format!("{} ({})", error_name(resp.error_code), resp.error_code));
+            }
+            let mut out = std::collections::BTreeMap::new();
+            for t in resp.replica_election_results {
+                for p in t.partition_result {
+                    out.insert(crate::common::TopicPartition::new(t.topic.clone(), p.partition_id), (p.error_code, p.error_message));
+                }
+            }
+            return Ok(out);
+        }
     }
 }

@@ -121,6 +121,10 @@ impl KafkaApis {
             ApiKey::Fetch => dispatch!(self, ctx, r, fetch::FetchRequest, handle_fetch),
             ApiKey::ListOffsets => dispatch!(self, ctx, r, list_offsets::ListOffsetsRequest, handle_list_offsets),
             ApiKey::CreateTopics => dispatch!(self, ctx, r, create_topics::CreateTopicsRequest, handle_create_topics),
+            ApiKey::DeleteTopics => dispatch!(self, ctx, r, delete_topics::DeleteTopicsRequest, handle_delete_topics),
+            ApiKey::CreatePartitions => {
+                dispatch!(self, ctx, r, create_partitions::CreatePartitionsRequest, handle_create_partitions)
+            }
             ApiKey::LeaderAndIsr => dispatch!(self, ctx, r, leader_and_isr::LeaderAndIsrRequest, handle_leader_and_isr),
             ApiKey::UpdateMetadata => {
                 dispatch!(self, ctx, r, update_metadata::UpdateMetadataRequest, handle_update_metadata)
@@ -148,6 +152,10 @@ impl KafkaApis {
             ),
             ApiKey::InitProducerId => dispatch!(self, ctx, r, init_producer_id::InitProducerIdRequest, handle_init_producer_id),
             ApiKey::DescribeConfigs => dispatch!(self, ctx, r, describe_configs::DescribeConfigsRequest, handle_describe_configs),
+            ApiKey::DescribeLogDirs => dispatch!(self, ctx, r, describe_log_dirs::DescribeLogDirsRequest, handle_describe_log_dirs),
+            ApiKey::AlterReplicaLogDirs => {
+                dispatch!(self, ctx, r, alter_replica_log_dirs::AlterReplicaLogDirsRequest, handle_alter_replica_log_dirs)
+            }
             ApiKey::ControlledShutdown => {
                 dispatch!(self, ctx, r, controlled_shutdown::ControlledShutdownRequest, handle_controlled_shutdown)
             }

@@ -196,8 +196,8 @@ async fn elect_leaders(
     election: ElectionType,
     partitions: Option<Vec<TopicPartition>>,
 ) -> Result<BTreeMap<TopicPartition, (ErrorCode, Option<String>)>, String> {
-    let _ = (bootstrap, election, partitions);
-    Err("ElectLeaders is not available yet".into())
+    let mut client = crate::client::KafkaClient::new(bootstrap, "leader-election", std::time::Duration::from_secs(15));
+    client.elect_leaders(election.wire(), partitions.as_deref(), 15_000).await
 }
 
 #[cfg(test)]

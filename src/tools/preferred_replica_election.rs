@@ -200,8 +200,8 @@ async fn elect_preferred(
     bootstrap: &str,
     partitions: Option<Vec<TopicPartition>>,
 ) -> Result<BTreeMap<TopicPartition, (ErrorCode, Option<String>)>, String> {
-    let _ = (bootstrap, partitions);
-    Err("ElectLeaders is not available yet".into())
+    let mut client = crate::client::KafkaClient::new(bootstrap, "preferred-replica-election", Duration::from_secs(30));
+    client.elect_leaders(0, partitions.as_deref(), 30_000).await
 }
 
 #[cfg(test)]

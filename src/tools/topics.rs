@@ -856,15 +856,62 @@ async fn deletion_refused(zk: &KafkaZkClient, topic: &str) -> bool {
     false
 }
 
+/// Bootstrap `--alter`: CreatePartitions to the controller for every topic
+/// (as 2.8's AdminClientTopicService: the assignment entries past each
+/// topic's current count become the new partitions' replicas).
 async fn alter_via_broker(
-    _client: &mut KafkaClient,
-    _topics: &[String],
-    _count: i32,
-    _assignment: Option<&BTreeMap<i32, Vec<i32>>>,
+    client: &mut KafkaClient,
+    topics: &[String],
+    count: i32,
+    assignment: Option<&BTreeMap<i32, Vec<i32>>>,
 ) -> Result<(), String> {
-    Err("--alter with --bootstrap-server needs CreatePartitions, not built yet".into())
+    use crate::protocol::messages::create_partitions::{
+        CreatePartitionsAssignment, CreatePartitionsRequest, CreatePartitionsTopic,
+    };
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let md = client.metadata(Some(topics), false).await.map_err(|e| e.to_string())?;
+    let mut req = CreatePartitionsRequest { timeout_ms: 30_000, validate_only: false, ..Default::default() };
+    for t in topics {
+        let current = md.topics.iter().find(|m| &m.name == t).map_or(0, |m| m.partitions.len() as i32);
+        let assignments = assignment.map(|a| {
+            a.iter()
+                .filter(|(p, _)| **p >= current)
+                .map(|(_, r)| CreatePartitionsAssignment { broker_ids: r.clone(), ..Default::default() })
+                .collect()
+        });
+        req.topics.push(CreatePartitionsTopic { name: t.clone(), count, assignments, ..Default::default() });
+    }
+    let resp = client.create_partitions(&req).await?;
+    for r in resp.results {
+        if r.error_code != error::NONE {
+            return Err(api_error_text(r.error_code, r.error_message.as_deref()));
+        }
+    }
+    Ok(())
 }
 
-async fn delete_via_broker(_client: &mut KafkaClient, _topics: &[String]) -> Result<(), String> {
-    Err("--delete with --bootstrap-server needs DeleteTopics, not built yet".into())
+/// Bootstrap `--delete`: DeleteTopics to the controller, silent on success.
+async fn delete_via_broker(client: &mut KafkaClient, topics: &[String]) -> Result<(), String> {
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let resp = client.delete_topics(topics, 30_000).await?;
+    for r in resp.responses {
+        if r.error_code != error::NONE {
+            return Err(api_error_text(r.error_code, r.error_message.as_deref()));
+        }
+    }
+    Ok(())
+}
+
+/// The message of the exception Kafka's admin client raises for an API error
+/// (the broker's message, or the error's default text).
+fn api_error_text(code: crate::protocol::ErrorCode, message: Option<&str>) -> String {
+    let full = super::kafka_exception(code, message);
+    match full.split_once(": ") {
+        Some((_, msg)) => msg.to_string(),
+        None => full,
+    }
 }

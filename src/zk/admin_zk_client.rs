@@ -12,9 +12,6 @@ use rand::Rng;
 use std::collections::BTreeMap;
 use std::fmt;
 
-// Until the codec branch's error table lands (then: codes::REASSIGNMENT_IN_PROGRESS).
-const REASSIGNMENT_IN_PROGRESS_CODE: ErrorCode = 60;
-
 /// Longest legal topic name.
 pub const MAX_TOPIC_NAME_LENGTH: usize = 249;
 
@@ -37,6 +34,10 @@ pub enum AdminError {
     TopicAlreadyMarkedForDeletion(String),
     /// Kafka's `AdminOperationException` (UNKNOWN_SERVER_ERROR on the wire).
     AdminOperation(String),
+    /// Kafka's `InvalidRequestException`.
+    InvalidRequest(String),
+    /// This broker is not the active controller.
+    NotController,
     Zk(ZkError),
 }
 
@@ -50,8 +51,10 @@ impl AdminError {
             AdminError::InvalidReplicaAssignment(_) => codes::INVALID_REPLICA_ASSIGNMENT,
             AdminError::InvalidConfig(_) => codes::INVALID_CONFIG,
             AdminError::UnknownTopicOrPartition(_) => codes::UNKNOWN_TOPIC_OR_PARTITION,
-            AdminError::ReassignmentInProgress(_) => REASSIGNMENT_IN_PROGRESS_CODE,
+            AdminError::ReassignmentInProgress(_) => codes::REASSIGNMENT_IN_PROGRESS,
             AdminError::BrokerNotAvailable(_) => codes::BROKER_NOT_AVAILABLE,
+            AdminError::InvalidRequest(_) => codes::INVALID_REQUEST,
+            AdminError::NotController => codes::NOT_CONTROLLER,
             AdminError::TopicAlreadyMarkedForDeletion(_) | AdminError::AdminOperation(_) | AdminError::Zk(_) => {
                 codes::UNKNOWN_SERVER_ERROR
             }
@@ -71,7 +74,9 @@ impl AdminError {
             | AdminError::ReassignmentInProgress(m)
             | AdminError::BrokerNotAvailable(m)
             | AdminError::TopicAlreadyMarkedForDeletion(m)
-            | AdminError::AdminOperation(m) => m.clone(),
+            | AdminError::AdminOperation(m)
+            | AdminError::InvalidRequest(m) => m.clone(),
+            AdminError::NotController => "This is not the correct controller for this cluster.".into(),
             AdminError::Zk(e) => e.to_string(),
         }
     }
@@ -373,6 +378,17 @@ pub fn new_partitions_assignment(
         )));
     }
     if let Some(manual) = manual {
+        // Kafka's ZooKeeper path writes whatever it is given; a short list
+        // would leave the topic below the count asked for, so the broker
+        // path's check applies here too.
+        let wanted: Vec<i32> = (current..num_partitions).collect();
+        if manual.keys().copied().collect::<Vec<_>>() != wanted {
+            return Err(AdminError::InvalidReplicaAssignment(format!(
+                "Increasing the number of partitions by {} but {} assignments provided.",
+                num_partitions - current,
+                manual.len()
+            )));
+        }
         let available: std::collections::BTreeSet<i32> = brokers.iter().map(|b| b.id).collect();
         let rf = partition0.len();
         for (p, replicas) in &manual {
@@ -1024,6 +1040,9 @@ mod tests {
             let e = new_partitions_assignment("t", &existing, &b, 4, Some(manual)).unwrap_err();
             assert_eq!((e.error_code(), e.message().as_str()), (code, msg));
         }
+        let short: BTreeMap<i32, Vec<i32>> = [(3, vec![3, 1])].into_iter().collect();
+        let e = new_partitions_assignment("t", &existing, &b, 5, Some(short)).unwrap_err();
+        assert_eq!(e.message(), "Increasing the number of partitions by 2 but 1 assignments provided.");
         let e = new_partitions_assignment("t", &BTreeMap::new(), &b, 4, None).unwrap_err();
         assert_eq!(e.error_code(), codes::UNKNOWN_SERVER_ERROR);
     }
@@ -1060,7 +1079,7 @@ mod tests {
         moving.partitions.get_mut(&1).unwrap().adding_replicas = vec![3];
         assert_eq!(
             err(check_create_partitions("t", Some(&moving), &brokers, 4, None).unwrap_err()),
-            (REASSIGNMENT_IN_PROGRESS_CODE, "A partition reassignment is in progress for the topic 't'.".to_string())
+            (codes::REASSIGNMENT_IN_PROGRESS, "A partition reassignment is in progress for the topic 't'.".to_string())
         );
     }
 
