@@ -16,6 +16,8 @@ Commands (each also available as bin/<command>.sh):
   kafka-dump-log          print the contents of segment and index files
   kafka-leader-election   elect preferred or unclean leaders on demand
   kafka-preferred-replica-election  move leadership back to the preferred replicas (deprecated)
+  kafka-log-dirs          describe the brokers' log directories and the replicas in them
+  kafka-reassign-partitions  move partition replicas between brokers and log directories
 
 Run `zkafka <command> --help` for the command's options.";
 
@@ -38,6 +40,8 @@ fn main() -> ExitCode {
         "kafka-dump-log" => zkafka::tools::dump_log::main(args),
         "kafka-leader-election" => zkafka::tools::leader_election::main(args),
         "kafka-preferred-replica-election" => zkafka::tools::preferred_replica_election::main(args),
+        "kafka-log-dirs" => zkafka::tools::log_dirs::main(args),
+        "kafka-reassign-partitions" => zkafka::tools::reassign_partitions::main(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             0

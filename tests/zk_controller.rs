@@ -219,6 +219,68 @@ async fn topic_creation_writes_config_then_assignment() {
     assert_eq!(admin.create_topic("wet", -1, -1, &none, Some(explicit.clone())).await.unwrap(), explicit);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_changes_write_entity_then_notification() {
+    let zk = connect("/t_config_changes").await;
+    zk.register_broker(&broker(1, 9191)).await.unwrap();
+    let admin = AdminZkClient::new(zk.clone());
+    let none = BTreeMap::new();
+    admin.create_topic("cfg", 2, 1, &none, None).await.unwrap();
+    let before = zk.get_children("/config/changes").await.unwrap().len();
+
+    let cfg = BTreeMap::from([
+        ("leader.replication.throttled.replicas".to_string(), "0:1,1:1".to_string()),
+        ("retention.ms".to_string(), "5000".to_string()),
+    ]);
+    admin.change_topic_config("cfg", cfg.clone()).await.unwrap();
+    let (d, _) = zk.get_data("/config/topics/cfg").await.unwrap().unwrap();
+    assert_eq!(
+        String::from_utf8(d).unwrap(),
+        r#"{"version":1,"config":{"leader.replication.throttled.replicas":"0:1,1:1","retention.ms":"5000"}}"#
+    );
+    admin.change_broker_config(Some(1), BTreeMap::from([("leader.replication.throttled.rate".to_string(), "1000".to_string())])).await.unwrap();
+    admin.change_broker_config(None, BTreeMap::from([("follower.replication.throttled.rate".to_string(), "2000".to_string())])).await.unwrap();
+    let (d, _) = zk.get_data("/config/brokers/1").await.unwrap().unwrap();
+    assert_eq!(String::from_utf8(d).unwrap(), r#"{"version":1,"config":{"leader.replication.throttled.rate":"1000"}}"#);
+    let (d, _) = zk.get_data("/config/brokers/<default>").await.unwrap().unwrap();
+    assert_eq!(String::from_utf8(d).unwrap(), r#"{"version":1,"config":{"follower.replication.throttled.rate":"2000"}}"#);
+    assert_eq!(admin.fetch_entity_config("brokers", "<default>").await.unwrap().get("follower.replication.throttled.rate").unwrap(), "2000");
+
+    // three notifications, in order, each naming its entity (version 2)
+    let mut children = zk.get_children("/config/changes").await.unwrap();
+    children.sort();
+    assert_eq!(children.len(), before + 3);
+    let mut paths = Vec::new();
+    for c in &children[before..] {
+        assert!(c.starts_with("config_change_") && c.len() == "config_change_".len() + 10, "{c}");
+        let (d, _) = zk.get_data(&format!("/config/changes/{c}")).await.unwrap().unwrap();
+        paths.push(String::from_utf8(d).unwrap());
+    }
+    assert_eq!(
+        paths,
+        vec![
+            r#"{"version":2,"entity_path":"topics/cfg"}"#.to_string(),
+            r#"{"version":2,"entity_path":"brokers/1"}"#.to_string(),
+            r#"{"version":2,"entity_path":"brokers/<default>"}"#.to_string(),
+        ]
+    );
+
+    // replacing the map removes keys not given
+    admin.change_topic_config("cfg", BTreeMap::new()).await.unwrap();
+    assert!(admin.fetch_entity_config("topics", "cfg").await.unwrap().is_empty());
+
+    // errors change nothing
+    let n = zk.get_children("/config/changes").await.unwrap().len();
+    let e = admin.change_topic_config("nope", BTreeMap::new()).await.unwrap_err();
+    assert_eq!(e.error_code(), codes::UNKNOWN_TOPIC_OR_PARTITION);
+    let bad = BTreeMap::from([("follower.replication.throttled.replicas".to_string(), "0-1".to_string())]);
+    assert_eq!(admin.change_topic_config("cfg", bad).await.unwrap_err().error_code(), codes::INVALID_CONFIG);
+    let bad = BTreeMap::from([("leader.replication.throttled.rate".to_string(), "-5".to_string())]);
+    assert_eq!(admin.change_broker_config(Some(1), bad).await.unwrap_err().error_code(), codes::INVALID_CONFIG);
+    assert_eq!(zk.get_children("/config/changes").await.unwrap().len(), n);
+    assert!(zk.get_data("/config/topics/nope").await.unwrap().is_none());
+}
+
 // ------------------------------------------------------------ stand-in brokers
 
 #[derive(Debug)]

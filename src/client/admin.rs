@@ -97,6 +97,404 @@ impl KafkaClient {
     }
 }
 
+// ---- log directories (KIP-113): sent to the broker whose dirs they are.
+
+use crate::protocol::messages::describe_log_dirs::DescribableLogDirTopic;
+
+
+impl KafkaClient {
+    /// DescribeLogDirs on one broker (`topics` `None` = every replica there).
+    pub async fn describe_log_dirs(
+        &mut self,
+        broker: i32,
+        topics: Option<Vec<DescribableLogDirTopic>>,
+        timeout: Duration,
+    ) -> Result<DescribeLogDirsResponse, String> {
+        let req = DescribeLogDirsRequest { topics, ..Default::default() };
+        self.send_to(broker, DESCRIBE_LOG_DIRS_VERSION, &req, timeout).await.map_err(|e| e.to_string())
+    }
+}
+
+// ------------------------------------------------------------ reassignment, configs, log dirs
+
+use crate::common::TopicPartition;
+use crate::protocol::error::ErrorCode;
+use crate::protocol::messages::alter_partition_reassignments::{
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, ReassignablePartition, ReassignableTopic,
+};
+use crate::protocol::messages::alter_replica_log_dirs::{
+    AlterReplicaLogDir, AlterReplicaLogDirTopic, AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse,
+};
+use crate::protocol::messages::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use crate::protocol::messages::describe_log_dirs::{DescribeLogDirsRequest, DescribeLogDirsResponse};
+use crate::protocol::messages::incremental_alter_configs::{
+    AlterConfigsResource, AlterableConfig, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, OP_DELETE, OP_SET,
+};
+use crate::protocol::messages::list_partition_reassignments::{
+    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, ListPartitionReassignmentsTopics,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+pub const ALTER_PARTITION_REASSIGNMENTS_VERSION: i16 = 0;
+pub const LIST_PARTITION_REASSIGNMENTS_VERSION: i16 = 0;
+pub const INCREMENTAL_ALTER_CONFIGS_VERSION: i16 = 0;
+pub const DESCRIBE_LOG_DIRS_VERSION: i16 = 2;
+pub const ALTER_REPLICA_LOG_DIRS_VERSION: i16 = 1;
+
+/// How long the controller may take over a reassignment request.
+const REASSIGNMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A partition's ongoing reassignment (Kafka's admin `PartitionReassignment`):
+/// the full replica set and the replicas being added and removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionReassignment {
+    pub replicas: Vec<i32>,
+    pub adding: Vec<i32>,
+    pub removing: Vec<i32>,
+}
+
+impl PartitionReassignment {
+    /// ORS: the replicas that hold the data today (RS - AR).
+    pub fn sources(&self) -> Vec<i32> {
+        self.replicas.iter().copied().filter(|r| !self.adding.contains(r)).collect()
+    }
+    /// TRS: RS - RR.
+    pub fn targets(&self) -> Vec<i32> {
+        self.replicas.iter().copied().filter(|r| !self.removing.contains(r)).collect()
+    }
+}
+
+/// One replica of a partition on one broker (Kafka's `TopicPartitionReplica`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TopicPartitionReplica {
+    pub topic: String,
+    pub partition: i32,
+    pub broker: i32,
+}
+
+impl fmt::Display for TopicPartitionReplica {
+    /// Kafka's `TopicPartitionReplica.toString`: `topic-partition-broker`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}-{}", self.topic, self.partition, self.broker)
+    }
+}
+
+impl PartialOrd for TopicPartitionReplica {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TopicPartitionReplica {
+    /// Kafka's `compareTopicPartitionReplicas`: broker, then topic, then partition.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.broker, &self.topic, self.partition).cmp(&(other.broker, &other.topic, other.partition))
+    }
+}
+
+/// Where a replica lives on its broker (Kafka's `ReplicaLogDirInfo`), with sizes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicaLogDirInfo {
+    pub current_dir: Option<String>,
+    /// Size in bytes of the current replica.
+    pub size: u64,
+    /// The directory a `-future` replica is being copied to, if any.
+    pub future_dir: Option<String>,
+    pub future_size: Option<u64>,
+}
+
+/// The text of the exception Kafka's admin client raises for `code`: the
+/// broker's message when it sent one, else the error's default message.
+pub fn error_message(code: ErrorCode, message: Option<&str>) -> String {
+    if let Some(m) = message.filter(|m| !m.is_empty()) {
+        return m.to_string();
+    }
+    match code {
+        error::UNKNOWN_SERVER_ERROR => "The server experienced an unexpected error when processing the request.".into(),
+        error::UNKNOWN_TOPIC_OR_PARTITION => "This server does not host this topic-partition.".into(),
+        error::REQUEST_TIMED_OUT => "The request timed out.".into(),
+        error::INVALID_REPLICATION_FACTOR => "Replication factor is below 1 or larger than the number of available brokers.".into(),
+        error::INVALID_REPLICA_ASSIGNMENT => "Replica assignment is invalid.".into(),
+        error::INVALID_CONFIG => "Configuration is invalid.".into(),
+        error::NOT_CONTROLLER => "This is not the correct controller for this cluster.".into(),
+        error::REASSIGNMENT_IN_PROGRESS => "A partition reassignment is in progress.".into(),
+        error::NO_REASSIGNMENT_IN_PROGRESS => "No partition reassignment is in progress.".into(),
+        error::LOG_DIR_NOT_FOUND => "The user-specified log directory is not found in the broker config.".into(),
+        error::KAFKA_STORAGE_ERROR => "Disk error when trying to access log file on the disk.".into(),
+        code => error_name(code).to_string(),
+    }
+}
+
+/// One config change of IncrementalAlterConfigs: `Some(v)` sets, `None` deletes.
+pub type ConfigOp = (String, Option<String>);
+
+fn config_resource(resource_type: i8, name: String, ops: &[ConfigOp]) -> AlterConfigsResource {
+    AlterConfigsResource {
+        resource_type,
+        resource_name: name,
+        configs: ops
+            .iter()
+            .map(|(k, v)| AlterableConfig {
+                name: k.clone(),
+                config_operation: if v.is_some() { OP_SET } else { OP_DELETE },
+                value: v.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn check_alter_configs(resp: &IncrementalAlterConfigsResponse) -> Result<(), String> {
+    for r in &resp.responses {
+        if r.error_code != error::NONE {
+            return Err(error_message(r.error_code, r.error_message.as_deref()));
+        }
+    }
+    Ok(())
+}
+
+impl KafkaClient {
+    /// Registers a broker's address without a Metadata round trip (the
+    /// `--zookeeper` tools read them from `/brokers/ids`).
+    pub fn add_known_broker(&mut self, id: i32, addr: &str) {
+        self.brokers.insert(id, addr.to_string());
+    }
+
+    /// ListPartitionReassignments at the controller: all ongoing
+    /// reassignments, or those of `partitions`.
+    pub async fn list_partition_reassignments(
+        &mut self,
+        partitions: Option<&BTreeSet<TopicPartition>>,
+    ) -> Result<BTreeMap<TopicPartition, PartitionReassignment>, String> {
+        let topics = partitions.map(|ps| {
+            let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+            for tp in ps {
+                by_topic.entry(&tp.topic).or_default().push(tp.partition);
+            }
+            by_topic
+                .into_iter()
+                .map(|(t, p)| ListPartitionReassignmentsTopics { name: t.to_string(), partition_indexes: p, ..Default::default() })
+                .collect()
+        });
+        let req = ListPartitionReassignmentsRequest { timeout_ms: REASSIGNMENT_TIMEOUT.as_millis() as i32, topics, ..Default::default() };
+        let resp: ListPartitionReassignmentsResponse = self
+            .send_to_controller(LIST_PARTITION_REASSIGNMENTS_VERSION, &req, REASSIGNMENT_TIMEOUT + self.timeout())
+            .await
+            .map_err(|e| e.to_string())?;
+        if resp.error_code != error::NONE {
+            return Err(error_message(resp.error_code, resp.error_message.as_deref()));
+        }
+        let mut out = BTreeMap::new();
+        for t in resp.topics {
+            for p in t.partitions {
+                out.insert(
+                    TopicPartition::new(t.name.clone(), p.partition_index),
+                    PartitionReassignment { replicas: p.replicas, adding: p.adding_replicas, removing: p.removing_replicas },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// AlterPartitionReassignments at the controller (`None` cancels).
+    /// Returns the partitions that failed, with the admin client's message.
+    pub async fn alter_partition_reassignments(
+        &mut self,
+        targets: &BTreeMap<TopicPartition, Option<Vec<i32>>>,
+    ) -> Result<BTreeMap<TopicPartition, String>, String> {
+        let mut by_topic: BTreeMap<&str, Vec<ReassignablePartition>> = BTreeMap::new();
+        for (tp, replicas) in targets {
+            by_topic.entry(&tp.topic).or_default().push(ReassignablePartition {
+                partition_index: tp.partition,
+                replicas: replicas.clone(),
+                ..Default::default()
+            });
+        }
+        let req = AlterPartitionReassignmentsRequest {
+            timeout_ms: REASSIGNMENT_TIMEOUT.as_millis() as i32,
+            topics: by_topic
+                .into_iter()
+                .map(|(t, partitions)| ReassignableTopic { name: t.to_string(), partitions, ..Default::default() })
+                .collect(),
+            ..Default::default()
+        };
+        let resp: AlterPartitionReassignmentsResponse = self
+            .send_to_controller(ALTER_PARTITION_REASSIGNMENTS_VERSION, &req, REASSIGNMENT_TIMEOUT + self.timeout())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut failed = BTreeMap::new();
+        if resp.error_code != error::NONE {
+            let m = error_message(resp.error_code, resp.error_message.as_deref());
+            for tp in targets.keys() {
+                failed.insert(tp.clone(), m.clone());
+            }
+            return Ok(failed);
+        }
+        for t in resp.responses {
+            for p in t.partitions {
+                if p.error_code != error::NONE {
+                    failed.insert(TopicPartition::new(t.name.clone(), p.partition_index), error_message(p.error_code, p.error_message.as_deref()));
+                }
+            }
+        }
+        Ok(failed)
+    }
+
+    /// IncrementalAlterConfigs for topics, sent to any broker.
+    pub async fn alter_topic_configs(&mut self, topics: &[(String, Vec<ConfigOp>)]) -> Result<(), String> {
+        if topics.is_empty() {
+            return Ok(());
+        }
+        let req = IncrementalAlterConfigsRequest {
+            resources: topics.iter().map(|(t, ops)| config_resource(RESOURCE_TOPIC, t.clone(), ops)).collect(),
+            validate_only: false,
+            ..Default::default()
+        };
+        let timeout = self.timeout();
+        let resp: IncrementalAlterConfigsResponse =
+            self.send_any(INCREMENTAL_ALTER_CONFIGS_VERSION, &req, timeout).await.map_err(|e| e.to_string())?;
+        check_alter_configs(&resp)
+    }
+
+    /// IncrementalAlterConfigs for brokers: each sent to that broker, as
+    /// Kafka's admin client does (to any broker if it is not known).
+    pub async fn alter_broker_configs(&mut self, brokers: &[(i32, Vec<ConfigOp>)]) -> Result<(), String> {
+        if brokers.is_empty() {
+            return Ok(());
+        }
+        self.metadata(Some(&[]), false).await.map_err(|e| e.to_string())?;
+        let timeout = self.timeout();
+        for (id, ops) in brokers {
+            let req = IncrementalAlterConfigsRequest {
+                resources: vec![config_resource(RESOURCE_BROKER, id.to_string(), ops)],
+                validate_only: false,
+                ..Default::default()
+            };
+            let resp: IncrementalAlterConfigsResponse = if self.brokers.contains_key(id) {
+                self.send_to(*id, INCREMENTAL_ALTER_CONFIGS_VERSION, &req, timeout).await
+            } else {
+                self.send_any(INCREMENTAL_ALTER_CONFIGS_VERSION, &req, timeout).await
+            }
+            .map_err(|e| e.to_string())?;
+            check_alter_configs(&resp)?;
+        }
+        Ok(())
+    }
+
+    /// DescribeLogDirs at `broker` for `topics` (all when `None`): each
+    /// replica's log directory and size, and its `-future` copy if any.
+    pub async fn replica_sizes(
+        &mut self,
+        broker: i32,
+        topics: Option<&[String]>,
+    ) -> Result<BTreeMap<TopicPartition, ReplicaLogDirInfo>, String> {
+        // Without partition lists per topic, ask for every topic and filter.
+        let req = DescribeLogDirsRequest { topics: None, ..Default::default() };
+        let timeout = self.timeout();
+        let resp: DescribeLogDirsResponse =
+            self.send_to(broker, DESCRIBE_LOG_DIRS_VERSION, &req, timeout).await.map_err(|e| e.to_string())?;
+        let mut out: BTreeMap<TopicPartition, ReplicaLogDirInfo> = BTreeMap::new();
+        for dir in resp.results {
+            if dir.error_code != error::NONE {
+                continue;
+            }
+            for t in dir.topics {
+                if topics.is_some_and(|ts| !ts.contains(&t.name)) {
+                    continue;
+                }
+                for p in t.partitions {
+                    let e = out.entry(TopicPartition::new(t.name.clone(), p.partition_index)).or_default();
+                    let size = p.partition_size.max(0) as u64;
+                    if p.is_future_key {
+                        e.future_dir = Some(dir.log_dir.clone());
+                        e.future_size = Some(size);
+                    } else {
+                        e.current_dir = Some(dir.log_dir.clone());
+                        e.size = size;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Kafka's `describeReplicaLogDirs`: where each replica lives on its broker.
+    pub async fn describe_replica_log_dirs(
+        &mut self,
+        replicas: &BTreeSet<TopicPartitionReplica>,
+    ) -> Result<BTreeMap<TopicPartitionReplica, ReplicaLogDirInfo>, String> {
+        let mut out = BTreeMap::new();
+        if replicas.is_empty() {
+            return Ok(out);
+        }
+        self.metadata(Some(&[]), false).await.map_err(|e| e.to_string())?;
+        let brokers: BTreeSet<i32> = replicas.iter().map(|r| r.broker).collect();
+        for b in brokers {
+            let topics: Vec<String> = replicas.iter().filter(|r| r.broker == b).map(|r| r.topic.clone()).collect();
+            let infos = self.replica_sizes(b, Some(&topics)).await?;
+            for r in replicas.iter().filter(|r| r.broker == b) {
+                if let Some(i) = infos.get(&TopicPartition::new(r.topic.clone(), r.partition)) {
+                    out.insert(r.clone(), i.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// AlterReplicaLogDirs: asks each broker to move its replicas to the
+    /// given directories. Returns the replicas whose move started; a replica
+    /// the broker does not host yet (REPLICA_NOT_AVAILABLE) is left out, any
+    /// other error fails as Kafka's tool does.
+    pub async fn alter_replica_log_dirs(
+        &mut self,
+        moves: &BTreeMap<TopicPartitionReplica, String>,
+    ) -> Result<BTreeSet<TopicPartitionReplica>, String> {
+        let mut started = BTreeSet::new();
+        if moves.is_empty() {
+            return Ok(started);
+        }
+        self.metadata(Some(&[]), false).await.map_err(|e| e.to_string())?;
+        let mut by_broker: BTreeMap<i32, BTreeMap<&str, BTreeMap<&str, Vec<i32>>>> = BTreeMap::new();
+        for (r, dir) in moves {
+            by_broker.entry(r.broker).or_default().entry(dir).or_default().entry(&r.topic).or_default().push(r.partition);
+        }
+        let timeout = self.timeout();
+        for (broker, dirs) in by_broker {
+            let req = AlterReplicaLogDirsRequest {
+                dirs: dirs
+                    .into_iter()
+                    .map(|(path, topics)| AlterReplicaLogDir {
+                        path: path.to_string(),
+                        topics: topics
+                            .into_iter()
+                            .map(|(t, partitions)| AlterReplicaLogDirTopic { name: t.to_string(), partitions, ..Default::default() })
+                            .collect(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+            let resp: AlterReplicaLogDirsResponse =
+                self.send_to(broker, ALTER_REPLICA_LOG_DIRS_VERSION, &req, timeout).await.map_err(|e| e.to_string())?;
+            for t in resp.results {
+                for p in t.partitions {
+                    let r = TopicPartitionReplica { topic: t.topic_name.clone(), partition: p.partition_index, broker };
+                    match p.error_code {
+                        error::NONE => {
+                            started.insert(r);
+                        }
+                        error::REPLICA_NOT_AVAILABLE => {}
+                        code => return Err(format!("Failed to alter dir for {r}: {}", error_message(code, None))),
+                    }
+                }
+            }
+        }
+        Ok(started)
+    }
+}
+
 // ------------------------------------------------ topic deletion, partitions, elections
 
 pub const DELETE_TOPICS_VERSION: i16 = 5;

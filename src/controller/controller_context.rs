@@ -28,6 +28,10 @@ pub struct ControllerContext {
     pub topics_ineligible_for_deletion: BTreeSet<String>,
     /// The broker default of `unclean.leader.election.enable` (topics may override it).
     pub unclean_leader_election_default: bool,
+    /// Kafka's `partitionsBeingReassigned`: partitions with AR or RR.
+    pub partitions_being_reassigned: BTreeSet<TopicPartition>,
+    /// Reassigning partitions whose `state` znode has a data watch armed.
+    pub reassignment_isr_watched: BTreeSet<TopicPartition>,
 }
 
 impl ControllerContext {
@@ -142,5 +146,17 @@ impl ControllerContext {
         self.replica_states.retain(|(tp, _), _| tp.topic != topic);
         self.topics_to_be_deleted.remove(topic);
         self.topics_ineligible_for_deletion.remove(topic);
+        self.partitions_being_reassigned.retain(|tp| tp.topic != topic);
+        self.reassignment_isr_watched.retain(|tp| tp.topic != topic);
+    }
+
+    /// A topic with a partition being reassigned must not be deleted yet.
+    pub fn is_topic_being_reassigned(&self, topic: &str) -> bool {
+        self.partitions_being_reassigned.iter().any(|tp| tp.topic == topic)
+    }
+
+    /// Live broker ids, without the ones shutting down (Kafka's `liveBrokerIds`).
+    pub fn live_broker_ids(&self) -> BTreeSet<i32> {
+        self.live_brokers.keys().copied().filter(|b| !self.shutting_down_broker_ids.contains(b)).collect()
     }
 }

@@ -6,7 +6,28 @@
 use crate::protocol::messages::leader_and_isr::LeaderAndIsrResponse;
 use crate::common::TopicPartition;
 use crate::protocol::ErrorCode;
+use std::collections::BTreeMap;
 use tokio::sync::{mpsc, oneshot};
+
+/// (replicas, adding replicas, removing replicas) of a moving partition.
+pub type ReassignmentListing = (Vec<i32>, Vec<i32>, Vec<i32>);
+
+/// Kafka's `ElectionType` (ElectLeaders: PREFERRED = 0, UNCLEAN = 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElectionType {
+    Preferred,
+    Unclean,
+}
+
+impl ElectionType {
+    pub fn from_i8(v: i8) -> Option<ElectionType> {
+        match v {
+            0 => Some(ElectionType::Preferred),
+            1 => Some(ElectionType::Unclean),
+            _ => None,
+        }
+    }
+}
 
 /// Kafka's `ControllerEvent`s (the subset implemented so far).
 #[derive(Debug)]
@@ -46,6 +67,28 @@ pub enum ControllerEvent {
     /// A broker answered a StopReplica request that deleted partitions:
     /// per partition, its error code (the top-level error applies to all).
     TopicDeletionStopReplicaResponseReceived { broker_id: i32, error_code: ErrorCode, partition_errors: Vec<(TopicPartition, ErrorCode)> },
+    /// `/admin/reassign_partitions` was created, changed or deleted
+    /// (`created`: it exists and was just created, so its targets are read).
+    ZkPartitionReassignment { created: bool },
+    /// The `state` znode of a partition being reassigned changed (Kafka's
+    /// PartitionReassignmentIsrChange): check whether TRS is in the ISR.
+    PartitionReassignmentIsrChange(TopicPartition),
+    /// AlterPartitionReassignments: per partition a target (None = cancel).
+    ApiPartitionReassignment {
+        reassignments: BTreeMap<TopicPartition, Option<Vec<i32>>>,
+        reply: oneshot::Sender<Result<BTreeMap<TopicPartition, (ErrorCode, Option<String>)>, ErrorCode>>,
+    },
+    /// ListPartitionReassignments (None = every partition being reassigned).
+    ListPartitionReassignments {
+        partitions: Option<Vec<TopicPartition>>,
+        reply: oneshot::Sender<Result<BTreeMap<TopicPartition, ReassignmentListing>, ErrorCode>>,
+    },
+    /// ElectLeaders from the admin API (None = every partition).
+    ReplicaLeaderElection {
+        election_type: ElectionType,
+        partitions: Option<Vec<TopicPartition>>,
+        reply: oneshot::Sender<Result<BTreeMap<TopicPartition, (ErrorCode, Option<String>)>, ErrorCode>>,
+    },
     /// A broker answered a LeaderAndIsr request.
     LeaderAndIsrResponseReceived { broker_id: i32, response: LeaderAndIsrResponse },
     /// Stop processing (resigning first if active).

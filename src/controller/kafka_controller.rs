@@ -8,7 +8,8 @@
 use super::channel_manager::{ControllerBrokerRequestBatch, ControllerChannelManager};
 use super::controller_context::ControllerContext;
 use super::election::{self, ElectionStrategy, PartitionLeadership};
-use super::event_manager::{ControllerEvent, ControllerEventManager};
+use super::event_manager::{ControllerEvent, ControllerEventManager, ElectionType, ReassignmentListing};
+use super::reassignment::{self, Effect, PartitionView};
 use super::partition_state_machine::{self as psm, PartitionState};
 use super::replica_state_machine::{self as rsm, ReplicaState};
 use super::ControllerConfig;
@@ -16,7 +17,7 @@ use crate::common::TopicPartition;
 use crate::zk::kafka_zk_client::{KafkaZkClient, ZkError};
 use crate::zk::zk_data::*;
 use log::{error, info, warn};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use crate::protocol::error as codes;
@@ -130,6 +131,54 @@ impl KafkaController {
         rx.await.unwrap_or(Err(codes::NOT_CONTROLLER))
     }
 
+    /// AlterPartitionReassignments (Kafka's `KafkaController.alterPartitionReassignments`):
+    /// per partition a target replica list, or `None` to cancel its
+    /// reassignment. Per-partition result code and message; NOT_CONTROLLER
+    /// when this broker is not the active controller.
+    pub async fn alter_partition_reassignments(
+        &self,
+        reassignments: BTreeMap<TopicPartition, Option<Vec<i32>>>,
+    ) -> std::result::Result<BTreeMap<TopicPartition, (ErrorCode, Option<String>)>, ErrorCode> {
+        if !self.is_active() {
+            return Err(codes::NOT_CONTROLLER);
+        }
+        let (reply, rx) = oneshot::channel();
+        self.events.put(ControllerEvent::ApiPartitionReassignment { reassignments, reply });
+        rx.await.unwrap_or(Err(codes::NOT_CONTROLLER))
+    }
+
+    /// ListPartitionReassignments: the named partitions (or all) that are
+    /// being reassigned, with (replicas, adding, removing).
+    pub async fn list_partition_reassignments(
+        &self,
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> std::result::Result<BTreeMap<TopicPartition, ReassignmentListing>, ErrorCode> {
+        if !self.is_active() {
+            return Err(codes::NOT_CONTROLLER);
+        }
+        let (reply, rx) = oneshot::channel();
+        self.events.put(ControllerEvent::ListPartitionReassignments { partitions, reply });
+        rx.await.unwrap_or(Err(codes::NOT_CONTROLLER))
+    }
+
+    /// ElectLeaders (Kafka's `KafkaController.electLeaders`): PREFERRED or
+    /// UNCLEAN election of the named partitions (None = all), with Kafka's
+    /// per-partition codes (NONE, ELECTION_NOT_NEEDED,
+    /// PREFERRED_LEADER_NOT_AVAILABLE, ELIGIBLE_LEADERS_NOT_AVAILABLE,
+    /// UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION).
+    pub async fn elect_leaders(
+        &self,
+        election_type: ElectionType,
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> std::result::Result<BTreeMap<TopicPartition, (ErrorCode, Option<String>)>, ErrorCode> {
+        if !self.is_active() {
+            return Err(codes::NOT_CONTROLLER);
+        }
+        let (reply, rx) = oneshot::channel();
+        self.events.put(ControllerEvent::ReplicaLeaderElection { election_type, partitions, reply });
+        rx.await.unwrap_or(Err(codes::NOT_CONTROLLER))
+    }
+
     /// Enqueues an event (used by tests and by broker-side triggers).
     pub fn put_event(&self, event: ControllerEvent) {
         self.events.put(event);
@@ -159,6 +208,15 @@ struct ControllerProcess {
 }
 
 type Result<T> = std::result::Result<T, ZkError>;
+
+/// The API error code for a ZooKeeper failure while serving an admin request.
+fn zk_error_code(e: &ZkError) -> ErrorCode {
+    if matches!(e, ZkError::ControllerMoved(_)) {
+        codes::NOT_CONTROLLER
+    } else {
+        codes::UNKNOWN_SERVER_ERROR
+    }
+}
 
 impl ControllerProcess {
     fn me(&self) -> i32 {
@@ -237,7 +295,35 @@ impl ControllerProcess {
                     }
                 }
             }
+            ControllerEvent::ApiPartitionReassignment { reassignments, reply } => {
+                if !self.is_active() {
+                    let _ = reply.send(Err(codes::NOT_CONTROLLER));
+                    return Ok(());
+                }
+                let r = self.process_api_partition_reassignment(reassignments).await;
+                let _ = reply.send(r.as_ref().map(|m| m.clone()).map_err(zk_error_code));
+                r.map(|_| ())
+            }
+            ControllerEvent::ListPartitionReassignments { partitions, reply } => {
+                if !self.is_active() {
+                    let _ = reply.send(Err(codes::NOT_CONTROLLER));
+                    return Ok(());
+                }
+                let _ = reply.send(Ok(self.list_partition_reassignments(partitions)));
+                Ok(())
+            }
+            ControllerEvent::ReplicaLeaderElection { election_type, partitions, reply } => {
+                if !self.is_active() {
+                    let _ = reply.send(Err(codes::NOT_CONTROLLER));
+                    return Ok(());
+                }
+                let r = self.process_replica_leader_election(election_type, partitions).await;
+                let _ = reply.send(r.as_ref().map(|m| m.clone()).map_err(zk_error_code));
+                r.map(|_| ())
+            }
             _ if !self.is_active() => Ok(()),
+            ControllerEvent::ZkPartitionReassignment { created } => self.process_zk_partition_reassignment_event(created).await,
+            ControllerEvent::PartitionReassignmentIsrChange(tp) => self.process_partition_reassignment_isr_change(tp).await,
             ControllerEvent::PreferredReplicaElection => self.process_preferred_replica_election_znode().await,
             ControllerEvent::AutoPreferredReplicaLeaderElection => self.process_auto_preferred_replica_leader_election().await,
             ControllerEvent::BrokerChange => self.process_broker_change().await,
@@ -431,6 +517,7 @@ impl ControllerProcess {
         psm::initialize_partition_states(&mut self.ctx);
         psm::trigger_online_partition_state_change(&mut self.ctx, &self.zk, &mut batch).await?;
         self.send(&mut batch);
+        self.initialize_partition_reassignments().await?;
         self.resume_deletions().await?;
         if pending_preferred_election {
             self.events.put(ControllerEvent::PreferredReplicaElection);
@@ -460,6 +547,8 @@ impl ControllerProcess {
         self.ctx.all_topics = topics;
         let partitions = self.ctx.all_partitions();
         self.ctx.partition_leadership_info = self.zk.get_partition_states(partitions.iter()).await?;
+        self.ctx.partitions_being_reassigned =
+            partitions.into_iter().filter(|tp| self.ctx.assignment(tp).is_some_and(|a| a.is_being_reassigned())).collect();
         Ok(())
     }
 
@@ -483,13 +572,22 @@ impl ControllerProcess {
         if let Some(id) = assignment.topic_id {
             self.ctx.topic_ids.insert(topic.to_string(), id);
         }
+        // As in Kafka, a rewrite of the topic znode by someone else only adds
+        // partitions: existing ones keep the controller's assignment (which
+        // changes only through reassignment).
         let mut added = Vec::new();
         for (p, a) in assignment.partitions {
             let tp = TopicPartition::new(topic, p);
-            if self.ctx.assignment(&tp).is_none() {
-                added.push(tp.clone());
+            match self.ctx.assignment(&tp) {
+                None => {
+                    added.push(tp.clone());
+                    self.ctx.update_partition_assignment(&tp, a);
+                }
+                Some(known) if *known != a => {
+                    warn!("Ignoring the change of {tp}'s replicas in {} from {:?} to {:?}: only new partitions are taken from it", topic_path(topic), known, a);
+                }
+                Some(_) => {}
             }
-            self.ctx.update_partition_assignment(&tp, a);
         }
         Ok(added)
     }
@@ -565,6 +663,8 @@ impl ControllerProcess {
             }
             self.resume_deletions().await?;
         }
+        // Reassignments waiting for one of these brokers continue.
+        self.maybe_resume_reassignments(|_, a| reassignment::resume_on_broker_startup(a, new)).await?;
         for id in new {
             self.watch_broker(*id).await?;
         }
@@ -670,6 +770,9 @@ impl ControllerProcess {
         self.ctx.partition_leadership_info.extend(states);
         let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
         self.send_update_metadata(&live, &known);
+        for tp in known.iter().filter(|tp| self.ctx.partitions_being_reassigned.contains(*tp)).cloned().collect::<Vec<_>>() {
+            self.maybe_complete_reassignment(&tp).await?;
+        }
         self.zk.delete_isr_change_notifications(self.ctx.epoch_zk_version, &names).await
     }
 
@@ -702,6 +805,11 @@ impl ControllerProcess {
                     && !self.ctx.is_topic_queued_for_deletion(&tp.topic)
             })
             .collect();
+        // Leader and ISR from ZooKeeper, not the cache (leaders write ISR
+        // changes there themselves and announce them seconds later).
+        for (tp, st) in self.zk.get_partition_states(to_act_on.iter()).await? {
+            self.ctx.partition_leadership_info.insert(tp, st);
+        }
         let (led, followed): (Vec<TopicPartition>, Vec<TopicPartition>) = to_act_on
             .into_iter()
             .partition(|tp| self.ctx.partition_leadership_info.get(tp).is_some_and(|l| l.leader_and_isr.leader == id));
@@ -887,6 +995,10 @@ impl ControllerProcess {
             if self.ctx.topics_ineligible_for_deletion.contains(&topic) {
                 continue;
             }
+            if self.ctx.is_topic_being_reassigned(&topic) {
+                info!("Deletion of topic {topic} waits: a partition of it is being reassigned");
+                continue;
+            }
             let to_start: Vec<(TopicPartition, i32)> = replicas
                 .into_iter()
                 .filter(|k| {
@@ -951,5 +1063,439 @@ impl ControllerProcess {
         self.ctx.remove_topic(topic);
         info!("Deletion of topic {topic} successfully completed");
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- reassignment
+
+impl ControllerProcess {
+    /// Arms the exists/data watch on `/admin/reassign_partitions`; returns
+    /// whether the znode exists now.
+    async fn watch_reassign_partitions(&self) -> Result<bool> {
+        let (stat, w) = self.zk.exists_and_watch(REASSIGN_PARTITIONS_PATH).await?;
+        self.spawn_watch(w, |t| Some(ControllerEvent::ZkPartitionReassignment { created: t == EventType::NodeCreated }));
+        Ok(stat.is_some())
+    }
+
+    /// Arms the data watch on a reassigning partition's `state` znode (once).
+    async fn watch_reassignment_isr(&mut self, tp: &TopicPartition) -> Result<()> {
+        if !self.ctx.reassignment_isr_watched.insert(tp.clone()) {
+            return Ok(());
+        }
+        let w = self.zk.watch_partition_state(tp).await?;
+        let t = tp.clone();
+        self.spawn_watch(w, move |_| Some(ControllerEvent::PartitionReassignmentIsrChange(t)));
+        Ok(())
+    }
+
+    /// The legacy znode's watch fired. Like Kafka (which only handles its
+    /// creation) our own rewrites and deletion just re-arm the watch; a znode
+    /// that exists after a deletion event was re-created by a tool in between.
+    async fn process_zk_partition_reassignment_event(&mut self, created: bool) -> Result<()> {
+        if !self.watch_reassign_partitions().await? {
+            return Ok(());
+        }
+        if created {
+            self.process_zk_partition_reassignment().await.map(|_| ())
+        } else {
+            self.process_zk_partition_reassignment_if_new().await
+        }
+    }
+
+    async fn process_zk_partition_reassignment_if_new(&mut self) -> Result<()> {
+        let Ok(Some(targets)) = self.zk.get_partition_reassignment().await else { return Ok(()) };
+        let all_known = targets.iter().all(|(tp, t)| {
+            self.ctx.partitions_being_reassigned.contains(tp) && self.ctx.assignment(tp).map(|a| a.target_replicas()) == Some(t.clone())
+        });
+        if all_known {
+            return Ok(());
+        }
+        self.process_zk_partition_reassignment().await.map(|_| ())
+    }
+
+    /// Kafka's `processZkPartitionReassignment`: starts every entry of
+    /// `/admin/reassign_partitions`; entries that cannot start (unknown
+    /// partition, topic being deleted, invalid target: empty, duplicate,
+    /// negative or dead added broker) are removed from the znode, which is
+    /// deleted when nothing is left. An unparsable znode is deleted. Returns
+    /// the partitions started.
+    async fn process_zk_partition_reassignment(&mut self) -> Result<BTreeSet<TopicPartition>> {
+        let targets = match self.zk.get_partition_reassignment().await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Ok(BTreeSet::new()),
+            Err(ZkError::InvalidData { path, reason }) => {
+                error!("Deleting unreadable {path}: {reason}");
+                self.zk.set_or_delete_partition_reassignment(self.ctx.epoch_zk_version, &BTreeMap::new()).await?;
+                return Ok(BTreeSet::new());
+            }
+            Err(e) => return Err(e),
+        };
+        let live = self.ctx.live_broker_ids();
+        let mut failed: BTreeMap<TopicPartition, (ErrorCode, Option<String>)> = BTreeMap::new();
+        let mut to_reassign = Vec::new();
+        for (tp, target) in targets {
+            let Some(current) = self.ctx.assignment(&tp).cloned() else {
+                failed.insert(tp, (codes::UNKNOWN_TOPIC_OR_PARTITION, Some("The partition does not exist.".into())));
+                continue;
+            };
+            if let Err((code, msg)) = reassignment::validate_replicas(&current, &target, &live) {
+                failed.insert(tp, (code, Some(msg)));
+                continue;
+            }
+            match reassignment::build_reassignment(&current, Some(&target)) {
+                Some(r) => to_reassign.push((tp, r)),
+                None => {
+                    failed.insert(tp, (codes::NO_REASSIGNMENT_IN_PROGRESS, None));
+                }
+            }
+        }
+        let results = self.maybe_trigger_partition_reassignment(to_reassign).await?;
+        let mut started = BTreeSet::new();
+        for (tp, (code, msg)) in results {
+            if code == codes::NONE {
+                started.insert(tp);
+            } else {
+                failed.insert(tp, (code, msg));
+            }
+        }
+        if !failed.is_empty() {
+            for (tp, (code, msg)) in &failed {
+                warn!("Dropping reassignment of {tp} from {REASSIGN_PARTITIONS_PATH}: {} {}", codes::error_name(*code), msg.as_deref().unwrap_or(""));
+            }
+            self.maybe_remove_from_zk_reassignment(|tp, _| failed.contains_key(tp)).await?;
+        }
+        Ok(started)
+    }
+
+    /// Kafka's `processApiPartitionReassignment`.
+    async fn process_api_partition_reassignment(
+        &mut self,
+        reassignments: BTreeMap<TopicPartition, Option<Vec<i32>>>,
+    ) -> Result<BTreeMap<TopicPartition, (ErrorCode, Option<String>)>> {
+        let live = self.ctx.live_broker_ids();
+        let mut results = BTreeMap::new();
+        let mut to_reassign = Vec::new();
+        for (tp, target) in reassignments {
+            let current = self.ctx.assignment(&tp).cloned().unwrap_or_default();
+            if let Some(t) = &target {
+                if let Err((code, msg)) = reassignment::validate_replicas(&current, t, &live) {
+                    results.insert(tp, (code, Some(msg)));
+                    continue;
+                }
+            }
+            match reassignment::build_reassignment(&current, target.as_deref()) {
+                Some(r) => to_reassign.push((tp, r)),
+                None => {
+                    results.insert(tp, (codes::NO_REASSIGNMENT_IN_PROGRESS, None));
+                }
+            }
+        }
+        // The latest reassignment wins over an entry in the legacy znode.
+        let api: BTreeSet<TopicPartition> = to_reassign.iter().map(|(tp, _)| tp.clone()).collect();
+        self.maybe_remove_from_zk_reassignment(|tp, _| api.contains(tp)).await?;
+        results.extend(self.maybe_trigger_partition_reassignment(to_reassign).await?);
+        Ok(results)
+    }
+
+    /// Kafka's `maybeTriggerPartitionReassignment`.
+    async fn maybe_trigger_partition_reassignment(
+        &mut self,
+        reassignments: Vec<(TopicPartition, ReplicaAssignment)>,
+    ) -> Result<BTreeMap<TopicPartition, (ErrorCode, Option<String>)>> {
+        let mut out = BTreeMap::new();
+        for (tp, r) in reassignments {
+            let code = if self.ctx.is_topic_queued_for_deletion(&tp.topic) {
+                info!("Skipping reassignment of {tp} since the topic is currently being deleted");
+                (codes::UNKNOWN_TOPIC_OR_PARTITION, Some("The partition does not exist.".to_string()))
+            } else if self.ctx.assignment(&tp).is_none() {
+                (codes::UNKNOWN_TOPIC_OR_PARTITION, Some("The partition does not exist.".to_string()))
+            } else {
+                match self.on_partition_reassignment(&tp, r).await {
+                    Ok(()) => (codes::NONE, None),
+                    Err(e @ ZkError::ControllerMoved(_)) => return Err(e),
+                    Err(e) => {
+                        error!("Error completing reassignment of partition {tp}: {e}");
+                        (codes::UNKNOWN_SERVER_ERROR, None)
+                    }
+                }
+            };
+            out.insert(tp, code);
+        }
+        Ok(out)
+    }
+
+    /// Kafka's `onPartitionReassignment`: reads the partition's state from
+    /// ZooKeeper, plans with `reassignment::on_partition_reassignment` and
+    /// executes the plan.
+    async fn on_partition_reassignment(&mut self, tp: &TopicPartition, target: ReplicaAssignment) -> Result<()> {
+        let current = self.ctx.assignment(tp).cloned().unwrap_or_default();
+        let state = self.zk.get_partition_state(&tp.topic, tp.partition).await?;
+        if let Some(s) = &state {
+            self.ctx.partition_leadership_info.insert(tp.clone(), s.clone());
+        }
+        let view = PartitionView {
+            current,
+            leader_and_isr: state.map(|s| (s.leader_and_isr.leader, s.leader_and_isr.isr)),
+        };
+        let plan = reassignment::on_partition_reassignment(&view, &target, |b| self.ctx.is_broker_live(b));
+        info!("Reassignment of {tp}: {:?} -> {:?}: {plan:?}", view.current, target);
+        for effect in plan {
+            self.execute_reassignment_effect(tp, effect).await?;
+        }
+        Ok(())
+    }
+
+    async fn execute_reassignment_effect(&mut self, tp: &TopicPartition, effect: Effect) -> Result<()> {
+        let mut batch = ControllerBrokerRequestBatch::new();
+        match effect {
+            Effect::WriteAssignment(a) => self.zk.set_partition_assignment_fenced(self.ctx.epoch_zk_version, tp, &a).await?,
+            Effect::SetAssignment(a) => self.ctx.update_partition_assignment(tp, a),
+            Effect::MarkReassigning => {
+                self.ctx.partitions_being_reassigned.insert(tp.clone());
+                self.watch_reassignment_isr(tp).await?;
+            }
+            Effect::BumpLeaderEpoch => self.update_leader_epoch_and_send_request(tp).await?,
+            Effect::StartNewReplicas(rs) => {
+                let replicas: Vec<(TopicPartition, i32)> = rs.into_iter().map(|r| (tp.clone(), r)).collect();
+                rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &replicas, ReplicaState::NewReplica).await?;
+                self.send(&mut batch);
+            }
+            Effect::OnlineReplicas(rs) => {
+                let replicas: Vec<(TopicPartition, i32)> = rs.into_iter().map(|r| (tp.clone(), r)).collect();
+                rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &replicas, ReplicaState::OnlineReplica).await?;
+                self.send(&mut batch);
+            }
+            Effect::ElectLeader => {
+                let elected =
+                    psm::elect_leader_for_partitions(&mut self.ctx, &self.zk, &mut batch, std::slice::from_ref(tp), ElectionStrategy::Reassign)
+                        .await?;
+                if elected.is_empty() {
+                    warn!("No live in-sync target replica could lead {tp}; its removed replicas are stopped anyway");
+                }
+                self.send(&mut batch);
+            }
+            Effect::RemoveReplicas(rs) => self.stop_removed_replicas_of_reassigned_partition(tp, &rs).await?,
+            Effect::CompleteReassignment { target } => {
+                self.ctx.partitions_being_reassigned.remove(tp);
+                self.ctx.reassignment_isr_watched.remove(tp);
+                self.maybe_remove_from_zk_reassignment(|t, r| t == tp && reassignment::zk_entry_completed(r, &target)).await?;
+                info!("Reassignment of {tp} to {target:?} completed");
+            }
+            Effect::UpdateMetadata => {
+                let live: Vec<i32> = self.ctx.live_brokers.keys().copied().collect();
+                self.send_update_metadata(&live, std::slice::from_ref(tp));
+            }
+            Effect::ResumeTopicDeletion => {
+                if self.ctx.is_topic_queued_for_deletion(&tp.topic) {
+                    self.resume_deletions().await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Kafka's `updateLeaderEpochAndSendRequest`: leader_epoch + 1 in the
+    /// state znode (same leader and ISR, conditional and fenced; re-read on a
+    /// concurrent change), then LeaderAndIsr with the in-memory RS/AR/RR to
+    /// every replica of the partition.
+    async fn update_leader_epoch_and_send_request(&mut self, tp: &TopicPartition) -> Result<()> {
+        for _ in 0..5 {
+            let Some(cur) = self.zk.get_partition_state(&tp.topic, tp.partition).await? else {
+                warn!("No state znode for {tp}; cannot bump its leader epoch");
+                return Ok(());
+            };
+            if cur.controller_epoch > self.ctx.epoch {
+                error!("{tp} was last changed by controller epoch {} > ours {}", cur.controller_epoch, self.ctx.epoch);
+                return Ok(());
+            }
+            let lai = &cur.leader_and_isr;
+            let update = lai.new_leader_and_isr(lai.leader, lai.isr.clone());
+            let mut results = self.zk.update_leader_and_isr(self.ctx.epoch_zk_version, self.ctx.epoch, &[(tp.clone(), update)]).await?;
+            match results.pop().map(|(_, r)| r) {
+                Some(Ok(lai)) => {
+                    let state = LeaderIsrAndControllerEpoch { leader_and_isr: lai, controller_epoch: self.ctx.epoch };
+                    self.ctx.partition_leadership_info.insert(tp.clone(), state.clone());
+                    let a = self.ctx.assignment(tp).cloned().unwrap_or_default();
+                    let mut batch = ControllerBrokerRequestBatch::new();
+                    batch.add_leader_and_isr_request_for_brokers(&self.ctx, &a.replicas, tp, &state, &a, false);
+                    self.send(&mut batch);
+                    return Ok(());
+                }
+                Some(Err(ZkError::Zk { source: zookeeper_client::Error::BadVersion, .. })) => continue,
+                Some(Err(e)) => {
+                    error!("Could not bump the leader epoch of {tp}: {e}");
+                    return Ok(());
+                }
+                None => return Ok(()),
+            }
+        }
+        warn!("Gave up bumping the leader epoch of {tp} after repeated conflicts");
+        Ok(())
+    }
+
+    /// Kafka's `stopRemovedReplicasOfReassignedPartition`: OfflineReplica
+    /// (StopReplica delete=false, out of the ISR), then the deletion states
+    /// (StopReplica delete=true) and NonExistentReplica.
+    async fn stop_removed_replicas_of_reassigned_partition(&mut self, tp: &TopicPartition, removed: &[i32]) -> Result<()> {
+        let replicas: Vec<(TopicPartition, i32)> = removed.iter().map(|r| (tp.clone(), *r)).collect();
+        let mut batch = ControllerBrokerRequestBatch::new();
+        rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &replicas, ReplicaState::OfflineReplica).await?;
+        self.send(&mut batch);
+        for (tp, r) in &replicas {
+            batch.add_stop_replica_request_for_brokers(&[*r], tp, true);
+        }
+        self.send(&mut batch);
+        for k in &replicas {
+            self.ctx.replica_states.remove(k);
+        }
+        Ok(())
+    }
+
+    /// Kafka's `maybeRemoveFromZkReassignment`: drops the entries of
+    /// `/admin/reassign_partitions` matching `remove` (deleting the znode
+    /// when it empties).
+    async fn maybe_remove_from_zk_reassignment(&mut self, remove: impl Fn(&TopicPartition, &[i32]) -> bool) -> Result<()> {
+        let current = match self.zk.get_partition_reassignment().await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Ok(()),
+            Err(ZkError::InvalidData { path, reason }) => {
+                error!("Deleting unreadable {path}: {reason}");
+                return self.zk.set_or_delete_partition_reassignment(self.ctx.epoch_zk_version, &BTreeMap::new()).await;
+            }
+            Err(e) => return Err(e),
+        };
+        let before = current.len();
+        let remaining: BTreeMap<TopicPartition, Vec<i32>> = current.into_iter().filter(|(tp, r)| !remove(tp, r)).collect();
+        if remaining.len() != before {
+            info!("Updating {REASSIGN_PARTITIONS_PATH}: {} of {before} entries remain", remaining.len());
+            self.zk.set_or_delete_partition_reassignment(self.ctx.epoch_zk_version, &remaining).await?;
+        }
+        Ok(())
+    }
+
+    /// Kafka's `maybeCompleteReassignment`.
+    async fn maybe_complete_reassignment(&mut self, tp: &TopicPartition) -> Result<()> {
+        let Some(a) = self.ctx.assignment(tp).cloned() else { return Ok(()) };
+        let state = self.zk.get_partition_state(&tp.topic, tp.partition).await?;
+        let isr = state.as_ref().map(|s| s.leader_and_isr.isr.as_slice());
+        if reassignment::is_reassignment_complete(&a, isr) {
+            info!("Target replicas {:?} have all caught up with the leader for reassigning partition {tp}", a.target_replicas());
+            self.on_partition_reassignment(tp, a).await?;
+        }
+        Ok(())
+    }
+
+    async fn process_partition_reassignment_isr_change(&mut self, tp: TopicPartition) -> Result<()> {
+        self.ctx.reassignment_isr_watched.remove(&tp);
+        if !self.ctx.partitions_being_reassigned.contains(&tp) {
+            return Ok(());
+        }
+        self.watch_reassignment_isr(&tp).await?;
+        self.maybe_complete_reassignment(&tp).await
+    }
+
+    /// Kafka's `maybeResumeReassignments`: drives again every reassignment
+    /// the predicate selects (failover: all; broker startup: TRS contains it).
+    async fn maybe_resume_reassignments(&mut self, resume: impl Fn(&TopicPartition, &ReplicaAssignment) -> bool) -> Result<()> {
+        let selected: Vec<(TopicPartition, ReplicaAssignment)> = self
+            .ctx
+            .partitions_being_reassigned
+            .iter()
+            .filter_map(|tp| self.ctx.assignment(tp).map(|a| (tp.clone(), a.clone())))
+            .filter(|(tp, a)| resume(tp, a))
+            .collect();
+        for (tp, a) in selected {
+            match self.on_partition_reassignment(&tp, a).await {
+                Ok(()) => {}
+                Err(e @ ZkError::ControllerMoved(_)) => return Err(e),
+                Err(e) => error!("Resuming the reassignment of {tp} failed: {e}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Kafka's `initializePartitionReassignments` (controller failover).
+    async fn initialize_partition_reassignments(&mut self) -> Result<()> {
+        let resumed = if self.watch_reassign_partitions().await? { self.process_zk_partition_reassignment().await? } else { BTreeSet::new() };
+        self.maybe_resume_reassignments(|tp, _| !resumed.contains(tp)).await
+    }
+
+    /// ListPartitionReassignments.
+    fn list_partition_reassignments(&self, partitions: Option<Vec<TopicPartition>>) -> BTreeMap<TopicPartition, ReassignmentListing> {
+        let to_list: Vec<TopicPartition> = match partitions {
+            Some(p) => p,
+            None => self.ctx.partitions_being_reassigned.iter().cloned().collect(),
+        };
+        to_list
+            .into_iter()
+            .filter_map(|tp| {
+                let a = self.ctx.assignment(&tp)?;
+                a.is_being_reassigned().then(|| (tp.clone(), (a.replicas.clone(), a.adding_replicas.clone(), a.removing_replicas.clone())))
+            })
+            .collect()
+    }
+
+    // ------------------------------------------------------------ ElectLeaders
+
+    /// Kafka's `processReplicaLeaderElection` for an admin request.
+    async fn process_replica_leader_election(
+        &mut self,
+        election_type: ElectionType,
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> Result<BTreeMap<TopicPartition, (ErrorCode, Option<String>)>> {
+        let partitions = partitions.unwrap_or_else(|| self.ctx.all_partitions());
+        let mut results = BTreeMap::new();
+        let mut electable = Vec::new();
+        for tp in partitions {
+            if self.ctx.assignment(&tp).is_none() {
+                info!("Skipping replica leader election ({election_type:?}) for partition {tp} by admin client since it doesn't exist.");
+                results.insert(tp, (codes::UNKNOWN_TOPIC_OR_PARTITION, Some("The partition does not exist.".to_string())));
+                continue;
+            }
+            if self.ctx.is_topic_queued_for_deletion(&tp.topic) {
+                results.insert(tp, (codes::INVALID_TOPIC_EXCEPTION, Some("The topic is being deleted".to_string())));
+                continue;
+            }
+            let leader = self.ctx.partition_leadership_info.get(&tp).map(|l| l.leader_and_isr.leader);
+            let needed = match election_type {
+                ElectionType::Preferred => leader.is_none() || self.ctx.replicas(&tp).first().copied() != leader,
+                ElectionType::Unclean => match leader {
+                    None => true,
+                    Some(l) => l == LeaderAndIsr::NO_LEADER || !self.ctx.live_broker_ids().contains(&l),
+                },
+            };
+            if needed {
+                electable.push(tp);
+            } else {
+                results.insert(tp, (codes::ELECTION_NOT_NEEDED, None));
+            }
+        }
+        if !electable.is_empty() {
+            let (strategy, name, failure) = match election_type {
+                ElectionType::Preferred => {
+                    (ElectionStrategy::Preferred, "PreferredReplicaPartitionLeaderElectionStrategy", codes::PREFERRED_LEADER_NOT_AVAILABLE)
+                }
+                ElectionType::Unclean => (
+                    ElectionStrategy::Offline { allow_unclean: true },
+                    "OfflinePartitionLeaderElectionStrategy(true)",
+                    codes::ELIGIBLE_LEADERS_NOT_AVAILABLE,
+                ),
+            };
+            let mut batch = ControllerBrokerRequestBatch::new();
+            let with_state: Vec<TopicPartition> =
+                electable.iter().filter(|tp| self.ctx.partition_leadership_info.contains_key(*tp)).cloned().collect();
+            let elected: BTreeSet<TopicPartition> =
+                psm::elect_leader_for_partitions(&mut self.ctx, &self.zk, &mut batch, &with_state, strategy).await?.into_iter().collect();
+            self.send(&mut batch);
+            for tp in electable {
+                if elected.contains(&tp) {
+                    results.insert(tp, (codes::NONE, None));
+                } else {
+                    let msg = format!("Failed to elect leader for partition {tp} under strategy {name}");
+                    results.insert(tp, (failure, Some(msg)));
+                }
+            }
+        }
+        Ok(results)
     }
 }

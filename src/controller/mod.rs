@@ -14,10 +14,11 @@ pub mod election;
 pub mod event_manager;
 pub mod kafka_controller;
 pub mod partition_state_machine;
+pub mod reassignment;
 pub mod replica_state_machine;
 
 pub use controller_context::ControllerContext;
-pub use event_manager::{ControllerEvent, ControllerEventManager};
+pub use event_manager::{ControllerEvent, ControllerEventManager, ElectionType, ReassignmentListing};
 pub use kafka_controller::KafkaController;
 pub use partition_state_machine::PartitionState;
 pub use replica_state_machine::ReplicaState;

@@ -126,13 +126,17 @@ async fn initialize_leader_and_isr_for_partitions(
     Ok(())
 }
 
-async fn elect_leader_for_partitions(
+/// Elects leaders for partitions that have a state znode (Online/Offline →
+/// Online) and returns those whose election was written to ZooKeeper.
+/// Kafka's `doElectLeaderForPartitions`.
+pub async fn elect_leader_for_partitions(
     ctx: &mut ControllerContext,
     zk: &KafkaZkClient,
     batch: &mut ControllerBrokerRequestBatch,
     partitions: &[TopicPartition],
     strategy: ElectionStrategy,
-) -> Result<(), ZkError> {
+) -> Result<Vec<TopicPartition>, ZkError> {
+    let mut elected = Vec::new();
     let mut pending: Vec<TopicPartition> = partitions.to_vec();
     for _attempt in 0..3 {
         if pending.is_empty() {
@@ -217,7 +221,8 @@ async fn elect_leader_for_partitions(
                     let a = ctx.assignment(&tp).cloned().unwrap_or_default();
                     let recipients: Vec<i32> = a.replicas.iter().copied().filter(|r| ctx.is_replica_online(*r, &tp)).collect();
                     batch.add_leader_and_isr_request_for_brokers(ctx, &recipients, &tp, &state, &a, false);
-                    ctx.partition_states.insert(tp, PartitionState::OnlinePartition);
+                    ctx.partition_states.insert(tp.clone(), PartitionState::OnlinePartition);
+                    elected.push(tp);
                 }
                 Err(ZkError::Zk { source: zookeeper_client::Error::BadVersion, .. }) => {
                     // Someone changed the state znode: re-read and retry.
@@ -230,5 +235,5 @@ async fn elect_leader_for_partitions(
             }
         }
     }
-    Ok(())
+    Ok(elected)
 }

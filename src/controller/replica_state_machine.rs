@@ -104,10 +104,22 @@ async fn remove_replicas_from_isr(
 ) -> Result<(), ZkError> {
     let mut pending: Vec<(TopicPartition, i32)> =
         replicas.iter().filter(|(tp, _)| !ctx.is_topic_queued_for_deletion(&tp.topic)).cloned().collect();
+    // Decide from the states in ZooKeeper, not the cache: leaders change the
+    // ISR there themselves (legacy path) and announce it seconds later, so the
+    // cached ISR may not name a replica that has rejoined it. Kafka's
+    // doRemoveReplicasFromIsr reads the state znodes first too. One pipelined
+    // batch per round.
+    let mut to_read: Vec<TopicPartition> = pending.iter().map(|(tp, _)| tp.clone()).collect();
     for attempt in 0..5 {
         if pending.is_empty() {
             break;
         }
+        to_read.sort();
+        to_read.dedup();
+        for (tp, s) in zk.get_partition_states(to_read.iter()).await? {
+            ctx.partition_leadership_info.insert(tp, s);
+        }
+        to_read.clear();
         let mut updates = Vec::new();
         let mut replica_of = std::collections::HashMap::new();
         let mut retry_later = Vec::new();
@@ -128,6 +140,7 @@ async fn remove_replicas_from_isr(
                 replica_of.insert(tp, r);
             }
         }
+        to_read.extend(retry_later.iter().map(|(tp, _)| tp.clone()));
         pending = retry_later;
         if updates.is_empty() {
             continue;
@@ -145,13 +158,8 @@ async fn remove_replicas_from_isr(
                 }
                 Err(ZkError::Zk { source: zookeeper_client::Error::BadVersion, .. }) => {
                     info!("State of {tp} changed under us (attempt {attempt}); re-reading it");
-                    match zk.get_partition_state(&tp.topic, tp.partition).await? {
-                        Some(s) => {
-                            ctx.partition_leadership_info.insert(tp.clone(), s);
-                            pending.push((tp, r));
-                        }
-                        None => warn!("State znode of {tp} vanished"),
-                    }
+                    to_read.push(tp.clone());
+                    pending.push((tp, r));
                 }
                 Err(e) => warn!("Could not remove replica {r} from the ISR of {tp}: {e}"),
             }

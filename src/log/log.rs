@@ -665,14 +665,56 @@ impl Log {
     pub(crate) fn close_and_rename(&self, new_dir: &Path) -> LogResult<()> {
         let mut g = self.lock_any();
         g.closed = true;
-        fs::rename(&g.dir, new_dir)?;
-        g.dir = new_dir.to_path_buf();
-        for s in g.segments.values_mut() {
-            s.set_dir(new_dir);
-        }
-        g.epoch_cache.set_dir(new_dir);
-        Ok(())
+        rename_inner(&mut g, new_dir)
     }
+
+    /// The swap at the end of a log-dir move (Kafka's
+    /// `replaceCurrentWithFutureLog`, atomic with respect to every operation
+    /// on either log): if `future` ends where this log does, `future`'s
+    /// directory is renamed to `current_dir_name` in its log dir, it takes the
+    /// high watermark and any newer leader epoch of this log, and the two
+    /// logs' contents are exchanged, so this `Log` (the one every holder
+    /// already has) now reads and writes the moved files. `future` is left
+    /// closed, holding the old files, renamed to `old_dir_name` in the old
+    /// log dir for the caller to delete. Returns false (and changes nothing)
+    /// if the ends differ.
+    pub(crate) fn swap_in_future(&self, future: &Log, current_dir_name: &str, old_dir_name: &str) -> LogResult<bool> {
+        let mut cur = self.lock()?;
+        let mut fut = future.lock()?;
+        if fut.log_end_offset != cur.log_end_offset {
+            return Ok(false);
+        }
+        flush_inner(&mut fut)?;
+        let new_dir = fut.dir.with_file_name(current_dir_name);
+        rename_inner(&mut fut, &new_dir)?;
+        fut.high_watermark = cur.high_watermark.clamp(fut.log_start_offset, fut.log_end_offset);
+        let newer: Vec<EpochEntry> = match fut.epoch_cache.latest_epoch() {
+            Some(latest) => cur.epoch_cache.entries().iter().copied().filter(|e| e.epoch > latest).collect(),
+            None => cur.epoch_cache.entries().to_vec(),
+        };
+        for e in newer {
+            fut.epoch_cache.assign(e.epoch, e.start_offset)?;
+        }
+        fut.config = cur.config.clone();
+        std::mem::swap(&mut *cur, &mut *fut);
+        // `fut` now holds the old files.
+        fut.closed = true;
+        let old_dir = fut.dir.with_file_name(old_dir_name);
+        if let Err(e) = rename_inner(&mut fut, &old_dir) {
+            log::error!("{}: cannot rename the replaced log dir for deletion: {e}", self.tp);
+        }
+        Ok(true)
+    }
+}
+
+fn rename_inner(g: &mut LogInner, new_dir: &Path) -> LogResult<()> {
+    fs::rename(&g.dir, new_dir)?;
+    g.dir = new_dir.to_path_buf();
+    for s in g.segments.values_mut() {
+        s.set_dir(new_dir);
+    }
+    g.epoch_cache.set_dir(new_dir);
+    Ok(())
 }
 
 fn flush_inner(g: &mut LogInner) -> LogResult<()> {

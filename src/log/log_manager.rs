@@ -3,6 +3,12 @@
 //! directories (recovering them if `.kafka_cleanshutdown` is missing), creates
 //! and deletes logs, and writes the recovery-point, replication-offset (high
 //! watermark) and log-start-offset checkpoints.
+//!
+//! It also keeps the future logs of replicas being moved to another log dir
+//! (`<topic>-<partition>.<uuid>-future`, created by AlterReplicaLogDirs and
+//! reloaded at start-up so the move resumes), the preferred log dir of
+//! replicas not created yet, and swaps a caught-up future log in for the
+//! current one (`replace_current_with_future_log`).
 
 use crate::common::TopicPartition;
 use crate::log::checkpoint::{
@@ -33,6 +39,28 @@ pub fn parse_partition_dir(name: &str) -> Option<TopicPartition> {
         return None;
     }
     Some(TopicPartition::new(topic, p))
+}
+
+/// Parses `<topic>-<partition>.<uuid>-future` directory names (Kafka's
+/// `Log.FutureDirPattern`).
+pub fn parse_future_dir(name: &str) -> Option<TopicPartition> {
+    let stem = name.strip_suffix(FUTURE_DIR_SUFFIX)?;
+    let (base, uuid) = stem.rsplit_once('.')?;
+    if uuid.is_empty() || uuid.chars().any(char::is_whitespace) {
+        return None;
+    }
+    parse_partition_dir(base)
+}
+
+/// A fresh future-log directory name for `tp` (Kafka's `Log.logFutureDirName`).
+pub fn future_dir_name(tp: &TopicPartition) -> String {
+    format!("{tp}.{:032x}{FUTURE_DIR_SUFFIX}", rand::random::<u128>())
+}
+
+/// The absolute form of a configured log dir (Kafka compares requests'
+/// paths with `getAbsolutePath`).
+fn absolute(dir: &Path) -> PathBuf {
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 /// Reads a `java.util.Properties`-style file (key=value, `#` comments).
@@ -101,6 +129,11 @@ pub struct LogManager {
     log_dirs: Vec<PathBuf>,
     default_config: RwLock<LogConfig>,
     logs: RwLock<HashMap<TopicPartition, Arc<Log>>>,
+    /// Future logs of replicas moving to another log dir (Kafka's `futureLogs`).
+    future_logs: RwLock<HashMap<TopicPartition, Arc<Log>>>,
+    /// Where a replica not created yet goes (AlterReplicaLogDirs before
+    /// LeaderAndIsr; Kafka's `preferredLogDirs`).
+    preferred_log_dirs: Mutex<HashMap<TopicPartition, PathBuf>>,
     /// Serialises creation and deletion.
     create_lock: Mutex<()>,
 }
@@ -120,7 +153,9 @@ impl LogManager {
         if log_dirs.is_empty() {
             return Err(LogError::Storage("no log.dirs configured".into()));
         }
+        let log_dirs: Vec<PathBuf> = log_dirs.iter().map(|d| absolute(d)).collect();
         let mut logs: HashMap<TopicPartition, Arc<Log>> = HashMap::new();
+        let mut future_logs: HashMap<TopicPartition, Arc<Log>> = HashMap::new();
         for dir in &log_dirs {
             fs::create_dir_all(dir)?;
             check_meta_properties(dir, broker_id, cluster_id)?;
@@ -147,15 +182,13 @@ impl LogManager {
                     }
                     continue;
                 }
-                if name.ends_with(FUTURE_DIR_SUFFIX) {
-                    log::warn!("ignoring future replica dir {}", entry.path().display());
-                    continue;
-                }
-                let Some(tp) = parse_partition_dir(&name) else {
+                let future_tp = parse_future_dir(&name);
+                let Some(tp) = future_tp.clone().or_else(|| parse_partition_dir(&name)) else {
                     log::warn!("ignoring unexpected directory {}", entry.path().display());
                     continue;
                 };
-                if logs.contains_key(&tp) {
+                let target = if future_tp.is_some() { &mut future_logs } else { &mut logs };
+                if target.contains_key(&tp) {
                     return Err(LogError::Storage(format!("duplicate log directories for {tp}")));
                 }
                 let config = topic_configs.get(&tp.topic).cloned().unwrap_or_else(|| default_config.clone());
@@ -166,7 +199,12 @@ impl LogManager {
                     had_clean_shutdown: clean,
                 };
                 let log = Log::open(&entry.path(), tp.clone(), config, state)?;
-                logs.insert(tp, Arc::new(log));
+                if future_tp.is_some() {
+                    // Resumed when LeaderAndIsr brings the partition (Kafka's
+                    // becomeLeaderOrFollower restarts the move).
+                    log::info!("loaded future log of {tp} in {}", dir.display());
+                }
+                target.insert(tp, Arc::new(log));
             }
             if clean {
                 fs::remove_file(&marker)?;
@@ -176,6 +214,8 @@ impl LogManager {
             log_dirs,
             default_config: RwLock::new(default_config),
             logs: RwLock::new(logs),
+            future_logs: RwLock::new(future_logs),
+            preferred_log_dirs: Mutex::new(HashMap::new()),
             create_lock: Mutex::new(()),
         })
     }
@@ -205,7 +245,9 @@ impl LogManager {
         }
     }
 
-    /// The existing log, or a new empty one in the log dir holding the fewest partitions.
+    /// The existing log, or a new empty one: in the replica's preferred log
+    /// dir if AlterReplicaLogDirs named one, else in the log dir holding the
+    /// fewest partitions.
     pub fn get_or_create_log(&self, tp: &TopicPartition, config: LogConfig) -> LogResult<Arc<Log>> {
         if let Some(l) = self.get_log(tp) {
             return Ok(l);
@@ -214,7 +256,8 @@ impl LogManager {
         if let Some(l) = self.get_log(tp) {
             return Ok(l);
         }
-        let dir = self.next_log_dir();
+        let preferred = self.preferred_log_dirs.lock().unwrap_or_else(|e| e.into_inner()).remove(tp);
+        let dir = preferred.unwrap_or_else(|| self.next_log_dir());
         let log = Arc::new(Log::open(&dir.join(tp.to_string()), tp.clone(), config, LogOpenState::default())?);
         self.logs.write().unwrap_or_else(|e| e.into_inner()).insert(tp.clone(), log.clone());
         Ok(log)
@@ -234,7 +277,9 @@ impl LogManager {
 
     /// Removes a log: renames its dir to `<dir>.<uuid>-delete`, then deletes it.
     pub fn delete_log(&self, tp: &TopicPartition) -> LogResult<bool> {
+        self.delete_future_log(tp)?;
         let _guard = self.create_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.preferred_log_dirs.lock().unwrap_or_else(|e| e.into_inner()).remove(tp);
         let Some(log) = self.logs.write().unwrap_or_else(|e| e.into_inner()).remove(tp) else {
             return Ok(false);
         };
@@ -249,10 +294,115 @@ impl LogManager {
         Ok(true)
     }
 
+    // ------------------------------------------------ future logs (KIP-113)
+
+    /// The configured log dir equal to `path` (an absolute path, as in
+    /// AlterReplicaLogDirs), or `None` (Kafka's LogDirNotFoundException).
+    pub fn find_log_dir(&self, path: &str) -> Option<PathBuf> {
+        let p = Path::new(path);
+        if !p.is_absolute() {
+            return None;
+        }
+        let norm: PathBuf = p.components().collect();
+        self.log_dirs.iter().find(|d| d.components().collect::<PathBuf>() == norm).cloned()
+    }
+
+    /// The log dir holding `log` (its directory's parent).
+    pub fn log_dir_of(log: &Log) -> PathBuf {
+        log.dir().parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    pub fn get_future_log(&self, tp: &TopicPartition) -> Option<Arc<Log>> {
+        self.future_logs.read().unwrap_or_else(|e| e.into_inner()).get(tp).cloned()
+    }
+
+    pub fn all_future_logs(&self) -> Vec<Arc<Log>> {
+        self.future_logs.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    /// Remembers `dir` as where `tp`'s replica goes when it is created, unless
+    /// its current or future log is already there (Kafka's
+    /// `maybeUpdatePreferredLogDir`).
+    pub fn maybe_update_preferred_log_dir(&self, tp: &TopicPartition, dir: &Path) {
+        let in_dir = |l: Option<Arc<Log>>| l.is_some_and(|l| Self::log_dir_of(&l) == dir);
+        if !in_dir(self.get_log(tp)) && !in_dir(self.get_future_log(tp)) {
+            self.preferred_log_dirs.lock().unwrap_or_else(|e| e.into_inner()).insert(tp.clone(), dir.to_path_buf());
+        }
+    }
+
+    /// The future log of `tp` in `dir`, created empty if there is none.
+    /// Fails if a future log exists in another dir, or if `dir` holds the
+    /// current log.
+    pub fn get_or_create_future_log(&self, tp: &TopicPartition, dir: &Path, config: LogConfig) -> LogResult<Arc<Log>> {
+        let _guard = self.create_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = self.get_future_log(tp) {
+            if Self::log_dir_of(&f) != dir {
+                return Err(LogError::Storage(format!("the future log of {tp} is in another log dir")));
+            }
+            return Ok(f);
+        }
+        if self.get_log(tp).is_some_and(|l| Self::log_dir_of(&l) == dir) {
+            return Err(LogError::Storage(format!("{tp} already lives in {}", dir.display())));
+        }
+        self.preferred_log_dirs.lock().unwrap_or_else(|e| e.into_inner()).remove(tp);
+        let path = dir.join(future_dir_name(tp));
+        let log = Arc::new(Log::open(&path, tp.clone(), config, LogOpenState::default())?);
+        log::info!("created future log for {tp} in {}", path.display());
+        self.future_logs.write().unwrap_or_else(|e| e.into_inner()).insert(tp.clone(), log.clone());
+        Ok(log)
+    }
+
+    /// Drops and deletes `tp`'s future log, if any (a cancelled or redirected move).
+    pub fn delete_future_log(&self, tp: &TopicPartition) -> LogResult<bool> {
+        let _guard = self.create_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(log) = self.future_logs.write().unwrap_or_else(|e| e.into_inner()).remove(tp) else {
+            return Ok(false);
+        };
+        let dir = log.dir();
+        let target = dir.with_file_name(format!("{tp}.{:032x}{DELETE_DIR_SUFFIX}", rand::random::<u128>()));
+        log.close_and_rename(&target)?;
+        fs::remove_dir_all(&target)?;
+        Ok(true)
+    }
+
+    /// Kafka's `replaceCurrentWithFutureLog`: if the future log of `tp` ends
+    /// where the current one does, it is renamed to `<topic>-<partition>` in
+    /// its dir and becomes the current log (same `Log` object for everyone
+    /// holding it, see `Log::swap_in_future`, with the old high watermark);
+    /// the old files go to `-delete` and are removed. The caller (Partition)
+    /// holds its write lock. Returns false if the future log is behind.
+    ///
+    /// Order as in Kafka: a crash between the two renames leaves two
+    /// `<topic>-<partition>` dirs (start-up refuses them, data intact), never
+    /// a state where the only copy is marked for deletion.
+    pub fn replace_current_with_future_log(&self, tp: &TopicPartition) -> LogResult<bool> {
+        let guard = self.create_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let source = self.get_log(tp).ok_or_else(|| LogError::Storage(format!("the current replica for {tp} is offline")))?;
+        let dest = self.get_future_log(tp).ok_or_else(|| LogError::Storage(format!("the future replica for {tp} is offline")))?;
+        let doomed = format!("{tp}.{:032x}{DELETE_DIR_SUFFIX}", rand::random::<u128>());
+        if !source.swap_in_future(&dest, &tp.to_string(), &doomed)? {
+            return Ok(false);
+        }
+        self.future_logs.write().unwrap_or_else(|e| e.into_inner()).remove(tp);
+        let old = dest.dir();
+        if old.file_name().is_some_and(|n| n.to_string_lossy() == doomed) {
+            if let Err(e) = fs::remove_dir_all(&old) {
+                log::warn!("cannot delete {}: {e}", old.display());
+            }
+        }
+        log::info!("the log of {tp} now lives in {}", source.dir().display());
+        drop(guard);
+        if let Err(e) = self.checkpoint_all() {
+            log::warn!("checkpoint after moving {tp} failed: {e}");
+        }
+        Ok(true)
+    }
+
     /// Writes the recovery-point, replication-offset and log-start-offset
     /// checkpoints of every log dir (the periodic task).
     pub fn checkpoint_all(&self) -> LogResult<()> {
         let logs = self.all_logs();
+        let futures = self.all_future_logs();
         for dir in &self.log_dirs {
             let mut rp = HashMap::new();
             let mut hw = HashMap::new();
@@ -267,6 +417,18 @@ impl LogManager {
                 let start = log.log_start_offset();
                 if start > log.first_segment_base_offset() {
                     ls.insert(tp, start);
+                }
+            }
+            // A future log lives in another dir than its current log, so its
+            // recovery point and start offset have their own entries.
+            for log in &futures {
+                if log.dir().parent() == Some(dir.as_path()) {
+                    let tp = log.topic_partition().clone();
+                    rp.insert(tp.clone(), log.recovery_point());
+                    let start = log.log_start_offset();
+                    if start > log.first_segment_base_offset() {
+                        ls.insert(tp, start);
+                    }
                 }
             }
             OffsetCheckpointFile::new(dir.join(RECOVERY_POINT_CHECKPOINT)).write(&rp)?;
@@ -288,7 +450,7 @@ impl LogManager {
     /// Clean shutdown: close (flush) every log, write checkpoints, then the marker.
     pub fn shutdown(&self) -> LogResult<()> {
         let mut first_err = None;
-        for log in self.all_logs() {
+        for log in self.all_logs().into_iter().chain(self.all_future_logs()) {
             if let Err(e) = log.close() {
                 log::error!("closing {} failed: {e}", log.topic_partition());
                 first_err.get_or_insert(e);

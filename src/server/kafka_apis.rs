@@ -152,6 +152,10 @@ impl KafkaApis {
             ),
             ApiKey::InitProducerId => dispatch!(self, ctx, r, init_producer_id::InitProducerIdRequest, handle_init_producer_id),
             ApiKey::DescribeConfigs => dispatch!(self, ctx, r, describe_configs::DescribeConfigsRequest, handle_describe_configs),
+            ApiKey::DescribeLogDirs => dispatch!(self, ctx, r, describe_log_dirs::DescribeLogDirsRequest, handle_describe_log_dirs),
+            ApiKey::AlterReplicaLogDirs => {
+                dispatch!(self, ctx, r, alter_replica_log_dirs::AlterReplicaLogDirsRequest, handle_alter_replica_log_dirs)
+            }
             ApiKey::ControlledShutdown => {
                 dispatch!(self, ctx, r, controlled_shutdown::ControlledShutdownRequest, handle_controlled_shutdown)
             }

@@ -172,6 +172,19 @@ impl KafkaServer {
             shutdown_rx.clone(),
         );
 
+        // The dynamic broker throttle of log-dir moves, as set when we start
+        // (later changes arrive through DynamicConfigManager).
+        {
+            let key = crate::server::replica_alter_log_dirs::IO_MAX_BYTES_PER_SECOND;
+            let mut rate = None;
+            for entity in ["<default>".to_string(), broker_id.to_string()] {
+                if let Some(v) = zk.get_entity_config("brokers", &entity).await.ok().and_then(|c| c.get(key).cloned()) {
+                    rate = v.trim().parse::<i64>().ok();
+                }
+            }
+            replica_manager.alter_log_dirs_manager.quota.set_rate(rate);
+        }
+
         let group_coordinator = GroupCoordinator::new(
             broker_id,
             OffsetConfig::from_broker(&config),
@@ -284,6 +297,8 @@ impl KafkaServer {
         let _ = self.shutdown_tx.send(true);
         self.group_coordinator.shutdown();
         self.replica_manager.fetcher_manager.shutdown().await;
+        let mover = self.replica_manager.alter_log_dirs_manager.clone();
+        let _ = tokio::task::spawn_blocking(move || mover.shutdown()).await;
         self.controller.shutdown().await;
         let lm = self.replica_manager.log_manager.clone();
         match tokio::task::spawn_blocking(move || lm.shutdown()).await {

@@ -1,8 +1,9 @@
 //! The broker: start-up and shutdown (`KafkaServer`), the network layer
 //! (`SocketServer`), request dispatch (`KafkaApis`, one file per API under
 //! `apis/`), the hosted partitions (`ReplicaManager`, `Partition`), follower
-//! replication (`ReplicaFetcherManager`), leader ISR writes (`IsrManager`) and the
-//! cluster view (`MetadataCache`). Maps to Kafka's `kafka.server` and `kafka.network`.
+//! replication (`ReplicaFetcherManager`), leader ISR writes (`IsrManager`), moves
+//! between log dirs (`ReplicaAlterLogDirsManager`) and the cluster view
+//! (`MetadataCache`). Maps to Kafka's `kafka.server` and `kafka.network`.
 
 pub mod apis;
 pub mod isr_manager;
@@ -11,6 +12,7 @@ pub mod kafka_server;
 pub mod metadata_cache;
 pub mod partition;
 pub mod producer_id_manager;
+pub mod replica_alter_log_dirs;
 pub mod replica_fetcher;
 pub mod replica_manager;
 pub mod socket_server;

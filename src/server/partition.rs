@@ -330,4 +330,11 @@ impl Partition {
     pub fn isr_size(&self) -> usize {
         self.lock().state.isr.len()
     }
+
+    /// The end of a log-dir move (Kafka's `maybeReplaceCurrentWithFutureReplica`):
+    /// with the partition locked, swaps in the future log if it has caught up.
+    pub fn replace_current_with_future_log(&self, log_manager: &crate::log::LogManager) -> crate::log::LogResult<bool> {
+        let _g = self.lock();
+        log_manager.replace_current_with_future_log(&self.tp)
+    }
 }

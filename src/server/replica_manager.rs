@@ -14,6 +14,7 @@ use crate::protocol::error::{self, ErrorCode};
 use crate::protocol::records::AppendOrigin;
 use crate::server::isr_manager::IsrManager;
 use crate::server::partition::{Partition, PartitionState, RoleChange};
+use crate::server::replica_alter_log_dirs::ReplicaAlterLogDirsManager;
 use crate::server::replica_fetcher::{FetcherConfig, ReplicaFetcherManager};
 use crate::zk::KafkaZkClient;
 use bytes::Bytes;
@@ -84,6 +85,8 @@ pub struct ReplicaManager {
     default_min_isr: i32,
     replica_lag_time_max_ms: i64,
     pub fetcher_manager: ReplicaFetcherManager,
+    /// Moves replicas between log dirs (AlterReplicaLogDirs).
+    pub alter_log_dirs_manager: Arc<ReplicaAlterLogDirsManager>,
     isr_manager: IsrManager,
     /// Per-topic config overrides, read from ZooKeeper when a log is created.
     topic_configs: RwLock<HashMap<String, HashMap<String, String>>>,
@@ -105,11 +108,12 @@ impl ReplicaManager {
         ReplicaManager {
             leadership_listener: RwLock::new(None),
             broker_id,
-            log_manager,
+            log_manager: log_manager.clone(),
             partitions: RwLock::new(HashMap::new()),
             controller_epoch: AtomicI32::new(-1),
             broker_epoch: AtomicI64::new(-1),
             fetcher_manager: ReplicaFetcherManager::new(FetcherConfig::defaults(broker_id), None, notify.clone()),
+            alter_log_dirs_manager: ReplicaAlterLogDirsManager::start(log_manager.clone(), 1 << 20),
             isr_manager: IsrManager::disabled(broker_id),
             data_notify: notify,
             default_log_config,
@@ -137,10 +141,11 @@ impl ReplicaManager {
         let rm = Arc::new(ReplicaManager {
             leadership_listener: RwLock::new(None),
             broker_id,
-            log_manager,
+            log_manager: log_manager.clone(),
             partitions: RwLock::new(HashMap::new()),
             controller_epoch: AtomicI32::new(-1),
             broker_epoch: AtomicI64::new(-1),
+            alter_log_dirs_manager: ReplicaAlterLogDirsManager::start(log_manager.clone(), settings.fetcher.fetch_max_bytes.max(1) as usize),
             fetcher_manager: ReplicaFetcherManager::new(settings.fetcher, settings.zk.clone(), notify.clone()),
             isr_manager,
             data_notify: notify,
@@ -311,12 +316,14 @@ impl ReplicaManager {
             }
         };
         self.fetcher_manager.shutdown_idle_fetchers();
+        self.maybe_resume_log_dir_move(&partition);
         self.data_notify.notify_waiters();
         code
     }
 
     /// Stops serving a partition (and fetching it); deletes its log if `delete`.
     pub fn stop_replica(&self, tp: &TopicPartition, delete: bool) -> ErrorCode {
+        self.alter_log_dirs_manager.remove_partition(tp);
         self.fetcher_manager.remove_partitions(std::slice::from_ref(tp));
         self.fetcher_manager.shutdown_idle_fetchers();
         self.partitions.write().unwrap_or_else(|p| p.into_inner()).remove(tp);

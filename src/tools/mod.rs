@@ -7,6 +7,8 @@ pub mod console_producer;
 pub mod dump_log;
 pub mod leader_election;
 pub mod preferred_replica_election;
+pub mod log_dirs;
+pub mod reassign_partitions;
 pub mod topics;
 
 /// Parses a tool's arguments; on a usage error (or `--help`) prints clap's

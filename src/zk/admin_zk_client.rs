@@ -514,6 +514,7 @@ enum ConfigType {
     Ratio,
     OneOf(&'static [&'static str]),
     ListOf(&'static [&'static str]),
+    ThrottledReplicas,
     Text,
 }
 
@@ -534,9 +535,62 @@ fn topic_config_type(name: &str) -> Option<ConfigType> {
         "min.insync.replicas" => Int(1),
         "preallocate" | "unclean.leader.election.enable" | "message.downconversion.enable" => Bool,
         "min.cleanable.dirty.ratio" => Ratio,
-        "message.format.version" | "leader.replication.throttled.replicas" | "follower.replication.throttled.replicas" => Text,
+        LEADER_THROTTLED_REPLICAS | FOLLOWER_THROTTLED_REPLICAS => ThrottledReplicas,
+        "message.format.version" => Text,
         _ => return None,
     })
+}
+
+/// Topic key: replicas whose leader side is throttled (`partition:broker,...` or `*`).
+pub const LEADER_THROTTLED_REPLICAS: &str = "leader.replication.throttled.replicas";
+/// Topic key: replicas whose follower side is throttled (`partition:broker,...` or `*`).
+pub const FOLLOWER_THROTTLED_REPLICAS: &str = "follower.replication.throttled.replicas";
+/// Broker key (dynamic only): leader-side replication throttle, bytes/s.
+pub const LEADER_THROTTLED_RATE: &str = "leader.replication.throttled.rate";
+/// Broker key (dynamic only): follower-side replication throttle, bytes/s.
+pub const FOLLOWER_THROTTLED_RATE: &str = "follower.replication.throttled.rate";
+/// Broker key (dynamic only): bound on moving replicas between log dirs, bytes/s.
+pub const ALTER_LOG_DIRS_IO_MAX_BYTES_PER_SECOND: &str = "replica.alter.log.dirs.io.max.bytes.per.second";
+/// The broker keys that only exist as dynamic configs (Kafka's `DynamicConfig.Broker`).
+pub const DYNAMIC_BROKER_QUOTA_KEYS: [&str; 3] =
+    [LEADER_THROTTLED_RATE, FOLLOWER_THROTTLED_RATE, ALTER_LOG_DIRS_IO_MAX_BYTES_PER_SECOND];
+/// The name of the cluster-wide default broker entity (`/config/brokers/<default>`).
+pub const DEFAULT_ENTITY_NAME: &str = "<default>";
+
+/// Kafka's `ThrottledReplicaListValidator`: `*`, or comma-separated entries
+/// each empty or `<digits>:<digits>` (surrounding blanks ignored).
+pub fn is_valid_throttled_replica_list(value: &str) -> bool {
+    let entries: Vec<&str> = value.split(',').map(str::trim).collect();
+    let entry_ok = |e: &str| {
+        e.is_empty()
+            || e.split_once(':').is_some_and(|(p, b)| {
+                !p.is_empty() && !b.is_empty() && p.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+            })
+    };
+    entries.iter().all(|e| entry_ok(e)) || entries.concat().trim() == "*"
+}
+
+/// Kafka's `DynamicConfig.Broker.validate` as used by `AdminZkClient`: custom
+/// keys are allowed, the three quota keys must be LONGs of at least 0.
+pub fn validate_broker_configs(configs: &BTreeMap<String, String>) -> Result<()> {
+    for (name, value) in configs {
+        if DYNAMIC_BROKER_QUOTA_KEYS.contains(&name.as_str()) {
+            match value.trim().parse::<i64>() {
+                Ok(x) if x >= 0 => {}
+                Ok(_) => {
+                    return Err(AdminError::InvalidConfig(format!(
+                        "Invalid value {value} for configuration {name}: Value must be at least 0"
+                    )))
+                }
+                Err(_) => {
+                    return Err(AdminError::InvalidConfig(format!(
+                        "Invalid value {value} for configuration {name}: Not a number of type LONG"
+                    )))
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Kafka's `LogConfig.validate` for topic overrides.
@@ -578,6 +632,13 @@ pub fn validate_topic_configs(configs: &BTreeMap<String, String>) -> Result<()> 
                     if !allowed.contains(&item) {
                         return bad(&format!("Invalid value {item}; must be one of {}", allowed.join(", ")));
                     }
+                }
+            }
+            ConfigType::ThrottledReplicas => {
+                if !is_valid_throttled_replica_list(value) {
+                    return bad(&format!(
+                        "{name} must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],..."
+                    ));
                 }
             }
             ConfigType::Text => {}
@@ -731,6 +792,41 @@ impl AdminZkClient {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Kafka's `AdminZkClient.changeTopicConfig`: `configs` is the topic's whole
+    /// new override map (replacing `/config/topics/<t>`), then a change
+    /// notification `/config/changes/config_change_<seq>` names `topics/<t>`.
+    /// Unknown topic → `UnknownTopicOrPartition`; bad keys/values → `InvalidConfig`.
+    pub async fn change_topic_config(&self, topic: &str, configs: BTreeMap<String, String>) -> Result<()> {
+        validate_topic_name(topic)?;
+        if !self.zk.topic_exists(topic).await? {
+            return Err(AdminError::UnknownTopicOrPartition(format!("Topic '{topic}' does not exist.")));
+        }
+        validate_topic_configs(&configs)?;
+        self.change_entity_config("topics", topic, &configs).await
+    }
+
+    /// Kafka's `AdminZkClient.changeBrokerConfig(Option[Int], ...)`: replaces
+    /// `/config/brokers/<id>` (or `/config/brokers/<default>` for `None`) with
+    /// `configs`, then notifies `brokers/<id|<default>>`.
+    pub async fn change_broker_config(&self, broker: Option<i32>, configs: BTreeMap<String, String>) -> Result<()> {
+        validate_broker_configs(&configs)?;
+        let name = broker.map(|b| b.to_string()).unwrap_or_else(|| DEFAULT_ENTITY_NAME.to_string());
+        self.change_entity_config("brokers", &name, &configs).await
+    }
+
+    /// Kafka's `changeEntityConfig`: the config znode first, then the notification.
+    async fn change_entity_config(&self, entity_type: &str, name: &str, configs: &BTreeMap<String, String>) -> Result<()> {
+        self.zk.set_or_create_entity_config(entity_type, name, configs).await?;
+        self.zk.create_config_change_notification(&format!("{entity_type}/{name}")).await?;
+        info!("Changed {entity_type} config of {name} to {configs:?}");
+        Ok(())
+    }
+
+    /// Kafka's `fetchEntityConfig`: `/config/<entity_type>/<name>` (empty if absent).
+    pub async fn fetch_entity_config(&self, entity_type: &str, name: &str) -> Result<BTreeMap<String, String>> {
+        Ok(self.zk.get_entity_config(entity_type, name).await?.into_iter().collect())
     }
 
     /// Kafka's `AdminZkClient.addPartitions` (the ZooKeeper part of
@@ -1084,9 +1180,47 @@ mod tests {
             ("compression.type", "brotli"),
             ("preallocate", "yes"),
             ("min.cleanable.dirty.ratio", "2"),
+            (LEADER_THROTTLED_REPLICAS, "0:1,x"),
+            (LEADER_THROTTLED_REPLICAS, "0:1,*"),
+            (FOLLOWER_THROTTLED_REPLICAS, "0-1"),
+            (FOLLOWER_THROTTLED_REPLICAS, "a:1"),
+            (FOLLOWER_THROTTLED_REPLICAS, "1:"),
         ] {
             let m = BTreeMap::from([(k.to_string(), v.to_string())]);
             assert_eq!(validate_topic_configs(&m).unwrap_err().error_code(), codes::INVALID_CONFIG, "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn throttled_replica_lists() {
+        for ok in ["*", " * ", "", "0:1", "0:1,1:2", " 0:1 , 12:3 ", "0:1,,1:2"] {
+            assert!(is_valid_throttled_replica_list(ok), "{ok:?}");
+            let m = BTreeMap::from([(LEADER_THROTTLED_REPLICAS.to_string(), ok.to_string())]);
+            assert!(validate_topic_configs(&m).is_ok(), "{ok:?}");
+        }
+        for bad in ["0:1,*", "**", "0:1:2", "-1:2", "0", "x:1", "0 :1x"] {
+            assert!(!is_valid_throttled_replica_list(bad), "{bad:?}");
+        }
+        let m = BTreeMap::from([(FOLLOWER_THROTTLED_REPLICAS.to_string(), "1-2".to_string())]);
+        assert_eq!(
+            validate_topic_configs(&m).unwrap_err().message(),
+            "Invalid value 1-2 for configuration follower.replication.throttled.replicas: \
+             follower.replication.throttled.replicas must be the literal '*' or a list of replicas in the following format: \
+             [partitionId]:[brokerId],[partitionId]:[brokerId],..."
+        );
+    }
+
+    #[test]
+    fn broker_config_validation() {
+        let ok = BTreeMap::from([
+            (LEADER_THROTTLED_RATE.to_string(), "1000".to_string()),
+            (FOLLOWER_THROTTLED_RATE.to_string(), "0".to_string()),
+            ("some.custom.key".to_string(), "anything".to_string()),
+        ]);
+        assert!(validate_broker_configs(&ok).is_ok());
+        for (k, v) in [(LEADER_THROTTLED_RATE, "-1"), (FOLLOWER_THROTTLED_RATE, "1.5"), (ALTER_LOG_DIRS_IO_MAX_BYTES_PER_SECOND, "x")] {
+            let m = BTreeMap::from([(k.to_string(), v.to_string())]);
+            assert_eq!(validate_broker_configs(&m).unwrap_err().error_code(), codes::INVALID_CONFIG, "{k}={v}");
         }
     }
 }

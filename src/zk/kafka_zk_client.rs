@@ -596,23 +596,109 @@ impl KafkaZkClient {
         }
     }
 
-    /// States of many partitions (missing or undecodable ones are left out, the latter logged).
+    /// States of many partitions (missing or undecodable ones are left out,
+    /// the latter logged). The reads are pipelined on the session: every
+    /// getData is sent before the first reply is awaited, so 1,000 partitions
+    /// cost about one round trip, not 1,000 (Kafka's `getTopicPartitionStatesRaw`
+    /// sends them as one async batch too).
     pub async fn get_partition_states(
         &self,
         partitions: impl IntoIterator<Item = &TopicPartition>,
     ) -> Result<HashMap<TopicPartition, LeaderIsrAndControllerEpoch>> {
+        let c = self.client()?;
+        let pending: Vec<(TopicPartition, String, _)> = partitions
+            .into_iter()
+            .map(|tp| {
+                let path = topic_partition_state_path(&tp.topic, tp.partition);
+                let f = c.get_data(&path);
+                (tp.clone(), path, f)
+            })
+            .collect();
         let mut out = HashMap::new();
-        for tp in partitions {
-            match self.get_partition_state(&tp.topic, tp.partition).await {
-                Ok(Some(s)) => {
-                    out.insert(tp.clone(), s);
-                }
-                Ok(None) => {}
-                Err(ZkError::InvalidData { path, reason }) => warn!("Ignoring bad partition state in {path}: {reason}"),
-                Err(e) => return Err(e),
+        for (tp, path, f) in pending {
+            match f.await {
+                Ok((d, stat)) => match LeaderIsrAndControllerEpoch::decode(&d, stat.version) {
+                    Ok(s) => {
+                        out.insert(tp, s);
+                    }
+                    Err(e) => warn!("Ignoring bad partition state in {path}: {}", e.0),
+                },
+                Err(zk::Error::NoNode) => {}
+                Err(e) => return Err(zk_err("getData", &path, e)),
             }
         }
         Ok(out)
+    }
+
+    /// Arms a data/existence watch on a partition's `state` znode (Kafka's
+    /// `PartitionReassignmentIsrChangeHandler`, used while it is reassigned).
+    pub async fn watch_partition_state(&self, tp: &TopicPartition) -> Result<zk::OneshotWatcher> {
+        Ok(self.exists_and_watch(&topic_partition_state_path(&tp.topic, tp.partition)).await?.1)
+    }
+
+    /// Replaces one partition's entry (RS, AR, RR) in `/brokers/topics/<t>`
+    /// as the controller: read, change only that partition, conditional and
+    /// fenced write, re-read on a concurrent change (so partitions added by
+    /// someone else meanwhile are kept). Kafka's `updateReplicaAssignmentForPartition`.
+    pub async fn set_partition_assignment_fenced(
+        &self,
+        controller_epoch_zk_version: i32,
+        tp: &TopicPartition,
+        assignment: &ReplicaAssignment,
+    ) -> Result<()> {
+        for _ in 0..10 {
+            let Some((mut ta, version)) = self.get_topic_assignment_with_version(&tp.topic).await? else {
+                return Err(ZkError::NoNode(topic_path(&tp.topic)));
+            };
+            ta.partitions.insert(tp.partition, assignment.clone());
+            match self.set_topic_assignment_fenced(&tp.topic, &ta, Some(version), controller_epoch_zk_version).await {
+                Err(ZkError::Zk { source: zk::Error::BadVersion, .. }) => continue,
+                r => return r,
+            }
+        }
+        Err(zk_err("setData", &topic_path(&tp.topic), zk::Error::BadVersion))
+    }
+
+    // ------------------------------------------------------------ reassignment znode
+
+    /// The targets in `/admin/reassign_partitions`, if it exists
+    /// (`InvalidData` when it does not parse).
+    pub async fn get_partition_reassignment(&self) -> Result<Option<BTreeMap<TopicPartition, Vec<i32>>>> {
+        match self.get_data(REASSIGN_PARTITIONS_PATH).await? {
+            None => Ok(None),
+            Some((d, _)) => decode_partition_reassignment(&d)
+                .map(|m| Some(m.into_iter().map(|((t, p), r)| (TopicPartition::new(t, p), r)).collect()))
+                .map_err(|e| invalid(REASSIGN_PARTITIONS_PATH, e)),
+        }
+    }
+
+    /// Creates `/admin/reassign_partitions` (what `kafka-reassign-partitions.sh
+    /// --zookeeper --execute` does); `NodeExists` while one is running.
+    pub async fn create_partition_reassignment(&self, targets: &BTreeMap<TopicPartition, Vec<i32>>) -> Result<()> {
+        let m = targets.iter().map(|(tp, r)| ((tp.topic.clone(), tp.partition), r.clone())).collect();
+        let path = REASSIGN_PARTITIONS_PATH;
+        self.client()?.create(path, &encode_partition_reassignment(&m), &open_acl()).await.map(|_| ()).map_err(|e| zk_err("create", path, e))
+    }
+
+    /// Rewrites `/admin/reassign_partitions` as the controller (fenced), or
+    /// deletes it when nothing is left (Kafka's `maybeRemoveFromZkReassignment`).
+    pub async fn set_or_delete_partition_reassignment(
+        &self,
+        controller_epoch_zk_version: i32,
+        targets: &BTreeMap<TopicPartition, Vec<i32>>,
+    ) -> Result<()> {
+        let path = REASSIGN_PARTITIONS_PATH;
+        let r = if targets.is_empty() {
+            self.fenced(controller_epoch_zk_version, path, |w| w.add_delete(path, None)).await
+        } else {
+            let m = targets.iter().map(|(tp, r)| ((tp.topic.clone(), tp.partition), r.clone())).collect();
+            let data = encode_partition_reassignment(&m);
+            self.fenced(controller_epoch_zk_version, path, |w| w.add_set_data(path, &data, None)).await
+        };
+        match r {
+            Ok(_) | Err(ZkError::NoNode(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     // ------------------------------------------------------------ configs
@@ -644,6 +730,26 @@ impl KafkaZkClient {
                 r => r,
             },
             Err(e) => Err(zk_err("setData", &path, e)),
+        }
+    }
+
+    /// Kafka's `createConfigChangeNotification`: the persistent sequential
+    /// `/config/changes/config_change_<seq>` holding
+    /// `{"version":2,"entity_path":"<type>/<name>"}`. Returns the child's name.
+    pub async fn create_config_change_notification(&self, entity_path: &str) -> Result<String> {
+        let prefix = config_change_sequence_path();
+        let data = encode_config_change_notification(entity_path);
+        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let created = match self.client()?.create(&prefix, &data, &opts).await {
+            Err(zk::Error::NoNode) => {
+                self.make_sure_persistent_path_exists(CONFIG_CHANGES_PATH).await?;
+                self.client()?.create(&prefix, &data, &opts).await
+            }
+            r => r,
+        };
+        match created {
+            Ok((_, seq)) => Ok(format!("{CONFIG_CHANGE_PREFIX}{seq}")),
+            Err(e) => Err(zk_err("create", &prefix, e)),
         }
     }
 
@@ -786,31 +892,58 @@ impl KafkaZkClient {
 
     /// Conditional (on each `zk_version`) and fenced rewrite of partition
     /// states. Returns per partition the state with its new zkVersion or the
-    /// error (`Zk{BadVersion}` means someone else changed it: re-read).
+    /// error (`Zk{BadVersion}` means someone else changed it: re-read). The
+    /// multis are pipelined (all sent before the first reply is awaited); a
+    /// failed controller-epoch check in any of them is `ControllerMoved`.
     pub async fn update_leader_and_isr(
         &self,
         controller_epoch_zk_version: i32,
         controller_epoch: i32,
         updates: &[(TopicPartition, LeaderAndIsr)],
     ) -> Result<Vec<(TopicPartition, Result<LeaderAndIsr>)>> {
-        let mut out = Vec::new();
+        let c = self.client()?;
+        let mut sent = Vec::with_capacity(updates.len());
         for (tp, lai) in updates {
             let path = topic_partition_state_path(&tp.topic, tp.partition);
             let data = LeaderIsrAndControllerEpoch { leader_and_isr: lai.clone(), controller_epoch }.encode();
-            match self.fenced(controller_epoch_zk_version, &path, |w| w.add_set_data(&path, &data, Some(lai.zk_version))).await {
-                Ok(r) => {
-                    let v = r
-                        .into_iter()
-                        .find_map(|r| match r {
-                            zk::MultiWriteResult::SetData { stat } => Some(stat.version),
-                            _ => None,
-                        })
-                        .unwrap_or(lai.zk_version + 1);
-                    out.push((tp.clone(), Ok(LeaderAndIsr { zk_version: v, ..lai.clone() })));
-                }
-                Err(e @ ZkError::ControllerMoved(_)) => return Err(e),
-                Err(e) => out.push((tp.clone(), Err(e))),
-            }
+            let mut w = c.new_multi_writer();
+            let built = w
+                .add_check_version(CONTROLLER_EPOCH_PATH, controller_epoch_zk_version)
+                .and_then(|_| w.add_set_data(&path, &data, Some(lai.zk_version)));
+            let fut = match built {
+                Ok(()) => Ok(w.commit()),
+                Err(e) => Err(zk_err("multi", &path, e)),
+            };
+            sent.push((tp, lai, path, fut));
+        }
+        let mut out = Vec::with_capacity(sent.len());
+        let mut moved = None;
+        for (tp, lai, path, fut) in sent {
+            let r = match fut {
+                Err(e) => Err(e),
+                Ok(f) => match f.await {
+                    Ok(r) => {
+                        let v = r
+                            .into_iter()
+                            .find_map(|r| match r {
+                                zk::MultiWriteResult::SetData { stat } => Some(stat.version),
+                                _ => None,
+                            })
+                            .unwrap_or(lai.zk_version + 1);
+                        Ok(LeaderAndIsr { zk_version: v, ..lai.clone() })
+                    }
+                    Err(zk::MultiWriteError::OperationFailed { index: 0, source }) => {
+                        moved = Some(format!("controller epoch zkVersion {controller_epoch_zk_version} no longer current ({source})"));
+                        continue;
+                    }
+                    Err(zk::MultiWriteError::OperationFailed { source, .. }) => Err(zk_err("multi", &path, source)),
+                    Err(zk::MultiWriteError::RequestFailed { source }) => Err(zk_err("multi", &path, source)),
+                },
+            };
+            out.push((tp.clone(), r));
+        }
+        if let Some(m) = moved {
+            return Err(ZkError::ControllerMoved(m));
         }
         Ok(out)
     }

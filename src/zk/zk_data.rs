@@ -697,9 +697,58 @@ pub fn decode_preferred_replica_election(bytes: &[u8]) -> DResult<Vec<(String, i
     decode_partition_list(bytes)
 }
 
+/// `/admin/reassign_partitions` (Kafka's `ReassignPartitionsZNode`):
+/// `{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[4,5,6]}]}`
+/// (a `log_dirs` list, which the tool's input file may carry, is ignored).
+pub fn encode_partition_reassignment(entries: &BTreeMap<(String, i32), Vec<i32>>) -> Vec<u8> {
+    let list: Vec<String> = entries
+        .iter()
+        .map(|((t, p), r)| {
+            let e = ordered_object(&[("topic", json!(t)), ("partition", json!(p)), ("replicas", json!(r))]);
+            String::from_utf8_lossy(&e).into_owned()
+        })
+        .collect();
+    format!("{{\"version\":1,\"partitions\":[{}]}}", list.join(",")).into_bytes()
+}
+
+/// Decodes the legacy reassignment znode. A partition listed twice keeps its
+/// last entry (Kafka reads the list into a map). Any structural error fails
+/// the whole znode.
+pub fn decode_partition_reassignment(bytes: &[u8]) -> DResult<BTreeMap<(String, i32), Vec<i32>>> {
+    let m = parse(bytes)?;
+    let list = m.get("partitions").and_then(Value::as_array).ok_or_else(|| bad("missing \"partitions\" list"))?;
+    let mut out = BTreeMap::new();
+    for e in list {
+        let e = e.as_object().ok_or_else(|| bad("partitions entry is not an object"))?;
+        let topic = e.get("topic").and_then(Value::as_str).ok_or_else(|| bad("missing \"topic\""))?;
+        let partition = get_i32(e, "partition")?;
+        let replicas = int_list(e.get("replicas").ok_or_else(|| bad("missing \"replicas\""))?, "replicas")?;
+        out.insert((topic.to_string(), partition), replicas);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partition_reassignment_znode() {
+        let mut m = BTreeMap::new();
+        m.insert(("foo".to_string(), 0), vec![4, 5, 6]);
+        m.insert(("bar".to_string(), 2), vec![1]);
+        let enc = encode_partition_reassignment(&m);
+        assert_eq!(
+            String::from_utf8(enc.clone()).unwrap(),
+            r#"{"version":1,"partitions":[{"topic":"bar","partition":2,"replicas":[1]},{"topic":"foo","partition":0,"replicas":[4,5,6]}]}"#
+        );
+        assert_eq!(decode_partition_reassignment(&enc).unwrap(), m);
+        let with_dirs = br#"{"version":1,"partitions":[{"topic":"foo","partition":0,"replicas":[4,5,6],"log_dirs":["any","any","any"]}]}"#;
+        assert_eq!(decode_partition_reassignment(with_dirs).unwrap()[&("foo".to_string(), 0)], vec![4, 5, 6]);
+        assert!(decode_partition_reassignment(b"{\"version\":1}").is_err());
+        assert!(decode_partition_reassignment(br#"{"version":1,"partitions":[{"topic":"a","partition":"x","replicas":[1]}]}"#).is_err());
+        assert!(decode_partition_reassignment(b"garbage").is_err());
+    }
 
     #[test]
     fn paths() {

@@ -1,12 +1,14 @@
 //! One file per API the broker serves, each adding its handler to `KafkaApis`
 //! (the way mini-redis keeps one file per command).
 
+pub mod alter_replica_log_dirs;
 pub mod api_versions;
 pub mod controlled_shutdown;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_topics;
 pub mod describe_configs;
+pub mod describe_log_dirs;
 pub mod fetch;
 pub mod init_producer_id;
 pub mod leader_and_isr;
