@@ -495,9 +495,7 @@ mod tests {
     }
 
     fn config() -> LogConfig {
-        let mut c = LogConfig::default();
-        c.segment_bytes = 1500;
-        c
+        LogConfig { segment_bytes: 1500, ..Default::default() }
     }
 
     fn values(log: &Log) -> Vec<String> {
