@@ -628,9 +628,9 @@ impl KafkaClient {
     /// Kafka's `AdminClient.deleteRecords`: looks up each partition's leader
     /// in Metadata and sends it DeleteRecords for its partitions (`offset`
     /// -1 = the high watermark). Returns, in the order given, each
-    /// partition's low watermark or error code (a partition Metadata does
-    /// not know is UNKNOWN_TOPIC_OR_PARTITION, one without a leader
-    /// LEADER_NOT_AVAILABLE). `Err` only when no broker answers.
+    /// partition's low watermark or error code (a topic Metadata does not
+    /// know is UNKNOWN_TOPIC_OR_PARTITION, a partition without a known
+    /// leader LEADER_NOT_AVAILABLE, as in Kafka's admin client). `Err` only when no broker answers.
     pub async fn delete_records(
         &mut self,
         offsets: &[(crate::common::TopicPartition, i64)],
@@ -654,8 +654,13 @@ impl KafkaClient {
                 (Some(t), _) if t.error_code != error::NONE => {
                     answers.insert(tp.clone(), Err(t.error_code));
                 }
-                (_, None) => {
+                (None, _) => {
                     answers.insert(tp.clone(), Err(error::UNKNOWN_TOPIC_OR_PARTITION));
+                }
+                // Kafka's admin client: no leader known (a partition the
+                // topic does not have included) is LEADER_NOT_AVAILABLE.
+                (_, None) => {
+                    answers.insert(tp.clone(), Err(error::LEADER_NOT_AVAILABLE));
                 }
                 (_, Some(p)) if p.leader_id < 0 => {
                     answers.insert(tp.clone(), Err(error::LEADER_NOT_AVAILABLE));
