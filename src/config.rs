@@ -54,6 +54,12 @@ impl EndPoint {
     }
 }
 
+/// Whether `key` is one of the broker configs this broker knows (a Kafka
+/// `KafkaConfig` name), as opposed to a custom key.
+pub fn is_known_broker_key(key: &str) -> bool {
+    KNOWN_KEYS.iter().any(|(k, _)| *k == key)
+}
+
 /// Keys the broker reads, with the value Kafka 2.8 uses when the key is absent.
 /// `None` means "no default" (required, or derived from another key).
 const KNOWN_KEYS: &[(&str, Option<&str>)] = &[

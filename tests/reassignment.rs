@@ -18,6 +18,7 @@ use zkafka::client::BrokerConnection;
 use zkafka::common::TopicPartition;
 use zkafka::protocol::compression::Compression;
 use zkafka::protocol::error as codes;
+use zkafka::protocol::messages::metadata::{MetadataRequest, MetadataRequestTopic, MetadataResponse};
 use zkafka::protocol::messages::fetch::{FetchRequest, FetchRequestPartition, FetchRequestTopic, FetchResponse};
 use zkafka::protocol::messages::produce::{ProduceRequest, ProduceRequestPartition, ProduceRequestTopic, ProduceResponse};
 use zkafka::protocol::records::{self, RecordBatchBuilder};
@@ -137,6 +138,20 @@ impl Cluster {
         // A deleted replica's directory is renamed `<name>.<uuid>-delete` first.
         b.log_dir.join(&name).exists()
     }
+}
+
+/// Broker `id`'s Metadata for `topic`: partition -> (leader, replicas).
+async fn metadata(c: &Cluster, id: i32, topic: &str) -> BTreeMap<i32, (i32, Vec<i32>)> {
+    let Ok(mut conn) = BrokerConnection::connect(&c.brokers[&id].addr(), "reassign-meta", Duration::from_secs(5)).await else {
+        return BTreeMap::new();
+    };
+    let req = MetadataRequest {
+        topics: Some(vec![MetadataRequestTopic { name: Some(topic.to_string()), ..Default::default() }]),
+        allow_auto_topic_creation: false,
+        ..Default::default()
+    };
+    let Ok(resp) = conn.send_timeout::<_, MetadataResponse>(9, &req, Duration::from_secs(5)).await else { return BTreeMap::new() };
+    resp.topics.iter().flat_map(|t| t.partitions.iter().map(|p| (p.partition_index, (p.leader_id, p.replica_nodes.clone())))).collect()
 }
 
 fn sorted(v: &[i32]) -> Vec<i32> {
@@ -299,6 +314,20 @@ async fn legacy_znode_move_cancel_second_target_and_bad_input() {
     c.zk.create_recursive(REASSIGN_PARTITIONS_PATH, b"{not json").await.expect("create garbage znode");
     c.wait_znode_gone().await;
 
+    // ---- 2b. A rewrite of the topic znode by someone else only adds partitions:
+    // partition 0's replicas stay the controller's, the new partition 2 comes online.
+    let (mut ta, version) = c.zk.get_topic_assignment_with_version("bad").await.expect("read").expect("bad");
+    ta.partitions.insert(0, ReplicaAssignment::new(vec![3, 4]));
+    ta.partitions.insert(2, ReplicaAssignment::new(vec![4, 1]));
+    c.zk.conditional_set_data(&zkafka::zk::zk_data::topic_path("bad"), &ta.encode(), version).await.expect("rewrite topic znode");
+    wait_for("bad-2 online", || async { c.state(&tp("bad", 2)).await.is_some_and(|(l, isr)| l == 4 && sorted(&isr) == vec![1, 4]) }).await;
+    wait_for("metadata shows bad-2 and the controller's replicas of bad-0", || async {
+        let m = metadata(&c, 1, "bad").await;
+        m.get(&2).map(|x| &x.1) == Some(&vec![4, 1]) && m.get(&0).map(|x| &x.1) == Some(&vec![1, 2])
+    })
+    .await;
+    assert!(c.state(&tp("bad", 0)).await.is_some_and(|(l, _)| [1, 2].contains(&l)));
+
     // ---- 3. Cancellation: freeze broker 4 so a move to it cannot finish,
     // then ask for the original set again.
     c.create_topic("held", &[(0, vec![1, 2, 3]), (1, vec![1, 2, 3])]).await;
@@ -341,6 +370,28 @@ async fn legacy_znode_move_cancel_second_target_and_bad_input() {
     for p in [&p0, &p1] {
         let read = read_all(&c, p).await;
         assert_eq!(read.len(), 20, "{p} kept its records");
+    }
+
+    // ---- 4. Topic deletion waits while a partition of the topic is reassigned
+    // (broker 4 frozen again; its session may expire meanwhile: the move then
+    // resumes when it registers again).
+    c.signal(4, "STOP");
+    // ---- 4. Topic deletion waits while a partition of the topic is reassigned.
+    c.create_topic("doomed", &[(0, vec![1, 2, 3])]).await;
+    c.reassign(&[(tp("doomed", 0), vec![2, 3, 4])]).await;
+    wait_for("doomed-0 in phase A", || async { c.assignment(&tp("doomed", 0)).await.is_some_and(|a| a.adding_replicas == vec![4]) }).await;
+    AdminZkClient::new(c.zk.clone()).delete_topic("doomed").await.expect("mark for deletion");
+    let ctrl = c.controller().await.expect("controller");
+    wait_for("the controller to hold the deletion", || async {
+        c.brokers[&ctrl].log_contains("Deletion of topic doomed waits: a partition of it is being reassigned")
+    })
+    .await;
+    assert!(c.zk.topic_exists("doomed").await.expect("exists"), "doomed deleted while being reassigned");
+    c.signal(4, "CONT");
+    wait_for("doomed deleted after its reassignment completed", || async { !c.zk.topic_exists("doomed").await.unwrap_or(true) }).await;
+    c.wait_znode_gone().await;
+    for id in 1..=4 {
+        wait_for(&format!("doomed-0's directory gone from broker {id}"), || async { !c.partition_dir_exists(id, &tp("doomed", 0)) }).await;
     }
 }
 

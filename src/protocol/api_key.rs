@@ -185,6 +185,8 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetForLeaderEpoch, 0, 4),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::DescribeConfigs, 0, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::AlterReplicaLogDirs, 0, 2),
     (ApiKey::DescribeLogDirs, 0, 2),
     (ApiKey::DeleteTopics, 0, 5),

@@ -153,6 +153,14 @@ impl KafkaApis {
             ),
             ApiKey::InitProducerId => dispatch!(self, ctx, r, init_producer_id::InitProducerIdRequest, handle_init_producer_id),
             ApiKey::DescribeConfigs => dispatch!(self, ctx, r, describe_configs::DescribeConfigsRequest, handle_describe_configs),
+            ApiKey::AlterConfigs => dispatch!(self, ctx, r, alter_configs::AlterConfigsRequest, handle_alter_configs),
+            ApiKey::IncrementalAlterConfigs => dispatch!(
+                self,
+                ctx,
+                r,
+                incremental_alter_configs::IncrementalAlterConfigsRequest,
+                handle_incremental_alter_configs
+            ),
             ApiKey::DescribeLogDirs => dispatch!(self, ctx, r, describe_log_dirs::DescribeLogDirsRequest, handle_describe_log_dirs),
             ApiKey::AlterReplicaLogDirs => {
                 dispatch!(self, ctx, r, alter_replica_log_dirs::AlterReplicaLogDirsRequest, handle_alter_replica_log_dirs)

@@ -201,6 +201,7 @@ impl KafkaServer {
                 fetcher: FetcherConfig::from_kafka_config(&config),
                 replica_lag_time_max_ms: config.replica_lag_time_max_ms,
                 zk: Some(zk.clone()),
+                quotas: Arc::new(crate::server::replication_quota_manager::ReplicationQuotas::from_kafka_config(&config)),
             },
             shutdown_rx.clone(),
         );
@@ -228,6 +229,12 @@ impl KafkaServer {
             let gc = group_coordinator.clone();
             replica_manager.set_leadership_listener(Box::new(move |tp, leader, epoch| gc.on_leadership_change(tp, leader, epoch)));
         }
+
+        // Dynamic topic and broker configs (throttles, min ISR, log configs):
+        // the current ones now, later changes through /config/changes.
+        let dynamic_config_manager =
+            crate::server::dynamic_config_manager::DynamicConfigManager::new(broker_id, zk.clone(), replica_manager.clone());
+        dynamic_config_manager.startup(shutdown_rx.clone()).await;
 
         let listener = &config.listeners[0];
         let bind_host = if listener.host.is_empty() { "0.0.0.0" } else { listener.host.as_str() };

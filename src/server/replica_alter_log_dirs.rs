@@ -311,16 +311,16 @@ fn run(weak: Weak<ReplicaAlterLogDirsManager>) {
 
 impl ReplicaSource for Partition {
     fn source_log_start_offset(&self) -> i64 {
-        self.log.log_start_offset()
+        self.log_start_offset()
     }
     fn source_log_end_offset(&self) -> i64 {
-        self.log.log_end_offset()
+        self.log_end_offset()
     }
     fn source_end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
-        self.log.end_offset_for_epoch(epoch)
+        self.end_offset_for_epoch(epoch)
     }
     fn source_read(&self, offset: i64, max_bytes: usize) -> LogResult<Bytes> {
-        Ok(self.log.read(offset, max_bytes, None, true)?.records)
+        self.read_local(offset, max_bytes)
     }
 }
 

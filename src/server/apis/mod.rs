@@ -1,6 +1,7 @@
 //! One file per API the broker serves, each adding its handler to `KafkaApis`
 //! (the way mini-redis keeps one file per command).
 
+pub mod alter_configs;
 pub mod alter_replica_log_dirs;
 pub mod api_versions;
 pub mod controlled_shutdown;

@@ -855,35 +855,6 @@ impl ZkMode {
         self.zk.zk()
     }
 
-    /// The targets in `/admin/reassign_partitions` (empty when absent).
-    async fn reassignment_znode(&self) -> Res<BTreeMap<TopicPartition, Vec<i32>>> {
-        let path = crate::zk::zk_data::REASSIGN_PARTITIONS_PATH;
-        match self.zk().get_data(path).await.map_err(zk_err)? {
-            None => Ok(BTreeMap::new()),
-            Some((bytes, _)) => {
-                let text = String::from_utf8_lossy(&bytes);
-                let (parts, _) = parse_partition_reassignment_data(&text).map_err(|e| Failure::Error(format!("{path}: {e}")))?;
-                Ok(parts.into_iter().collect())
-            }
-        }
-    }
-
-    /// Creates `/admin/reassign_partitions` with Kafka's JSON
-    /// (`{"version":1,"partitions":[{"topic","partition","replicas"}]}`);
-    /// fails if one exists.
-    async fn create_reassignment_znode(&self, targets: &BTreeMap<TopicPartition, Vec<i32>>) -> Res<()> {
-        let partitions: Vec<serde_json::Value> = targets
-            .iter()
-            .map(|(tp, r)| serde_json::json!({"topic": tp.topic, "partition": tp.partition, "replicas": r}))
-            .collect();
-        let data = serde_json::json!({"version": 1, "partitions": partitions}).to_string();
-        match self.zk().create_recursive(crate::zk::zk_data::REASSIGN_PARTITIONS_PATH, data.as_bytes()).await {
-            Ok(()) => Ok(()),
-            Err(crate::zk::ZkError::NodeExists(_)) => Err(Failure::Terse(CANNOT_EXECUTE_BECAUSE_OF_EXISTING_MESSAGE.into())),
-            Err(e) => Err(zk_err(e)),
-        }
-    }
-
     /// Registered brokers: rack and address.
     async fn brokers(&self) -> Res<BTreeMap<i32, (Option<String>, Option<String>)>> {
         let all = self.zk().get_all_brokers().await.map_err(zk_err)?;
@@ -984,7 +955,11 @@ impl ZkMode {
             }
             println!("The inter-broker throttle limit was set to {throttle} B/s");
         }
-        self.create_reassignment_znode(&proposed).await?;
+        match self.zk().create_partition_reassignment(&proposed).await {
+            Ok(()) => {}
+            Err(crate::zk::ZkError::NodeExists(_)) => return Err(Failure::Terse(CANNOT_EXECUTE_BECAUSE_OF_EXISTING_MESSAGE.into())),
+            Err(e) => return Err(zk_err(e)),
+        }
         println!("Successfully started partition reassignment{} for {}", plural(proposed.len()), join(proposed.keys()));
         Ok(())
     }
@@ -995,7 +970,7 @@ impl ZkMode {
             return Err(Failure::Error("bootstrap-server needs to be provided when replica reassignments are present.".into()));
         }
         println!("Warning: because you are using the deprecated --zookeeper option, the results may be incomplete.  Use --bootstrap-server instead for more accurate results.");
-        let in_znode = self.reassignment_znode().await?;
+        let in_znode = self.zk().get_partition_reassignment().await.map_err(zk_err)?.unwrap_or_default();
         let topics: BTreeSet<String> = targets.iter().map(|(tp, _)| tp.topic.clone()).collect();
         let assignments = self.assignments(&topics).await?;
         let brokers = self.brokers().await?;
