@@ -186,7 +186,7 @@ def test_time_retention_rf3_deletes_old_segments_on_every_replica(cluster, topic
 
 @pytest.mark.time_limit(240)
 def test_size_retention_rf3_and_kill9_between_rename_and_delete(cluster, topic_name):
-    brokers = cluster.start(3, **BROKER)
+    brokers = cluster.start(3, **BROKER, **{"zookeeper.session.timeout.ms": "6000"})
     bs = cluster.bootstrap
     limit = 3000
     create_topic(bs, topic_name, 1, 3, config={
@@ -221,7 +221,12 @@ def test_size_retention_rf3_and_kill9_between_rename_and_delete(cluster, topic_n
     # kill -9 a follower while its .deleted files wait: it starts cleanly,
     # without them, at the same start, and catches up.
     follower = next(b for b in brokers if b.broker_id != leader_of(bs, topic_name))
+    assert deleted_files(follower, topic_name)
     follower.kill()
+    # Its old ZooKeeper session must expire before it can register again.
+    wait_until(lambda: str(follower.broker_id) not in cluster.zk_children("/brokers/ids"),
+               timeout=30, what="the killed broker's registration to expire", every=0.25)
+    assert deleted_files(follower, topic_name), "leftovers are there before the restart"
     follower.start()
     assert not deleted_files(follower, topic_name)
     assert replica_start(follower, topic_name) == low
