@@ -122,6 +122,7 @@ impl KafkaApis {
             ApiKey::ListOffsets => dispatch!(self, ctx, r, list_offsets::ListOffsetsRequest, handle_list_offsets),
             ApiKey::CreateTopics => dispatch!(self, ctx, r, create_topics::CreateTopicsRequest, handle_create_topics),
             ApiKey::DeleteTopics => dispatch!(self, ctx, r, delete_topics::DeleteTopicsRequest, handle_delete_topics),
+            ApiKey::DeleteRecords => dispatch!(self, ctx, r, delete_records::DeleteRecordsRequest, handle_delete_records),
             ApiKey::CreatePartitions => {
                 dispatch!(self, ctx, r, create_partitions::CreatePartitionsRequest, handle_create_partitions)
             }

@@ -8,6 +8,7 @@ pub mod api_versions;
 pub mod controlled_shutdown;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_configs;
 pub mod elect_leaders;
