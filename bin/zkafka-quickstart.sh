@@ -289,11 +289,20 @@ Kill a broker and watch the leader move:
                                                   # partitions led by 1 get a new leader; ISR loses 1
   bin/kafka-topics.sh --bootstrap-server $one --describe --under-replicated-partitions
   bin/zkafka-quickstart.sh                        # starts broker 1 again; it catches up and rejoins the ISR
-  bin/zookeeper-shell.sh $zkc create /admin/preferred_replica_election \\
-    '{"version":1,"partitions":[{"topic":"$TOPIC","partition":0},{"topic":"$TOPIC","partition":1},{"topic":"$TOPIC","partition":2}]}'
+  bin/kafka-leader-election.sh --bootstrap-server $one --election-type preferred --all-topic-partitions
                                                   # leadership back to the first replicas (auto.leader.rebalance
                                                   # does it too, within leader.imbalance.check.interval.seconds)
 (kill -TERM instead of -9 is a controlled shutdown: leaders move away at once.)
+
+Move partitions (README: "Operating the cluster"):
+  bin/kafka-topics.sh --bootstrap-server $one --create --topic orders --partitions 3 --replication-factor 2
+  echo '{"topics":[{"topic":"orders"}],"version":1}' > .run/topics.json
+  bin/kafka-reassign-partitions.sh --bootstrap-server $one --generate --topics-to-move-json-file .run/topics.json --broker-list 1,2
+                                                  # save the proposed JSON as .run/move.json, then:
+  bin/kafka-reassign-partitions.sh --bootstrap-server $one --execute --reassignment-json-file .run/move.json --throttle 1000000
+  bin/kafka-reassign-partitions.sh --bootstrap-server $one --verify --reassignment-json-file .run/move.json
+  bin/kafka-topics.sh --bootstrap-server $one --alter --topic orders --partitions 6
+  bin/kafka-log-dirs.sh --bootstrap-server $one --describe --topic-list orders
 
 Broker logs: .run/logs/kafka-server-{0,1,2}.out   ZooKeeper logs and all data: .run/quickstart/cluster/
 Status: bin/zkafka-quickstart.sh status   Stop: bin/zkafka-quickstart.sh stop   (clean also deletes the data)
