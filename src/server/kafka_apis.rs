@@ -165,6 +165,21 @@ impl KafkaApis {
             ApiKey::AlterReplicaLogDirs => {
                 dispatch!(self, ctx, r, alter_replica_log_dirs::AlterReplicaLogDirsRequest, handle_alter_replica_log_dirs)
             }
+            ApiKey::ElectLeaders => dispatch!(self, ctx, r, elect_leaders::ElectLeadersRequest, handle_elect_leaders),
+            ApiKey::AlterPartitionReassignments => dispatch!(
+                self,
+                ctx,
+                r,
+                alter_partition_reassignments::AlterPartitionReassignmentsRequest,
+                handle_alter_partition_reassignments
+            ),
+            ApiKey::ListPartitionReassignments => dispatch!(
+                self,
+                ctx,
+                r,
+                list_partition_reassignments::ListPartitionReassignmentsRequest,
+                handle_list_partition_reassignments
+            ),
             ApiKey::ControlledShutdown => {
                 dispatch!(self, ctx, r, controlled_shutdown::ControlledShutdownRequest, handle_controlled_shutdown)
             }

@@ -206,19 +206,6 @@ impl KafkaServer {
             shutdown_rx.clone(),
         );
 
-        // The dynamic broker throttle of log-dir moves, as set when we start
-        // (later changes arrive through DynamicConfigManager).
-        {
-            let key = crate::server::replica_alter_log_dirs::IO_MAX_BYTES_PER_SECOND;
-            let mut rate = None;
-            for entity in ["<default>".to_string(), broker_id.to_string()] {
-                if let Some(v) = zk.get_entity_config("brokers", &entity).await.ok().and_then(|c| c.get(key).cloned()) {
-                    rate = v.trim().parse::<i64>().ok();
-                }
-            }
-            replica_manager.alter_log_dirs_manager.quota.set_rate(rate);
-        }
-
         let group_coordinator = GroupCoordinator::new(
             broker_id,
             OffsetConfig::from_broker(&config),

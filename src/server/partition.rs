@@ -339,7 +339,7 @@ impl Partition {
             (g.state.leader, g.state.leader_epoch)
         };
         let is_leader = leader == self.local_broker_id;
-        if !is_leader && !(p.replica_id < 0 && p.allow_follower) {
+        if !is_leader && (p.replica_id >= 0 || !p.allow_follower) {
             return Err(PartitionError::new(error::NOT_LEADER_OR_FOLLOWER));
         }
         if p.current_leader_epoch >= 0 {
