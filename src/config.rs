@@ -534,4 +534,19 @@ mod tests {
         let err = KafkaConfig::from_props(props(&[("broker.id", "1")])).unwrap_err();
         assert!(err.0.contains("zookeeper.connect"));
     }
+
+    #[test]
+    fn retention_and_flusher_intervals() {
+        let c = KafkaConfig::from_props(props(&base())).unwrap();
+        assert_eq!(c.log_retention_check_interval_ms, 300_000);
+        assert_eq!(c.log_flush_scheduler_interval_ms, i64::MAX);
+        assert_eq!(c.get("log.segment.delete.delay.ms").as_deref(), Some("60000"));
+        let mut p = base();
+        p.push(("log.retention.check.interval.ms", "0"));
+        let err = KafkaConfig::from_props(props(&p)).unwrap_err();
+        assert!(err.0.contains("log.retention.check.interval.ms"), "{err}");
+        let mut p = base();
+        p.push(("log.flush.scheduler.interval.ms", "1000"));
+        assert_eq!(KafkaConfig::from_props(props(&p)).unwrap().log_flush_scheduler_interval_ms, 1000);
+    }
 }

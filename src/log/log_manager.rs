@@ -139,6 +139,10 @@ pub struct LogManager {
     /// Files renamed `.deleted` by retention, with the time (ms) they may
     /// be removed (Kafka schedules a "delete-file" task per deletion).
     pending_deletes: Mutex<Vec<(i64, PathBuf)>>,
+    /// One checkpoint writer at a time: the periodic task, retention, log
+    /// deletion and log-dir moves all write the same files (through the
+    /// same `.tmp` names).
+    checkpoint_lock: Mutex<()>,
 }
 
 impl LogManager {
@@ -221,6 +225,7 @@ impl LogManager {
             preferred_log_dirs: Mutex::new(HashMap::new()),
             create_lock: Mutex::new(()),
             pending_deletes: Mutex::new(Vec::new()),
+            checkpoint_lock: Mutex::new(()),
         })
     }
 
@@ -405,6 +410,7 @@ impl LogManager {
     /// Writes the recovery-point, replication-offset and log-start-offset
     /// checkpoints of every log dir (the periodic task).
     pub fn checkpoint_all(&self) -> LogResult<()> {
+        let _one_writer = self.checkpoint_lock.lock().unwrap_or_else(|e| e.into_inner());
         let logs = self.all_logs();
         let futures = self.all_future_logs();
         for dir in &self.log_dirs {

@@ -105,7 +105,7 @@ pub fn deletable_segments(input: &RetentionInput<'_>) -> RetentionDecision {
     // each pass; the next pass's predicates see that.
     let apply = |reasons: &mut Vec<DeletionReason>, n: usize, reason: DeletionReason, log_start: &mut i64| {
         let from = reasons.len();
-        reasons.extend(std::iter::repeat(reason).take(n));
+        reasons.extend(std::iter::repeat_n(reason, n));
         if n > 0 {
             let first_left = segs.get(from + n).map_or(input.log_end_offset, |s| s.base_offset);
             *log_start = (*log_start).max(first_left);

@@ -616,3 +616,26 @@ fn size_retention_rolls_and_start_offset_breach() {
     assert!(files_with(&dir2, ".deleted").is_empty());
     assert_eq!(lm.get_log(&tp2).unwrap().log_start_offset(), target);
 }
+
+#[test]
+fn flusher_flushes_logs_whose_flush_ms_has_passed() {
+    let d = TempDir::new("flusher");
+    let lm = manager(&[d.0.clone()]).unwrap();
+    let mut config = small_config();
+    config.flush_ms = 1_000;
+    let log = lm.get_or_create_log(&TopicPartition::new("f", 0), config).unwrap();
+    let mut other = small_config();
+    other.flush_ms = i64::MAX; // never
+    let never = lm.get_or_create_log(&TopicPartition::new("g", 0), other).unwrap();
+    let now = crate::common::now_ms();
+    for l in [&log, &never] {
+        l.append_as_leader(batch(3, now, Compression::None, "f"), 0, AppendOrigin::Client).unwrap();
+        assert_eq!(l.recovery_point(), 0);
+    }
+    // Not yet due.
+    lm.flush_dirty_logs(now - 10_000);
+    assert_eq!(log.recovery_point(), 0);
+    lm.flush_dirty_logs(now + 1_000);
+    assert_eq!(log.recovery_point(), log.log_end_offset());
+    assert_eq!(never.recovery_point(), 0);
+}

@@ -120,8 +120,10 @@ def first_after_reset(bootstrap, topic, offset, reset, timeout=30):
 def test_time_retention_rf3_deletes_old_segments_on_every_replica(cluster, topic_name):
     brokers = cluster.start(3, **BROKER)
     bs = cluster.bootstrap
+    # Unlimited while producing (so no deletion interleaves with the
+    # appends and every replica rolls at the same offsets), then lowered live.
     create_topic(bs, topic_name, 1, 3, config={
-        "segment.bytes": 1024, "retention.ms": 3_600_000, "file.delete.delay.ms": 5000,
+        "segment.bytes": 1024, "retention.ms": -1, "file.delete.delay.ms": 5000,
         "min.insync.replicas": 2})
     now = int(time.time() * 1000)
     old = produce_sync(bs, topic_name, [b"old-%d-" % i + VALUE for i in range(10)],
@@ -129,6 +131,9 @@ def test_time_retention_rf3_deletes_old_segments_on_every_replica(cluster, topic
     young = produce_sync(bs, topic_name, [b"young-%d-" % i + VALUE for i in range(10)],
                          [now + i for i in range(10)])
     assert old == list(range(10)) and young == list(range(10, 20))
+    time.sleep(1)  # a few retention checks: nothing goes while unlimited
+    assert watermarks(bs, topic_name) == (0, 20)
+    set_topic_config(bs, topic_name, **{"retention.ms": 3_600_000})
 
     # The leader's start moves past the old segments; the segment holding
     # offset 10 (the first young record) stays, so the start is <= 10.
@@ -190,9 +195,10 @@ def test_size_retention_rf3_and_kill9_between_rename_and_delete(cluster, topic_n
     bs = cluster.bootstrap
     limit = 3000
     create_topic(bs, topic_name, 1, 3, config={
-        "segment.bytes": 1024, "retention.bytes": limit, "retention.ms": -1,
+        "segment.bytes": 1024, "retention.bytes": -1, "retention.ms": -1,
         "file.delete.delay.ms": 600_000, "min.insync.replicas": 3})
     produce_sync(bs, topic_name, [b"r-%d-" % i + VALUE for i in range(24)])
+    set_topic_config(bs, topic_name, **{"retention.bytes": limit})
 
     def sizes(b):
         return {int(f.name[:-4]): f.stat().st_size for f in part_dir(b, topic_name).glob("*.log")}
@@ -240,6 +246,19 @@ def test_size_retention_rf3_and_kill9_between_rename_and_delete(cluster, topic_n
     starts = wait_until(settled, what="every replica at the same start after the restart")
     assert set(starts.values()) == {watermarks(bs, topic_name)[0]}
     assert "panicked" not in follower.log_text()
+
+
+def set_topic_config(bootstrap, topic, **configs):
+    """IncrementalAlterConfigs SET on a live topic (the brokers apply it
+    through /config/changes)."""
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[
+        ConfigEntry(k.replace("_", "."), str(v), incremental_operation=AlterConfigOpType.SET)
+        for k, v in configs.items()])
+    client = admin(bootstrap)  # must outlive the futures
+    for f in client.incremental_alter_configs([res]).values():
+        f.result(timeout=30)
+    del client
 
 
 def write_json(tmp_path, obj_or_text):
@@ -326,6 +345,15 @@ def test_delete_records_tool_and_admin_client(cluster, topic_name, tmp_path):
                  str(tmp_path / "missing.json"), check=False)
     assert r.returncode != 0 and "missing.json" in r.stderr
     assert watermarks(bs, topic_name) == (20, 30)
+
+    # A topic whose cleanup.policy lacks "delete": POLICY_VIOLATION.
+    compact = topic_name + "-c"
+    create_topic(bs, compact, 1, 3, config={"cleanup.policy": "compact"})
+    f = write_json(tmp_path, {"partitions": [{"topic": compact, "partition": 0, "offset": 0}]})
+    r = run_tool("kafka-delete-records", "--bootstrap-server", bs, "--offset-json-file", f)
+    assert r.stdout.endswith(
+        f"partition: {compact}-0\terror: org.apache.kafka.common.errors.PolicyViolationException: "
+        "Request parameters do not satisfy the configured policy.\n"), r.stdout
 
     # -1 means the high watermark.
     f = write_json(tmp_path, {"partitions": [{"topic": topic_name, "partition": 0, "offset": -1}]})
