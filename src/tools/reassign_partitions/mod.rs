@@ -610,10 +610,9 @@ impl AdminMode {
 
     async fn execute(&mut self, additional: bool, text: &str, throttle: i64, log_dir_throttle: i64, timeout_ms: i64) -> Res<()> {
         let (proposed, proposed_dirs) = parse_execute_assignment_args(text)?;
-        let current_reassignments = self.ongoing(None).await?;
-        if !additional && !current_reassignments.is_empty() {
-            return Err(Failure::Terse(CANNOT_EXECUTE_BECAUSE_OF_EXISTING_MESSAGE.into()));
-        }
+        // The brokers, topics and partitions are checked first (Kafka checks
+        // the ongoing reassignments first), so that bad input is refused the
+        // same way whatever else is going on.
         let known = self.brokers().await?;
         let wanted: BTreeSet<i32> = proposed.values().flatten().copied().collect();
         if let Some(b) = wanted.iter().find(|b| !known.contains_key(b)) {
@@ -629,6 +628,10 @@ impl AdminMode {
                 "Error reassigning partition(s):\n{}",
                 missing.iter().map(|tp| format!("{tp}: This server does not host this topic-partition.")).collect::<Vec<_>>().join("\n")
             )));
+        }
+        let current_reassignments = self.ongoing(None).await?;
+        if !additional && !current_reassignments.is_empty() {
+            return Err(Failure::Terse(CANNOT_EXECUTE_BECAUSE_OF_EXISTING_MESSAGE.into()));
         }
         println!("{}", current_partition_replica_assignment_to_string(&proposed, &current_parts));
         if throttle >= 0 || log_dir_throttle >= 0 {
