@@ -400,7 +400,18 @@ impl ReplicaManager {
     /// start-up (an interrupted move) resumes moving, as Kafka's
     /// `becomeLeaderOrFollower` restarts it.
     pub(crate) fn maybe_resume_log_dir_move(&self, p: &Arc<Partition>) {
-        if self.log_manager.get_future_log(&p.tp).is_some() && !self.alter_log_dirs_manager.is_moving(&p.tp) {
+        let Some(future) = self.log_manager.get_future_log(&p.tp) else { return };
+        if p.log_dir().parent() == Some(LogManager::log_dir_of(&future).as_path()) {
+            // A future log left without its current log (the current one was
+            // lost and has just been created again, in the same dir): nothing
+            // to move, discard it.
+            log::warn!("discarding the future log of {} in the dir of its current log", p.tp);
+            if let Err(e) = self.log_manager.delete_future_log(&p.tp) {
+                log::error!("cannot delete the future log of {}: {e}", p.tp);
+            }
+            return;
+        }
+        if !self.alter_log_dirs_manager.is_moving(&p.tp) {
             self.alter_log_dirs_manager.add_partition(p.clone());
         }
     }
@@ -471,6 +482,7 @@ mod tests {
     use crate::protocol::records::{AppendOrigin, RecordBatchBuilder};
     use std::collections::HashMap;
     use std::fs;
+    use std::path::Path;
 
     struct TempDir(PathBuf);
     impl TempDir {
@@ -699,6 +711,62 @@ mod tests {
         assert!(!a.join("m-0").exists());
         let want: Vec<String> = (0..120).flat_map(|i| (0..2).map(move |j| format!("b{i}-{j}-{}", "v".repeat(30)))).collect();
         assert_eq!(values(&l), want);
+    }
+
+    #[test]
+    fn replica_manager_side_moves_remembers_and_discards() {
+        use crate::server::partition::PartitionState;
+        let d = TempDir::new("rm");
+        let (a, b) = (d.0.join("a"), d.0.join("b"));
+        let lm = Arc::new(LogManager::startup(vec![a.clone(), b.clone()], 1, "c", config(), &HashMap::new()).unwrap());
+        let rm = ReplicaManager::new(1, lm.clone(), config(), 1);
+        let state = PartitionState { leader: 1, leader_epoch: 0, isr: vec![1], replicas: vec![1], zk_version: 0, controller_epoch: 1 };
+        let (t0, t1, t2) = (TopicPartition::new("t", 0), TopicPartition::new("t", 1), TopicPartition::new("t", 2));
+        let to = |tp: &TopicPartition, dir: &Path| (tp.clone(), dir.to_string_lossy().into_owned());
+        // Not hosted yet: REPLICA_NOT_AVAILABLE, and created in that dir later.
+        assert_eq!(rm.alter_replica_log_dirs(vec![to(&t0, &b)]), vec![(t0.clone(), error::REPLICA_NOT_AVAILABLE)]);
+        assert_eq!(rm.become_leader_or_follower(t0.clone(), state.clone(), None), error::NONE);
+        assert!(b.join("t-0").is_dir());
+        // Bad dirs.
+        assert_eq!(rm.alter_replica_log_dirs(vec![to(&t0, &d.0.join("c"))])[0].1, error::LOG_DIR_NOT_FOUND);
+        assert_eq!(rm.alter_replica_log_dirs(vec![(t0.clone(), "b".into())])[0].1, error::LOG_DIR_NOT_FOUND);
+        // Already there: nothing to do. Elsewhere: a future log and the mover.
+        assert_eq!(rm.alter_replica_log_dirs(vec![to(&t0, &b)])[0].1, error::NONE);
+        assert!(lm.get_future_log(&t0).is_none());
+        assert_eq!(rm.alter_replica_log_dirs(vec![to(&t0, &a)])[0].1, error::NONE);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !a.join("t-0").is_dir() || lm.get_future_log(&t0).is_some() {
+            assert!(Instant::now() < deadline, "move did not finish");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!b.join("t-0").exists());
+        // DescribeLogDirs: both dirs, the replica in `a`.
+        let res = rm.describe_log_dirs(None);
+        assert_eq!(res.iter().map(|r| PathBuf::from(&r.log_dir)).collect::<Vec<_>>(), vec![a.clone(), b.clone()]);
+        assert_eq!(res[0].topics[0].partitions[0].partition_index, 0);
+        assert!(res[1].topics.is_empty());
+        // An orphan future log in the dir its current log gets created in is discarded.
+        // (`b` holds no partition now, so the new current log goes there.)
+        lm.get_or_create_future_log(&t1, &b, config()).unwrap();
+        assert_eq!(rm.become_leader_or_follower(t1.clone(), state.clone(), None), error::NONE);
+        assert!(b.join("t-1").is_dir());
+        assert!(lm.get_future_log(&t1).is_none());
+        assert_eq!(entries(&b).iter().filter(|n| n.starts_with("t-1")).count(), 1, "{:?}", entries(&b));
+        // A future log elsewhere resumes moving when the partition comes.
+        lm.maybe_update_preferred_log_dir(&t2, &b);
+        lm.get_or_create_future_log(&t2, &a, config()).unwrap();
+        assert_eq!(rm.become_leader_or_follower(t2.clone(), state, None), error::NONE);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !a.join("t-2").is_dir() {
+            assert!(Instant::now() < deadline, "resumed move did not finish");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!b.join("t-2").exists());
+        rm.alter_log_dirs_manager.shutdown();
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
     }
 
     #[test]
