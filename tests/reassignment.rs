@@ -444,3 +444,178 @@ async fn reassignment_survives_controller_kill_and_target_restart() {
     c.wait_znode_gone().await;
     assert_eq!(read_all(&c, &p1).await.len(), 50);
 }
+
+// ---------------------------------------------------------------- the admin APIs
+
+use zkafka::protocol::messages::alter_partition_reassignments::{
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, ReassignablePartition, ReassignableTopic,
+};
+use zkafka::protocol::messages::elect_leaders::{ElectLeadersRequest, ElectLeadersResponse, TopicPartitions};
+use zkafka::protocol::messages::list_partition_reassignments::{
+    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, ListPartitionReassignmentsTopics,
+};
+
+/// AlterPartitionReassignments v0 sent to broker `to`: (top-level code, per-partition codes).
+async fn alter(c: &Cluster, to: i32, targets: &[(TopicPartition, Option<Vec<i32>>)]) -> (i16, BTreeMap<TopicPartition, i16>) {
+    let mut by_topic: BTreeMap<String, Vec<ReassignablePartition>> = BTreeMap::new();
+    for (tp, r) in targets {
+        by_topic.entry(tp.topic.clone()).or_default().push(ReassignablePartition { partition_index: tp.partition, replicas: r.clone(), ..Default::default() });
+    }
+    let req = AlterPartitionReassignmentsRequest {
+        timeout_ms: 30000,
+        topics: by_topic.into_iter().map(|(name, partitions)| ReassignableTopic { name, partitions, ..Default::default() }).collect(),
+        ..Default::default()
+    };
+    let mut conn = BrokerConnection::connect(&c.brokers[&to].addr(), "reassign-api", Duration::from_secs(5)).await.expect("connect");
+    let resp: AlterPartitionReassignmentsResponse = conn.send_timeout(0, &req, Duration::from_secs(30)).await.expect("AlterPartitionReassignments");
+    let codes = resp.responses.iter().flat_map(|t| t.partitions.iter().map(|p| (tp(&t.name, p.partition_index), p.error_code))).collect();
+    (resp.error_code, codes)
+}
+
+/// ListPartitionReassignments v0: (top-level code, partition -> (replicas, adding, removing)).
+#[allow(clippy::type_complexity)]
+async fn list(c: &Cluster, to: i32, partitions: Option<&[TopicPartition]>) -> (i16, BTreeMap<TopicPartition, (Vec<i32>, Vec<i32>, Vec<i32>)>) {
+    let topics = partitions.map(|ps| {
+        let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+        for p in ps {
+            by_topic.entry(p.topic.clone()).or_default().push(p.partition);
+        }
+        by_topic.into_iter().map(|(name, partition_indexes)| ListPartitionReassignmentsTopics { name, partition_indexes, ..Default::default() }).collect()
+    });
+    let req = ListPartitionReassignmentsRequest { timeout_ms: 30000, topics, ..Default::default() };
+    let mut conn = BrokerConnection::connect(&c.brokers[&to].addr(), "reassign-api", Duration::from_secs(5)).await.expect("connect");
+    let resp: ListPartitionReassignmentsResponse = conn.send_timeout(0, &req, Duration::from_secs(30)).await.expect("ListPartitionReassignments");
+    let m = resp
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| (tp(&t.name, p.partition_index), (p.replicas.clone(), p.adding_replicas.clone(), p.removing_replicas.clone()))))
+        .collect();
+    (resp.error_code, m)
+}
+
+/// ElectLeaders at `version` (type ignored by v0): (top-level code, per-partition codes).
+async fn elect(c: &Cluster, to: i32, version: i16, election_type: i8, partitions: Option<&[TopicPartition]>) -> (i16, BTreeMap<TopicPartition, i16>) {
+    let topic_partitions = partitions.map(|ps| {
+        let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+        for p in ps {
+            by_topic.entry(p.topic.clone()).or_default().push(p.partition);
+        }
+        by_topic.into_iter().map(|(topic, partition_id)| TopicPartitions { topic, partition_id, ..Default::default() }).collect()
+    });
+    let req = ElectLeadersRequest { election_type, topic_partitions, timeout_ms: 30000, ..Default::default() };
+    let mut conn = BrokerConnection::connect(&c.brokers[&to].addr(), "elect-api", Duration::from_secs(5)).await.expect("connect");
+    let resp: ElectLeadersResponse = conn.send_timeout(version, &req, Duration::from_secs(40)).await.expect("ElectLeaders");
+    let codes = resp
+        .replica_election_results
+        .iter()
+        .flat_map(|t| t.partition_result.iter().map(|p| (tp(&t.topic, p.partition_id), p.error_code)))
+        .collect();
+    (resp.error_code, codes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alter_list_partition_reassignments_and_elect_leaders_apis() {
+    let mut c = Cluster::start("reassign-api").await;
+    let ctrl = c.controller().await.expect("a controller");
+    assert_ne!(ctrl, 4, "broker 4 is frozen below and must not be the controller");
+    let other = (1..=3).find(|b| *b != ctrl).expect("a broker that is not the controller");
+    c.create_topic("api", &[(0, vec![1, 2, 3]), (1, vec![1, 2, 3]), (2, vec![2, 3, 1])]).await;
+    let (p0, p1, p2) = (tp("api", 0), tp("api", 1), tp("api", 2));
+    for p in [&p0, &p1] {
+        for i in 0..20 {
+            assert!(produce(&c, p, &format!("{p}-{i}")).await);
+        }
+    }
+
+    // Nothing moving.
+    assert_eq!(list(&c, ctrl, None).await, (codes::NONE, BTreeMap::new()));
+    // Not the controller: top-level NOT_CONTROLLER.
+    assert_eq!(alter(&c, other, &[(p0.clone(), Some(vec![2, 3, 4]))]).await.0, codes::NOT_CONTROLLER);
+    assert_eq!(list(&c, other, None).await.0, codes::NOT_CONTROLLER);
+
+    // Validation, as Kafka's controller does it.
+    let (top, errs) = alter(
+        &c,
+        ctrl,
+        &[
+            (tp("nope", 0), Some(vec![1, 2])),
+            (tp("api", 9), Some(vec![1, 2])),
+            (p0.clone(), Some(vec![1, 9])),
+            (p1.clone(), Some(vec![2, 2])),
+            (p2.clone(), None),
+            (tp("api", 3), Some(vec![])),
+        ],
+    )
+    .await;
+    assert_eq!(top, codes::NONE);
+    assert_eq!(errs[&tp("nope", 0)], codes::UNKNOWN_TOPIC_OR_PARTITION);
+    assert_eq!(errs[&tp("api", 9)], codes::UNKNOWN_TOPIC_OR_PARTITION);
+    assert_eq!(errs[&p0], codes::INVALID_REPLICA_ASSIGNMENT);
+    assert_eq!(errs[&p1], codes::INVALID_REPLICA_ASSIGNMENT);
+    assert_eq!(errs[&p2], codes::NO_REASSIGNMENT_IN_PROGRESS);
+    assert_eq!(errs[&tp("api", 3)], codes::INVALID_REPLICA_ASSIGNMENT);
+    assert_eq!(c.assignment(&p0).await, Some(ReplicaAssignment::new(vec![1, 2, 3])));
+
+    // A move held in phase A (broker 4 frozen): listed, then cancelled with a null target.
+    c.signal(4, "STOP");
+    let (top, errs) = alter(&c, ctrl, &[(p0.clone(), Some(vec![2, 3, 4])), (p1.clone(), Some(vec![4, 1, 2]))]).await;
+    assert_eq!((top, errs.values().copied().collect::<Vec<_>>()), (codes::NONE, vec![codes::NONE, codes::NONE]));
+    let (top, moving) = list(&c, ctrl, None).await;
+    assert_eq!(top, codes::NONE);
+    assert_eq!(moving[&p0], (vec![2, 3, 4, 1], vec![4], vec![1]));
+    assert_eq!(moving[&p1], (vec![4, 1, 2, 3], vec![4], vec![3]));
+    // Named partitions: only the moving ones are listed.
+    assert_eq!(list(&c, ctrl, Some(&[p0.clone(), p2.clone()])).await.1.keys().cloned().collect::<Vec<_>>(), vec![p0.clone()]);
+    assert_eq!(c.assignment(&p0).await.map(|a| a.adding_replicas), Some(vec![4]));
+    // The preferred replica of p1 is now 4, which is not in the ISR.
+    let (top, errs) = elect(&c, ctrl, 2, 0, Some(&[p1.clone()])).await;
+    assert_eq!((top, errs[&p1]), (codes::NONE, codes::PREFERRED_LEADER_NOT_AVAILABLE));
+    // Cancel p0 (null target): original replicas back, 4's replica removed.
+    let (_, errs) = alter(&c, ctrl, &[(p0.clone(), None)]).await;
+    assert_eq!(errs[&p0], codes::NONE);
+    // As in Kafka, ORS = RS - AR keeps RS's order: {2,3,4,1} - {4} = [2,3,1].
+    c.wait_completed(&p0, &[2, 3, 1]).await;
+    assert!(!list(&c, ctrl, None).await.1.contains_key(&p0));
+    // A second target for p1 computed against its original {1,2,3}: {2,1} (4 no longer needed).
+    let (_, errs) = alter(&c, ctrl, &[(p1.clone(), Some(vec![2, 1]))]).await;
+    assert_eq!(errs[&p1], codes::NONE);
+    c.wait_completed(&p1, &[2, 1]).await;
+    assert_eq!(list(&c, ctrl, None).await, (codes::NONE, BTreeMap::new()));
+    c.signal(4, "CONT");
+    wait_for("broker 4 registered", || async { c.zk.get_all_broker_ids().await.ok() == Some(vec![1, 2, 3, 4]) }).await;
+
+    // Preferred election: p0's and p1's preferred replica is 2 and their leader 1; p2 is led by 2.
+    assert_eq!(c.state(&p0).await.map(|(l, _)| l), Some(1));
+    assert_eq!(c.state(&p1).await.map(|(l, _)| l), Some(1));
+    let (top, errs) = elect(&c, ctrl, 1, 0, Some(&[p0.clone(), p1.clone(), p2.clone(), tp("nope", 0)])).await;
+    assert_eq!(top, codes::NONE);
+    assert_eq!(errs[&p0], codes::NONE);
+    assert_eq!(errs[&p1], codes::NONE);
+    assert_eq!(errs[&p2], codes::ELECTION_NOT_NEEDED);
+    assert_eq!(errs[&tp("nope", 0)], codes::UNKNOWN_TOPIC_OR_PARTITION);
+    assert_eq!(c.state(&p0).await.map(|(l, _)| l), Some(2));
+    assert_eq!(c.state(&p1).await.map(|(l, _)| l), Some(2));
+    // v0 (always preferred), all partitions: nothing needs an election, so nothing is listed.
+    let (_, errs) = elect(&c, ctrl, 0, 0, None).await;
+    assert!(errs.is_empty(), "{errs:?}");
+    // Unclean on a partition that has a leader: not needed. On a non-controller: NOT_CONTROLLER.
+    assert_eq!(elect(&c, ctrl, 2, 1, Some(&[p0.clone()])).await.1[&p0], codes::ELECTION_NOT_NEEDED);
+    assert_eq!(elect(&c, other, 2, 1, Some(&[p0.clone()])).await.1[&p0], codes::NOT_CONTROLLER);
+
+    // Unclean election on demand: "unc" on {3,4}; 3 stops (4 leads alone), 4 dies, 3 returns
+    // outside the ISR: the partition is offline until an UNCLEAN election elects 3.
+    c.create_topic("unc", &[(0, vec![3, 4])]).await;
+    let u = tp("unc", 0);
+    blocking(|| c.brokers.get_mut(&3).expect("broker 3").stop());
+    wait_for("unc-0 led by 4 alone", || async { c.state(&u).await == Some((4, vec![4])) }).await;
+    blocking(|| c.brokers.get_mut(&4).expect("broker 4").kill());
+    wait_for("unc-0 offline", || async { c.state(&u).await.is_some_and(|(l, _)| l == -1) }).await;
+    blocking(|| c.brokers.get_mut(&3).expect("broker 3").restart());
+    wait_for("broker 3 registered", || async { c.zk.get_all_broker_ids().await.is_ok_and(|ids| ids.contains(&3)) }).await;
+    let ctrl = c.controller().await.expect("controller");
+    assert_eq!(c.state(&u).await.map(|(l, _)| l), Some(-1), "clean election must not elect 3");
+    assert_eq!(elect(&c, ctrl, 2, 0, Some(&[u.clone()])).await.1[&u], codes::PREFERRED_LEADER_NOT_AVAILABLE);
+    let (_, errs) = elect(&c, ctrl, 2, 1, Some(&[u.clone()])).await;
+    assert_eq!(errs[&u], codes::NONE);
+    assert_eq!(c.state(&u).await, Some((3, vec![3])));
+}

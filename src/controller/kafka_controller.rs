@@ -1145,7 +1145,7 @@ impl ControllerProcess {
             match reassignment::build_reassignment(&current, Some(&target)) {
                 Some(r) => to_reassign.push((tp, r)),
                 None => {
-                    failed.insert(tp, (codes::NO_REASSIGNMENT_IN_PROGRESS, None));
+                    failed.insert(tp, (codes::NO_REASSIGNMENT_IN_PROGRESS, codes::default_message(codes::NO_REASSIGNMENT_IN_PROGRESS).map(String::from)));
                 }
             }
         }
@@ -1186,7 +1186,7 @@ impl ControllerProcess {
             match reassignment::build_reassignment(&current, target.as_deref()) {
                 Some(r) => to_reassign.push((tp, r)),
                 None => {
-                    results.insert(tp, (codes::NO_REASSIGNMENT_IN_PROGRESS, None));
+                    results.insert(tp, (codes::NO_REASSIGNMENT_IN_PROGRESS, codes::default_message(codes::NO_REASSIGNMENT_IN_PROGRESS).map(String::from)));
                 }
             }
         }
@@ -1215,7 +1215,7 @@ impl ControllerProcess {
                     Err(e @ ZkError::ControllerMoved(_)) => return Err(e),
                     Err(e) => {
                         error!("Error completing reassignment of partition {tp}: {e}");
-                        (codes::UNKNOWN_SERVER_ERROR, None)
+                        (codes::UNKNOWN_SERVER_ERROR, codes::default_message(codes::UNKNOWN_SERVER_ERROR).map(String::from))
                     }
                 }
             };
@@ -1467,7 +1467,7 @@ impl ControllerProcess {
             if needed {
                 electable.push(tp);
             } else {
-                results.insert(tp, (codes::ELECTION_NOT_NEEDED, None));
+                results.insert(tp, (codes::ELECTION_NOT_NEEDED, codes::default_message(codes::ELECTION_NOT_NEEDED).map(String::from)));
             }
         }
         if !electable.is_empty() {

@@ -25,6 +25,7 @@ pub enum ApiKey {
     ApiVersions = 18,
     CreateTopics = 19,
     DeleteTopics = 20,
+    DeleteRecords = 21,
     InitProducerId = 22,
     OffsetForLeaderEpoch = 23,
     DescribeConfigs = 32,
@@ -65,6 +66,7 @@ impl ApiKey {
             18 => ApiVersions,
             19 => CreateTopics,
             20 => DeleteTopics,
+            21 => DeleteRecords,
             22 => InitProducerId,
             23 => OffsetForLeaderEpoch,
             32 => DescribeConfigs,
@@ -112,6 +114,7 @@ impl ApiKey {
             ApiVersions => 3,
             CreateTopics => 5,
             DeleteTopics => 4,
+            DeleteRecords => 2,
             OffsetForLeaderEpoch => 4,
             InitProducerId => 2,
             DescribeConfigs => 4,
@@ -187,7 +190,11 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterReplicaLogDirs, 0, 2),
     (ApiKey::DescribeLogDirs, 0, 2),
     (ApiKey::DeleteTopics, 0, 5),
+    (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::AlterPartitionReassignments, 0, 0),
+    (ApiKey::ListPartitionReassignments, 0, 0),
 ];
 
 /// The version range served for `key`, if any.

@@ -254,3 +254,19 @@ mod tests {
         assert_eq!(error_name(99), "UNKNOWN");
     }
 }
+
+/// Kafka's default exception message for an error code (what an `ApiError`
+/// built from the code alone carries), for the codes whose responses carry
+/// a message.
+pub fn default_message(code: ErrorCode) -> Option<&'static str> {
+    Some(match code {
+        UNKNOWN_SERVER_ERROR => "The server experienced an unexpected error when processing the request.",
+        UNKNOWN_TOPIC_OR_PARTITION => "This server does not host this topic-partition.",
+        REQUEST_TIMED_OUT => "The request timed out.",
+        NOT_CONTROLLER => "This is not the correct controller for this cluster.",
+        INVALID_REPLICA_ASSIGNMENT => "Replica assignment is invalid.",
+        NO_REASSIGNMENT_IN_PROGRESS => "No partition reassignment is in progress.",
+        ELECTION_NOT_NEEDED => "Leader election not needed for topic partition.",
+        _ => return None,
+    })
+}

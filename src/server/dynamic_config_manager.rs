@@ -72,6 +72,7 @@ pub fn effective_broker_quota(
 #[derive(Default)]
 struct State {
     last_executed_change: i64,
+    change_expiration_ms: i64,
     default_broker: BTreeMap<String, String>,
     this_broker: BTreeMap<String, String>,
 }
@@ -89,8 +90,22 @@ impl DynamicConfigManager {
             broker_id,
             zk,
             replica_manager,
-            state: Mutex::new(State { last_executed_change: -1, ..Default::default() }),
+            state: Mutex::new(State {
+                last_executed_change: -1,
+                change_expiration_ms: CHANGE_EXPIRATION_MS,
+                ..Default::default()
+            }),
         })
+    }
+
+    /// How old a notification must be before it is purged (tests shorten it).
+    pub fn set_change_expiration_ms(&self, ms: i64) {
+        self.lock().change_expiration_ms = ms;
+    }
+
+    /// The sequence number of the last notification processed (-1: none).
+    pub fn last_executed_change(&self) -> i64 {
+        self.lock().last_executed_change
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -153,12 +168,13 @@ impl DynamicConfigManager {
             children.into_iter().filter_map(|c| change_sequence(&c).map(|s| (s, c))).collect();
         changes.sort();
         let now = crate::common::now_ms();
+        let expiration = self.lock().change_expiration_ms;
         for (seq, name) in changes {
             let path = format!("{CONFIG_CHANGES_PATH}/{name}");
             let last = self.lock().last_executed_change;
             if seq > last {
-                match self.zk.get_data(&path).await? {
-                    Some((data, _)) => match decode_config_change_notification(&data) {
+                if let Some((data, _)) = self.zk.get_data(&path).await? {
+                    match decode_config_change_notification(&data) {
                         Some((entity_type, entity_name)) => {
                             log::info!("[DynamicConfigManager] processing {name}: {entity_type}/{entity_name}");
                             self.process_change(&entity_type, &entity_name).await?;
@@ -167,14 +183,13 @@ impl DynamicConfigManager {
                             "[DynamicConfigManager] ignoring malformed config change {name}: {}",
                             String::from_utf8_lossy(&data[..data.len().min(200)])
                         ),
-                    },
-                    None => {}
+                    }
                 }
                 self.lock().last_executed_change = seq;
             }
             // Kafka's purgeObsoleteNotifications.
             if let Some(stat) = self.zk.exists(&path).await? {
-                if stat.ctime + CHANGE_EXPIRATION_MS < now {
+                if now - stat.ctime > expiration {
                     match self.zk.delete_path(&path).await {
                         Ok(()) | Err(ZkError::NoNode(_)) => log::debug!("[DynamicConfigManager] purged {name}"),
                         Err(e) => log::warn!("[DynamicConfigManager] cannot purge {name}: {e}"),

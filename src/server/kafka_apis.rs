@@ -122,6 +122,7 @@ impl KafkaApis {
             ApiKey::ListOffsets => dispatch!(self, ctx, r, list_offsets::ListOffsetsRequest, handle_list_offsets),
             ApiKey::CreateTopics => dispatch!(self, ctx, r, create_topics::CreateTopicsRequest, handle_create_topics),
             ApiKey::DeleteTopics => dispatch!(self, ctx, r, delete_topics::DeleteTopicsRequest, handle_delete_topics),
+            ApiKey::DeleteRecords => dispatch!(self, ctx, r, delete_records::DeleteRecordsRequest, handle_delete_records),
             ApiKey::CreatePartitions => {
                 dispatch!(self, ctx, r, create_partitions::CreatePartitionsRequest, handle_create_partitions)
             }
@@ -164,6 +165,21 @@ impl KafkaApis {
             ApiKey::AlterReplicaLogDirs => {
                 dispatch!(self, ctx, r, alter_replica_log_dirs::AlterReplicaLogDirsRequest, handle_alter_replica_log_dirs)
             }
+            ApiKey::ElectLeaders => dispatch!(self, ctx, r, elect_leaders::ElectLeadersRequest, handle_elect_leaders),
+            ApiKey::AlterPartitionReassignments => dispatch!(
+                self,
+                ctx,
+                r,
+                alter_partition_reassignments::AlterPartitionReassignmentsRequest,
+                handle_alter_partition_reassignments
+            ),
+            ApiKey::ListPartitionReassignments => dispatch!(
+                self,
+                ctx,
+                r,
+                list_partition_reassignments::ListPartitionReassignmentsRequest,
+                handle_list_partition_reassignments
+            ),
             ApiKey::ControlledShutdown => {
                 dispatch!(self, ctx, r, controlled_shutdown::ControlledShutdownRequest, handle_controlled_shutdown)
             }

@@ -41,11 +41,19 @@ pub struct FollowerState {
     /// Leader log end offset and time at the follower's previous fetch.
     pub last_fetch_leader_leo: i64,
     pub last_fetch_ms: i64,
+    /// The follower's log start offset, from its fetch requests (-1 = unknown).
+    pub log_start_offset: i64,
 }
 
 impl FollowerState {
     fn new(now: i64) -> Self {
-        FollowerState { log_end_offset: -1, last_caught_up_ms: now, last_fetch_leader_leo: -1, last_fetch_ms: now }
+        FollowerState {
+            log_end_offset: -1,
+            last_caught_up_ms: now,
+            last_fetch_leader_leo: -1,
+            last_fetch_ms: now,
+            log_start_offset: -1,
+        }
     }
 }
 
@@ -331,7 +339,7 @@ impl Partition {
             (g.state.leader, g.state.leader_epoch)
         };
         let is_leader = leader == self.local_broker_id;
-        if !is_leader && !(p.replica_id < 0 && p.allow_follower) {
+        if !is_leader && (p.replica_id >= 0 || !p.allow_follower) {
             return Err(PartitionError::new(error::NOT_LEADER_OR_FOLLOWER));
         }
         if p.current_leader_epoch >= 0 {
@@ -768,6 +776,78 @@ impl Partition {
 
     pub fn isr_size(&self) -> usize {
         self.lock().state.isr.len()
+    }
+
+    /// Records the log start offset a follower sent in its fetch (Kafka's
+    /// `Replica.logStartOffset`). Returns true if it changed.
+    pub fn update_follower_log_start_offset(&self, replica_id: i32, log_start_offset: i64) -> bool {
+        let mut g = self.lock();
+        if g.state.leader != self.local_broker_id {
+            return false;
+        }
+        match g.followers.get_mut(&replica_id) {
+            Some(f) if f.log_start_offset != log_start_offset => {
+                f.log_start_offset = log_start_offset;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Kafka's `Partition.deleteRecordsOnLeader`: on the leader, moves the
+    /// log start offset to `offset` (-1 = the high watermark). Returns the
+    /// offset asked for and the low watermark now. Errors: not the leader
+    /// (NOT_LEADER_OR_FOLLOWER), a policy without `delete`
+    /// (POLICY_VIOLATION), an offset below 0 or beyond the high watermark
+    /// (OFFSET_OUT_OF_RANGE).
+    pub fn delete_records_on_leader(&self, offset: i64) -> Result<(i64, i64), (ErrorCode, String)> {
+        let _guard = self.read_guard();
+        let g = self.lock();
+        if g.state.leader != self.local_broker_id {
+            return Err((error::NOT_LEADER_OR_FOLLOWER, format!("Leader not local for partition {}", self.tp)));
+        }
+        let config = self.log.config();
+        if !config.cleanup_policy.split(',').any(|p| p.trim() == "delete") {
+            return Err((
+                error::POLICY_VIOLATION,
+                format!("Records of partition {} can not be deleted due to the configured policy", self.tp),
+            ));
+        }
+        let hw = self.log.high_watermark();
+        let converted = if offset == crate::protocol::messages::delete_records::HIGH_WATERMARK { hw } else { offset };
+        if converted < 0 || converted > hw {
+            return Err((
+                error::OFFSET_OUT_OF_RANGE,
+                format!("Cannot increment the log start offset to {converted} of partition {} since it is larger than the high watermark {hw}", self.tp),
+            ));
+        }
+        if let Err(e) = self.log.maybe_increment_log_start_offset(converted) {
+            return Err((e.error_code(), e.to_string()));
+        }
+        let low = Self::low_watermark(&g, self.log.log_start_offset(), self.local_broker_id);
+        Ok((converted, low))
+    }
+
+    /// Kafka's `lowWatermarkIfLeader`: the smallest log start offset among
+    /// the leader and the followers in the ISR (a follower not heard from
+    /// yet counts as -1), or NOT_LEADER_OR_FOLLOWER.
+    pub fn low_watermark_if_leader(&self) -> Result<i64, ErrorCode> {
+        let g = self.lock();
+        if g.state.leader != self.local_broker_id {
+            return Err(error::NOT_LEADER_OR_FOLLOWER);
+        }
+        Ok(Self::low_watermark(&g, self.log.log_start_offset(), self.local_broker_id))
+    }
+
+    fn low_watermark(g: &Inner, leader_start: i64, local: i32) -> i64 {
+        let mut low = leader_start;
+        for r in &g.state.isr {
+            if *r == local {
+                continue;
+            }
+            low = low.min(g.followers.get(r).map_or(-1, |f| f.log_start_offset));
+        }
+        low
     }
 
     /// The end of a log-dir move (Kafka's `maybeReplaceCurrentWithFutureReplica`):

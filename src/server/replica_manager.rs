@@ -51,6 +51,16 @@ pub struct FetchPartitionRequest {
     pub current_leader_epoch: i32,
     /// Fetch v12+: epoch of the requester's last fetched batch (-1 = none).
     pub last_fetched_epoch: i32,
+    /// Fetch v5+: the requester's log start offset (followers; -1 otherwise).
+    pub log_start_offset: i64,
+}
+
+/// One partition's answer to DeleteRecords.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteRecordsPartitionResult {
+    pub tp: TopicPartition,
+    pub low_watermark: i64,
+    pub error: ErrorCode,
 }
 
 /// One partition of a fetch response.
@@ -578,7 +588,12 @@ impl ReplicaManager {
             if let Some(change) = read.isr_change {
                 self.isr_manager.submit(&partition, change);
             }
-            if read.high_watermark_moved {
+            // Kafka's updateFollowerFetchState also takes the follower's log
+            // start offset (DeleteRecords waits on it).
+            let start_moved = replica_id >= 0
+                && record_follower_state
+                && partition.update_follower_log_start_offset(replica_id, req.log_start_offset);
+            if read.high_watermark_moved || start_moved {
                 self.data_notify.notify_waiters();
             }
             if !read.records.is_empty() {
@@ -597,6 +612,79 @@ impl ReplicaManager {
             });
         }
         results
+    }
+
+    /// DeleteRecords (Kafka's `ReplicaManager.deleteRecords` with its
+    /// `DelayedDeleteRecords`): each partition's leader moves its log start
+    /// offset (`Partition::delete_records_on_leader`); the answer waits until
+    /// the low watermark (the smallest log start offset in the ISR) has
+    /// reached the offset on every partition that succeeded, or `timeout`
+    /// passes (REQUEST_TIMED_OUT). Internal topics get INVALID_TOPIC_EXCEPTION.
+    /// Segments below the new start go at the next retention check.
+    pub async fn delete_records(&self, timeout: Duration, offsets: Vec<(TopicPartition, i64)>) -> Vec<DeleteRecordsPartitionResult> {
+        let mut results = Vec::with_capacity(offsets.len());
+        let mut waiting: Vec<(usize, Arc<Partition>, i64)> = Vec::new();
+        for (tp, offset) in offsets {
+            let fail = |error| DeleteRecordsPartitionResult { tp: tp.clone(), low_watermark: -1, error };
+            if crate::server::apis::metadata::is_internal_topic(&tp.topic) {
+                results.push(fail(error::INVALID_TOPIC_EXCEPTION));
+                continue;
+            }
+            let Some(partition) = self.get_partition(&tp) else {
+                results.push(fail(error::UNKNOWN_TOPIC_OR_PARTITION));
+                continue;
+            };
+            match partition.delete_records_on_leader(offset) {
+                Ok((requested, low)) => {
+                    log::info!("[ReplicaManager broker={}] DeleteRecords moved the log start offset of {tp} to {requested}", self.broker_id);
+                    if low < requested {
+                        waiting.push((results.len(), partition, requested));
+                    }
+                    results.push(DeleteRecordsPartitionResult { tp, low_watermark: low, error: error::NONE });
+                }
+                Err((code, msg)) => {
+                    log::debug!("DeleteRecords on {tp} refused: {msg}");
+                    results.push(fail(code));
+                }
+            }
+        }
+        // Followers see the new start in their next fetch response and
+        // report theirs in the fetch after: wake the fetch long-polls now.
+        self.data_notify.notify_waiters();
+        if waiting.is_empty() {
+            return results;
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.data_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            waiting.retain(|(idx, p, required)| match p.low_watermark_if_leader() {
+                Ok(low) => {
+                    results[*idx].low_watermark = low;
+                    low < *required
+                }
+                Err(code) => {
+                    results[*idx].error = code;
+                    results[*idx].low_watermark = -1;
+                    false
+                }
+            });
+            if waiting.is_empty() {
+                return results;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                for (idx, _, _) in &waiting {
+                    results[*idx].error = error::REQUEST_TIMED_OUT;
+                }
+                return results;
+            }
+            // Re-check at least every 100 ms (a follower's start offset moves
+            // without always waking the notifier).
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            let _ = tokio::time::timeout(wait, notified).await;
+        }
     }
 
     /// Writes the high watermarks and recovery points of all logs.

@@ -189,7 +189,7 @@ pub fn describe_broker_configs(
     names.dedup();
     names
         .into_iter()
-        .filter(|k| keys.map_or(true, |keys| keys.iter().any(|x| x == *k)))
+        .filter(|k| keys.is_none_or(|keys| keys.iter().any(|x| x == *k)))
         .map(|k| {
             let sensitive = is_sensitive(k);
             let shown = |v: &String| if sensitive { None } else { Some(v.clone()) };

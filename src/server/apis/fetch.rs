@@ -50,6 +50,7 @@ impl KafkaApis {
                     partition_max_bytes: p.partition_max_bytes,
                     current_leader_epoch: p.current_leader_epoch,
                     last_fetched_epoch: if ctx.api_version >= 12 { p.last_fetched_epoch } else { -1 },
+                    log_start_offset: if ctx.api_version >= 5 { p.log_start_offset } else { -1 },
                 });
             }
         }

@@ -3,17 +3,21 @@
 
 pub mod alter_configs;
 pub mod alter_replica_log_dirs;
+pub mod alter_partition_reassignments;
 pub mod api_versions;
 pub mod controlled_shutdown;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_configs;
+pub mod elect_leaders;
 pub mod describe_log_dirs;
 pub mod fetch;
 pub mod init_producer_id;
 pub mod leader_and_isr;
 pub mod list_offsets;
+pub mod list_partition_reassignments;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
 pub mod produce;
