@@ -251,7 +251,7 @@ def test_throttle_set_and_removed_by_verify(c4, tmp_path):
     tcfg = zk_config(c4, "topics", topic)
     assert tcfg.get("leader.replication.throttled.replicas") == "0:1,0:2,0:3,1:1,1:2,1:3", tcfg
     assert tcfg.get("follower.replication.throttled.replicas") == "0:4,1:4", tcfg
-    out = wait_verified(c4, path, 2).stdout
+    out = wait_verified(c4, path, 2, ("--bootstrap-server", c4.bootstrap)).stdout
     assert out.startswith("Status of partition reassignment:\n"), out
     assert "Clearing broker-level throttles on brokers 1,2,3,4" in out, out
     assert f"Clearing topic-level throttles on topic {topic}" in out, out
@@ -297,8 +297,13 @@ def test_list_progress_and_cancel_of_a_slow_move(c4, tmp_path):
     assert f"Successfully cancelled partition reassignment for: {topic}-0" in r.stdout, r.stdout
     assert "None of the specified partition moves are active." in r.stdout, r.stdout
     assert "Clearing broker-level throttles on brokers 1,2,3,4" in r.stdout, r.stdout
-    wait_for("original replicas restored", lambda: topic_znode(c4, topic)["partitions"]["0"] == [1, 2, 3]
-             and not topic_znode(c4, topic).get("adding_replicas", {}).get("0"), 60)
+    def restored():
+        z = topic_znode(c4, topic)
+        # The original set; its order is Kafka's ORS = RS - AR (here 2,3,1).
+        assert sorted(z["partitions"]["0"]) == [1, 2, 3] and not z.get("adding_replicas", {}).get("0") \
+            and not z.get("removing_replicas", {}).get("0"), z
+        return True
+    wait_for("original replicas restored", restored, 60)
     wait_for("ISR of the original set", lambda: sorted(part_state(c4, topic, 0)["isr"]) == [1, 2, 3], 60)
     assert "No partition reassignments found." in tool("--bootstrap-server", c4.bootstrap, "--list").stdout
     wait_for("the half-copied replica on broker 4 removed", lambda: not (c4.broker(4).log_dir / f"{topic}-0").exists(), 60)
