@@ -519,7 +519,7 @@ async fn alter_list_partition_reassignments_and_elect_leaders_apis() {
     let ctrl = c.controller().await.expect("a controller");
     assert_ne!(ctrl, 4, "broker 4 is frozen below and must not be the controller");
     let other = (1..=3).find(|b| *b != ctrl).expect("a broker that is not the controller");
-    c.create_topic("api", &[(0, vec![1, 2, 3]), (1, vec![1, 2, 3]), (2, vec![1, 2])]).await;
+    c.create_topic("api", &[(0, vec![1, 2, 3]), (1, vec![1, 2, 3]), (2, vec![2, 3, 1])]).await;
     let (p0, p1, p2) = (tp("api", 0), tp("api", 1), tp("api", 2));
     for p in [&p0, &p1] {
         for i in 0..20 {
@@ -573,7 +573,8 @@ async fn alter_list_partition_reassignments_and_elect_leaders_apis() {
     // Cancel p0 (null target): original replicas back, 4's replica removed.
     let (_, errs) = alter(&c, ctrl, &[(p0.clone(), None)]).await;
     assert_eq!(errs[&p0], codes::NONE);
-    c.wait_completed(&p0, &[1, 2, 3]).await;
+    // As in Kafka, ORS = RS - AR keeps RS's order: {2,3,4,1} - {4} = [2,3,1].
+    c.wait_completed(&p0, &[2, 3, 1]).await;
     assert!(!list(&c, ctrl, None).await.1.contains_key(&p0));
     // A second target for p1 computed against its original {1,2,3}: {2,1} (4 no longer needed).
     let (_, errs) = alter(&c, ctrl, &[(p1.clone(), Some(vec![2, 1]))]).await;
@@ -583,13 +584,16 @@ async fn alter_list_partition_reassignments_and_elect_leaders_apis() {
     c.signal(4, "CONT");
     wait_for("broker 4 registered", || async { c.zk.get_all_broker_ids().await.ok() == Some(vec![1, 2, 3, 4]) }).await;
 
-    // Preferred election: p1's preferred replica is 2 and leader 1.
+    // Preferred election: p0's and p1's preferred replica is 2 and their leader 1; p2 is led by 2.
+    assert_eq!(c.state(&p0).await.map(|(l, _)| l), Some(1));
     assert_eq!(c.state(&p1).await.map(|(l, _)| l), Some(1));
-    let (top, errs) = elect(&c, ctrl, 1, 0, Some(&[p1.clone(), p0.clone(), tp("nope", 0)])).await;
+    let (top, errs) = elect(&c, ctrl, 1, 0, Some(&[p0.clone(), p1.clone(), p2.clone(), tp("nope", 0)])).await;
     assert_eq!(top, codes::NONE);
+    assert_eq!(errs[&p0], codes::NONE);
     assert_eq!(errs[&p1], codes::NONE);
-    assert_eq!(errs[&p0], codes::ELECTION_NOT_NEEDED);
+    assert_eq!(errs[&p2], codes::ELECTION_NOT_NEEDED);
     assert_eq!(errs[&tp("nope", 0)], codes::UNKNOWN_TOPIC_OR_PARTITION);
+    assert_eq!(c.state(&p0).await.map(|(l, _)| l), Some(2));
     assert_eq!(c.state(&p1).await.map(|(l, _)| l), Some(2));
     // v0 (always preferred), all partitions: nothing needs an election, so nothing is listed.
     let (_, errs) = elect(&c, ctrl, 0, 0, None).await;

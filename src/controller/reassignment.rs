@@ -435,6 +435,9 @@ mod tests {
                 Effect::ResumeTopicDeletion,
             ]
         );
+        // ORS = RS - AR keeps RS's order (Kafka's `originReplicas`): cancelling
+        // {1,2,3} -> {2,3,4} gives back the set {1,2,3} as [2,3,1].
+        assert_eq!(build_reassignment(&ra(&[2, 3, 4, 1], &[4], &[1]), None), Some(ReplicaAssignment::new(vec![2, 3, 1])));
         // Nothing to cancel on a partition that is not moving.
         assert_eq!(build_reassignment(&ReplicaAssignment::new(vec![1, 2]), None), None);
     }

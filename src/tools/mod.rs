@@ -3,6 +3,7 @@
 
 pub mod console_consumer;
 pub mod consumer_groups;
+pub mod delete_records;
 pub mod console_producer;
 pub mod dump_log;
 pub mod leader_election;
