@@ -212,7 +212,9 @@ async fn run_sender(
 #[derive(Debug, Default)]
 pub struct ControllerBrokerRequestBatch {
     leader_and_isr: BTreeMap<i32, BTreeMap<TopicPartition, LeaderAndIsrPartitionState>>,
-    stop_replica: BTreeMap<i32, BTreeMap<TopicPartition, bool>>,
+    /// Per broker and partition: (delete the log, force: send the epoch
+    /// sentinel -2 so the broker deletes whatever epoch it holds).
+    stop_replica: BTreeMap<i32, BTreeMap<TopicPartition, (bool, bool)>>,
     update_metadata_brokers: BTreeSet<i32>,
     update_metadata_partitions: BTreeSet<TopicPartition>,
 }
@@ -264,8 +266,21 @@ impl ControllerBrokerRequestBatch {
 
     pub fn add_stop_replica_request_for_brokers(&mut self, brokers: &[i32], tp: &TopicPartition, delete: bool) {
         for &b in brokers.iter().filter(|b| **b >= 0) {
-            let e = self.stop_replica.entry(b).or_default().entry(tp.clone()).or_insert(false);
-            *e = *e || delete;
+            let e = self.stop_replica.entry(b).or_default().entry(tp.clone()).or_insert((false, false));
+            e.0 = e.0 || delete;
+        }
+    }
+
+    /// StopReplica with delete=true for replicas a reassignment removes,
+    /// carrying the epoch sentinel -2 (Kafka's `EpochDuringDelete`). A
+    /// replica the reassignment was still adding is not in the ISR, so its
+    /// removal bumps no leader epoch, and the broker would ignore a
+    /// StopReplica whose epoch equals the one it already has (as Kafka 2.8's
+    /// broker does, which leaves a cancelled move's copy on disk). The
+    /// controller epoch still fences the request.
+    pub fn add_stop_replica_request_for_removed_replicas(&mut self, brokers: &[i32], tp: &TopicPartition) {
+        for &b in brokers.iter().filter(|b| **b >= 0) {
+            self.stop_replica.entry(b).or_default().insert(tp.clone(), (true, true));
         }
     }
 
@@ -398,8 +413,8 @@ impl ControllerBrokerRequestBatch {
                 continue;
             }
             let mut by_topic: BTreeMap<String, Vec<StopReplicaPartitionState>> = BTreeMap::new();
-            for (tp, delete) in parts {
-                let leader_epoch = if ctx.is_topic_queued_for_deletion(&tp.topic) {
+            for (tp, (delete, force)) in parts {
+                let leader_epoch = if force || ctx.is_topic_queued_for_deletion(&tp.topic) {
                     -2
                 } else {
                     ctx.partition_leadership_info.get(&tp).map(|l| l.leader_and_isr.leader_epoch).unwrap_or(-1)

@@ -1342,7 +1342,7 @@ impl ControllerProcess {
         rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &replicas, ReplicaState::OfflineReplica).await?;
         self.send(&mut batch);
         for (tp, r) in &replicas {
-            batch.add_stop_replica_request_for_brokers(&[*r], tp, true);
+            batch.add_stop_replica_request_for_removed_replicas(&[*r], tp);
         }
         self.send(&mut batch);
         for k in &replicas {
