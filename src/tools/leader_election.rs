@@ -3,7 +3,7 @@
 //! `kafka.admin.LeaderElectionCommand` (flags, checks and output of 2.8).
 
 use crate::common::TopicPartition;
-use crate::protocol::{error, ErrorCode};
+use crate::protocol::ErrorCode;
 use clap::Parser;
 use std::collections::BTreeMap;
 
@@ -107,16 +107,7 @@ pub fn format_results(
     election: ElectionType,
     results: &BTreeMap<TopicPartition, (ErrorCode, Option<String>)>,
 ) -> (String, Option<String>) {
-    let mut succeeded = Vec::new();
-    let mut noop = Vec::new();
-    let mut failed = Vec::new();
-    for (tp, (code, msg)) in results {
-        match *code {
-            error::NONE => succeeded.push(tp.to_string()),
-            error::ELECTION_NOT_NEEDED => noop.push(tp.to_string()),
-            c => failed.push((tp.to_string(), super::kafka_exception(c, msg.as_deref()))),
-        }
-    }
+    let super::ElectionOutcome { succeeded, noop, failed } = super::split_election_results(results);
     let mut out = String::new();
     if !succeeded.is_empty() {
         out.push_str(&format!(

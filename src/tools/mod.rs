@@ -138,3 +138,27 @@ mod tests {
         assert_eq!(scala_set_string(&[1, 2, 3, 4, 5]), "HashSet(1, 2, 3, 4, 5)");
     }
 }
+
+/// The controller's ElectLeaders answers split as both election tools print
+/// them: elected, needing no election (ELECTION_NOT_NEEDED), and failed with
+/// the Java exception text Kafka's tools show.
+pub struct ElectionOutcome {
+    pub succeeded: Vec<String>,
+    pub noop: Vec<String>,
+    pub failed: Vec<(String, String)>,
+}
+
+pub fn split_election_results(
+    results: &std::collections::BTreeMap<crate::common::TopicPartition, (crate::protocol::ErrorCode, Option<String>)>,
+) -> ElectionOutcome {
+    use crate::protocol::error;
+    let mut out = ElectionOutcome { succeeded: Vec::new(), noop: Vec::new(), failed: Vec::new() };
+    for (tp, (code, msg)) in results {
+        match *code {
+            error::NONE => out.succeeded.push(tp.to_string()),
+            error::ELECTION_NOT_NEEDED => out.noop.push(tp.to_string()),
+            c => out.failed.push((tp.to_string(), kafka_exception(c, msg.as_deref()))),
+        }
+    }
+    out
+}

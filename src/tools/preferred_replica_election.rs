@@ -5,7 +5,7 @@
 //! `kafka.admin.PreferredReplicaLeaderElectionCommand`.
 
 use crate::common::TopicPartition;
-use crate::protocol::{error, ErrorCode};
+use crate::protocol::ErrorCode;
 use crate::zk::{KafkaZkClient, ZkClientConfig, ZkError};
 use clap::Parser;
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,16 +43,7 @@ pub fn split_existing(requested: &[TopicPartition], existing: &BTreeSet<TopicPar
 /// names the partitions that needed no election (Kafka 2.8 repeats the
 /// elected ones there).
 pub fn format_results(results: &BTreeMap<TopicPartition, (ErrorCode, Option<String>)>) -> (String, Option<String>) {
-    let mut succeeded = Vec::new();
-    let mut noop = Vec::new();
-    let mut failed = Vec::new();
-    for (tp, (code, msg)) in results {
-        match *code {
-            error::NONE => succeeded.push(tp.to_string()),
-            error::ELECTION_NOT_NEEDED => noop.push(tp.to_string()),
-            c => failed.push((tp.to_string(), super::kafka_exception(c, msg.as_deref()))),
-        }
-    }
+    let super::ElectionOutcome { succeeded, noop, failed } = super::split_election_results(results);
     let mut out = String::new();
     if !succeeded.is_empty() {
         out.push_str(&format!("Successfully completed preferred leader election for partitions {}\n", succeeded.join(", ")));
