@@ -194,6 +194,7 @@ async fn elect_leaders(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::error;
 
     fn opts(args: &[&str]) -> LeaderElectionOptions {
         let mut v = vec!["kafka-leader-election.sh"];

@@ -198,6 +198,7 @@ async fn elect_preferred(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::error;
 
     #[test]
     fn split_and_output() {
