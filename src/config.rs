@@ -54,6 +54,12 @@ impl EndPoint {
     }
 }
 
+/// Whether `key` is one of the broker configs this broker knows (a Kafka
+/// `KafkaConfig` name), as opposed to a custom key.
+pub fn is_known_broker_key(key: &str) -> bool {
+    KNOWN_KEYS.iter().any(|(k, _)| *k == key)
+}
+
 /// Keys the broker reads, with the value Kafka 2.8 uses when the key is absent.
 /// `None` means "no default" (required, or derived from another key).
 const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
@@ -95,6 +101,8 @@ const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
     ("log.retention.ms", None),
     ("log.retention.bytes", Some("-1")),
     ("log.retention.check.interval.ms", Some("300000")),
+    ("log.segment.delete.delay.ms", Some("60000")),
+    ("log.flush.start.offset.checkpoint.interval.ms", Some("60000")),
     ("log.cleanup.policy", Some("delete")),
     ("log.message.timestamp.type", Some("CreateTime")),
     ("min.insync.replicas", Some("1")),
@@ -157,6 +165,10 @@ pub struct KafkaConfig {
     pub log_index_size_max_bytes: i32,
     pub log_flush_interval_messages: i64,
     pub log_flush_interval_ms: i64,
+    /// `log.flush.scheduler.interval.ms`: how often the flusher looks for logs due (never by default).
+    pub log_flush_scheduler_interval_ms: i64,
+    /// `log.retention.check.interval.ms`: how often the retention task runs.
+    pub log_retention_check_interval_ms: i64,
     pub min_insync_replicas: i32,
     pub unclean_leader_election_enable: bool,
     pub auto_leader_rebalance_enable: bool,
@@ -400,6 +412,12 @@ impl KafkaConfig {
                 .min(i32::MAX as i64) as i32,
             log_flush_interval_messages: at_least("log.flush.interval.messages", num("log.flush.interval.messages")?, 1)?,
             log_flush_interval_ms,
+            log_flush_scheduler_interval_ms: num("log.flush.scheduler.interval.ms")?,
+            log_retention_check_interval_ms: at_least(
+                "log.retention.check.interval.ms",
+                num("log.retention.check.interval.ms")?,
+                1,
+            )?,
             min_insync_replicas: at_least("min.insync.replicas", num("min.insync.replicas")?, 1)? as i32,
             unclean_leader_election_enable: boolean("unclean.leader.election.enable")?,
             auto_leader_rebalance_enable: boolean("auto.leader.rebalance.enable")?,

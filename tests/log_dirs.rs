@@ -256,6 +256,8 @@ async fn replica_moves_between_log_dirs_while_producing() {
     assert_eq!(alter(&addr, 2, src.to_str().unwrap(), topic).await, codes::NONE);
     assert!(entries(&dst).iter().all(|n| !n.starts_with("moving-0")));
 
+    let size_at_start = segment_bytes(&src.join("moving-0"));
+    let started = Instant::now();
     assert_eq!(alter(&addr, 1, dst.to_str().unwrap(), topic).await, codes::NONE);
     // While the (throttled) move runs: keep producing, and DescribeLogDirs
     // shows the future replica in the destination with its lag.
@@ -279,6 +281,12 @@ async fn replica_moves_between_log_dirs_while_producing() {
         assert!(Instant::now() < deadline, "move did not finish: {reps:?}\n{}", broker.log_tail(30));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The throttle held: at most one second's burst plus the rate. (A lower
+    // bound on the time only: a slow machine can only make it longer.)
+    let rate: f64 = THROTTLE.parse().unwrap();
+    let min_secs = (size_at_start as f64 - rate) / rate;
+    let took = started.elapsed().as_secs_f64();
+    assert!(took >= min_secs * 0.95, "{size_at_start} bytes moved in {took:.2} s, faster than {THROTTLE} B/s allows");
     assert!(saw_future, "DescribeLogDirs never showed the future replica");
     assert!(during >= 3, "the producer wrote only {during} batches during the move");
     acked.extend(produce_batches(&mut producer, topic, "after", 5).await);

@@ -9,8 +9,8 @@
 #   4. pytest tests/interop -q (real Kafka clients against zkafka + ZooKeeper)
 #
 # Usage: tests/run.sh [--no-install] [--rust-only|--py-only] [-- pytest args...]
-# Env:   ZKAFKA_CARGO_TEST_TIMEOUT (s, default 900), ZKAFKA_PYTEST_TIMEOUT
-#        (s, default 720), ZKAFKA_TEST_TIMEOUT (per interop test, default 120).
+# Env:   ZKAFKA_CARGO_TEST_TIMEOUT (s, default 1800), ZKAFKA_PYTEST_TIMEOUT
+#        (s, default 1800), ZKAFKA_TEST_TIMEOUT (per interop test, default 120).
 # Exits non-zero if any stage fails; pytest collecting no tests is a failure.
 set -uo pipefail
 REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -100,10 +100,10 @@ touch target/release/zkafka 2>/dev/null || true  # the bin/ scripts' staleness c
 # ---------------------------------------------------------------- cargo test
 if [ $rust -eq 1 ]; then
   stage "cargo test --release"
-  timeout --kill-after=30 "${ZKAFKA_CARGO_TEST_TIMEOUT:-900}" cargo test --release 2>&1 | tee "$REPO/.run/cargo-test.log"
+  timeout --kill-after=30 "${ZKAFKA_CARGO_TEST_TIMEOUT:-1800}" cargo test --release 2>&1 | tee "$REPO/.run/cargo-test.log"
   rc=${PIPESTATUS[0]}
   count_cargo "$REPO/.run/cargo-test.log"
-  [ $rc -eq 124 ] && echo "cargo test timed out after ${ZKAFKA_CARGO_TEST_TIMEOUT:-900}s"
+  [ $rc -eq 124 ] && echo "cargo test timed out after ${ZKAFKA_CARGO_TEST_TIMEOUT:-1800}s"
   record "cargo test --release" $rc
 fi
 
@@ -112,14 +112,14 @@ if [ $py -eq 1 ]; then
   stage "pytest tests/interop"
   PY="$VENV/bin/python"; [ -x "$PY" ] || PY=python3
   ZKAFKA_BIN="$REPO/target/release/zkafka" \
-    timeout --kill-after=30 "${ZKAFKA_PYTEST_TIMEOUT:-720}" \
+    timeout --kill-after=30 "${ZKAFKA_PYTEST_TIMEOUT:-1800}" \
     "$PY" -m pytest tests/interop -q -p no:cacheprovider "${pytest_args[@]}" 2>&1 | tee "$REPO/.run/pytest.log"
   rc=${PIPESTATUS[0]}
   count_pytest "$REPO/.run/pytest.log"
   note=""
   case $rc in
     5) note="pytest collected NO tests" ; echo "pytest: exit 5, no tests were collected — counted as a failure" ;;
-    124) note="timed out after ${ZKAFKA_PYTEST_TIMEOUT:-720}s" ;;
+    124) note="timed out after ${ZKAFKA_PYTEST_TIMEOUT:-1800}s" ;;
   esac
   record "pytest tests/interop" $rc "$note"
 fi

@@ -281,6 +281,69 @@ async fn config_changes_write_entity_then_notification() {
     assert!(zk.get_data("/config/topics/nope").await.unwrap().is_none());
 }
 
+/// The DynamicConfigManager against the real ZooKeeper: start-up load,
+/// notifications in order (per-broker over `<default>`), topic configs applied
+/// to a hosted partition's log and throttle lists, purge of expired notifications.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamic_config_manager_applies_changes_in_order_and_purges() {
+    use std::sync::Arc;
+    use zkafka::log::{LogConfig, LogManager};
+    use zkafka::server::dynamic_config_manager::DynamicConfigManager;
+    use zkafka::server::partition::PartitionState;
+    use zkafka::server::replica_manager::ReplicaManager;
+    use zkafka::server::replication_quota_manager::UNBOUNDED;
+
+    let zk = connect("/t_dynamic_config").await;
+    zk.register_broker(&broker(1, 9292)).await.unwrap();
+    let admin = AdminZkClient::new(zk.clone());
+    admin.create_topic("dyn", 2, 1, &BTreeMap::new(), Some(BTreeMap::from([(0, vec![1]), (1, vec![1])]))).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("zkafka-dyncfg-{}", std::process::id()));
+    let lm = Arc::new(LogManager::startup(vec![dir.clone()], 1, "cluster", LogConfig::default(), &Default::default()).unwrap());
+    let rm = Arc::new(ReplicaManager::new(1, lm, LogConfig::default(), 1));
+    let state = PartitionState { leader: 1, leader_epoch: 0, isr: vec![1], replicas: vec![1], zk_version: 0, controller_epoch: 1 };
+    assert_eq!(rm.become_leader_or_follower(zkafka::common::TopicPartition::new("dyn", 0), state, None), codes::NONE);
+    let p0 = rm.get_partition(&zkafka::common::TopicPartition::new("dyn", 0)).unwrap();
+
+    // Written before the manager starts: read at start-up.
+    let s = |pairs: &[(&str, &str)]| pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<BTreeMap<_, _>>();
+    admin.change_broker_config(None, s(&[("leader.replication.throttled.rate", "500"), ("follower.replication.throttled.rate", "600")])).await.unwrap();
+    admin.change_topic_config("dyn", s(&[("segment.bytes", "100000"), ("leader.replication.throttled.replicas", "0:1,1:2")])).await.unwrap();
+    let dcm = DynamicConfigManager::new(1, zk.clone(), rm.clone());
+    dcm.load_all().await.unwrap();
+    let q = rm.quotas();
+    assert_eq!((q.leader.upper_bound(), q.follower.upper_bound()), (500, 600));
+    assert_eq!(p0.log_config().segment_bytes, 100_000);
+    assert!(q.leader.is_throttled(&zkafka::common::TopicPartition::new("dyn", 0)));
+    assert!(!q.leader.is_throttled(&zkafka::common::TopicPartition::new("dyn", 1)), "1:2 names another broker");
+
+    // Notifications, in order: this broker's value overrides the default; the last one wins.
+    let _ = dcm.process_notifications().await.unwrap();
+    let first_last = dcm.last_executed_change();
+    assert!(first_last >= 1);
+    admin.change_broker_config(Some(1), s(&[("leader.replication.throttled.rate", "700")])).await.unwrap();
+    admin.change_broker_config(Some(2), s(&[("leader.replication.throttled.rate", "1")])).await.unwrap(); // not ours
+    admin.change_topic_config("dyn", s(&[("segment.bytes", "200000"), ("min.insync.replicas", "1")])).await.unwrap();
+    admin.change_topic_config("dyn", s(&[("segment.bytes", "300000")])).await.unwrap();
+    let _ = dcm.process_notifications().await.unwrap();
+    assert_eq!(dcm.last_executed_change(), first_last + 4);
+    assert_eq!((q.leader.upper_bound(), q.follower.upper_bound()), (700, 600));
+    assert_eq!(p0.log_config().segment_bytes, 300_000);
+    assert!(!q.leader.is_throttled(&zkafka::common::TopicPartition::new("dyn", 0)), "the throttle list was removed");
+    // A malformed notification is skipped, not fatal.
+    zk.create_recursive("/config/changes/config_change_9999999999", b"{not json").await.unwrap();
+    admin.change_broker_config(None, BTreeMap::new()).await.unwrap();
+    let _ = dcm.process_notifications().await.unwrap();
+    assert_eq!(q.follower.upper_bound(), UNBOUNDED);
+    assert_eq!(q.leader.upper_bound(), 700);
+
+    // Purge: with a zero expiration every processed notification is deleted.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    dcm.set_change_expiration_ms(0);
+    let _ = dcm.process_notifications().await.unwrap();
+    assert!(zk.get_children("/config/changes").await.unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 // ------------------------------------------------------------ stand-in brokers
 
 #[derive(Debug)]

@@ -593,3 +593,115 @@ impl KafkaClient {
         }
     }
 }
+
+// ---- DeleteRecords: sent to each partition's leader.
+
+pub const DELETE_RECORDS_VERSION: i16 = 2;
+
+/// The Java exception (class and message) Kafka's admin client raises for a
+/// partition's error code, as `ExecutionException.getMessage` prints it.
+pub fn java_exception(code: ErrorCode) -> String {
+    let (class, msg) = match code {
+        error::OFFSET_OUT_OF_RANGE => {
+            ("OffsetOutOfRangeException", "The requested offset is not within the range of offsets maintained by the server.")
+        }
+        error::UNKNOWN_TOPIC_OR_PARTITION => ("UnknownTopicOrPartitionException", "This server does not host this topic-partition."),
+        error::LEADER_NOT_AVAILABLE => (
+            "LeaderNotAvailableException",
+            "There is no leader for this topic-partition as we are in the middle of a leadership election.",
+        ),
+        error::NOT_LEADER_OR_FOLLOWER => (
+            "NotLeaderOrFollowerException",
+            "For requests intended only for the leader, this error indicates that the broker is not the current leader. For requests intended for any replica, this error indicates that the broker is not a replica of the topic partition.",
+        ),
+        error::REQUEST_TIMED_OUT => ("TimeoutException", "The request timed out."),
+        error::POLICY_VIOLATION => ("PolicyViolationException", "Request parameters do not satisfy the configured policy."),
+        error::INVALID_TOPIC_EXCEPTION => {
+            ("InvalidTopicException", "The request attempted to perform an operation on an invalid topic.")
+        }
+        other => return format!("org.apache.kafka.common.errors.UnknownServerException: {}", error_message(other, None)),
+    };
+    format!("org.apache.kafka.common.errors.{class}: {msg}")
+}
+
+impl KafkaClient {
+    /// Kafka's `AdminClient.deleteRecords`: looks up each partition's leader
+    /// in Metadata and sends it DeleteRecords for its partitions (`offset`
+    /// -1 = the high watermark). Returns, in the order given, each
+    /// partition's low watermark or error code (a topic Metadata does not
+    /// know is UNKNOWN_TOPIC_OR_PARTITION, a partition without a known
+    /// leader LEADER_NOT_AVAILABLE, as in Kafka's admin client). `Err` only when no broker answers.
+    pub async fn delete_records(
+        &mut self,
+        offsets: &[(crate::common::TopicPartition, i64)],
+        timeout_ms: i32,
+    ) -> Result<Vec<(crate::common::TopicPartition, Result<i64, ErrorCode>)>, String> {
+        use crate::common::TopicPartition;
+        use crate::protocol::messages::delete_records::{
+            DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsResponse, DeleteRecordsTopic,
+        };
+        use std::collections::{BTreeMap, HashMap};
+        let mut topics: Vec<String> = offsets.iter().map(|(tp, _)| tp.topic.clone()).collect();
+        topics.sort();
+        topics.dedup();
+        let md = self.metadata(Some(&topics), false).await.map_err(|e| e.to_string())?;
+        let mut answers: HashMap<TopicPartition, Result<i64, ErrorCode>> = HashMap::new();
+        let mut by_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
+        for (tp, offset) in offsets {
+            let topic = md.topics.iter().find(|t| t.name == tp.topic);
+            let partition = topic.and_then(|t| t.partitions.iter().find(|p| p.partition_index == tp.partition));
+            match (topic, partition) {
+                (Some(t), _) if t.error_code != error::NONE => {
+                    answers.insert(tp.clone(), Err(t.error_code));
+                }
+                (None, _) => {
+                    answers.insert(tp.clone(), Err(error::UNKNOWN_TOPIC_OR_PARTITION));
+                }
+                // Kafka's admin client: no leader known (a partition the
+                // topic does not have included) is LEADER_NOT_AVAILABLE.
+                (_, None) => {
+                    answers.insert(tp.clone(), Err(error::LEADER_NOT_AVAILABLE));
+                }
+                (_, Some(p)) if p.leader_id < 0 => {
+                    answers.insert(tp.clone(), Err(error::LEADER_NOT_AVAILABLE));
+                }
+                (_, Some(p)) => by_leader.entry(p.leader_id).or_default().push((tp.clone(), *offset)),
+            }
+        }
+        let wait = Duration::from_millis(timeout_ms.max(0) as u64) + self.timeout();
+        for (leader, parts) in by_leader {
+            let mut grouped: BTreeMap<String, Vec<DeleteRecordsPartition>> = BTreeMap::new();
+            for (tp, offset) in &parts {
+                grouped
+                    .entry(tp.topic.clone())
+                    .or_default()
+                    .push(DeleteRecordsPartition { partition_index: tp.partition, offset: *offset });
+            }
+            let req = DeleteRecordsRequest {
+                topics: grouped.into_iter().map(|(name, partitions)| DeleteRecordsTopic { name, partitions }).collect(),
+                timeout_ms,
+                ..Default::default()
+            };
+            match self.send_to::<_, DeleteRecordsResponse>(leader, DELETE_RECORDS_VERSION, &req, wait).await {
+                Ok(resp) => {
+                    for t in resp.topics {
+                        for p in t.partitions {
+                            let r = if p.error_code == error::NONE { Ok(p.low_watermark) } else { Err(p.error_code) };
+                            answers.insert(TopicPartition::new(t.name.clone(), p.partition_index), r);
+                        }
+                    }
+                }
+                Err(e) => {
+                    log::warn!("DeleteRecords to broker {leader} failed: {e}");
+                    for (tp, _) in parts {
+                        answers.insert(tp, Err(error::REQUEST_TIMED_OUT));
+                    }
+                }
+            }
+        }
+        Ok(offsets
+            .iter()
+            .map(|(tp, _)| (tp.clone(), answers.get(tp).copied().unwrap_or(Err(error::UNKNOWN_SERVER_ERROR))))
+            .collect())
+    }
+}

@@ -276,15 +276,14 @@ impl GroupCoordinator {
         let started = std::time::Instant::now();
         let mut loaded = LoadedPartition::default();
         if let Some(p) = self.replica_manager.get_partition(&tp) {
-            let log = p.log.clone();
-            let mut offset = log.log_start_offset();
+            let mut offset = p.log_start_offset();
             loop {
-                let end = log.log_end_offset();
+                let end = p.log_end_offset();
                 if offset >= end {
                     break;
                 }
-                let data = match log.read(offset, 4 << 20, None, true) {
-                    Ok(d) => d.records,
+                let data = match p.read_local(offset, 4 << 20) {
+                    Ok(d) => d,
                     Err(e) => {
                         log::error!("loading {tp} failed at offset {offset}: {e}");
                         break;

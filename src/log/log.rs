@@ -11,6 +11,7 @@ use crate::log::errors::{LogError, LogResult};
 use crate::log::leader_epoch_cache::{EpochEntry, LeaderEpochFileCache};
 use crate::log::log_config::LogConfig;
 use crate::log::producer_state::{self, ProducerBatch, ProducerStateManager};
+use crate::log::retention::{self, DeletionReason, RetentionDecision, RetentionInput, SegmentSummary};
 use crate::log::log_segment::{LogSegment, ReadPlan, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX};
 use crate::log::segment_file_name;
 use crate::protocol::records::{self, AppendOrigin, RecordBatch, TimestampType};
@@ -19,6 +20,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+
+/// Suffix of files renamed for deletion (Kafka's `Log.DeletedFileSuffix`).
+pub const DELETED_FILE_SUFFIX: &str = ".deleted";
 
 /// ListOffsets special timestamps.
 pub const LATEST_TIMESTAMP: i64 = -1;
@@ -116,8 +120,11 @@ impl Log {
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".deleted") || name.ends_with(".cleaned") || name.ends_with(".swap") || name.ends_with(".tmp")
+            if name.ends_with(DELETED_FILE_SUFFIX) || name.ends_with(".cleaned") || name.ends_with(".swap") || name.ends_with(".tmp")
             {
+                // Kafka's loadSegmentFiles: leftovers of an interrupted
+                // deletion (or clean) go.
+                log::info!("{tp}: removing leftover {}", entry.path().display());
                 let _ = fs::remove_file(entry.path());
             } else if let Some(b) = parse_segment_name(&name, LOG_FILE_SUFFIX) {
                 bases.push(b);
@@ -609,8 +616,10 @@ impl Log {
         Ok(())
     }
 
-    /// Raises the log start offset (DeleteRecords); segments wholly below it
-    /// are not removed yet (retention is not implemented).
+    /// Raises the log start offset (Kafka's `maybeIncrementLogStartOffset`:
+    /// DeleteRecords on the leader, the leader's start offset on a
+    /// follower). Refused beyond the high watermark. The segments wholly
+    /// below it go at the next retention check (`delete_old_segments`).
     pub fn maybe_increment_log_start_offset(&self, new_start: i64) -> LogResult<bool> {
         let mut g = self.lock()?;
         if new_start > g.high_watermark {
@@ -627,6 +636,73 @@ impl Log {
         g.epoch_cache.truncate_from_start(new_start)?;
         g.producer_state.truncate_head(new_start);
         Ok(true)
+    }
+
+    /// Retention (Kafka's `Log.deleteOldSegments`): decides with the pure
+    /// `retention::deletable_segments` which oldest segments go, rolls the
+    /// active segment first if all must go, raises the log start offset to
+    /// the first segment left (in memory: readers below it now get
+    /// OFFSET_OUT_OF_RANGE) and takes the segments out of the log. Their
+    /// files stay under their names: the caller checkpoints the new start,
+    /// then renames them (`mark_for_deletion`) and deletes them later.
+    pub fn delete_old_segments(&self, now: i64) -> LogResult<(RetentionDecision, Vec<LogSegment>)> {
+        let mut g = self.lock()?;
+        let summaries: Vec<SegmentSummary> = g
+            .segments
+            .values()
+            .map(|s| {
+                let mtime = if s.max_timestamp_so_far() >= 0 { 0 } else { s.last_modified_ms() };
+                SegmentSummary::new(s.base_offset(), s.size(), s.max_timestamp_so_far(), mtime)
+            })
+            .collect();
+        let decision = retention::deletable_segments(&RetentionInput {
+            segments: &summaries,
+            log_end_offset: g.log_end_offset,
+            high_watermark: g.high_watermark,
+            log_start_offset: g.log_start_offset,
+            retention_ms: g.config.retention_ms,
+            retention_bytes: g.config.retention_bytes,
+            delete_enabled: g.config.cleanup_policy.split(',').any(|p| p.trim() == "delete"),
+            now_ms: now,
+        });
+        if decision.count == 0 {
+            return Ok((decision, Vec::new()));
+        }
+        if decision.roll_first {
+            let leo = g.log_end_offset;
+            roll_segment(&mut g, leo)?;
+        }
+        let doomed: Vec<i64> = g.segments.keys().take(decision.count).copied().collect();
+        let new_start = decision.new_log_start_offset.max(g.log_start_offset);
+        if new_start > g.log_start_offset {
+            g.log_start_offset = new_start;
+            g.epoch_cache.truncate_from_start(new_start)?;
+            g.producer_state.truncate_head(new_start);
+        }
+        let mut removed = Vec::with_capacity(doomed.len());
+        for b in doomed {
+            if let Some(seg) = g.segments.remove(&b) {
+                removed.push(seg);
+            }
+        }
+        for (seg, reason) in removed.iter().zip(&decision.reasons) {
+            let why = match reason {
+                DeletionReason::RetentionMsBreach => format!("retention time {}ms breach", g.config.retention_ms),
+                DeletionReason::RetentionSizeBreach => format!("retention size in bytes {} breach", g.config.retention_bytes),
+                DeletionReason::LogStartOffsetBreach => format!("log start offset {} breach", g.log_start_offset),
+            };
+            log::info!(
+                "[Log partition={}, dir={}] Deleting segment {} ({} bytes, offsets {}..{}) due to {why}; log start offset is now {}",
+                self.tp,
+                g.dir.parent().map_or_else(String::new, |p| p.display().to_string()),
+                seg.base_offset(),
+                seg.size(),
+                seg.base_offset(),
+                seg.next_offset(),
+                g.log_start_offset
+            );
+        }
+        Ok((decision, removed))
     }
 
     /// fsyncs everything up to the log end and moves the recovery point there.
@@ -705,6 +781,24 @@ impl Log {
         }
         Ok(true)
     }
+}
+
+/// Renames the files of a segment taken out of the log in `dir` with the
+/// `.deleted` suffix (Kafka's `deleteSegmentFiles`: `.log`, `.index`,
+/// `.timeindex` and the producer snapshot at its base offset). Returns the
+/// renamed paths, to delete after `file.delete.delay.ms`; start-up removes
+/// any that are left (`Log::open`).
+pub fn mark_for_deletion(dir: &Path, seg: &mut LogSegment) -> LogResult<Vec<PathBuf>> {
+    let mut renamed = seg.add_file_suffix(DELETED_FILE_SUFFIX)?;
+    let snap = dir.join(segment_file_name(seg.base_offset(), producer_state::SNAPSHOT_SUFFIX));
+    let mut to = snap.as_os_str().to_owned();
+    to.push(DELETED_FILE_SUFFIX);
+    match fs::rename(&snap, &to) {
+        Ok(()) => renamed.push(PathBuf::from(to)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(renamed)
 }
 
 fn rename_inner(g: &mut LogInner, new_dir: &Path) -> LogResult<()> {

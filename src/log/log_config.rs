@@ -29,9 +29,9 @@ pub struct LogConfig {
     pub message_timestamp_difference_max_ms: i64,
     /// `min.insync.replicas`
     pub min_insync_replicas: i32,
-    /// `retention.ms` (stored; retention is not enforced yet)
+    /// `retention.ms` (-1 = unlimited; enforced by `Log::delete_old_segments`)
     pub retention_ms: i64,
-    /// `retention.bytes`
+    /// `retention.bytes` (-1 = unlimited)
     pub retention_bytes: i64,
     /// `cleanup.policy`
     pub cleanup_policy: String,
@@ -147,7 +147,9 @@ impl LogConfig {
         if let Some(v) = get("log.flush.interval.messages") {
             c.set("flush.messages", v)?;
         }
-        if let Some(v) = get("log.flush.interval.ms") {
+        // Kafka's logFlushIntervalMs: log.flush.interval.ms, else
+        // log.flush.scheduler.interval.ms (both default to never).
+        if let Some(v) = get("log.flush.interval.ms").or_else(|| get("log.flush.scheduler.interval.ms")) {
             c.set("flush.ms", v)?;
         }
         if let Some(v) = get("message.max.bytes") {
@@ -159,17 +161,26 @@ impl LogConfig {
         if let Some(v) = get("min.insync.replicas") {
             c.set("min.insync.replicas", v)?;
         }
-        if let Some(v) = get("log.retention.hours") {
-            c.retention_ms = parse::<i64>("log.retention.hours", v)?.saturating_mul(3_600_000);
-        }
-        if let Some(v) = get("log.retention.minutes") {
-            c.retention_ms = parse::<i64>("log.retention.minutes", v)?.saturating_mul(60_000);
-        }
-        if let Some(v) = get("log.retention.ms") {
-            c.set("retention.ms", v)?;
+        // Kafka's KafkaConfig.logRetentionTimeMillis: log.retention.ms, else
+        // log.retention.minutes, else log.retention.hours (168); any negative
+        // value means unlimited (-1).
+        let retention = if let Some(v) = get("log.retention.ms") {
+            Some(parse::<i64>("log.retention.ms", v)?)
+        } else if let Some(v) = get("log.retention.minutes") {
+            Some((parse::<i32>("log.retention.minutes", v)? as i64).saturating_mul(60_000))
+        } else if let Some(v) = get("log.retention.hours") {
+            Some((parse::<i32>("log.retention.hours", v)? as i64).saturating_mul(3_600_000))
+        } else {
+            None
+        };
+        if let Some(ms) = retention {
+            c.retention_ms = if ms < 0 { -1 } else { ms };
         }
         if let Some(v) = get("log.retention.bytes") {
             c.set("retention.bytes", v)?;
+        }
+        if let Some(v) = get("log.segment.delete.delay.ms") {
+            c.file_delete_delay_ms = at_least("log.segment.delete.delay.ms", parse("log.segment.delete.delay.ms", v)?, 0)?;
         }
         if let Some(v) = get("log.cleanup.policy") {
             c.set("cleanup.policy", v)?;
@@ -216,5 +227,39 @@ mod tests {
         let mut b = HashMap::new();
         b.insert("log.roll.hours".to_string(), "1".to_string());
         assert_eq!(LogConfig::from_broker_props(&b).unwrap().segment_ms, 3_600_000);
+    }
+
+    #[test]
+    fn broker_retention_precedence_as_kafka() {
+        let props = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let rc = |pairs: &[(&str, &str)]| LogConfig::from_broker_props(&props(pairs)).unwrap();
+        assert_eq!(rc(&[]).retention_ms, 168 * 3_600_000);
+        assert_eq!(rc(&[("log.retention.hours", "1")]).retention_ms, 3_600_000);
+        assert_eq!(rc(&[("log.retention.hours", "1"), ("log.retention.minutes", "2")]).retention_ms, 120_000);
+        assert_eq!(
+            rc(&[("log.retention.hours", "1"), ("log.retention.minutes", "2"), ("log.retention.ms", "5")]).retention_ms,
+            5
+        );
+        assert_eq!(rc(&[("log.retention.ms", "-5")]).retention_ms, -1);
+        assert_eq!(rc(&[("log.retention.hours", "-1")]).retention_ms, -1);
+        assert_eq!(rc(&[("log.retention.bytes", "1000")]).retention_bytes, 1000);
+        assert_eq!(rc(&[]).file_delete_delay_ms, 60_000);
+        assert_eq!(rc(&[("log.segment.delete.delay.ms", "10")]).file_delete_delay_ms, 10);
+        assert!(LogConfig::from_broker_props(&props(&[("log.segment.delete.delay.ms", "-1")])).is_err());
+        assert!(LogConfig::from_broker_props(&props(&[("log.retention.minutes", "x")])).is_err());
+        // flush.ms falls back to the flusher's interval.
+        assert_eq!(rc(&[("log.flush.scheduler.interval.ms", "100")]).flush_ms, 100);
+        assert_eq!(rc(&[("log.flush.scheduler.interval.ms", "100"), ("log.flush.interval.ms", "7")]).flush_ms, 7);
+        // Topic overrides.
+        let mut o = HashMap::new();
+        o.insert("retention.ms".to_string(), "-1".to_string());
+        o.insert("retention.bytes".to_string(), "2048".to_string());
+        o.insert("file.delete.delay.ms".to_string(), "5".to_string());
+        let c = LogConfig::from_overrides(&rc(&[]), &o).unwrap();
+        assert_eq!((c.retention_ms, c.retention_bytes, c.file_delete_delay_ms), (-1, 2048, 5));
+        o.insert("retention.ms".to_string(), "-2".to_string());
+        assert!(LogConfig::from_overrides(&rc(&[]), &o).is_err());
     }
 }

@@ -136,6 +136,9 @@ pub struct LogManager {
     preferred_log_dirs: Mutex<HashMap<TopicPartition, PathBuf>>,
     /// Serialises creation and deletion.
     create_lock: Mutex<()>,
+    /// Files renamed `.deleted` by retention, with the time (ms) they may
+    /// be removed (Kafka schedules a "delete-file" task per deletion).
+    pending_deletes: Mutex<Vec<(i64, PathBuf)>>,
 }
 
 impl LogManager {
@@ -217,6 +220,7 @@ impl LogManager {
             future_logs: RwLock::new(future_logs),
             preferred_log_dirs: Mutex::new(HashMap::new()),
             create_lock: Mutex::new(()),
+            pending_deletes: Mutex::new(Vec::new()),
         })
     }
 
@@ -436,6 +440,79 @@ impl LogManager {
             OffsetCheckpointFile::new(dir.join(LOG_START_OFFSET_CHECKPOINT)).write(&ls)?;
         }
         Ok(())
+    }
+
+    /// The retention task (Kafka's `LogManager.cleanupLogs`, every
+    /// `log.retention.check.interval.ms`): each log deletes the segments its
+    /// retention settings and log start offset allow (`Log::delete_old_segments`,
+    /// bounded by the high watermark). Order as the log's life cycle wants it:
+    /// the log start offset has moved in memory, then it is checkpointed in
+    /// `log-start-offset-checkpoint`, then the segments' files are renamed
+    /// `.deleted`, then removed after the topic's `file.delete.delay.ms`
+    /// (`delete_due_files`). Returns the number of segments deleted.
+    pub fn cleanup_logs(&self, now_ms: i64) -> usize {
+        let mut detached = Vec::new();
+        for log in self.all_logs() {
+            match log.delete_old_segments(now_ms) {
+                Ok((_, segs)) if !segs.is_empty() => {
+                    let config = log.config();
+                    detached.push((log.dir(), config.file_delete_delay_ms, segs));
+                }
+                Ok(_) => {}
+                Err(LogError::Closed) => {}
+                Err(e) => log::error!("retention of {} failed: {e}", log.topic_partition()),
+            }
+        }
+        if detached.is_empty() {
+            return 0;
+        }
+        if let Err(e) = self.checkpoint_all() {
+            log::warn!("checkpoint after retention failed: {e}");
+        }
+        let mut total = 0;
+        let mut renamed = Vec::new();
+        for (dir, delay, segs) in detached {
+            for mut seg in segs {
+                total += 1;
+                match crate::log::log::mark_for_deletion(&dir, &mut seg) {
+                    Ok(paths) => {
+                        let at = now_ms.saturating_add(delay.max(0));
+                        renamed.extend(paths.into_iter().map(|p| (at, p)));
+                    }
+                    Err(e) => log::error!("cannot rename segment {} in {} for deletion: {e}", seg.base_offset(), dir.display()),
+                }
+            }
+        }
+        self.pending_deletes.lock().unwrap_or_else(|e| e.into_inner()).extend(renamed);
+        total
+    }
+
+    /// Removes the `.deleted` files whose `file.delete.delay.ms` has passed
+    /// (Kafka's scheduled "delete-file" tasks). Returns how many went.
+    pub fn delete_due_files(&self, now_ms: i64) -> usize {
+        let due: Vec<PathBuf> = {
+            let mut pending = self.pending_deletes.lock().unwrap_or_else(|e| e.into_inner());
+            let (due, keep): (Vec<_>, Vec<_>) = pending.drain(..).partition(|(at, _)| *at <= now_ms);
+            *pending = keep;
+            due.into_iter().map(|(_, p)| p).collect()
+        };
+        let mut n = 0;
+        for p in due {
+            match fs::remove_file(&p) {
+                Ok(()) => n += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => log::warn!("cannot delete {}: {e}", p.display()),
+            }
+        }
+        if n > 0 {
+            log::debug!("deleted {n} files marked .deleted");
+        }
+        n
+    }
+
+    /// Files still waiting for their deletion delay.
+    pub fn pending_deletions(&self) -> usize {
+        self.pending_deletes.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Flushes logs whose `flush.ms` has elapsed (Kafka's `flushDirtyLogs`).

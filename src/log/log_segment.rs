@@ -496,6 +496,48 @@ impl LogSegment {
         Ok(())
     }
 
+    /// The `.log` file's last-modified time in ms (0 if unknown); Kafka's
+    /// `LogSegment.lastModified`, the time retention's fallback when the
+    /// segment has no timestamps.
+    pub fn last_modified_ms(&self) -> i64 {
+        fs::metadata(&self.log_path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+
+    /// Renames the segment's files (`.log`, `.index`, `.timeindex`) by
+    /// appending `suffix` (Kafka's `changeFileSuffixes("", ".deleted")`);
+    /// open handles keep working. Returns the new paths of the files that
+    /// existed.
+    pub fn add_file_suffix(&mut self, suffix: &str) -> LogResult<Vec<PathBuf>> {
+        let mut renamed = Vec::new();
+        let with = |p: &Path| {
+            let mut s = p.as_os_str().to_owned();
+            s.push(suffix);
+            PathBuf::from(s)
+        };
+        let log_to = with(&self.log_path);
+        let idx_to = with(self.offset_index.path());
+        let tidx_to = with(self.time_index.path());
+        for (from, to) in [
+            (self.log_path.clone(), log_to.clone()),
+            (self.offset_index.path().to_path_buf(), idx_to.clone()),
+            (self.time_index.path().to_path_buf(), tidx_to.clone()),
+        ] {
+            match fs::rename(&from, &to) {
+                Ok(()) => renamed.push(to),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.log_path = log_to;
+        self.offset_index.set_path(idx_to);
+        self.time_index.set_path(tidx_to);
+        Ok(renamed)
+    }
+
     /// Follows a rename of the partition directory.
     pub fn set_dir(&mut self, dir: &Path) {
         self.log_path = dir.join(segment_file_name(self.base_offset, LOG_FILE_SUFFIX));

@@ -12,6 +12,7 @@ pub mod log_manager;
 pub mod log_segment;
 pub mod offset_index;
 pub mod producer_state;
+pub mod retention;
 pub mod time_index;
 
 pub use self::errors::{LogError, LogResult};

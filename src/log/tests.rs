@@ -492,3 +492,127 @@ fn producer_state_survives_restarts_rolls_and_truncation() {
     follower.truncate_fully_and_start_at(0).unwrap();
     assert!(follower.producer_entry(5).is_none());
 }
+
+/// Names of the files in `dir` ending with `suffix`.
+fn files_with(dir: &std::path::Path, suffix: &str) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(suffix))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn retention_deletes_old_segments_through_the_log_manager() {
+    let d = TempDir::new("retention");
+    let tp = TopicPartition::new("r", 0);
+    let mut config = small_config();
+    config.retention_ms = 60_000;
+    config.file_delete_delay_ms = 1_000;
+    let mut topic_configs = HashMap::new();
+    topic_configs.insert("r".to_string(), config.clone());
+    let lm = LogManager::startup(vec![d.0.clone()], 0, "c", LogConfig::default(), &topic_configs).unwrap();
+    let log = lm.get_or_create_log(&tp, config.clone()).unwrap();
+    let now = crate::common::now_ms();
+    // Old records (2 min ago), then young ones.
+    for i in 0..30 {
+        log.append_as_leader(batch(3, now - 120_000 + i, Compression::None, "old"), 0, AppendOrigin::Client).unwrap();
+    }
+    let old_end = log.log_end_offset();
+    for i in 0..30 {
+        log.append_as_leader(batch(3, now + i, Compression::None, "new"), 0, AppendOrigin::Client).unwrap();
+    }
+    assert!(log.num_segments() > 4);
+    let dir = log.dir();
+    // Nothing beyond the high watermark goes, however old.
+    log.update_high_watermark(0);
+    assert_eq!(lm.cleanup_logs(now), 0);
+    let leo = log.log_end_offset();
+    log.update_high_watermark(leo);
+    let before = log.segment_base_offsets();
+    let deleted = lm.cleanup_logs(now);
+    assert!(deleted > 0);
+    let after = log.segment_base_offsets();
+    assert_eq!(after, before[deleted..].to_vec());
+    // The segment holding the last old record stays (its largest timestamp is young).
+    assert!(after[0] <= old_end, "first remaining {} vs old end {old_end}", after[0]);
+    assert_eq!(log.log_start_offset(), after[0]);
+    // Below the start: OFFSET_OUT_OF_RANGE; earliest answers the start.
+    assert_eq!(log.read(0, 1000, None, true).unwrap_err().error_code(), ec::OFFSET_OUT_OF_RANGE);
+    assert_eq!(log.fetch_offset_by_timestamp(EARLIEST_TIMESTAMP).unwrap().unwrap().offset, after[0]);
+    // Renamed with .deleted (log, index, timeindex), removed after the delay.
+    let renamed = files_with(&dir, ".deleted");
+    assert!(renamed.iter().any(|n| n.ends_with(".log.deleted")));
+    assert!(renamed.iter().any(|n| n.ends_with(".index.deleted")));
+    assert!(renamed.iter().any(|n| n.ends_with(".timeindex.deleted")));
+    assert!(!files_with(&dir, ".log").contains(&crate::log::segment_file_name(before[0], ".log")));
+    assert_eq!(lm.delete_due_files(now + 999), 0);
+    assert!(lm.delete_due_files(now + 1_000) >= 3 * deleted);
+    assert!(files_with(&dir, ".deleted").is_empty());
+    // A second pass deletes nothing more; the young records are all there.
+    assert_eq!(lm.cleanup_logs(now), 0);
+    let young = read_all(&log, log.log_start_offset(), 1 << 20).into_iter().filter(|(_, v)| v.starts_with("new")).count();
+    assert_eq!(young, 90);
+}
+
+#[test]
+fn size_retention_rolls_and_start_offset_breach() {
+    let d = TempDir::new("retsize");
+    let tp = TopicPartition::new("s", 0);
+    let mut config = small_config();
+    config.retention_ms = -1;
+    config.retention_bytes = 0;
+    let lm = manager(&[d.0.clone()]).unwrap();
+    let log = lm.get_or_create_log(&tp, config.clone()).unwrap();
+    let now = crate::common::now_ms();
+    for i in 0..20 {
+        log.append_as_leader(batch(2, now + i, Compression::None, "x"), 0, AppendOrigin::Client).unwrap();
+    }
+    let leo = log.log_end_offset();
+    log.update_high_watermark(leo);
+    let n = log.num_segments();
+    // retention.bytes 0: everything goes, the active segment rolled first.
+    assert_eq!(lm.cleanup_logs(now), n);
+    assert_eq!(log.segment_base_offsets(), vec![leo]);
+    assert_eq!(log.log_start_offset(), leo);
+    assert_eq!(log.log_end_offset(), leo);
+    // Appends continue at the same offsets.
+    let info = log.append_as_leader(batch(1, now, Compression::None, "y"), 0, AppendOrigin::Client).unwrap();
+    assert_eq!(info.first_offset, leo);
+
+    // compact-only policy: no size/time retention, but DeleteRecords' start
+    // offset frees the segments below it; the checkpoint has the start.
+    let tp2 = TopicPartition::new("c", 0);
+    let mut cc = small_config();
+    cc.retention_bytes = 0;
+    cc.cleanup_policy = "compact".into();
+    let log2 = lm.get_or_create_log(&tp2, cc).unwrap();
+    for i in 0..80 {
+        log2.append_as_leader(batch(2, now + i, Compression::None, "z"), 0, AppendOrigin::Client).unwrap();
+    }
+    let leo2 = log2.log_end_offset();
+    log2.update_high_watermark(leo2);
+    assert_eq!(lm.cleanup_logs(now), 0);
+    let bases = log2.segment_base_offsets();
+    assert!(bases.len() > 4, "{bases:?}");
+    let target = bases[2] + 1;
+    assert!(log2.maybe_increment_log_start_offset(leo2 + 1).is_err());
+    assert!(log2.maybe_increment_log_start_offset(target).unwrap());
+    assert_eq!(lm.cleanup_logs(now), 2);
+    assert_eq!(log2.segment_base_offsets()[0], bases[2]);
+    assert_eq!(log2.log_start_offset(), target);
+    let ckpt = checkpoint::OffsetCheckpointFile::new(d.0.join(checkpoint::LOG_START_OFFSET_CHECKPOINT)).read().unwrap();
+    assert_eq!(ckpt.get(&tp2), Some(&target));
+    // Restart: leftovers .deleted go, the start offset is kept.
+    lm.shutdown().unwrap();
+    let dir2 = log2.dir();
+    assert!(!files_with(&dir2, ".deleted").is_empty());
+    drop(log2);
+    drop(log);
+    let lm = manager(&[d.0.clone()]).unwrap();
+    assert!(files_with(&dir2, ".deleted").is_empty());
+    assert_eq!(lm.get_log(&tp2).unwrap().log_start_offset(), target);
+}

@@ -122,6 +122,7 @@ impl KafkaApis {
             ApiKey::ListOffsets => dispatch!(self, ctx, r, list_offsets::ListOffsetsRequest, handle_list_offsets),
             ApiKey::CreateTopics => dispatch!(self, ctx, r, create_topics::CreateTopicsRequest, handle_create_topics),
             ApiKey::DeleteTopics => dispatch!(self, ctx, r, delete_topics::DeleteTopicsRequest, handle_delete_topics),
+            ApiKey::DeleteRecords => dispatch!(self, ctx, r, delete_records::DeleteRecordsRequest, handle_delete_records),
             ApiKey::CreatePartitions => {
                 dispatch!(self, ctx, r, create_partitions::CreatePartitionsRequest, handle_create_partitions)
             }
@@ -152,6 +153,14 @@ impl KafkaApis {
             ),
             ApiKey::InitProducerId => dispatch!(self, ctx, r, init_producer_id::InitProducerIdRequest, handle_init_producer_id),
             ApiKey::DescribeConfigs => dispatch!(self, ctx, r, describe_configs::DescribeConfigsRequest, handle_describe_configs),
+            ApiKey::AlterConfigs => dispatch!(self, ctx, r, alter_configs::AlterConfigsRequest, handle_alter_configs),
+            ApiKey::IncrementalAlterConfigs => dispatch!(
+                self,
+                ctx,
+                r,
+                incremental_alter_configs::IncrementalAlterConfigsRequest,
+                handle_incremental_alter_configs
+            ),
             ApiKey::DescribeLogDirs => dispatch!(self, ctx, r, describe_log_dirs::DescribeLogDirsRequest, handle_describe_log_dirs),
             ApiKey::AlterReplicaLogDirs => {
                 dispatch!(self, ctx, r, alter_replica_log_dirs::AlterReplicaLogDirsRequest, handle_alter_replica_log_dirs)

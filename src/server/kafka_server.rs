@@ -102,6 +102,39 @@ async fn wait_for_signal() {
     }
 }
 
+/// Runs `task` on a blocking thread every `period_ms` (first after
+/// min(30 s, period)) until shutdown; a period beyond ten years means never.
+fn spawn_log_task(
+    name: &'static str,
+    period_ms: i64,
+    log_manager: Arc<LogManager>,
+    mut stop: watch::Receiver<bool>,
+    task: fn(&LogManager),
+) {
+    const TEN_YEARS_MS: i64 = 10 * 365 * 24 * 3_600_000;
+    if period_ms <= 0 || period_ms > TEN_YEARS_MS {
+        log::debug!("task {name} not scheduled (period {period_ms} ms)");
+        return;
+    }
+    let period = Duration::from_millis(period_ms as u64);
+    let first = period.min(Duration::from_secs(30));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + first, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let lm = log_manager.clone();
+                    if let Err(e) = tokio::task::spawn_blocking(move || task(&lm)).await {
+                        log::error!("task {name} failed: {e}");
+                    }
+                }
+                _ = stop.changed() => break,
+            }
+        }
+    });
+}
+
 /// The broker's default log config, from the `log.*` keys (already
 /// validated by `KafkaConfig`).
 pub fn default_log_config(c: &KafkaConfig) -> Result<LogConfig, String> {
@@ -168,22 +201,10 @@ impl KafkaServer {
                 fetcher: FetcherConfig::from_kafka_config(&config),
                 replica_lag_time_max_ms: config.replica_lag_time_max_ms,
                 zk: Some(zk.clone()),
+                quotas: Arc::new(crate::server::replication_quota_manager::ReplicationQuotas::from_kafka_config(&config)),
             },
             shutdown_rx.clone(),
         );
-
-        // The dynamic broker throttle of log-dir moves, as set when we start
-        // (later changes arrive through DynamicConfigManager).
-        {
-            let key = crate::server::replica_alter_log_dirs::IO_MAX_BYTES_PER_SECOND;
-            let mut rate = None;
-            for entity in ["<default>".to_string(), broker_id.to_string()] {
-                if let Some(v) = zk.get_entity_config("brokers", &entity).await.ok().and_then(|c| c.get(key).cloned()) {
-                    rate = v.trim().parse::<i64>().ok();
-                }
-            }
-            replica_manager.alter_log_dirs_manager.quota.set_rate(rate);
-        }
 
         let group_coordinator = GroupCoordinator::new(
             broker_id,
@@ -195,6 +216,12 @@ impl KafkaServer {
             let gc = group_coordinator.clone();
             replica_manager.set_leadership_listener(Box::new(move |tp, leader, epoch| gc.on_leadership_change(tp, leader, epoch)));
         }
+
+        // Dynamic topic and broker configs (throttles, min ISR, log configs):
+        // the current ones now, later changes through /config/changes.
+        let dynamic_config_manager =
+            crate::server::dynamic_config_manager::DynamicConfigManager::new(broker_id, zk.clone(), replica_manager.clone());
+        dynamic_config_manager.startup(shutdown_rx.clone()).await;
 
         let listener = &config.listeners[0];
         let bind_host = if listener.host.is_empty() { "0.0.0.0" } else { listener.host.as_str() };
@@ -285,6 +312,31 @@ impl KafkaServer {
                 }
             });
         }
+
+        // LogManager's scheduled tasks: "kafka-log-retention" every
+        // log.retention.check.interval.ms, "kafka-log-flusher" every
+        // log.flush.scheduler.interval.ms (never by default), and the delayed
+        // removal of `.deleted` files. Kafka waits 30 s before the first
+        // run; we wait that or one period, whichever is shorter.
+        spawn_log_task(
+            "kafka-log-retention",
+            config.log_retention_check_interval_ms,
+            log_manager.clone(),
+            shutdown_rx.clone(),
+            |lm| {
+                lm.cleanup_logs(crate::common::now_ms());
+            },
+        );
+        spawn_log_task(
+            "kafka-log-flusher",
+            config.log_flush_scheduler_interval_ms,
+            log_manager.clone(),
+            shutdown_rx.clone(),
+            |lm| lm.flush_dirty_logs(crate::common::now_ms()),
+        );
+        spawn_log_task("delete-file", 200, log_manager.clone(), shutdown_rx.clone(), |lm| {
+            lm.delete_due_files(crate::common::now_ms());
+        });
 
         log::info!("[KafkaServer id={broker_id}] started");
         Ok(KafkaServer { config, zk, replica_manager, controller, group_coordinator, bound_port, shutdown_tx })

@@ -2,10 +2,13 @@
 //! (`SocketServer`), request dispatch (`KafkaApis`, one file per API under
 //! `apis/`), the hosted partitions (`ReplicaManager`, `Partition`), follower
 //! replication (`ReplicaFetcherManager`), leader ISR writes (`IsrManager`), moves
-//! between log dirs (`ReplicaAlterLogDirsManager`) and the cluster view
-//! (`MetadataCache`). Maps to Kafka's `kafka.server` and `kafka.network`.
+//! between log dirs (`ReplicaAlterLogDirsManager`), the cluster view
+//! (`MetadataCache`), replication throttles (`ReplicationQuotaManager`) and
+//! dynamic configs from ZooKeeper (`DynamicConfigManager`). Maps to Kafka's
+//! `kafka.server` and `kafka.network`.
 
 pub mod apis;
+pub mod dynamic_config_manager;
 pub mod isr_manager;
 pub mod kafka_apis;
 pub mod kafka_server;
@@ -15,4 +18,5 @@ pub mod producer_id_manager;
 pub mod replica_alter_log_dirs;
 pub mod replica_fetcher;
 pub mod replica_manager;
+pub mod replication_quota_manager;
 pub mod socket_server;

@@ -311,16 +311,16 @@ fn run(weak: Weak<ReplicaAlterLogDirsManager>) {
 
 impl ReplicaSource for Partition {
     fn source_log_start_offset(&self) -> i64 {
-        self.log.log_start_offset()
+        self.log_start_offset()
     }
     fn source_log_end_offset(&self) -> i64 {
-        self.log.log_end_offset()
+        self.log_end_offset()
     }
     fn source_end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
-        self.log.end_offset_for_epoch(epoch)
+        self.end_offset_for_epoch(epoch)
     }
     fn source_read(&self, offset: i64, max_bytes: usize) -> LogResult<Bytes> {
-        Ok(self.log.read(offset, max_bytes, None, true)?.records)
+        self.read_local(offset, max_bytes)
     }
 }
 
@@ -379,14 +379,14 @@ impl ReplicaManager {
             }
         }
         self.log_manager.maybe_update_preferred_log_dir(tp, &dir);
-        let (Some(p), Some(current)) = (partition, self.log_manager.get_log(tp)) else {
+        let Some(p) = partition else {
             return error::REPLICA_NOT_AVAILABLE;
         };
-        if LogManager::log_dir_of(&current) == dir {
+        if p.log_dir().parent() == Some(dir.as_path()) {
             // Already there (Kafka skips the future replica).
             return error::NONE;
         }
-        if let Err(e) = self.log_manager.get_or_create_future_log(tp, &dir, current.config()) {
+        if let Err(e) = self.log_manager.get_or_create_future_log(tp, &dir, p.log_config()) {
             log::error!("cannot create the future log of {tp} in {}: {e}", dir.display());
             return error::KAFKA_STORAGE_ERROR;
         }
@@ -495,9 +495,7 @@ mod tests {
     }
 
     fn config() -> LogConfig {
-        let mut c = LogConfig::default();
-        c.segment_bytes = 1500;
-        c
+        LogConfig { segment_bytes: 1500, ..Default::default() }
     }
 
     fn values(log: &Log) -> Vec<String> {

@@ -26,6 +26,7 @@ use crate::protocol::messages::offset_for_leader_epoch::{
     OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
 use crate::server::partition::Partition;
+use crate::server::replication_quota_manager::ReplicationQuotas;
 use crate::zk::KafkaZkClient;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,6 +102,9 @@ struct FetchState {
     truncation: TruncationState,
     delayed_until: Option<Instant>,
     generation: u64,
+    /// The leader's high watermark minus our log end after the last fetch
+    /// (Kafka's `PartitionFetchState.lag`); in sync when known and <= 0.
+    lag: Option<i64>,
 }
 
 /// The result of comparing the leader's end offset for an epoch with ours
@@ -169,11 +173,20 @@ pub struct ReplicaFetcherManager {
     generation: AtomicU64,
     /// Called after a follower append or high-watermark move.
     on_progress: Arc<Notify>,
+    /// The follower replication throttle (`quotas.follower`).
+    quotas: Arc<ReplicationQuotas>,
 }
 
 impl ReplicaFetcherManager {
-    pub fn new(config: FetcherConfig, zk: Option<KafkaZkClient>, on_progress: Arc<Notify>) -> Self {
-        ReplicaFetcherManager { config, zk, fetchers: Mutex::new(HashMap::new()), generation: AtomicU64::new(1), on_progress }
+    pub fn new(config: FetcherConfig, zk: Option<KafkaZkClient>, on_progress: Arc<Notify>, quotas: Arc<ReplicationQuotas>) -> Self {
+        ReplicaFetcherManager {
+            config,
+            zk,
+            fetchers: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(1),
+            on_progress,
+            quotas,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<(i32, usize), FetcherHandle>> {
@@ -185,14 +198,15 @@ impl ReplicaFetcherManager {
     pub fn add_partition(&self, leader: i32, partition: Arc<Partition>, leader_epoch: i32) {
         let tp = partition.tp.clone();
         let key = (leader, fetcher_id(&tp, self.config.num_fetchers));
-        let ask_epoch = partition.log.latest_epoch().unwrap_or(-1);
+        let ask_epoch = partition.latest_epoch().unwrap_or(-1);
         let state = FetchState {
-            fetch_offset: partition.log.log_end_offset(),
+            fetch_offset: partition.log_end_offset(),
             partition,
             leader_epoch,
             truncation: TruncationState::Truncating { ask_epoch },
             delayed_until: None,
             generation: self.generation.fetch_add(1, Ordering::SeqCst),
+            lag: None,
         };
         let mut fetchers = self.lock();
         // A partition lives in at most one fetcher.
@@ -211,6 +225,7 @@ impl ReplicaFetcherManager {
                 zk: self.zk.clone(),
                 stop: stop_rx,
                 on_progress: self.on_progress.clone(),
+                quotas: self.quotas.clone(),
             };
             let join = tokio::spawn(fetcher.run());
             FetcherHandle { shared, stop, join }
@@ -281,6 +296,7 @@ struct Fetcher {
     zk: Option<KafkaZkClient>,
     stop: watch::Receiver<bool>,
     on_progress: Arc<Notify>,
+    quotas: Arc<ReplicationQuotas>,
 }
 
 #[derive(Clone)]
@@ -431,7 +447,7 @@ impl Fetcher {
                 if cur.generation != s.generation {
                     continue;
                 }
-                let log = &cur.partition.log;
+                let log = cur.partition.clone();
                 let hw = log.high_watermark();
                 if let Err(e) = log.truncate_to(hw) {
                     log::error!("{} cannot truncate {tp} to {hw}: {e}", self.name());
@@ -489,7 +505,7 @@ impl Fetcher {
                 continue;
             }
             let Some(cur) = m.get_mut(&tp) else { continue };
-            let log = cur.partition.log.clone();
+            let log = cur.partition.clone();
             let d = truncation_decision(leader_epoch, end_offset, log.log_end_offset(), log.high_watermark(), |e| {
                 log.end_offset_for_epoch(e)
             });
@@ -519,17 +535,29 @@ impl Fetcher {
     async fn fetch_round(&mut self, conn: &mut BrokerConnection, parts: Vec<(TopicPartition, FetchState)>) -> Outcome {
         let mut by_topic: BTreeMap<String, Vec<FetchRequestPartition>> = BTreeMap::new();
         let mut sent: HashMap<TopicPartition, Sent> = HashMap::new();
+        let quota = &self.quotas.follower;
         for (tp, s) in &parts {
+            // Kafka's shouldFollowerThrottle: leave a throttled partition out
+            // of the request while the follower quota is exceeded, unless in sync.
+            let in_sync = s.lag.is_some_and(|l| l <= 0);
+            if quota.should_throttle(tp, in_sync) {
+                continue;
+            }
             by_topic.entry(tp.topic.clone()).or_default().push(FetchRequestPartition {
                 partition: tp.partition,
                 current_leader_epoch: s.leader_epoch,
                 fetch_offset: s.fetch_offset,
                 last_fetched_epoch: -1,
-                log_start_offset: s.partition.log.log_start_offset(),
+                log_start_offset: s.partition.log_start_offset(),
                 partition_max_bytes: self.config.fetch_max_bytes,
                 ..Default::default()
             });
             sent.insert(tp.clone(), Sent { tp: tp.clone(), generation: s.generation, fetch_offset: s.fetch_offset });
+        }
+        if sent.is_empty() {
+            // Everything is throttled: back off as Kafka's fetcher does with an empty request.
+            self.pause(Duration::from_millis(self.config.fetch_backoff_ms.clamp(10, 1000))).await;
+            return Outcome::Continue;
         }
         let req = FetchRequest {
             replica_id: self.config.broker_id,
@@ -589,7 +617,7 @@ impl Fetcher {
                     if let Some(div) = p.diverging_epoch.as_ref().filter(|d| d.epoch >= 0 || d.end_offset >= 0) {
                         // Fetch v12 divergence: truncate first, HW later (KAFKA-14704).
                         log::info!("{} {tp}: leader reports diverging epoch {} ending at {}", self.name(), div.epoch, div.end_offset);
-                        let log = cur.partition.log.clone();
+                        let log = cur.partition.clone();
                         let d = truncation_decision(div.epoch, div.end_offset, log.log_end_offset(), log.high_watermark(), |e| {
                             log.end_offset_for_epoch(e)
                         });
@@ -601,34 +629,39 @@ impl Fetcher {
                         }
                         continue;
                     }
-                    let log = cur.partition.log.clone();
+                    let log = cur.partition.clone();
                     if let Some(records) = p.records.as_ref().filter(|r| !r.is_empty()) {
-                        match log.append_as_follower(records.clone()) {
+                        match log.append_records_to_follower(records.clone()) {
                             Ok(info) => {
                                 if info.num_batches > 0 {
                                     progressed = true;
                                 }
+                                if quota.is_throttled(&tp) {
+                                    quota.record(records.len());
+                                }
                             }
                             Err(e) => {
-                                log::error!("{} follower append to {tp} at {} failed: {e}", self.name(), req.fetch_offset);
+                                log::error!(
+                                    "{} follower append to {tp} at {} failed: {} {}",
+                                    self.name(),
+                                    req.fetch_offset,
+                                    error::error_name(e.code),
+                                    e.message.unwrap_or_default()
+                                );
                                 cur.delayed_until = Some(Instant::now() + Duration::from_millis(self.config.fetch_backoff_ms));
                                 continue;
                             }
                         }
                     }
-                    let leo = log.log_end_offset();
-                    cur.fetch_offset = leo;
+                    cur.fetch_offset = log.log_end_offset();
                     if p.high_watermark >= 0 {
-                        let new_hw = p.high_watermark.min(leo);
-                        if new_hw != log.high_watermark() {
-                            log.update_high_watermark(new_hw);
-                            progressed = true;
-                        }
+                        cur.lag = Some((p.high_watermark - cur.fetch_offset).max(0));
                     }
-                    if p.log_start_offset > log.log_start_offset() && p.log_start_offset <= log.high_watermark() {
-                        if let Err(e) = log.maybe_increment_log_start_offset(p.log_start_offset) {
-                            log::warn!("{} cannot move log start of {tp} to {}: {e}", self.name(), p.log_start_offset);
-                        }
+                    if log.update_follower_high_watermark(p.high_watermark) {
+                        progressed = true;
+                    }
+                    if let Err(e) = log.maybe_increment_log_start_offset(p.log_start_offset) {
+                        log::warn!("{} cannot move log start of {tp} to {}: {e}", self.name(), p.log_start_offset);
                     }
                 }
             }
@@ -698,7 +731,7 @@ impl Fetcher {
         if cur.generation != s.generation {
             return Ok(());
         }
-        let log = cur.partition.log.clone();
+        let log = cur.partition.clone();
         let leo = log.log_end_offset();
         let result = if leader_end < leo {
             log::warn!("{} {}: leader's log ends at {leader_end}, before ours ({leo}); truncating", self.name(), s.tp);

@@ -13,9 +13,11 @@ use crate::log::{LogConfig, LogManager};
 use crate::protocol::error::{self, ErrorCode};
 use crate::protocol::records::AppendOrigin;
 use crate::server::isr_manager::IsrManager;
-use crate::server::partition::{Partition, PartitionState, RoleChange};
+use crate::server::partition::{FetchParams, Partition, PartitionState, RoleChange};
 use crate::server::replica_alter_log_dirs::ReplicaAlterLogDirsManager;
 use crate::server::replica_fetcher::{FetcherConfig, ReplicaFetcherManager};
+use crate::server::replication_quota_manager::{parse_throttled_partitions, ReplicationQuotas};
+use crate::zk::admin_zk_client::{FOLLOWER_THROTTLED_REPLICAS, LEADER_THROTTLED_REPLICAS};
 use crate::zk::KafkaZkClient;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -49,6 +51,16 @@ pub struct FetchPartitionRequest {
     pub current_leader_epoch: i32,
     /// Fetch v12+: epoch of the requester's last fetched batch (-1 = none).
     pub last_fetched_epoch: i32,
+    /// Fetch v5+: the requester's log start offset (followers; -1 otherwise).
+    pub log_start_offset: i64,
+}
+
+/// One partition's answer to DeleteRecords.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteRecordsPartitionResult {
+    pub tp: TopicPartition,
+    pub low_watermark: i64,
+    pub error: ErrorCode,
 }
 
 /// One partition of a fetch response.
@@ -62,6 +74,8 @@ pub struct FetchPartitionResult {
     pub records: Option<Bytes>,
     /// Fetch v12: (epoch, end offset) where the requester's log diverges.
     pub diverging_epoch: Option<(i32, i64)>,
+    /// Answered by this broker as a follower (KIP-392 consumer fetch).
+    pub served_by_follower: bool,
 }
 
 /// Told when this broker becomes (true) or stops being (false) the leader of
@@ -88,8 +102,11 @@ pub struct ReplicaManager {
     /// Moves replicas between log dirs (AlterReplicaLogDirs).
     pub alter_log_dirs_manager: Arc<ReplicaAlterLogDirsManager>,
     isr_manager: IsrManager,
-    /// Per-topic config overrides, read from ZooKeeper when a log is created.
+    /// Per-topic config overrides, read from ZooKeeper when a log is
+    /// created and updated by the DynamicConfigManager.
     topic_configs: RwLock<HashMap<String, HashMap<String, String>>>,
+    /// Leader, follower and alter-log-dirs replication throttles.
+    quotas: Arc<ReplicationQuotas>,
 }
 
 /// Replication settings and the ZooKeeper client the ISR writes and
@@ -98,6 +115,7 @@ pub struct ReplicationSettings {
     pub fetcher: FetcherConfig,
     pub replica_lag_time_max_ms: i64,
     pub zk: Option<KafkaZkClient>,
+    pub quotas: Arc<ReplicationQuotas>,
 }
 
 impl ReplicaManager {
@@ -105,6 +123,7 @@ impl ReplicaManager {
     /// cannot resolve leaders): for tests of the single-broker paths.
     pub fn new(broker_id: i32, log_manager: Arc<LogManager>, default_log_config: LogConfig, default_min_isr: i32) -> Self {
         let notify = Arc::new(Notify::new());
+        let quotas = Arc::new(ReplicationQuotas::default());
         ReplicaManager {
             leadership_listener: RwLock::new(None),
             broker_id,
@@ -112,7 +131,8 @@ impl ReplicaManager {
             partitions: RwLock::new(HashMap::new()),
             controller_epoch: AtomicI32::new(-1),
             broker_epoch: AtomicI64::new(-1),
-            fetcher_manager: ReplicaFetcherManager::new(FetcherConfig::defaults(broker_id), None, notify.clone()),
+            fetcher_manager: ReplicaFetcherManager::new(FetcherConfig::defaults(broker_id), None, notify.clone(), quotas.clone()),
+            quotas,
             alter_log_dirs_manager: ReplicaAlterLogDirsManager::start(log_manager.clone(), 1 << 20),
             isr_manager: IsrManager::disabled(broker_id),
             data_notify: notify,
@@ -146,7 +166,8 @@ impl ReplicaManager {
             controller_epoch: AtomicI32::new(-1),
             broker_epoch: AtomicI64::new(-1),
             alter_log_dirs_manager: ReplicaAlterLogDirsManager::start(log_manager.clone(), settings.fetcher.fetch_max_bytes.max(1) as usize),
-            fetcher_manager: ReplicaFetcherManager::new(settings.fetcher, settings.zk.clone(), notify.clone()),
+            fetcher_manager: ReplicaFetcherManager::new(settings.fetcher, settings.zk.clone(), notify.clone(), settings.quotas.clone()),
+            quotas: settings.quotas.clone(),
             isr_manager,
             data_notify: notify,
             default_log_config,
@@ -235,6 +256,39 @@ impl ReplicaManager {
 
     pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
         self.partitions.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
+    /// The replication throttles (the DynamicConfigManager sets their bounds
+    /// and throttled partitions; the log-dir mover uses `alter_log_dirs`).
+    pub fn quotas(&self) -> &Arc<ReplicationQuotas> {
+        &self.quotas
+    }
+
+    /// A topic's config overrides changed (Kafka's `TopicConfigHandler`):
+    /// new LogConfig for its logs here, `min.insync.replicas`, and the
+    /// leader/follower throttled-replica lists for this broker.
+    pub fn update_topic_config(&self, topic: &str, overrides: HashMap<String, String>) {
+        let config = match LogConfig::from_overrides(&self.default_log_config, &overrides) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                log::warn!("ignoring invalid log config of topic {topic}: {e}");
+                None
+            }
+        };
+        if let Some(config) = config {
+            for p in self.all_partitions().into_iter().filter(|p| p.tp.topic == topic) {
+                p.update_log_config(config.clone());
+            }
+        }
+        for (key, quota) in [(LEADER_THROTTLED_REPLICAS, &self.quotas.leader), (FOLLOWER_THROTTLED_REPLICAS, &self.quotas.follower)] {
+            match overrides.get(key).and_then(|v| parse_throttled_partitions(v, self.broker_id)) {
+                Some(replicas) => quota.mark_throttled(topic, replicas),
+                None => quota.remove_throttle(topic),
+            }
+        }
+        self.topic_configs.write().unwrap_or_else(|p| p.into_inner()).insert(topic.to_string(), overrides);
+        // min.insync.replicas may have changed for waiting produces.
+        self.data_notify.notify_waiters();
     }
 
     fn min_isr(&self, topic: &str) -> i32 {
@@ -338,26 +392,58 @@ impl ReplicaManager {
         error::NONE
     }
 
-    /// Appends produced batches to the leaders' logs. With acks=-1 it waits
-    /// (delayed produce) until the ISR has the records or `timeout` passes.
+    /// Appends produced batches to the leaders' logs (each through
+    /// `Partition::append_records_to_leader`). With acks=-1 it waits
+    /// (delayed produce) until the ISR has the records or `timeout` passes;
+    /// a waiting produce succeeds only while the partition is still led here
+    /// under the epoch it was appended in.
     pub async fn append_records(
         &self,
         timeout: Duration,
         acks: i16,
         entries: Vec<(TopicPartition, Option<Bytes>)>,
     ) -> Vec<(TopicPartition, ProducePartitionResult)> {
+        self.append_records_with_origin(timeout, acks, entries, AppendOrigin::Client).await
+    }
+
+    /// As `append_records`, for a given append origin.
+    pub async fn append_records_with_origin(
+        &self,
+        timeout: Duration,
+        acks: i16,
+        entries: Vec<(TopicPartition, Option<Bytes>)>,
+        origin: AppendOrigin,
+    ) -> Vec<(TopicPartition, ProducePartitionResult)> {
         let mut results = Vec::with_capacity(entries.len());
-        let mut waiting: Vec<(usize, Arc<Partition>, i64, i32)> = Vec::new();
+        // (result index, partition, last offset, epoch appended in, min ISR)
+        let mut waiting: Vec<(usize, Arc<Partition>, i64, i32, i32)> = Vec::new();
         for (tp, records) in entries {
-            let r = self.append_to_partition(&tp, acks, records);
-            match r {
-                Ok((res, partition, last_offset)) => {
+            let Some(partition) = self.get_partition(&tp) else {
+                results.push((tp, ProducePartitionResult::error(error::UNKNOWN_TOPIC_OR_PARTITION, None)));
+                continue;
+            };
+            let min_isr = self.min_isr(&tp.topic);
+            match partition.append_records_to_leader(records.unwrap_or_default(), origin, acks, min_isr) {
+                Ok(appended) => {
+                    self.data_notify.notify_waiters();
                     if acks == -1 {
-                        waiting.push((results.len(), partition, last_offset, self.min_isr(&tp.topic)));
+                        waiting.push((results.len(), partition, appended.info.last_offset, appended.leader_epoch, min_isr));
                     }
-                    results.push((tp, res));
+                    results.push((
+                        tp,
+                        ProducePartitionResult {
+                            error: error::NONE,
+                            base_offset: appended.info.first_offset,
+                            log_append_time: appended.info.log_append_time,
+                            log_start_offset: appended.log_start_offset,
+                            error_message: None,
+                        },
+                    ));
                 }
-                Err(res) => results.push((tp, res)),
+                Err(e) => {
+                    log::debug!("append to {tp} refused: {}", error::error_name(e.code));
+                    results.push((tp, ProducePartitionResult::error(e.code, e.message)));
+                }
             }
         }
         if acks == -1 && !waiting.is_empty() {
@@ -366,31 +452,20 @@ impl ReplicaManager {
                 let notified = self.data_notify.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                waiting.retain(|(idx, p, last, min_isr)| {
-                    if p.log.high_watermark() > *last {
-                        // Kafka's checkEnoughReplicasReachOffset: the ISR that
-                        // has the records must still be large enough.
-                        let isr = p.isr_size() as i32;
-                        if isr < *min_isr {
-                            results[*idx].1 = ProducePartitionResult::error(
-                                error::NOT_ENOUGH_REPLICAS_AFTER_APPEND,
-                                Some(format!("the ISR of {} shrank to {isr} below min.insync.replicas {min_isr}", p.tp)),
-                            );
-                        }
-                        return false;
+                waiting.retain(|(idx, p, last, epoch, min_isr)| match p.check_enough_replicas_reach_offset(*last, *epoch, *min_isr) {
+                    None => true,
+                    Some(Ok(())) => false,
+                    Some(Err(e)) => {
+                        results[*idx].1 = ProducePartitionResult::error(e.code, e.message);
+                        false
                     }
-                    if !p.is_leader() {
-                        results[*idx].1 = ProducePartitionResult::error(error::NOT_LEADER_OR_FOLLOWER, None);
-                        return false;
-                    }
-                    true
                 });
                 if waiting.is_empty() {
                     break;
                 }
                 let now = Instant::now();
                 if now >= deadline {
-                    for (idx, _, _, _) in &waiting {
+                    for (idx, ..) in &waiting {
                         results[*idx].1 = ProducePartitionResult::error(error::REQUEST_TIMED_OUT, None);
                     }
                     break;
@@ -399,53 +474,6 @@ impl ReplicaManager {
             }
         }
         results
-    }
-
-    fn append_to_partition(
-        &self,
-        tp: &TopicPartition,
-        acks: i16,
-        records: Option<Bytes>,
-    ) -> Result<(ProducePartitionResult, Arc<Partition>, i64), ProducePartitionResult> {
-        let Some(partition) = self.get_partition(tp) else {
-            return Err(ProducePartitionResult::error(error::UNKNOWN_TOPIC_OR_PARTITION, None));
-        };
-        let state = partition.state();
-        if state.leader != self.broker_id {
-            return Err(ProducePartitionResult::error(error::NOT_LEADER_OR_FOLLOWER, None));
-        }
-        let min_isr = self.min_isr(&tp.topic);
-        if acks == -1 && (state.isr.len() as i32) < min_isr {
-            return Err(ProducePartitionResult::error(
-                error::NOT_ENOUGH_REPLICAS,
-                Some(format!(
-                    "The size of the current ISR {:?} is insufficient to satisfy the min.isr requirement of {min_isr} for partition {tp}",
-                    state.isr
-                )),
-            ));
-        }
-        let records = records.unwrap_or_default();
-        match partition.log.append_as_leader(records, state.leader_epoch, AppendOrigin::Client) {
-            Ok(info) => {
-                partition.maybe_increment_high_watermark();
-                self.data_notify.notify_waiters();
-                Ok((
-                    ProducePartitionResult {
-                        error: error::NONE,
-                        base_offset: info.first_offset,
-                        log_append_time: info.log_append_time,
-                        log_start_offset: partition.log.log_start_offset(),
-                        error_message: None,
-                    },
-                    partition,
-                    info.last_offset,
-                ))
-            }
-            Err(e) => {
-                log::debug!("append to {tp} refused: {e}");
-                Err(ProducePartitionResult::error(e.error_code(), Some(e.to_string())))
-            }
-        }
     }
 
     /// Reads from the leaders' logs. Consumers (`replica_id` < 0) see only
@@ -460,18 +488,44 @@ impl ReplicaManager {
         max_bytes: i32,
         partitions: &[FetchPartitionRequest],
     ) -> Vec<FetchPartitionResult> {
+        self.fetch_messages_with(replica_id, max_wait, min_bytes, max_bytes, partitions, false).await
+    }
+
+    /// As `fetch_messages`; `allow_follower`: a consumer fetch may be
+    /// answered by a follower, up to its high watermark (KIP-392).
+    pub async fn fetch_messages_with(
+        &self,
+        replica_id: i32,
+        max_wait: Duration,
+        min_bytes: i32,
+        max_bytes: i32,
+        partitions: &[FetchPartitionRequest],
+        allow_follower: bool,
+    ) -> Vec<FetchPartitionResult> {
         let deadline = Instant::now() + max_wait;
         let mut first = true;
         loop {
             let notified = self.data_notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let results = self.read_from_local_logs(replica_id, max_bytes, partitions, first);
+            let results = self.read_from_local_logs(replica_id, max_bytes, partitions, first, allow_follower);
             first = false;
             let bytes: usize = results.iter().map(|r| r.records.as_ref().map_or(0, |b| b.len())).sum();
             let any_error = results.iter().any(|r| r.error != error::NONE);
             let now = Instant::now();
             if max_wait.is_zero() || bytes >= min_bytes.max(0) as usize || any_error || now >= deadline {
+                if replica_id >= 0 {
+                    // Kafka's sizeOfThrottledPartitions: the leader quota
+                    // counts what throttled partitions send to followers.
+                    let throttled: usize = results
+                        .iter()
+                        .filter(|r| self.quotas.leader.is_throttled(&r.tp))
+                        .map(|r| r.records.as_ref().map_or(0, |b| b.len()))
+                        .sum();
+                    if throttled > 0 {
+                        self.quotas.leader.record(throttled);
+                    }
+                }
                 return results;
             }
             let _ = tokio::time::timeout(deadline - now, notified).await;
@@ -484,102 +538,153 @@ impl ReplicaManager {
         max_bytes: i32,
         partitions: &[FetchPartitionRequest],
         record_follower_state: bool,
+        allow_follower: bool,
     ) -> Vec<FetchPartitionResult> {
         let mut remaining = max_bytes.max(0) as usize;
         let mut results = Vec::with_capacity(partitions.len());
         let mut got_any = false;
         for req in partitions {
             let tp = &req.tp;
-            let err = |code| FetchPartitionResult {
+            let err = |code, hw, lso| FetchPartitionResult {
                 tp: tp.clone(),
                 error: code,
-                high_watermark: -1,
+                high_watermark: hw,
                 last_stable_offset: -1,
-                log_start_offset: -1,
+                log_start_offset: lso,
                 records: None,
                 diverging_epoch: None,
+                served_by_follower: false,
             };
             let Some(partition) = self.get_partition(tp) else {
-                results.push(err(error::UNKNOWN_TOPIC_OR_PARTITION));
+                results.push(err(error::UNKNOWN_TOPIC_OR_PARTITION, -1, -1));
                 continue;
             };
-            let state = partition.state();
-            if state.leader != self.broker_id {
-                results.push(err(error::NOT_LEADER_OR_FOLLOWER));
-                continue;
-            }
-            if req.current_leader_epoch >= 0 {
-                if req.current_leader_epoch < state.leader_epoch {
-                    results.push(err(error::FENCED_LEADER_EPOCH));
-                    continue;
-                }
-                if req.current_leader_epoch > state.leader_epoch {
-                    results.push(err(error::UNKNOWN_LEADER_EPOCH));
-                    continue;
-                }
-            }
-            let log = &partition.log;
-            // Fetch v12 (KIP-595 style divergence check, as Kafka 2.7+ leaders
-            // do): the requester's last fetched epoch must end at or after its
-            // fetch offset in our log, else tell it where the epoch ends.
-            if req.last_fetched_epoch >= 0 {
-                let (epoch, end) = log.end_offset_for_epoch(req.last_fetched_epoch);
-                if epoch < req.last_fetched_epoch || end < req.fetch_offset {
-                    let hw = log.high_watermark();
-                    results.push(FetchPartitionResult {
-                        error: error::NONE,
-                        high_watermark: hw,
-                        last_stable_offset: hw,
-                        log_start_offset: log.log_start_offset(),
-                        records: Some(Bytes::new()),
-                        diverging_epoch: Some((epoch, end)),
-                        ..err(error::NONE)
-                    });
-                    continue;
-                }
-            }
-            let leo = log.log_end_offset();
-            let lso = log.log_start_offset();
-            if req.fetch_offset < lso || req.fetch_offset > leo {
-                let hw = log.high_watermark();
-                results.push(FetchPartitionResult { high_watermark: hw, log_start_offset: lso, ..err(error::OFFSET_OUT_OF_RANGE) });
-                continue;
-            }
-            if replica_id >= 0 && record_follower_state {
-                let before = log.high_watermark();
-                if let Some(change) = partition.update_follower_fetch_state(replica_id, req.fetch_offset) {
-                    self.isr_manager.submit(&partition, change);
-                }
-                if log.high_watermark() != before {
-                    self.data_notify.notify_waiters();
-                }
-            }
-            let hw = log.high_watermark();
-            let max_offset = if replica_id >= 0 { None } else { Some(hw) };
-            let limit = (req.partition_max_bytes.max(0) as usize).min(remaining);
-            let records = match log.read(req.fetch_offset, limit, max_offset, !got_any) {
-                Ok(info) => info.records,
+            let params = FetchParams {
+                replica_id,
+                fetch_offset: req.fetch_offset,
+                max_bytes: (req.partition_max_bytes.max(0) as usize).min(remaining),
+                min_one_message: !got_any,
+                current_leader_epoch: req.current_leader_epoch,
+                last_fetched_epoch: req.last_fetched_epoch,
+                allow_follower,
+                record_follower_state: record_follower_state && replica_id >= 0,
+                // Kafka's shouldLeaderThrottle: a throttled partition to a
+                // follower not in the ISR, while the leader quota is exceeded.
+                throttled: replica_id >= 0
+                    && self.quotas.leader.is_throttled(tp)
+                    && !partition.is_in_sync(replica_id)
+                    && self.quotas.leader.is_quota_exceeded(),
+            };
+            let read = match partition.fetch_records(&params) {
+                Ok(r) => r,
                 Err(e) => {
-                    log::warn!("read from {tp} at {} failed: {e}", req.fetch_offset);
-                    results.push(err(e.error_code()));
+                    if e.code != error::OFFSET_OUT_OF_RANGE && e.code != error::NOT_LEADER_OR_FOLLOWER {
+                        log::debug!("read from {tp} at {} failed: {}", req.fetch_offset, error::error_name(e.code));
+                    }
+                    results.push(err(e.code, e.high_watermark, e.log_start_offset));
                     continue;
                 }
             };
-            if !records.is_empty() {
+            if let Some(change) = read.isr_change {
+                self.isr_manager.submit(&partition, change);
+            }
+            // Kafka's updateFollowerFetchState also takes the follower's log
+            // start offset (DeleteRecords waits on it).
+            let start_moved = replica_id >= 0
+                && record_follower_state
+                && partition.update_follower_log_start_offset(replica_id, req.log_start_offset);
+            if read.high_watermark_moved || start_moved {
+                self.data_notify.notify_waiters();
+            }
+            if !read.records.is_empty() {
                 got_any = true;
             }
-            remaining = remaining.saturating_sub(records.len());
+            remaining = remaining.saturating_sub(read.records.len());
             results.push(FetchPartitionResult {
                 tp: tp.clone(),
                 error: error::NONE,
-                high_watermark: hw,
-                last_stable_offset: hw,
-                log_start_offset: lso,
-                records: Some(records),
-                diverging_epoch: None,
+                high_watermark: read.high_watermark,
+                last_stable_offset: read.high_watermark,
+                log_start_offset: read.log_start_offset,
+                records: Some(read.records),
+                diverging_epoch: read.diverging_epoch,
+                served_by_follower: !read.from_leader,
             });
         }
         results
+    }
+
+    /// DeleteRecords (Kafka's `ReplicaManager.deleteRecords` with its
+    /// `DelayedDeleteRecords`): each partition's leader moves its log start
+    /// offset (`Partition::delete_records_on_leader`); the answer waits until
+    /// the low watermark (the smallest log start offset in the ISR) has
+    /// reached the offset on every partition that succeeded, or `timeout`
+    /// passes (REQUEST_TIMED_OUT). Internal topics get INVALID_TOPIC_EXCEPTION.
+    /// Segments below the new start go at the next retention check.
+    pub async fn delete_records(&self, timeout: Duration, offsets: Vec<(TopicPartition, i64)>) -> Vec<DeleteRecordsPartitionResult> {
+        let mut results = Vec::with_capacity(offsets.len());
+        let mut waiting: Vec<(usize, Arc<Partition>, i64)> = Vec::new();
+        for (tp, offset) in offsets {
+            let fail = |error| DeleteRecordsPartitionResult { tp: tp.clone(), low_watermark: -1, error };
+            if crate::server::apis::metadata::is_internal_topic(&tp.topic) {
+                results.push(fail(error::INVALID_TOPIC_EXCEPTION));
+                continue;
+            }
+            let Some(partition) = self.get_partition(&tp) else {
+                results.push(fail(error::UNKNOWN_TOPIC_OR_PARTITION));
+                continue;
+            };
+            match partition.delete_records_on_leader(offset) {
+                Ok((requested, low)) => {
+                    log::info!("[ReplicaManager broker={}] DeleteRecords moved the log start offset of {tp} to {requested}", self.broker_id);
+                    if low < requested {
+                        waiting.push((results.len(), partition, requested));
+                    }
+                    results.push(DeleteRecordsPartitionResult { tp, low_watermark: low, error: error::NONE });
+                }
+                Err((code, msg)) => {
+                    log::debug!("DeleteRecords on {tp} refused: {msg}");
+                    results.push(fail(code));
+                }
+            }
+        }
+        // Followers see the new start in their next fetch response and
+        // report theirs in the fetch after: wake the fetch long-polls now.
+        self.data_notify.notify_waiters();
+        if waiting.is_empty() {
+            return results;
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.data_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            waiting.retain(|(idx, p, required)| match p.low_watermark_if_leader() {
+                Ok(low) => {
+                    results[*idx].low_watermark = low;
+                    low < *required
+                }
+                Err(code) => {
+                    results[*idx].error = code;
+                    results[*idx].low_watermark = -1;
+                    false
+                }
+            });
+            if waiting.is_empty() {
+                return results;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                for (idx, _, _) in &waiting {
+                    results[*idx].error = error::REQUEST_TIMED_OUT;
+                }
+                return results;
+            }
+            // Re-check at least every 100 ms (a follower's start offset moves
+            // without always waking the notifier).
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            let _ = tokio::time::timeout(wait, notified).await;
+        }
     }
 
     /// Writes the high watermarks and recovery points of all logs.

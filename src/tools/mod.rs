@@ -3,6 +3,7 @@
 
 pub mod console_consumer;
 pub mod consumer_groups;
+pub mod delete_records;
 pub mod console_producer;
 pub mod dump_log;
 pub mod leader_election;
@@ -85,6 +86,7 @@ pub fn kafka_exception(code: crate::protocol::ErrorCode, message: Option<&str>) 
     let (class, default) = match code {
         3 => ("UnknownTopicOrPartitionException", "This server does not host this topic-partition."),
         7 => ("TimeoutException", "The request timed out."),
+        17 => ("InvalidTopicException", "The request attempted to perform an operation on an invalid topic."),
         37 => ("InvalidPartitionsException", "Number of partitions is below 1."),
         41 => ("NotControllerException", "This is not the correct controller for this cluster."),
         42 => ("InvalidRequestException", "This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details."),

@@ -784,6 +784,9 @@ async fn alter(o: &TopicCommandOptions, service: &mut TopicService) -> Result<()
                     return Err(format!("The number of partitions for the internal topic {topic} cannot be changed."));
                 }
                 println!("WARNING: If partitions are increased for a topic that has a key, the partition logic or ordering of the messages will be affected");
+                if zk.is_topic_marked_for_deletion(topic).await.map_err(|e| e.to_string())? {
+                    return Err(format!("The topic {topic} is queued for deletion."));
+                }
                 let Some(existing) = zk.get_topic_assignment(topic).await.map_err(|e| e.to_string())? else {
                     return Err(format!("The topic {topic} does not exist"));
                 };

@@ -845,30 +845,36 @@ impl AdminZkClient {
         brokers: &[BrokerMetadata],
         validate_only: bool,
     ) -> Result<BTreeMap<i32, Vec<i32>>> {
-        let Some((mut znode, version)) = self.zk.get_topic_assignment_with_version(topic).await? else {
-            return Err(AdminError::InvalidTopic(format!("The topic {topic} does not exist")));
-        };
-        let existing: BTreeMap<i32, Vec<i32>> =
-            znode.partitions.iter().map(|(p, a)| (*p, a.replicas.clone())).collect();
-        let new = new_partitions_assignment(topic, &existing, brokers, num_partitions, manual)?;
-        let mut all = existing;
-        all.extend(new.iter().map(|(p, r)| (*p, r.clone())));
-        if validate_only {
-            return Ok(all);
+        // The znode's version guards the write; when someone else (the
+        // controller adding a topic id, a reassignment) rewrote it in between,
+        // read and decide again.
+        for _ in 0..3 {
+            let Some((mut znode, version)) = self.zk.get_topic_assignment_with_version(topic).await? else {
+                return Err(AdminError::InvalidTopic(format!("The topic {topic} does not exist")));
+            };
+            let existing: BTreeMap<i32, Vec<i32>> =
+                znode.partitions.iter().map(|(p, a)| (*p, a.replicas.clone())).collect();
+            let new = new_partitions_assignment(topic, &existing, brokers, num_partitions, manual.clone())?;
+            let mut all = existing;
+            all.extend(new.iter().map(|(p, r)| (*p, r.clone())));
+            if validate_only {
+                return Ok(all);
+            }
+            info!("Creating {} partitions for '{topic}' with the following replica assignment: {new:?}.", new.len());
+            for (p, r) in &new {
+                znode.partitions.insert(*p, crate::zk::ReplicaAssignment::new(r.clone()));
+            }
+            let path = crate::zk::zk_data::topic_path(topic);
+            match self.zk.conditional_set_data(&path, &znode.encode(), version).await {
+                Ok(Some(_)) => return Ok(all),
+                Ok(None) => continue,
+                Err(ZkError::NoNode(_)) => return Err(AdminError::InvalidTopic(format!("The topic {topic} does not exist"))),
+                Err(e) => return Err(AdminError::AdminOperation(e.to_string())),
+            }
         }
-        info!("Creating {} partitions for '{topic}' with the following replica assignment: {new:?}.", new.len());
-        for (p, r) in &new {
-            znode.partitions.insert(*p, crate::zk::ReplicaAssignment::new(r.clone()));
-        }
-        let path = crate::zk::zk_data::topic_path(topic);
-        match self.zk.conditional_set_data(&path, &znode.encode(), version).await {
-            Ok(Some(_)) => Ok(all),
-            Ok(None) => Err(AdminError::AdminOperation(format!(
-                "The assignment of topic {topic} changed while partitions were being added; try again"
-            ))),
-            Err(ZkError::NoNode(_)) => Err(AdminError::InvalidTopic(format!("The topic {topic} does not exist"))),
-            Err(e) => Err(AdminError::AdminOperation(e.to_string())),
-        }
+        Err(AdminError::AdminOperation(format!(
+            "The assignment of topic {topic} kept changing while partitions were being added; try again"
+        )))
     }
 
     /// The topic's config overrides (`/config/topics/<t>`).

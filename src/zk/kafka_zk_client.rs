@@ -369,6 +369,11 @@ impl KafkaZkClient {
         r.map_err(|e| zk_err("exists+watch", path, e))
     }
 
+    /// Deletes one znode (any version).
+    pub async fn delete_path(&self, path: &str) -> Result<()> {
+        self.client()?.delete(path, None).await.map_err(|e| zk_err("delete", path, e))
+    }
+
     /// Creates a persistent path and its parents, tolerating existing ones.
     pub async fn make_sure_persistent_path_exists(&self, path: &str) -> Result<()> {
         match self.client()?.mkdir(path, &open_acl()).await {

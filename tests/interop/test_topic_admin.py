@@ -424,6 +424,12 @@ def test_preferred_election_with_leader_election_tool(racked, tmp_path):
     assert f"Successfully completed leader election (PREFERRED) for partitions {topic}-1" in r.stdout
     assert f"Valid replica already elected for partitions {topic}-2" in r.stdout
     assert state(racked, topic, 1)["leader"] == preferred
+    # Every replica of every topic back in sync first, so that every
+    # preferred leader is electable and the tool can exit 0.
+    def all_in_sync():
+        md = harness.admin(racked.bootstrap).list_topics(timeout=10)
+        return all(len(p.isrs) == len(p.replicas) for t in md.topics.values() for p in t.partitions.values())
+    wait_until(all_in_sync, 60, "every ISR complete")
     r = ok("kafka-leader-election", "--bootstrap-server", racked.bootstrap, "--election-type", "preferred",
            "--all-topic-partitions")
     for p in range(4):

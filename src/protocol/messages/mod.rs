@@ -21,6 +21,7 @@ pub mod alter_configs;
 pub mod alter_partition_reassignments;
 pub mod alter_replica_log_dirs;
 pub mod create_partitions;
+pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_log_dirs;
 pub mod elect_leaders;

@@ -3,9 +3,11 @@
 //! its value and source — the topic override in `/config/topics/<t>`
 //! (TOPIC_CONFIG), else a broker synonym set in server.properties
 //! (STATIC_BROKER_CONFIG), else Kafka's default (DEFAULT_CONFIG) — so clients
-//! that print "non-default" configs print the overrides. Brokers (minimal):
-//! the properties given in server.properties, as static configs; the empty
-//! name (cluster-wide dynamic defaults) is an empty list.
+//! that print "non-default" configs print the overrides. Brokers: this
+//! broker's dynamic configs (`/config/brokers/<id>`, DYNAMIC_BROKER_CONFIG),
+//! the cluster defaults (`/config/brokers/<default>`,
+//! DYNAMIC_DEFAULT_BROKER_CONFIG) and server.properties (STATIC_BROKER_CONFIG),
+//! in that precedence; the empty name lists the cluster defaults only.
 
 use crate::protocol::error;
 use crate::protocol::messages::describe_configs::*;
@@ -172,6 +174,47 @@ fn is_sensitive(name: &str) -> bool {
     name.contains("password") || name.ends_with(".secret") || name.contains("sasl.jaas.config")
 }
 
+/// Broker configs with Kafka's precedence: this broker's dynamic config
+/// (DYNAMIC_BROKER_CONFIG), the cluster default (DYNAMIC_DEFAULT_BROKER_CONFIG),
+/// server.properties (STATIC_BROKER_CONFIG); synonyms in that order.
+pub fn describe_broker_configs(
+    per_broker: &BTreeMap<String, String>,
+    default: &BTreeMap<String, String>,
+    static_props: &BTreeMap<String, String>,
+    keys: Option<&[String]>,
+    include_synonyms: bool,
+) -> Vec<DescribeConfigsResourceResult> {
+    let mut names: Vec<&String> = per_broker.keys().chain(default.keys()).chain(static_props.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|k| keys.is_none_or(|keys| keys.iter().any(|x| x == *k)))
+        .map(|k| {
+            let sensitive = is_sensitive(k);
+            let shown = |v: &String| if sensitive { None } else { Some(v.clone()) };
+            let synonyms: Vec<DescribeConfigsSynonym> = [
+                (per_broker, SOURCE_DYNAMIC_BROKER_CONFIG),
+                (default, SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG),
+                (static_props, SOURCE_STATIC_BROKER_CONFIG),
+            ]
+            .iter()
+            .filter_map(|(m, source)| m.get(k).map(|v| DescribeConfigsSynonym { name: k.clone(), value: shown(v), source: *source, ..Default::default() }))
+            .collect();
+            let first = synonyms.first().cloned().unwrap_or_default();
+            DescribeConfigsResourceResult {
+                name: k.clone(),
+                value: first.value.clone(),
+                read_only: first.source == SOURCE_STATIC_BROKER_CONFIG,
+                config_source: first.source,
+                is_sensitive: sensitive,
+                synonyms: if include_synonyms { synonyms } else { Vec::new() },
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
 fn failed(res: &DescribeConfigsResource, code: i16, message: Option<String>) -> DescribeConfigsResult {
     DescribeConfigsResult {
         error_code: code,
@@ -211,7 +254,14 @@ impl KafkaApis {
                 };
                 describe_topic_configs(&overrides, &self.config.props, keys, include_synonyms)
             }
-            RESOURCE_BROKER if res.resource_name.is_empty() => Vec::new(),
+            RESOURCE_BROKER if res.resource_name.is_empty() => {
+                // The cluster-wide dynamic defaults (`/config/brokers/<default>`).
+                let default = match self.zk.get_entity_config("brokers", crate::zk::admin_zk_client::DEFAULT_ENTITY_NAME).await {
+                    Ok(c) => c.into_iter().collect::<BTreeMap<_, _>>(),
+                    Err(e) => return failed(res, error::UNKNOWN_SERVER_ERROR, Some(e.to_string())),
+                };
+                describe_broker_configs(&BTreeMap::new(), &default, &BTreeMap::new(), keys, include_synonyms)
+            }
             RESOURCE_BROKER => {
                 match res.resource_name.trim().parse::<i32>() {
                     Ok(id) if id == self.broker_id => {}
@@ -233,32 +283,18 @@ impl KafkaApis {
                         )
                     }
                 }
-                self.config
-                    .props
-                    .iter()
-                    .filter(|(k, _)| keys.map_or(true, |keys| keys.iter().any(|x| x == *k)))
-                    .map(|(k, v)| {
-                        let sensitive = is_sensitive(k);
-                        DescribeConfigsResourceResult {
-                            name: k.clone(),
-                            value: if sensitive { None } else { Some(v.clone()) },
-                            read_only: true,
-                            config_source: SOURCE_STATIC_BROKER_CONFIG,
-                            is_sensitive: sensitive,
-                            synonyms: if include_synonyms {
-                                vec![DescribeConfigsSynonym {
-                                    name: k.clone(),
-                                    value: if sensitive { None } else { Some(v.clone()) },
-                                    source: SOURCE_STATIC_BROKER_CONFIG,
-                                    ..Default::default()
-                                }]
-                            } else {
-                                Vec::new()
-                            },
-                            ..Default::default()
-                        }
-                    })
-                    .collect()
+                let read = |name: String| async move {
+                    self.zk.get_entity_config("brokers", &name).await.map(|c| c.into_iter().collect::<BTreeMap<_, _>>())
+                };
+                let per_broker = match read(self.broker_id.to_string()).await {
+                    Ok(c) => c,
+                    Err(e) => return failed(res, error::UNKNOWN_SERVER_ERROR, Some(e.to_string())),
+                };
+                let default = match read(crate::zk::admin_zk_client::DEFAULT_ENTITY_NAME.to_string()).await {
+                    Ok(c) => c,
+                    Err(e) => return failed(res, error::UNKNOWN_SERVER_ERROR, Some(e.to_string())),
+                };
+                describe_broker_configs(&per_broker, &default, &self.config.props, keys, include_synonyms)
             }
             other => {
                 log::debug!("DescribeConfigs from {:?}: resource type {other} is not served", ctx.client_id());
@@ -310,5 +346,25 @@ mod tests {
         assert_eq!(one.len(), 1);
         assert!(one[0].synonyms.is_empty());
         assert_eq!(one[0].value.as_deref(), Some("604800000"));
+    }
+
+    #[test]
+    fn broker_sources_and_precedence() {
+        let m = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<BTreeMap<_, _>>();
+        let per = m(&[("leader.replication.throttled.rate", "100")]);
+        let def = m(&[("leader.replication.throttled.rate", "200"), ("follower.replication.throttled.rate", "300")]);
+        let stat = m(&[("broker.id", "0")]);
+        let all = describe_broker_configs(&per, &def, &stat, None, true);
+        let get = |n: &str| all.iter().find(|c| c.name == n).unwrap().clone();
+        let l = get("leader.replication.throttled.rate");
+        assert_eq!((l.value.as_deref(), l.config_source), (Some("100"), SOURCE_DYNAMIC_BROKER_CONFIG));
+        assert_eq!(l.synonyms.iter().map(|s| s.source).collect::<Vec<_>>(), [SOURCE_DYNAMIC_BROKER_CONFIG, SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG]);
+        let f = get("follower.replication.throttled.rate");
+        assert_eq!((f.value.as_deref(), f.config_source), (Some("300"), SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG));
+        let b = get("broker.id");
+        assert_eq!((b.config_source, b.read_only), (SOURCE_STATIC_BROKER_CONFIG, true));
+        let only = describe_broker_configs(&per, &def, &stat, Some(&["broker.id".to_string()]), false);
+        assert_eq!(only.len(), 1);
+        assert!(only[0].synonyms.is_empty());
     }
 }

@@ -50,34 +50,6 @@ impl KafkaApis {
         let Some(partition) = self.replica_manager.get_partition(tp) else {
             return fail(error::UNKNOWN_TOPIC_OR_PARTITION);
         };
-        let state = partition.state();
-        // Replica id -2 is the "debugging" consumer, allowed on followers.
-        if state.leader != self.broker_id && replica_id != -2 {
-            return fail(error::NOT_LEADER_OR_FOLLOWER);
-        }
-        if current_epoch >= 0 {
-            if current_epoch < state.leader_epoch {
-                return fail(error::FENCED_LEADER_EPOCH);
-            }
-            if current_epoch > state.leader_epoch {
-                return fail(error::UNKNOWN_LEADER_EPOCH);
-            }
-        }
-        let log = &partition.log;
-        let epoch = state.leader_epoch;
-        match timestamp {
-            EARLIEST_TIMESTAMP => (error::NONE, log.log_start_offset(), -1, epoch),
-            LATEST_TIMESTAMP => {
-                let offset = if replica_id >= 0 || replica_id == -2 { log.log_end_offset() } else { log.high_watermark() };
-                (error::NONE, offset, -1, epoch)
-            }
-            ts => match log.fetch_offset_by_timestamp(ts) {
-                Ok(Some(found)) if replica_id >= 0 || found.offset < log.high_watermark() => {
-                    (error::NONE, found.offset, found.timestamp, found.leader_epoch.unwrap_or(epoch))
-                }
-                Ok(_) => (error::NONE, -1, -1, -1),
-                Err(e) => fail(e.error_code()),
-            },
-        }
+        partition.fetch_offset_for_timestamp(replica_id, current_epoch, timestamp)
     }
 }

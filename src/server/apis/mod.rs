@@ -1,12 +1,14 @@
 //! One file per API the broker serves, each adding its handler to `KafkaApis`
 //! (the way mini-redis keeps one file per command).
 
+pub mod alter_configs;
 pub mod alter_replica_log_dirs;
 pub mod alter_partition_reassignments;
 pub mod api_versions;
 pub mod controlled_shutdown;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_configs;
 pub mod elect_leaders;

@@ -44,19 +44,6 @@ impl KafkaApis {
         let Some(partition) = self.replica_manager.get_partition(tp) else {
             return (error::UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
         };
-        let state = partition.state();
-        if current_epoch >= 0 {
-            if current_epoch < state.leader_epoch {
-                return (error::FENCED_LEADER_EPOCH, -1, -1);
-            }
-            if current_epoch > state.leader_epoch {
-                return (error::UNKNOWN_LEADER_EPOCH, -1, -1);
-            }
-        }
-        if state.leader != self.broker_id {
-            return (error::NOT_LEADER_OR_FOLLOWER, -1, -1);
-        }
-        let (e, end) = partition.log.end_offset_for_epoch(epoch);
-        (error::NONE, e, end)
+        partition.last_offset_for_leader_epoch(current_epoch, epoch)
     }
 }

@@ -610,10 +610,9 @@ impl AdminMode {
 
     async fn execute(&mut self, additional: bool, text: &str, throttle: i64, log_dir_throttle: i64, timeout_ms: i64) -> Res<()> {
         let (proposed, proposed_dirs) = parse_execute_assignment_args(text)?;
-        let current_reassignments = self.ongoing(None).await?;
-        if !additional && !current_reassignments.is_empty() {
-            return Err(Failure::Terse(CANNOT_EXECUTE_BECAUSE_OF_EXISTING_MESSAGE.into()));
-        }
+        // The brokers, topics and partitions are checked first (Kafka checks
+        // the ongoing reassignments first), so that bad input is refused the
+        // same way whatever else is going on.
         let known = self.brokers().await?;
         let wanted: BTreeSet<i32> = proposed.values().flatten().copied().collect();
         if let Some(b) = wanted.iter().find(|b| !known.contains_key(b)) {
@@ -629,6 +628,10 @@ impl AdminMode {
                 "Error reassigning partition(s):\n{}",
                 missing.iter().map(|tp| format!("{tp}: This server does not host this topic-partition.")).collect::<Vec<_>>().join("\n")
             )));
+        }
+        let current_reassignments = self.ongoing(None).await?;
+        if !additional && !current_reassignments.is_empty() {
+            return Err(Failure::Terse(CANNOT_EXECUTE_BECAUSE_OF_EXISTING_MESSAGE.into()));
         }
         println!("{}", current_partition_replica_assignment_to_string(&proposed, &current_parts));
         if throttle >= 0 || log_dir_throttle >= 0 {
@@ -855,35 +858,6 @@ impl ZkMode {
         self.zk.zk()
     }
 
-    /// The targets in `/admin/reassign_partitions` (empty when absent).
-    async fn reassignment_znode(&self) -> Res<BTreeMap<TopicPartition, Vec<i32>>> {
-        let path = crate::zk::zk_data::REASSIGN_PARTITIONS_PATH;
-        match self.zk().get_data(path).await.map_err(zk_err)? {
-            None => Ok(BTreeMap::new()),
-            Some((bytes, _)) => {
-                let text = String::from_utf8_lossy(&bytes);
-                let (parts, _) = parse_partition_reassignment_data(&text).map_err(|e| Failure::Error(format!("{path}: {e}")))?;
-                Ok(parts.into_iter().collect())
-            }
-        }
-    }
-
-    /// Creates `/admin/reassign_partitions` with Kafka's JSON
-    /// (`{"version":1,"partitions":[{"topic","partition","replicas"}]}`);
-    /// fails if one exists.
-    async fn create_reassignment_znode(&self, targets: &BTreeMap<TopicPartition, Vec<i32>>) -> Res<()> {
-        let partitions: Vec<serde_json::Value> = targets
-            .iter()
-            .map(|(tp, r)| serde_json::json!({"topic": tp.topic, "partition": tp.partition, "replicas": r}))
-            .collect();
-        let data = serde_json::json!({"version": 1, "partitions": partitions}).to_string();
-        match self.zk().create_recursive(crate::zk::zk_data::REASSIGN_PARTITIONS_PATH, data.as_bytes()).await {
-            Ok(()) => Ok(()),
-            Err(crate::zk::ZkError::NodeExists(_)) => Err(Failure::Terse(CANNOT_EXECUTE_BECAUSE_OF_EXISTING_MESSAGE.into())),
-            Err(e) => Err(zk_err(e)),
-        }
-    }
-
     /// Registered brokers: rack and address.
     async fn brokers(&self) -> Res<BTreeMap<i32, (Option<String>, Option<String>)>> {
         let all = self.zk().get_all_brokers().await.map_err(zk_err)?;
@@ -984,7 +958,11 @@ impl ZkMode {
             }
             println!("The inter-broker throttle limit was set to {throttle} B/s");
         }
-        self.create_reassignment_znode(&proposed).await?;
+        match self.zk().create_partition_reassignment(&proposed).await {
+            Ok(()) => {}
+            Err(crate::zk::ZkError::NodeExists(_)) => return Err(Failure::Terse(CANNOT_EXECUTE_BECAUSE_OF_EXISTING_MESSAGE.into())),
+            Err(e) => return Err(zk_err(e)),
+        }
         println!("Successfully started partition reassignment{} for {}", plural(proposed.len()), join(proposed.keys()));
         Ok(())
     }
@@ -995,7 +973,7 @@ impl ZkMode {
             return Err(Failure::Error("bootstrap-server needs to be provided when replica reassignments are present.".into()));
         }
         println!("Warning: because you are using the deprecated --zookeeper option, the results may be incomplete.  Use --bootstrap-server instead for more accurate results.");
-        let in_znode = self.reassignment_znode().await?;
+        let in_znode = self.zk().get_partition_reassignment().await.map_err(zk_err)?.unwrap_or_default();
         let topics: BTreeSet<String> = targets.iter().map(|(tp, _)| tp.topic.clone()).collect();
         let assignments = self.assignments(&topics).await?;
         let brokers = self.brokers().await?;
