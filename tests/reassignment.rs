@@ -568,7 +568,7 @@ async fn alter_list_partition_reassignments_and_elect_leaders_apis() {
     assert_eq!(list(&c, ctrl, Some(&[p0.clone(), p2.clone()])).await.1.keys().cloned().collect::<Vec<_>>(), vec![p0.clone()]);
     assert_eq!(c.assignment(&p0).await.map(|a| a.adding_replicas), Some(vec![4]));
     // The preferred replica of p1 is now 4, which is not in the ISR.
-    let (top, errs) = elect(&c, ctrl, 2, 0, Some(&[p1.clone()])).await;
+    let (top, errs) = elect(&c, ctrl, 2, 0, Some(std::slice::from_ref(&p1))).await;
     assert_eq!((top, errs[&p1]), (codes::NONE, codes::PREFERRED_LEADER_NOT_AVAILABLE));
     // Cancel p0 (null target): original replicas back, 4's replica removed.
     let (_, errs) = alter(&c, ctrl, &[(p0.clone(), None)]).await;
@@ -599,8 +599,8 @@ async fn alter_list_partition_reassignments_and_elect_leaders_apis() {
     let (_, errs) = elect(&c, ctrl, 0, 0, None).await;
     assert!(errs.is_empty(), "{errs:?}");
     // Unclean on a partition that has a leader: not needed. On a non-controller: NOT_CONTROLLER.
-    assert_eq!(elect(&c, ctrl, 2, 1, Some(&[p0.clone()])).await.1[&p0], codes::ELECTION_NOT_NEEDED);
-    assert_eq!(elect(&c, other, 2, 1, Some(&[p0.clone()])).await.1[&p0], codes::NOT_CONTROLLER);
+    assert_eq!(elect(&c, ctrl, 2, 1, Some(std::slice::from_ref(&p0))).await.1[&p0], codes::ELECTION_NOT_NEEDED);
+    assert_eq!(elect(&c, other, 2, 1, Some(std::slice::from_ref(&p0))).await.1[&p0], codes::NOT_CONTROLLER);
 
     // Unclean election on demand: "unc" on {3,4}; 3 stops (4 leads alone), 4 dies, 3 returns
     // outside the ISR: the partition is offline until an UNCLEAN election elects 3.
@@ -614,8 +614,8 @@ async fn alter_list_partition_reassignments_and_elect_leaders_apis() {
     wait_for("broker 3 registered", || async { c.zk.get_all_broker_ids().await.is_ok_and(|ids| ids.contains(&3)) }).await;
     let ctrl = c.controller().await.expect("controller");
     assert_eq!(c.state(&u).await.map(|(l, _)| l), Some(-1), "clean election must not elect 3");
-    assert_eq!(elect(&c, ctrl, 2, 0, Some(&[u.clone()])).await.1[&u], codes::PREFERRED_LEADER_NOT_AVAILABLE);
-    let (_, errs) = elect(&c, ctrl, 2, 1, Some(&[u.clone()])).await;
+    assert_eq!(elect(&c, ctrl, 2, 0, Some(std::slice::from_ref(&u))).await.1[&u], codes::PREFERRED_LEADER_NOT_AVAILABLE);
+    let (_, errs) = elect(&c, ctrl, 2, 1, Some(std::slice::from_ref(&u))).await;
     assert_eq!(errs[&u], codes::NONE);
     assert_eq!(c.state(&u).await, Some((3, vec![3])));
 }

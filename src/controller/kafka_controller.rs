@@ -301,7 +301,7 @@ impl ControllerProcess {
                     return Ok(());
                 }
                 let r = self.process_api_partition_reassignment(reassignments).await;
-                let _ = reply.send(r.as_ref().map(|m| m.clone()).map_err(zk_error_code));
+                let _ = reply.send(match &r { Ok(m) => Ok(m.clone()), Err(e) => Err(zk_error_code(e)) });
                 r.map(|_| ())
             }
             ControllerEvent::ListPartitionReassignments { partitions, reply } => {
@@ -318,7 +318,7 @@ impl ControllerProcess {
                     return Ok(());
                 }
                 let r = self.process_replica_leader_election(election_type, partitions).await;
-                let _ = reply.send(r.as_ref().map(|m| m.clone()).map_err(zk_error_code));
+                let _ = reply.send(match &r { Ok(m) => Ok(m.clone()), Err(e) => Err(zk_error_code(e)) });
                 r.map(|_| ())
             }
             _ if !self.is_active() => Ok(()),

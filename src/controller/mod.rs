@@ -4,7 +4,8 @@
 //! `event_manager` (ControllerEventManager: the single event queue),
 //! `controller_context` (ControllerContext: the in-memory cluster view),
 //! `partition_state_machine` / `replica_state_machine` (Kafka's state machines),
-//! `election` (leader selection rules) and `channel_manager`
+//! `election` (leader selection rules), `reassignment` (the KIP-455
+//! partition reassignment decisions, pure) and `channel_manager`
 //! (ControllerChannelManager + ControllerBrokerRequestBatch: ordered sends of
 //! LeaderAndIsr / UpdateMetadata / StopReplica to each broker).
 
