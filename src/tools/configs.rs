@@ -486,10 +486,6 @@ async fn alter_bootstrap(client: &mut KafkaClient, o: &ConfigCommandOptions, e: 
 
 // ---- ZooKeeper mode
 
-fn zk_name(e: &Entities) -> Option<String> {
-    e.names.first().map(|n| if n.is_empty() { "<default>".to_string() } else { n.clone() })
-}
-
 fn admin_error(err: crate::zk::AdminError) -> CommandError {
     use crate::zk::AdminError as E;
     match err {
@@ -498,20 +494,185 @@ fn admin_error(err: crate::zk::AdminError) -> CommandError {
         E::InvalidConfig(m) if m.starts_with("Unknown topic config name") => usage(m),
         E::InvalidConfig(m) => CommandError::Other(format!("org.apache.kafka.common.config.ConfigException: {m}")),
         E::UnknownTopicOrPartition(m) => CommandError::Other(format!("org.apache.kafka.common.errors.UnknownTopicOrPartitionException: {m}")),
+        E::InvalidRequest(m) if m.starts_with("Unknown Dynamic Configuration") => usage(format!("requirement failed: {m}")),
         E::InvalidTopic(m) => CommandError::Other(format!("org.apache.kafka.common.errors.InvalidTopicException: {m}")),
         other => CommandError::Other(other.to_string()),
+    }
+}
+
+/// Kafka's `Sanitizer.sanitize`: URL-encoding (UTF-8, upper-case hex) of
+/// everything but `A-Za-z0-9._-`, for user and client names in znode paths.
+pub fn sanitize(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Kafka's `Sanitizer.desanitize` (URL decoding).
+pub fn desanitize(name: &str) -> String {
+    let b = name.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Some(v) = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One level of a ZooKeeper config entity (Kafka's `ConfigCommand.Entity`):
+/// its type and its sanitized name (`<default>` for the default; `None` =
+/// all of that type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZkEntity {
+    pub entity_type: String,
+    pub name: Option<String>,
+}
+
+impl ZkEntity {
+    fn path(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{}/{n}", self.entity_type),
+            None => self.entity_type.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ZkEntity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            None => write!(f, "{}", self.entity_type),
+            Some(n) => {
+                let shown = if self.entity_type == "users" || self.entity_type == "clients" { desanitize(n) } else { n.clone() };
+                if n == "<default>" {
+                    write!(f, "{}", zk_entity_string(&self.entity_type, n))
+                } else {
+                    write!(f, "{}", zk_entity_string(&self.entity_type, &shown))
+                }
+            }
+        }
+    }
+}
+
+/// Kafka's `ConfigEntity`: a root (user, client, topic, broker) and, for
+/// `<user, client>`, a child client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZkConfigEntity {
+    pub root: ZkEntity,
+    pub child: Option<ZkEntity>,
+}
+
+impl ZkConfigEntity {
+    /// The name under `/config/<root type>/` (`u/clients/c` for a pair).
+    pub fn full_sanitized_name(&self) -> String {
+        let mut s = self.root.name.clone().unwrap_or_default();
+        if let Some(c) = &self.child {
+            s.push('/');
+            s.push_str(&c.path());
+        }
+        s
+    }
+}
+
+impl std::fmt::Display for ZkConfigEntity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.root)?;
+        if let Some(c) = &self.child {
+            write!(f, ", {c}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Kafka's `parseEntity` / `parseClientQuotaEntity`: names sanitized,
+/// `""` = `<default>`, a `clients, users` pair put in `users, clients` order.
+pub fn parse_zk_entity(alter: bool, e: &Entities) -> Result<ZkConfigEntity, CommandError> {
+    let head = e.types[0].as_str();
+    if head != "users" && head != "clients" {
+        let name = e.names.first().map(|n| if n.is_empty() { "<default>".to_string() } else { n.clone() });
+        return Ok(ZkConfigEntity { root: ZkEntity { entity_type: head.to_string(), name }, child: None });
+    }
+    if alter && e.names.len() != e.types.len() {
+        return Err(usage("--entity-name or --entity-default must be specified with each --entity-type for --alter"));
+    }
+    let reverse = e.types.len() == 2 && head == "clients";
+    let types: Vec<String> = if reverse { e.types.iter().rev().cloned().collect() } else { e.types.clone() };
+    let names: Vec<String> = if reverse && e.names.len() == 2 { e.names.iter().rev().cloned().collect() } else { e.names.clone() };
+    let mut it = names.into_iter();
+    let ents: Vec<ZkEntity> = types
+        .into_iter()
+        .map(|t| {
+            let name = it.next().map(|n| if n.is_empty() { "<default>".to_string() } else { sanitize(&n) });
+            ZkEntity { entity_type: t, name }
+        })
+        .collect();
+    let mut ents = ents.into_iter();
+    let root = ents.next().ok_or_else(|| usage("At least one entity type must be specified"))?;
+    Ok(ZkConfigEntity { root, child: ents.next() })
+}
+
+/// Kafka's `ConfigEntity.getAllEntities`: expands the unnamed levels with
+/// the children of `/config/...`.
+async fn all_zk_entities(admin: &AdminZkClient, e: &ZkConfigEntity) -> Result<Vec<ZkConfigEntity>, CommandError> {
+    let children = |path: String| async move {
+        match admin.zk().get_children(&format!("/config/{path}")).await {
+            Ok(mut c) => {
+                c.sort();
+                Ok::<Vec<String>, CommandError>(c)
+            }
+            Err(_) => Ok(Vec::new()),
+        }
+    };
+    match (&e.root.name, &e.child) {
+        (None, child) => {
+            let mut out = Vec::new();
+            for name in children(e.root.entity_type.clone()).await? {
+                let root = ZkEntity { entity_type: e.root.entity_type.clone(), name: Some(name) };
+                match child {
+                    Some(c) => {
+                        let sub = ZkConfigEntity { root: root.clone(), child: Some(ZkEntity { entity_type: c.entity_type.clone(), name: None }) };
+                        out.extend(Box::pin(all_zk_entities(admin, &sub)).await?);
+                    }
+                    None => out.push(ZkConfigEntity { root, child: None }),
+                }
+            }
+            Ok(out)
+        }
+        (Some(_), Some(c)) if c.name.is_none() => {
+            let mut out = Vec::new();
+            for name in children(format!("{}/{}", e.root.path(), c.entity_type)).await? {
+                out.push(ZkConfigEntity { root: e.root.clone(), child: Some(ZkEntity { entity_type: c.entity_type.clone(), name: Some(name) }) });
+            }
+            Ok(out)
+        }
+        _ => Ok(vec![e.clone()]),
     }
 }
 
 async fn alter_zk(admin: &AdminZkClient, o: &ConfigCommandOptions, e: &Entities) -> Result<(), CommandError> {
     let add = configs_to_add(o)?;
     let delete = configs_to_delete(o);
-    let entity_type = e.types[0].as_str();
-    let Some(name) = zk_name(e) else {
-        return Err(usage(format!("an entity name must be specified with --alter of {entity_type}")));
-    };
-    if entity_type != "topics" && entity_type != "brokers" {
-        return Err(CommandError::Other(format!("java.lang.UnsupportedOperationException: {entity_type} configs are not supported by zkafka yet")));
+    let entity = parse_zk_entity(true, e)?;
+    let entity_type = entity.root.entity_type.as_str();
+    let name = entity.full_sanitized_name();
+    if entity_type == "ips" {
+        return Err(CommandError::Other("java.lang.UnsupportedOperationException: ips configs are not supported by zkafka yet".into()));
+    }
+    if entity_type == "users" && add.keys().any(|k| k.starts_with("SCRAM-")) {
+        return Err(CommandError::Other("java.lang.UnsupportedOperationException: SCRAM credentials are not supported by zkafka".into()));
     }
     if entity_type == "brokers" {
         let dynamic: Vec<&String> = add.keys().filter(|k| !ZK_UPDATABLE_WHILE_RUNNING.contains(&k.as_str())).collect();
@@ -541,6 +702,8 @@ async fn alter_zk(admin: &AdminZkClient, o: &ConfigCommandOptions, e: &Entities)
     }
     if entity_type == "topics" {
         admin.change_topic_config(&name, configs).await.map_err(admin_error)?;
+    } else if entity_type == "users" || entity_type == "clients" {
+        admin.change_client_quota_config(entity_type, &name, configs).await.map_err(admin_error)?;
     } else {
         let id = if name == "<default>" {
             None
@@ -549,32 +712,22 @@ async fn alter_zk(admin: &AdminZkClient, o: &ConfigCommandOptions, e: &Entities)
         };
         admin.change_broker_config(id, configs).await.map_err(admin_error)?;
     }
-    println!("Completed updating config for entity: {}.", zk_entity_string(entity_type, &name));
+    println!("Completed updating config for entity: {entity}.");
     Ok(())
 }
 
 async fn describe_zk(admin: &AdminZkClient, e: &Entities) -> Result<(), CommandError> {
-    let entity_type = e.types[0].as_str();
-    if entity_type != "topics" && entity_type != "brokers" {
-        return Err(CommandError::Other(format!("java.lang.UnsupportedOperationException: {entity_type} configs are not supported by zkafka yet")));
+    let entity = parse_zk_entity(false, e)?;
+    if entity.root.entity_type == "ips" {
+        return Err(CommandError::Other("java.lang.UnsupportedOperationException: ips configs are not supported by zkafka yet".into()));
     }
-    let names = match zk_name(e) {
-        Some(n) => vec![n],
-        None => {
-            let path = format!("/config/{entity_type}");
-            match admin.zk().get_children(&path).await {
-                Ok(mut c) => {
-                    c.sort();
-                    c
-                }
-                Err(_) => Vec::new(),
-            }
+    let describe_all_users = entity.root.entity_type == "users" && entity.root.name.is_none() && entity.child.is_none();
+    for ent in all_zk_entities(admin, &entity).await? {
+        let configs = admin.fetch_entity_config(&ent.root.entity_type, &ent.full_sanitized_name()).await.map_err(admin_error)?;
+        if !configs.is_empty() || !describe_all_users {
+            let text: Vec<String> = configs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!("Configs for {ent} are {}", text.join(","));
         }
-    };
-    for name in names {
-        let configs = admin.fetch_entity_config(entity_type, &name).await.map_err(admin_error)?;
-        let text: Vec<String> = configs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!("Configs for {} are {}", zk_entity_string(entity_type, &name), text.join(","));
     }
     Ok(())
 }
@@ -732,6 +885,24 @@ mod tests {
         );
         let (o, e) = parse(&["--bootstrap-server", "x:1", "--alter", "--entity-type", "brokers", "--entity-default", "--add-config", "a=1"]);
         assert_eq!(check_args(&o, &e), Ok(()));
+    }
+
+    #[test]
+    fn zk_entities() {
+        assert_eq!(sanitize("user 1*@x"), "user%201%2A%40x");
+        assert_eq!(desanitize("user%201%2A%40x"), "user 1*@x");
+        assert_eq!(desanitize("é%"), "é%");
+        assert_eq!(desanitize("%é"), "%é");
+        let (o, e) = parse(&["--zookeeper", "x:1", "--alter", "--entity-type", "clients", "--entity-name", "c", "--entity-type", "users", "--entity-name", "u 1", "--add-config", "producer_byte_rate=10"]);
+        let ent = parse_zk_entity(o.alter, &e).unwrap();
+        assert_eq!(ent.full_sanitized_name(), "u%201/clients/c");
+        assert_eq!(ent.root.entity_type, "users");
+        assert_eq!(ent.to_string(), "user-principal 'u 1', client-id 'c'");
+        let (o, e) = parse(&["--zookeeper", "x:1", "--alter", "--entity-type", "users", "--entity-default", "--add-config", "producer_byte_rate=10"]);
+        let ent = parse_zk_entity(o.alter, &e).unwrap();
+        assert_eq!((ent.full_sanitized_name(), ent.to_string()), ("<default>".to_string(), "default user-principal".to_string()));
+        let (o, e) = parse(&["--zookeeper", "x:1", "--alter", "--entity-type", "users", "--entity-type", "clients", "--entity-name", "c", "--add-config", "a=1"]);
+        assert!(matches!(parse_zk_entity(o.alter, &e), Err(CommandError::Usage(m)) if m == "--entity-name or --entity-default must be specified with each --entity-type for --alter"));
     }
 
     #[test]

@@ -203,3 +203,48 @@ def test_zookeeper_mode_and_restart(cluster, topic_name):
     wait_until(lambda: produce_one(bs, topic_name) == KafkaError.NOT_ENOUGH_REPLICAS, timeout=60, what="NOT_ENOUGH_REPLICAS after restart")
     r = configs("--bootstrap-server", bs, "--entity-type", "brokers", "--entity-name", "0", "--describe")
     assert "  leader.replication.throttled.rate=3000000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:leader.replication.throttled.rate=3000000}" in r.stdout.splitlines(), r.stdout
+
+
+@pytest.mark.time_limit(180)
+def test_zookeeper_mode_users_and_clients(cluster):
+    cluster.start(1, **BROKER)
+    zk = cluster.zk_connect
+    z = ["--zookeeper", zk]
+
+    r = configs(*z, "--entity-type", "users", "--entity-name", "alice", "--alter",
+                "--add-config", "producer_byte_rate=1048576,consumer_byte_rate=2097152")
+    assert r.stdout == WARN + "Completed updating config for entity: user-principal 'alice'.\n"
+    assert zk_config(cluster, "/config/users/alice") == {"producer_byte_rate": "1048576", "consumer_byte_rate": "2097152"}
+    r = configs(*z, "--entity-type", "clients", "--entity-default", "--alter", "--add-config", "request_percentage=50")
+    assert r.stdout == WARN + "Completed updating config for entity: default client-id.\n"
+    assert zk_config(cluster, "/config/clients/<default>") == {"request_percentage": "50"}
+    # the user+client pair, given clients first: stored under the user, name sanitized
+    r = configs(*z, "--entity-type", "clients", "--entity-name", "my client", "--entity-type", "users",
+                "--entity-name", "alice", "--alter", "--add-config", "producer_byte_rate=1000")
+    assert r.stdout == WARN + "Completed updating config for entity: user-principal 'alice', client-id 'my client'.\n"
+    assert zk_config(cluster, "/config/users/alice/clients/my%20client") == {"producer_byte_rate": "1000"}
+    paths = [json.loads(cluster.zk_get(f"/config/changes/{n}")[0])["entity_path"] for n in sorted(cluster.zk_children("/config/changes"))]
+    assert paths[-3:] == ["users/alice", "clients/<default>", "users/alice/clients/my%20client"], paths
+
+    r = configs(*z, "--entity-type", "users", "--describe")
+    assert r.stdout == WARN + "Configs for user-principal 'alice' are consumer_byte_rate=2097152,producer_byte_rate=1048576\n"
+    r = configs(*z, "--entity-type", "users", "--entity-name", "alice", "--entity-type", "clients", "--describe")
+    assert r.stdout == WARN + "Configs for user-principal 'alice', client-id 'my client' are producer_byte_rate=1000\n"
+    r = configs(*z, "--entity-type", "clients", "--entity-default", "--describe")
+    assert r.stdout == WARN + "Configs for default client-id are request_percentage=50\n"
+
+    r = configs(*z, "--entity-type", "users", "--entity-name", "alice", "--alter", "--delete-config", "consumer_byte_rate")
+    assert zk_config(cluster, "/config/users/alice") == {"producer_byte_rate": "1048576"}
+
+    # bad usage: nothing changed
+    r = configs(*z, "--entity-type", "users", "--entity-name", "alice", "--alter", "--add-config", "retention.ms=1", check=False)
+    assert r.returncode == 1 and r.stderr == "requirement failed: Unknown Dynamic Configuration: Set(retention.ms).\n"
+    r = configs(*z, "--entity-type", "clients", "--entity-name", "c", "--alter", "--add-config", "producer_byte_rate=fast", check=False)
+    assert r.returncode == 1 and "Invalid value fast for configuration producer_byte_rate" in r.stderr
+    r = configs(*z, "--entity-type", "users", "--entity-type", "clients", "--entity-name", "c", "--alter",
+                "--add-config", "producer_byte_rate=1", check=False)
+    assert r.returncode == 1 and r.stderr == "--entity-name or --entity-default must be specified with each --entity-type for --alter\n"
+    assert zk_config(cluster, "/config/users/alice") == {"producer_byte_rate": "1048576"}
+    assert zk_config(cluster, "/config/clients/c") is None
+    # the broker is still serving after those notifications
+    assert configs("--bootstrap-server", cluster.bootstrap, "--entity-type", "brokers", "--entity-default", "--describe").returncode == 0
