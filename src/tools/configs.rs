@@ -879,8 +879,13 @@ mod tests {
             err(&["--bootstrap-server", "x:1", "--describe", "--entity-type", "topics", "--entity-type", "topics"]),
             "Duplicate entity type(s) specified: topics"
         );
+        // the shorthand flag adds its type, so Kafka's duplicate check comes first here
         assert_eq!(
             err(&["--bootstrap-server", "x:1", "--describe", "--entity-type", "topics", "--topic", "t"]),
+            "Duplicate entity type(s) specified: topics"
+        );
+        assert_eq!(
+            err(&["--bootstrap-server", "x:1", "--describe", "--entity-name", "x", "--topic", "t"]),
             "--entity-{type,name,default} should not be used in conjunction with specific entity flags"
         );
         let (o, e) = parse(&["--bootstrap-server", "x:1", "--alter", "--entity-type", "brokers", "--entity-default", "--add-config", "a=1"]);
