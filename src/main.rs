@@ -18,6 +18,7 @@ Commands (each also available as bin/<command>.sh):
   kafka-leader-election   elect preferred or unclean leaders on demand
   kafka-preferred-replica-election  move leadership back to the preferred replicas (deprecated)
   kafka-log-dirs          describe the brokers' log directories and the replicas in them
+  kafka-configs           describe and change topic and broker configs
   kafka-reassign-partitions  move partition replicas between brokers and log directories
 
 Run `zkafka <command> --help` for the command's options.";
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         "kafka-leader-election" => zkafka::tools::leader_election::main(args),
         "kafka-preferred-replica-election" => zkafka::tools::preferred_replica_election::main(args),
         "kafka-log-dirs" => zkafka::tools::log_dirs::main(args),
+        "kafka-configs" => zkafka::tools::configs::main(args),
         "kafka-reassign-partitions" => zkafka::tools::reassign_partitions::main(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");

@@ -705,3 +705,112 @@ impl KafkaClient {
             .collect())
     }
 }
+
+// ---- kafka-configs: DescribeConfigs / AlterConfigs / IncrementalAlterConfigs
+// sent where Kafka's admin client sends them (a broker resource with a
+// numeric name to that broker, everything else to any broker), with the
+// response returned whole so the tool can print each error the Java way.
+
+use crate::protocol::messages::alter_configs::{AlterConfigsRequest, AlterConfigsResponse};
+
+pub const ALTER_CONFIGS_VERSION: i16 = 1;
+
+impl KafkaClient {
+    /// The broker a request about `(resource_type, name)` goes to: the broker
+    /// itself for BROKER / BROKER_LOGGER resources named by an id, else any.
+    async fn config_target(&mut self, resource_type: i8, name: &str) -> Result<Option<i32>, String> {
+        use crate::protocol::messages::describe_configs::RESOURCE_BROKER_LOGGER;
+        if resource_type != RESOURCE_BROKER && resource_type != RESOURCE_BROKER_LOGGER {
+            return Ok(None);
+        }
+        let Ok(id) = name.parse::<i32>() else { return Ok(None) };
+        self.metadata(Some(&[]), false).await.map_err(|e| e.to_string())?;
+        Ok(if self.brokers.contains_key(&id) { Some(id) } else { None })
+    }
+
+    /// DescribeConfigs of one resource, sent to the broker it names (if any).
+    pub async fn describe_resource_configs(
+        &mut self,
+        resource_type: i8,
+        name: &str,
+        include_synonyms: bool,
+    ) -> Result<crate::protocol::messages::describe_configs::DescribeConfigsResult, String> {
+        use crate::protocol::messages::describe_configs::DescribeConfigsResource;
+        let req = DescribeConfigsRequest {
+            resources: vec![DescribeConfigsResource {
+                resource_type,
+                resource_name: name.to_string(),
+                configuration_keys: None,
+                ..Default::default()
+            }],
+            include_synonyms,
+            ..Default::default()
+        };
+        let timeout = self.timeout();
+        let resp: DescribeConfigsResponse = match self.config_target(resource_type, name).await? {
+            Some(id) => self.send_to(id, DESCRIBE_CONFIGS_VERSION, &req, timeout).await,
+            None => self.send_any(DESCRIBE_CONFIGS_VERSION, &req, timeout).await,
+        }
+        .map_err(|e| e.to_string())?;
+        resp.results.into_iter().next().ok_or_else(|| "DescribeConfigs: empty response".to_string())
+    }
+
+    /// IncrementalAlterConfigs of one resource (`ops`: `Some` = SET, `None` =
+    /// DELETE); `Err((code, message))` is the resource's error.
+    pub async fn incremental_alter_resource(
+        &mut self,
+        resource_type: i8,
+        name: &str,
+        ops: &[ConfigOp],
+    ) -> Result<Result<(), (ErrorCode, Option<String>)>, String> {
+        let req = IncrementalAlterConfigsRequest {
+            resources: vec![config_resource(resource_type, name.to_string(), ops)],
+            validate_only: false,
+            ..Default::default()
+        };
+        let timeout = self.timeout();
+        let resp: IncrementalAlterConfigsResponse = match self.config_target(resource_type, name).await? {
+            Some(id) => self.send_to(id, INCREMENTAL_ALTER_CONFIGS_VERSION, &req, timeout).await,
+            None => self.send_any(INCREMENTAL_ALTER_CONFIGS_VERSION, &req, timeout).await,
+        }
+        .map_err(|e| e.to_string())?;
+        Ok(match resp.responses.into_iter().find(|r| r.error_code != error::NONE) {
+            Some(r) => Err((r.error_code, r.error_message)),
+            None => Ok(()),
+        })
+    }
+
+    /// AlterConfigs (the whole new config map of one resource, Kafka's legacy
+    /// `alterConfigs` that `kafka-configs` uses for brokers).
+    pub async fn alter_resource_configs(
+        &mut self,
+        resource_type: i8,
+        name: &str,
+        configs: &BTreeMap<String, String>,
+    ) -> Result<Result<(), (ErrorCode, Option<String>)>, String> {
+        use crate::protocol::messages::alter_configs::{AlterConfigsResource as LegacyResource, AlterableConfig as LegacyConfig};
+        let req = AlterConfigsRequest {
+            resources: vec![LegacyResource {
+                resource_type,
+                resource_name: name.to_string(),
+                configs: configs
+                    .iter()
+                    .map(|(k, v)| LegacyConfig { name: k.clone(), value: Some(v.clone()), ..Default::default() })
+                    .collect(),
+                ..Default::default()
+            }],
+            validate_only: false,
+            ..Default::default()
+        };
+        let timeout = self.timeout();
+        let resp: AlterConfigsResponse = match self.config_target(resource_type, name).await? {
+            Some(id) => self.send_to(id, ALTER_CONFIGS_VERSION, &req, timeout).await,
+            None => self.send_any(ALTER_CONFIGS_VERSION, &req, timeout).await,
+        }
+        .map_err(|e| e.to_string())?;
+        Ok(match resp.responses.into_iter().find(|r| r.error_code != error::NONE) {
+            Some(r) => Err((r.error_code, r.error_message)),
+            None => Ok(()),
+        })
+    }
+}

@@ -1,6 +1,7 @@
 //! The command-line tools, one file each, with Kafka 2.8's flags and output
 //! formats. Maps to Kafka's `kafka.admin.*Command` and `kafka.tools.*`.
 
+pub mod configs;
 pub mod console_consumer;
 pub mod consumer_groups;
 pub mod delete_records;
@@ -86,6 +87,7 @@ pub fn kafka_exception(code: crate::protocol::ErrorCode, message: Option<&str>) 
     let (class, default) = match code {
         3 => ("UnknownTopicOrPartitionException", "This server does not host this topic-partition."),
         7 => ("TimeoutException", "The request timed out."),
+        40 => ("InvalidConfigurationException", "Configuration is invalid."),
         17 => ("InvalidTopicException", "The request attempted to perform an operation on an invalid topic."),
         37 => ("InvalidPartitionsException", "Number of partitions is below 1."),
         41 => ("NotControllerException", "This is not the correct controller for this cluster."),

@@ -593,6 +593,28 @@ pub fn validate_broker_configs(configs: &BTreeMap<String, String>) -> Result<()>
     Ok(())
 }
 
+/// The client quota keys of Kafka's `DynamicConfig.Client` / `DynamicConfig.User`.
+pub const CLIENT_QUOTA_KEYS: &[&str] = &["producer_byte_rate", "consumer_byte_rate", "request_percentage"];
+
+/// Kafka's `DynamicConfig.Client.validate`: only the quota keys (else
+/// `InvalidRequest("Unknown Dynamic Configuration: Set(k).")`, Kafka's
+/// `require`), byte rates LONG, `request_percentage` DOUBLE.
+pub fn validate_client_quota_configs(configs: &BTreeMap<String, String>) -> Result<()> {
+    let unknown: Vec<&str> = configs.keys().map(String::as_str).filter(|k| !CLIENT_QUOTA_KEYS.contains(k)).collect();
+    if !unknown.is_empty() {
+        return Err(AdminError::InvalidRequest(format!("Unknown Dynamic Configuration: Set({}).", unknown.join(", "))));
+    }
+    for (name, value) in configs {
+        let v = value.trim();
+        let ok = if name == "request_percentage" { v.parse::<f64>().is_ok_and(f64::is_finite) } else { v.parse::<i64>().is_ok() };
+        if !ok {
+            let ty = if name == "request_percentage" { "DOUBLE" } else { "LONG" };
+            return Err(AdminError::InvalidConfig(format!("Invalid value {value} for configuration {name}: Not a number of type {ty}")));
+        }
+    }
+    Ok(())
+}
+
 /// Kafka's `LogConfig.validate` for topic overrides.
 pub fn validate_topic_configs(configs: &BTreeMap<String, String>) -> Result<()> {
     for (name, value) in configs {
@@ -814,6 +836,20 @@ impl AdminZkClient {
         validate_broker_configs(&configs)?;
         let name = broker.map(|b| b.to_string()).unwrap_or_else(|| DEFAULT_ENTITY_NAME.to_string());
         self.change_entity_config("brokers", &name, &configs).await
+    }
+
+    /// Kafka's `AdminZkClient.changeClientIdConfig` (`entity_type` "clients",
+    /// `name` a sanitized client id or `<default>`) and
+    /// `changeUserOrUserClientIdConfig` ("users", `name` = `<user>` or
+    /// `<user>/clients/<client>`, sanitized): validates the quota keys
+    /// (`validate_client_quota_configs`), replaces the znode and notifies
+    /// `<entity_type>/<name>`.
+    pub async fn change_client_quota_config(&self, entity_type: &str, name: &str, configs: BTreeMap<String, String>) -> Result<()> {
+        if entity_type != "users" && entity_type != "clients" {
+            return Err(AdminError::InvalidRequest(format!("Invalid entity type {entity_type}")));
+        }
+        validate_client_quota_configs(&configs)?;
+        self.change_entity_config(entity_type, name, &configs).await
     }
 
     /// Kafka's `changeEntityConfig`: the config znode first, then the notification.
