@@ -273,9 +273,22 @@ async fn divergent_logs_end_identical_and_offsets_never_go_backwards() {
         matches!(state(&zk, topic).await, Some((0, _)))
     })
     .await;
+    // ZooKeeper names the restarted broker leader before its LeaderAndIsr
+    // has arrived; until then it answers the first write with a retriable
+    // error and appends nothing, and a client retries, so the test does too
+    // (for that first write only).
     let mut offsets_written = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     for i in 0..10 {
-        let (err, off) = produce(&brokers[0].addr(), topic, 1, &format!("second-{i}")).await;
+        let (err, off) = loop {
+            let (err, off) = produce(&brokers[0].addr(), topic, 1, &format!("second-{i}")).await;
+            let retriable = err == codes::UNKNOWN_TOPIC_OR_PARTITION || err == codes::NOT_LEADER_OR_FOLLOWER;
+            if i == 0 && retriable && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            break (err, off);
+        };
         assert_eq!(err, codes::NONE, "write after leader restart");
         offsets_written.push(off);
     }
