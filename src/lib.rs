@@ -19,4 +19,5 @@ pub mod log;
 pub mod protocol;
 pub mod server;
 pub mod tools;
+pub mod utils;
 pub mod zk;
