@@ -16,6 +16,7 @@ pub mod config;
 pub mod controller;
 pub mod coordinator;
 pub mod log;
+pub mod log4j_controller;
 pub mod protocol;
 pub mod server;
 pub mod tools;
