@@ -233,7 +233,7 @@ impl KafkaApis {
                 ctx.client_id()
             ));
         }
-        log::trace!("{:?} v{} from {} ({:?})", api_key, api_version, peer, ctx.client_id());
+        log::debug!("{:?} v{} from {} ({:?})", api_key, api_version, peer, ctx.client_id());
         use crate::protocol::messages::*;
         match api_key {
             ApiKey::ApiVersions => dispatch!(self, ctx, r, api_versions::ApiVersionsRequest, handle_api_versions),
