@@ -67,6 +67,18 @@ pub struct ConfigCommandOptions {
     /// The topic's name.
     #[arg(long, value_name = "String")]
     pub topic: Option<String>,
+    /// The client's ID.
+    #[arg(long, value_name = "String")]
+    pub client: Option<String>,
+    /// The config defaults for all clients.
+    #[arg(long)]
+    pub client_defaults: bool,
+    /// The user's principal name.
+    #[arg(long, value_name = "String")]
+    pub user: Option<String>,
+    /// The config defaults for all users.
+    #[arg(long)]
+    pub user_defaults: bool,
     /// The broker's ID.
     #[arg(long, value_name = "String")]
     pub broker: Option<String>,
@@ -128,15 +140,18 @@ pub fn entities(o: &ConfigCommandOptions, args: &[String]) -> Entities {
         }
         i += 1;
     }
-    for (flag, t) in [(&o.topic, "topics"), (&o.broker, "brokers"), (&o.broker_logger, "broker-loggers")] {
+    // Kafka's entityFlags, then entityDefaultsFlags, in its order.
+    for (flag, t) in [(&o.topic, "topics"), (&o.client, "clients"), (&o.user, "users"), (&o.broker, "brokers"), (&o.broker_logger, "broker-loggers")] {
         if let Some(n) = flag {
             types.push(t.to_string());
             names.push(n.clone());
         }
     }
-    if o.broker_defaults {
-        types.push("brokers".into());
-        names.push(String::new());
+    for (set, t) in [(o.client_defaults, "clients"), (o.user_defaults, "users"), (o.broker_defaults, "brokers")] {
+        if set {
+            types.push(t.into());
+            names.push(String::new());
+        }
     }
     Entities { types, names }
 }
@@ -176,7 +191,14 @@ pub fn check_args(o: &ConfigCommandOptions, e: &Entities) -> Result<(), CommandE
     if e.types.len() > 1 && !(e.types.len() == 2 && e.types.iter().any(|t| t == "users") && e.types.iter().any(|t| t == "clients")) {
         return Err(usage("Only 'users' and 'clients' entity types may be specified together"));
     }
-    let specific = o.topic.is_some() || o.broker.is_some() || o.broker_logger.is_some() || o.broker_defaults;
+    let specific = o.topic.is_some()
+        || o.broker.is_some()
+        || o.broker_logger.is_some()
+        || o.broker_defaults
+        || o.client.is_some()
+        || o.user.is_some()
+        || o.client_defaults
+        || o.user_defaults;
     if (!o.entity_name.is_empty() || !o.entity_type.is_empty() || o.entity_default > 0) && specific {
         return Err(usage("--entity-{type,name,default} should not be used in conjunction with specific entity flags"));
     }
@@ -973,6 +995,8 @@ mod tests {
         let (_, e) = parse(&["--bootstrap-server", "x:1", "--describe", "--entity-type", "users", "--entity-default", "--entity-type", "clients", "--entity-name", "c"]);
         assert_eq!(e.types, vec!["users", "clients"]);
         assert_eq!(e.names, vec!["", "c"]);
+        let (_, e) = parse(&["--bootstrap-server", "x:1", "--describe", "--user-defaults", "--client", "c"]);
+        assert_eq!((e.types, e.names), (vec!["clients".to_string(), "users".to_string()], vec!["c".to_string(), "".to_string()]));
         let (_, e) = parse(&["--zookeeper", "x:1", "--describe", "--topic", "t"]);
         assert_eq!((e.types, e.names), (vec!["topics".to_string()], vec!["t".to_string()]));
     }
@@ -1073,11 +1097,18 @@ mod tests {
             values: vec![ValueData { key: "consumer_byte_rate".into(), value: 2e7 }],
         }];
         assert_eq!(quota_lines(&entries), vec!["Quota configs for the default client-id are consumer_byte_rate=2.0E7"]);
-        // several values: Java HashMap order, whatever order they came in
+        // several values: Java HashMap order (a table of 4 buckets for 3 keys;
+        // producer_byte_rate and request_percentage share one, so those two
+        // keep the order the broker sent them in)
         let v = |k: &str| ValueData { key: k.into(), value: 1.0 };
-        let a = quota_lines(&[EntryData { entity: ent(&[("user", None)]), values: vec![v("producer_byte_rate"), v("consumer_byte_rate"), v("request_percentage")] }]);
-        let b = quota_lines(&[EntryData { entity: ent(&[("user", None)]), values: vec![v("request_percentage"), v("consumer_byte_rate"), v("producer_byte_rate")] }]);
-        assert_eq!(a, b);
+        let line = |keys: &[&str]| quota_lines(&[EntryData { entity: ent(&[("user", None)]), values: keys.iter().map(|k| v(k)).collect() }]);
+        let all = "Quota configs for the default user-principal are consumer_byte_rate=1.0, producer_byte_rate=1.0, request_percentage=1.0";
+        assert_eq!(line(&["consumer_byte_rate", "producer_byte_rate", "request_percentage"]), vec![all]);
+        assert_eq!(line(&["producer_byte_rate", "consumer_byte_rate", "request_percentage"]), vec![all]);
+        assert_eq!(
+            line(&["request_percentage", "consumer_byte_rate", "producer_byte_rate"]),
+            vec!["Quota configs for the default user-principal are consumer_byte_rate=1.0, request_percentage=1.0, producer_byte_rate=1.0"]
+        );
 
         let (_, e) = parse(&["--bootstrap-server", "x:1", "--describe", "--entity-type", "users", "--entity-name", "u", "--entity-type", "clients", "--entity-default"]);
         let f = quota_filter(&e).unwrap();

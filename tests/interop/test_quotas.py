@@ -123,6 +123,8 @@ def test_quota_configs_in_both_modes(qc):
     # the default client, --zookeeper; then all clients through the broker
     r = configs(*zk, "--alter", "--entity-type", "clients", "--entity-default", "--add-config", "consumer_byte_rate=100")
     assert r.stdout == WARN + "Completed updating config for entity: default client-id.\n"
+    r = configs(*bs, "--describe", "--client-defaults")
+    assert r.stdout == "Quota configs for the default client-id are consumer_byte_rate=100.0\n"
     r = configs(*bs, "--describe", "--entity-type", "clients")
     assert sorted(r.stdout.splitlines()) == sorted([
         "Quota configs for client-id 'c1' are producer_byte_rate=1024.0",
