@@ -291,6 +291,28 @@ def test_consumer_byte_rate_throttles_the_client(qc):
             "--entity-type", "clients", "--entity-name", "quota-consumer", "--delete-config", "consumer_byte_rate")
 
 
+def test_request_percentage_throttles_produce(qc):
+    """request_percentage bounds the handler time a client may use: a tiny
+    share (0.001% of a thread) is used up by a few produce requests, whose
+    responses then carry a throttle time (capped at one window, 1 s)."""
+    topic = f"quota-request-{uuid.uuid4().hex[:6]}"
+    create_topic(qc.bootstrap, topic, partitions=1, replication_factor=1)
+    configs("--bootstrap-server", qc.bootstrap, "--alter", "--client", "req-quota", "--add-config", "request_percentage=0.001")
+    assert zk_config(qc, "/config/clients/req-quota") == {"request_percentage": "0.001"}
+    wait_applied(qc, "Request", "req-quota")
+    throttles = []
+    p = Producer({"bootstrap.servers": qc.bootstrap, "client.id": "req-quota", "acks": 1, "linger.ms": 0,
+                  "throttle_cb": lambda ev: throttles.append(ev.throttle_time)})
+    for i in range(30):
+        p.produce(topic, value=b"r%d" % i, partition=0)
+        p.flush(30)
+        if any(t > 0 for t in throttles):
+            break
+    p.flush(30)
+    assert any(0 < t <= 1.0 for t in throttles), throttles
+    configs("--bootstrap-server", qc.bootstrap, "--alter", "--client", "req-quota", "--delete-config", "request_percentage")
+
+
 def throttled_produce(bootstrap, topic, client_id, n, size):
     """Produces n records of `size`; true if the client saw a throttle time
     (false if it could not produce yet, e.g. while leaders are elected)."""
