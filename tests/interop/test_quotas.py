@@ -310,6 +310,18 @@ def test_request_percentage_throttles_produce(qc):
             break
     p.flush(30)
     assert any(0 < t <= 1.0 for t in throttles), throttles
+    # Other requests count too, and their responses carry the throttle time
+    # (KIP-219): Metadata from an admin client with the same client id.
+    from confluent_kafka.admin import AdminClient
+    admin_throttles = []
+    a = AdminClient({"bootstrap.servers": qc.bootstrap, "client.id": "req-quota",
+                     "throttle_cb": lambda ev: admin_throttles.append(ev.throttle_time)})
+    for _ in range(20):
+        a.list_topics(timeout=10)
+        a.poll(0)
+        if any(t > 0 for t in admin_throttles):
+            break
+    assert any(0 < t <= 1.0 for t in admin_throttles), admin_throttles
     configs("--bootstrap-server", qc.bootstrap, "--alter", "--client", "req-quota", "--delete-config", "request_percentage")
 
 
