@@ -138,6 +138,22 @@ impl ApiKey {
         }
     }
 
+    /// The first version whose response body starts with `throttle_time_ms`
+    /// (Kafka 2.8's `*Response.json`); `None` where it never comes first
+    /// (Produce and ApiVersions carry it later; controller APIs not at all).
+    pub fn throttle_time_first_since(self) -> Option<i16> {
+        use ApiKey::*;
+        match self {
+            Fetch | FindCoordinator | Heartbeat | LeaveGroup | SyncGroup | DescribeGroups | ListGroups | DeleteTopics => Some(1),
+            ListOffsets | JoinGroup | CreateTopics | OffsetForLeaderEpoch => Some(2),
+            Metadata | OffsetCommit | OffsetFetch => Some(3),
+            DeleteRecords | InitProducerId | DescribeConfigs | AlterConfigs | AlterReplicaLogDirs | DescribeLogDirs
+            | CreatePartitions | DeleteGroups | ElectLeaders | IncrementalAlterConfigs | AlterPartitionReassignments
+            | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr => Some(0),
+            Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete => None,
+        }
+    }
+
     pub fn is_flexible(self, version: i16) -> bool {
         version >= self.first_flexible_version()
     }
