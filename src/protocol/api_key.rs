@@ -161,8 +161,8 @@ impl ApiKey {
 /// The versions of each API this broker really serves, as advertised in
 /// ApiVersions. An API is listed only once its handler exists.
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 9),
-    (ApiKey::Fetch, 4, 12),
+    (ApiKey::Produce, 0, 9),
+    (ApiKey::Fetch, 0, 12),
     (ApiKey::ListOffsets, 0, 6),
     (ApiKey::Metadata, 0, 11),
     (ApiKey::LeaderAndIsr, 0, 5),
