@@ -285,3 +285,45 @@ def test_timestamp_difference_max_ms_refuses_old_records(c2):
     # within the range: appended
     assert ck_produce(c2.bootstrap, name, [(None, b"fresh", None, None)]) == [None]
     assert end_offset(c2.bootstrap, name) == 1
+
+
+def test_old_client_consumer_group_commits_and_resumes(c2):
+    """kafka-python pinned to 0.10 in a group: GroupCoordinator v0,
+    JoinGroup/SyncGroup/Heartbeat v0, OffsetCommit v2, OffsetFetch v1,
+    Metadata v1; a second member resumes from the committed offset."""
+    from kafka import KafkaConsumer
+    name = topic(c2)
+    msgs = [(None, f"g-{i}".encode(), None) for i in range(10)]
+    kp_produce(c2.bootstrap, name, (0, 10), msgs)
+    group = f"old-{uuid.uuid4().hex[:6]}"
+
+    def member():
+        return KafkaConsumer(name, bootstrap_servers=c2.bootstrap, api_version=(0, 10), group_id=group,
+                             enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=200,
+                             request_timeout_ms=KP_TIMEOUT_MS + 5000, session_timeout_ms=10000,
+                             heartbeat_interval_ms=1000)
+
+    c = member()
+    try:
+        got = []
+        deadline = time.monotonic() + 40
+        while len(got) < 6 and time.monotonic() < deadline:
+            for recs in c.poll(timeout_ms=500, max_records=6 - len(got)).values():
+                got.extend(recs)
+        assert [r.value for r in got] == [v for _, v, _ in msgs[:6]]
+        c.commit()
+    finally:
+        c.close()
+    c = member()
+    try:
+        got = []
+        deadline = time.monotonic() + 40
+        while len(got) < 4 and time.monotonic() < deadline:
+            for recs in c.poll(timeout_ms=500).values():
+                got.extend(recs)
+        assert [(r.offset, r.value) for r in got] == [(i, msgs[i][1]) for i in range(6, 10)]
+    finally:
+        c.close()
+    r = run_tool("kafka-consumer-groups", "--bootstrap-server", c2.bootstrap, "--describe", "--group", group,
+                 check=False)
+    assert name in r.stdout and " 6 " in r.stdout, r.stdout
