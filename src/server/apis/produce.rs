@@ -125,3 +125,36 @@ fn validate_produce_records(version: i16, recs: &bytes::Bytes) -> Option<(error:
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::compression::Compression;
+    use crate::protocol::records::RecordBatchBuilder;
+
+    fn batch(c: Compression) -> bytes::Bytes {
+        let mut b = RecordBatchBuilder::new(c);
+        b.append(1, None, Some(b"v"), &[]);
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn produce_request_records_rules_by_version() {
+        let v2 = batch(Compression::None);
+        let legacy = records::legacy_message_for_test(1, 0, b"old");
+        let two = bytes::Bytes::from([v2.to_vec(), v2.to_vec()].concat());
+        for v in 0..=2 {
+            assert_eq!(validate_produce_records(v, &legacy), None, "v{v} carries message sets");
+            assert_eq!(validate_produce_records(v, &two), None);
+        }
+        for v in 3..=9 {
+            assert_eq!(validate_produce_records(v, &v2), None);
+            assert_eq!(validate_produce_records(v, &legacy).map(|e| e.0), Some(error::INVALID_RECORD), "v{v}");
+            assert_eq!(validate_produce_records(v, &two).map(|e| e.0), Some(error::INVALID_RECORD), "v{v}");
+            let zstd = validate_produce_records(v, &batch(Compression::Zstd)).map(|e| e.0);
+            assert_eq!(zstd, if v < 7 { Some(error::UNSUPPORTED_COMPRESSION_TYPE) } else { None }, "v{v}");
+        }
+        // nothing whole: left to the log's validation (CORRUPT_MESSAGE)
+        assert_eq!(validate_produce_records(5, &v2.slice(..20)), None);
+    }
+}
