@@ -8,6 +8,7 @@
 
 use crate::common::{now_ms, TopicPartition};
 use crate::log::errors::{LogError, LogResult};
+use crate::log::file_records::FileRecords;
 use crate::log::leader_epoch_cache::{EpochEntry, LeaderEpochFileCache};
 use crate::log::log_config::LogConfig;
 use crate::log::producer_state::{self, ProducerBatch, ProducerStateManager};
@@ -48,8 +49,12 @@ pub struct LogAppendInfo {
 /// response carries).
 #[derive(Debug, Clone)]
 pub struct FetchDataInfo {
-    /// Whole batches; empty if nothing is available.
+    /// Whole batches; empty if nothing is available (or if they are in
+    /// `file_records`).
     pub records: Bytes,
+    /// With `read_with(.., zero_copy = true)`: the batches as a slice of the
+    /// segment file, to be sent without reading them (`records` is empty).
+    pub file_records: Option<FileRecords>,
     pub high_watermark: i64,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
@@ -489,6 +494,20 @@ impl Log {
         max_offset: Option<i64>,
         min_one_message: bool,
     ) -> LogResult<FetchDataInfo> {
+        self.read_with(start_offset, max_bytes, max_offset, min_one_message, false)
+    }
+
+    /// As `read`; with `zero_copy` the batches come back as a slice of the
+    /// segment file (`file_records`) instead of bytes in memory, unless
+    /// finding where the last whole batch ends would take too many reads.
+    pub fn read_with(
+        &self,
+        start_offset: i64,
+        max_bytes: usize,
+        max_offset: Option<i64>,
+        min_one_message: bool,
+        zero_copy: bool,
+    ) -> LogResult<FetchDataInfo> {
         let (plan, hw, lso, leo): (Option<ReadPlan>, i64, i64, i64) = {
             let g = self.lock()?;
             let (lso, leo, hw) = (g.log_start_offset, g.log_end_offset, g.high_watermark);
@@ -512,11 +531,15 @@ impl Log {
             }
             (plan, hw, lso, leo)
         };
-        let records = match plan {
-            Some(p) if p.len > 0 => p.read()?,
-            _ => Bytes::new(),
+        let (records, file_records) = match plan {
+            Some(p) if p.len > 0 => match if zero_copy { p.file_records()? } else { None } {
+                Some(f) if f.len > 0 => (Bytes::new(), Some(f)),
+                Some(_) => (Bytes::new(), None),
+                None => (p.read()?, None),
+            },
+            _ => (Bytes::new(), None),
         };
-        Ok(FetchDataInfo { records, high_watermark: hw, log_start_offset: lso, log_end_offset: leo })
+        Ok(FetchDataInfo { records, file_records, high_watermark: hw, log_start_offset: lso, log_end_offset: leo })
     }
 
     /// ListOffsets: `EARLIEST_TIMESTAMP`, `LATEST_TIMESTAMP` (the log end;

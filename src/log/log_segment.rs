@@ -4,6 +4,7 @@
 //! and rebuild indexes) and truncate.
 
 use crate::log::errors::{LogError, LogResult};
+use crate::log::file_records::FileRecords;
 use crate::log::log_config::LogConfig;
 use crate::log::offset_index::OffsetIndex;
 use crate::log::segment_file_name;
@@ -79,9 +80,21 @@ pub struct ReadPlan {
     pub file: Arc<File>,
     pub position: u64,
     pub len: usize,
+    /// The range ends where a batch ends (not cut by the size limit).
+    pub ends_on_batch: bool,
 }
 
 impl ReadPlan {
+    /// The range as a file slice of whole batches, without reading the
+    /// records (see `FileRecords`); `None` if too many tiny batches would
+    /// have to be walked to find the last whole one (read it instead).
+    pub fn file_records(&self) -> LogResult<Option<FileRecords>> {
+        if self.ends_on_batch {
+            return Ok(Some(FileRecords { file: self.file.clone(), position: self.position, len: self.len }));
+        }
+        FileRecords::whole_batches(&self.file, self.position, self.len)
+    }
+
     /// Reads the range and keeps whole batches only.
     pub fn read(&self) -> LogResult<Bytes> {
         let mut buf = vec![0u8; self.len];
@@ -320,11 +333,13 @@ impl LogSegment {
         };
         let max_position = max_position.min(self.size);
         if pos >= max_position {
-            return Ok(Some(ReadPlan { file: self.log.clone(), position: pos, len: 0 }));
+            return Ok(Some(ReadPlan { file: self.log.clone(), position: pos, len: 0, ends_on_batch: true }));
         }
         let limit = if min_one { max_size.max(first.size as usize) } else { max_size };
         let len = (max_position - pos).min(limit as u64) as usize;
-        Ok(Some(ReadPlan { file: self.log.clone(), position: pos, len }))
+        // max_position is the segment's end or the start of a batch.
+        let ends_on_batch = len as u64 == max_position - pos;
+        Ok(Some(ReadPlan { file: self.log.clone(), position: pos, len, ends_on_batch }))
     }
 
     /// Start of the batch containing `offset` (segment end if none): where a

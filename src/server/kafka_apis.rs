@@ -10,8 +10,10 @@
 
 use crate::config::KafkaConfig;
 use crate::coordinator::GroupCoordinator;
+use crate::log::file_records::FileRecords;
 use crate::protocol::{
-    api_key::supported_versions, encode_response_frame, error, ApiKey, Message, Reader, RequestHeader,
+    api_key::supported_versions, encode_response_frame, error, ApiKey, Message, Reader, RequestHeader, ResponseHeader,
+    Writer,
 };
 use crate::server::metadata_cache::MetadataCache;
 use crate::server::replica_manager::ReplicaManager;
@@ -24,6 +26,9 @@ use std::sync::Arc;
 pub enum RequestOutcome {
     /// Write this response frame.
     Respond(Bytes),
+    /// Write this response frame, made of bytes and segment-file slices in
+    /// order (a fetch response whose records go out with `sendfile`).
+    RespondParts(Vec<ResponsePart>),
     /// Nothing to send (Produce with acks=0).
     NoResponse,
     /// Close the connection, logging why.
@@ -75,6 +80,49 @@ macro_rules! dispatch {
     }};
 }
 
+/// A piece of a response frame.
+pub enum ResponsePart {
+    Bytes(Bytes),
+    File(FileRecords),
+}
+
+/// A Fetch response frame: records held as file slices are left out of the
+/// encoded bytes (only their length prefixes are there) and follow as
+/// `ResponsePart::File` at their place.
+fn encode_fetch(ctx: &RequestContext, resp: &crate::protocol::messages::fetch::FetchResponse, mut files: Vec<Option<FileRecords>>) -> RequestOutcome {
+    if files.iter().all(Option::is_none) {
+        return encode(ctx, resp);
+    }
+    let fail = |e: String| RequestOutcome::Close(format!("cannot encode Fetch v{} response: {e}", ctx.api_version));
+    let mut w = Writer::new();
+    w.i32(0); // size, patched below
+    ResponseHeader::new(ctx.header.correlation_id).encode(&mut w, ApiKey::Fetch.response_header_version(ctx.api_version));
+    let mut holes = Vec::new();
+    let lens: Vec<Option<usize>> = files.iter().map(|f| f.as_ref().map(|f| f.len)).collect();
+    if let Err(e) = resp.encode_with_external_records(&mut w, ctx.api_version, &mut |i| lens.get(i).copied().flatten(), &mut holes) {
+        return fail(e.to_string());
+    }
+    let mut buf = w.into_inner();
+    let external: usize = holes.iter().filter_map(|(_, i)| lens[*i]).sum();
+    let Ok(size) = i32::try_from(buf.len() - 4 + external) else {
+        return fail("larger than 2 GiB".to_string());
+    };
+    buf[..4].copy_from_slice(&size.to_be_bytes());
+    let buf = buf.freeze();
+    let mut parts = Vec::with_capacity(2 * holes.len() + 1);
+    let mut done = 0;
+    for (pos, i) in holes {
+        let Some(file) = files.get_mut(i).and_then(Option::take) else {
+            return fail(format!("no file records for partition response {i}"));
+        };
+        parts.push(ResponsePart::Bytes(buf.slice(done..pos)));
+        parts.push(ResponsePart::File(file));
+        done = pos;
+    }
+    parts.push(ResponsePart::Bytes(buf.slice(done..)));
+    RequestOutcome::RespondParts(parts)
+}
+
 fn encode<M: Message>(ctx: &RequestContext, resp: &M) -> RequestOutcome {
     match encode_response_frame(ctx.header.correlation_id, ctx.api_version, resp) {
         Ok(b) => RequestOutcome::Respond(b),
@@ -118,7 +166,18 @@ impl KafkaApis {
                 },
                 Err(e) => RequestOutcome::Close(format!("cannot parse Produce v{api_version} request: {e}")),
             },
-            ApiKey::Fetch => dispatch!(self, ctx, r, fetch::FetchRequest, handle_fetch),
+            ApiKey::Fetch => match fetch::FetchRequest::decode(&mut r, ctx.api_version) {
+                Ok(req) => {
+                    let (resp, files) = self.handle_fetch(&ctx, req).await;
+                    encode_fetch(&ctx, &resp, files)
+                }
+                Err(e) => RequestOutcome::Close(format!(
+                    "cannot parse {:?} v{} request from client {:?}: {e}",
+                    ctx.api_key,
+                    ctx.api_version,
+                    ctx.client_id()
+                )),
+            },
             ApiKey::ListOffsets => dispatch!(self, ctx, r, list_offsets::ListOffsetsRequest, handle_list_offsets),
             ApiKey::CreateTopics => dispatch!(self, ctx, r, create_topics::CreateTopicsRequest, handle_create_topics),
             ApiKey::DeleteTopics => dispatch!(self, ctx, r, delete_topics::DeleteTopicsRequest, handle_delete_topics),

@@ -8,11 +8,12 @@
 //! parsed, closes the connection; nothing is allocated before the size is
 //! checked, so memory stays bounded by `socket.request.max.bytes` per connection.
 
-use crate::server::kafka_apis::{KafkaApis, RequestOutcome};
+use crate::server::kafka_apis::{KafkaApis, RequestOutcome, ResponsePart};
 use bytes::{BufMut, BytesMut};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -89,6 +90,7 @@ async fn serve_connection(
         let frame = read_frame(&mut rd, size as usize).await?;
         match apis.handle(frame.freeze(), peer).await {
             RequestOutcome::Respond(bytes) => wr.write_all(&bytes).await?,
+            RequestOutcome::RespondParts(parts) => write_parts(&mut wr, parts).await?,
             RequestOutcome::NoResponse => {}
             RequestOutcome::Close(reason) => {
                 log::warn!("closing connection from {peer}: {reason}");
@@ -102,6 +104,21 @@ async fn serve_connection(
             wr.flush().await?;
         }
     }
+}
+
+/// Writes a response made of bytes and segment-file slices; the slices go
+/// from the page cache to the socket (`FileRecords::write_to`, sendfile).
+async fn write_parts(wr: &mut BufWriter<OwnedWriteHalf>, parts: Vec<ResponsePart>) -> std::io::Result<()> {
+    for part in parts {
+        match part {
+            ResponsePart::Bytes(b) => wr.write_all(&b).await?,
+            ResponsePart::File(f) => {
+                wr.flush().await?;
+                f.write_to(wr.get_ref().as_ref()).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads a frame body of `size` bytes, growing the buffer only as bytes
