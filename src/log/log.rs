@@ -16,7 +16,7 @@ use crate::log::retention::{self, DeletionReason, RetentionDecision, RetentionIn
 use crate::log::log_segment::{LogSegment, ReadPlan, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX};
 use crate::log::segment_file_name;
 use crate::protocol::records::{self, AppendOrigin, RecordBatch, TimestampType};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -308,8 +308,6 @@ impl Log {
         if records.len() as u64 > config.segment_bytes {
             return Err(LogError::RecordListTooLarge { size: records.len(), max: config.segment_bytes as usize });
         }
-        // One copy of the whole set; headers are patched in place.
-        let mut buf = BytesMut::from(&records[..]);
         let mut g = self.lock()?;
         let first_offset = g.log_end_offset;
         let append_time = match g.config.message_timestamp_type {
@@ -352,15 +350,22 @@ impl Log {
         let mut offset = first_offset;
         let mut max_ts = records::NO_TIMESTAMP;
         let mut offset_of_max_ts = first_offset;
+        // No copy of the set: each batch's header is copied and patched, and
+        // written between the unchanged record bytes (one pwritev).
+        let mut headers: Vec<[u8; records::RECORD_BATCH_OVERHEAD]> = Vec::with_capacity(validated.batches.len());
         for vb in &validated.batches {
-            let slice = &mut buf[vb.position..vb.position + vb.size];
-            records::patch_offset_and_epoch(slice, offset, leader_epoch);
+            let batch = &records[vb.position..vb.position + vb.size];
+            let (head, body) = batch.split_at(records::RECORD_BATCH_OVERHEAD.min(batch.len()));
+            let mut header = [0u8; records::RECORD_BATCH_OVERHEAD];
+            header[..head.len()].copy_from_slice(head);
+            records::patch_offset_and_epoch(&mut header, offset, leader_epoch);
             let ts = if append_time >= 0 {
-                records::set_log_append_time(slice, append_time);
+                records::set_log_append_time_split(&mut header, body, append_time);
                 append_time
             } else {
                 vb.max_timestamp
             };
+            headers.push(header);
             if ts > max_ts {
                 max_ts = ts;
                 offset_of_max_ts = offset + vb.offset_delta_of_max_timestamp as i64;
@@ -371,8 +376,14 @@ impl Log {
         if leader_epoch >= 0 {
             g.epoch_cache.assign(leader_epoch, first_offset)?;
         }
-        let data = buf.freeze();
-        append_to_segments(&mut g, &data, first_offset, last_offset, max_ts, offset_of_max_ts)?;
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(2 * headers.len());
+        for (vb, header) in validated.batches.iter().zip(&headers) {
+            let head_len = records::RECORD_BATCH_OVERHEAD.min(vb.size);
+            parts.push(&header[..head_len]);
+            parts.push(&records[vb.position + head_len..vb.position + vb.size]);
+        }
+        let valid_bytes: usize = validated.batches.iter().map(|vb| vb.size).sum();
+        append_to_segments(&mut g, &parts, first_offset, last_offset, max_ts, offset_of_max_ts)?;
         g.producer_state.commit(producer_updates, last_offset + 1);
         g.unflushed_messages += validated.total_records;
         maybe_flush(&mut g)?;
@@ -385,7 +396,7 @@ impl Log {
             log_start_offset: g.log_start_offset,
             num_records: validated.total_records,
             num_batches: validated.batches.len(),
-            valid_bytes: data.len(),
+            valid_bytes,
         })
     }
 
@@ -465,8 +476,7 @@ impl Log {
         for (e, o) in epochs {
             g.epoch_cache.assign(e, o)?;
         }
-        let data = records.slice(..valid);
-        append_to_segments(&mut g, &data, first_offset, last_offset, max_ts, offset_of_max_ts)?;
+        append_to_segments(&mut g, &[&records[..valid]], first_offset, last_offset, max_ts, offset_of_max_ts)?;
         g.producer_state.replay(&producer_batches, last_offset + 1);
         g.unflushed_messages += num_records;
         maybe_flush(&mut g)?;
@@ -857,14 +867,15 @@ fn maybe_flush(g: &mut LogInner) -> LogResult<()> {
 /// Rolls if needed, then appends `data` (batches `first..=last`) to the active segment.
 fn append_to_segments(
     g: &mut LogInner,
-    data: &Bytes,
+    parts: &[&[u8]],
     first_offset: i64,
     last_offset: i64,
     max_ts: i64,
     offset_of_max_ts: i64,
 ) -> LogResult<()> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
     let roll = match g.segments.values().next_back() {
-        Some(active) => active.should_roll(&g.config, data.len() as u64, max_ts, last_offset),
+        Some(active) => active.should_roll(&g.config, len as u64, max_ts, last_offset),
         None => true,
     };
     if roll {
@@ -875,7 +886,7 @@ fn append_to_segments(
         .values_mut()
         .next_back()
         .ok_or_else(|| LogError::Storage("log has no segment".into()))?;
-    active.append(last_offset, max_ts, offset_of_max_ts, data)?;
+    active.append_parts(last_offset, max_ts, offset_of_max_ts, parts)?;
     g.log_end_offset = last_offset + 1;
     Ok(())
 }
