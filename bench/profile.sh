@@ -80,5 +80,21 @@ echo "top symbols, self time (perf report --no-children):"
 perf report -i "$OUT/perf.data" --no-children --stdio -g none --percent-limit 0.3 --sort symbol 2>/dev/null \
   | grep -E "^ +[0-9.]+%" | sed "s/ *-  *- *$//" | head -n "$TOP"
 echo
+echo "breakdown (user space by self time; kernel by system call, inclusive):"
+perf report -i "$OUT/perf.data" --no-children --stdio -g none --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9.]+%' | awk '
+  { pct = $1; sub(/%/, "", pct); kind = ($3 == "[k]") ? "k" : "u"; name = ""; for (i = 4; i <= NF; i++) name = name " " $i
+    if (kind == "k") g = "kernel (all)"
+    else if (name ~ /crc32c|crc::/) g = "CRC-32C"
+    else if (name ~ /protocol::records|protocol::primitives|bytes::bytes|drop_in_place<.*Record/) g = "record batches: parsing and validation"
+    else if (name ~ /__mem(move|cpy|set)/) g = "memcpy/memset"
+    else if (name ~ /malloc|[^a-z]free|realloc|cfree|alloc::|_int_/) g = "allocation"
+    else if (name ~ /tokio|mio|parking_lot|std::sync|futex/) g = "async runtime"
+    else g = "other user space"
+    sum[g] += pct }
+  END { for (g in sum) printf "  %6.2f%%  %s\n", sum[g], g }' | sort -rn
+perf report -i "$OUT/perf.data" --children --stdio -g none --sort symbol 2>/dev/null | grep -E '^ +[0-9.]+%' \
+  | awk '$3 == "[k]" && ($4 ~ /^__x64_sys_/ || $4 == "do_pwritev") {n = $4; sub(/^__x64_sys_|^do_/, "", n); if (!seen[n]++) printf "  %6s  kernel: %s\n", $1, n}' | head -n 8
+
+echo
 echo "by thread name:"
 perf report -i "$OUT/perf.data" --no-children --stdio -g none --sort comm 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 10
