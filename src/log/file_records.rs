@@ -168,4 +168,38 @@ mod tests {
         assert!(too_long.read_bytes().is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[tokio::test]
+    async fn write_to_sends_the_slice_and_fails_when_the_file_shrank() {
+        use tokio::io::AsyncReadExt;
+        let dir = std::env::temp_dir().join(format!("zk-file-records-send-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("seg.log");
+        // Large enough to fill the socket buffers: sendfile returns early
+        // and the loop must wait for writability.
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let file = Arc::new(File::open(&path).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reader = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let fr = FileRecords { file: file.clone(), position: 1000, len: data.len() - 2000 };
+        fr.write_to(&sock).await.unwrap();
+        // Past the end of the file: the promised length cannot be sent.
+        let short = FileRecords { file: file.clone(), position: data.len() as u64 - 10, len: 20 };
+        let err = short.write_to(&sock).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        drop(sock);
+        let got = reader.await.unwrap();
+        assert_eq!(got.len(), data.len() - 2000 + 10);
+        assert_eq!(&got[..data.len() - 2000], &data[1000..data.len() - 1000]);
+        assert_eq!(&got[data.len() - 2000..], &data[data.len() - 10..]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
