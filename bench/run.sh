@@ -167,7 +167,7 @@ report() {
   )
   local metrics=("rate|rec/s" "mbs|MB/s" "bcpu_m|broker CPU s / 1M rec" "bcpu_g|broker CPU s / GB" "ccpu|client CPU s" "rss|broker RSS MB after")
   local hdr row key title m mkey mtitle a b
-  hdr="$(printf '  %-46s %-24s' workload metric)"
+  hdr="$(printf '  %-50s %-24s' workload metric)"
   for l in "${labels[@]}"; do hdr+="$(printf ' %12s' "$l")"; done
   [ "${#labels[@]}" = 2 ] && hdr+="$(printf ' %9s' "${labels[0]}/${labels[1]}")"
   echo "$hdr"
@@ -177,7 +177,7 @@ report() {
     for m in "${metrics[@]}"; do
       IFS='|' read -r mkey mtitle <<<"$m"
       case "$key.$mkey" in p100.bcpu_g|c100.bcpu_g|p1k.bcpu_m|c1k.bcpu_m|rf3.bcpu_g) continue ;; esac
-      printf '  %-46s %-24s' "$title" "$mtitle"
+      printf '  %-50s %-24s' "$title" "$mtitle"
       for l in "${labels[@]}"; do printf ' %12s' "$(med "$l" "$key.$mkey")"; done
       if [ "${#labels[@]}" = 2 ]; then
         a="$(med "${labels[0]}" "$key.$mkey")"; b="$(med "${labels[1]}" "$key.$mkey")"
@@ -188,7 +188,7 @@ report() {
     done
   done
   if [ -n "${R["${labels[0]}|rf3.rate"]:-}" ] && [ -n "${R["${labels[0]}|p100.rate"]:-}" ]; then
-    printf '  %-46s %-24s' "rf3 acks=all / single acks=1 (same round)" "rate ratio"
+    printf '  %-50s %-24s' "rf3 acks=all / single acks=1 (same round)" "rate ratio"
     for l in "${labels[@]}"; do printf ' %12s' "$(med "$l" ratio)%"; done
     echo
   fi

@@ -9,6 +9,7 @@
 
 use crate::common::{now_ms, TopicPartition};
 use crate::log::errors::{LogError, LogResult};
+use crate::log::file_records::FileRecords;
 use crate::log::leader_epoch_cache::{EpochEntry, LeaderEpochFileCache};
 use crate::log::log_config::LogConfig;
 use crate::log::producer_state::{self, ProducerBatch, ProducerStateManager};
@@ -50,8 +51,12 @@ pub struct LogAppendInfo {
 /// response carries).
 #[derive(Debug, Clone)]
 pub struct FetchDataInfo {
-    /// Whole batches; empty if nothing is available.
+    /// Whole batches; empty if nothing is available (or if they are in
+    /// `file_records`).
     pub records: Bytes,
+    /// With `read_with(.., zero_copy = true)`: the batches as a slice of the
+    /// segment file, to be sent without reading them (`records` is empty).
+    pub file_records: Option<FileRecords>,
     pub high_watermark: i64,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
@@ -351,7 +356,8 @@ impl Log {
             g.epoch_cache.assign(leader_epoch, first_offset)?;
         }
         let data = validated.records.freeze();
-        append_to_segments(&mut g, &data, first_offset, last_offset, max_ts, offset_of_max_ts)?;
+        let valid_bytes = data.len();
+        append_to_segments(&mut g, &[&data[..]], first_offset, last_offset, max_ts, offset_of_max_ts)?;
         g.producer_state.commit(producer_updates, last_offset + 1);
         g.unflushed_messages += validated.total_records;
         maybe_flush(&mut g)?;
@@ -364,7 +370,7 @@ impl Log {
             log_start_offset: g.log_start_offset,
             num_records: validated.total_records,
             num_batches: validated.batches.len(),
-            valid_bytes: data.len(),
+            valid_bytes,
         })
     }
 
@@ -444,8 +450,7 @@ impl Log {
         for (e, o) in epochs {
             g.epoch_cache.assign(e, o)?;
         }
-        let data = records.slice(..valid);
-        append_to_segments(&mut g, &data, first_offset, last_offset, max_ts, offset_of_max_ts)?;
+        append_to_segments(&mut g, &[&records[..valid]], first_offset, last_offset, max_ts, offset_of_max_ts)?;
         g.producer_state.replay(&producer_batches, last_offset + 1);
         g.unflushed_messages += num_records;
         maybe_flush(&mut g)?;
@@ -473,6 +478,20 @@ impl Log {
         max_offset: Option<i64>,
         min_one_message: bool,
     ) -> LogResult<FetchDataInfo> {
+        self.read_with(start_offset, max_bytes, max_offset, min_one_message, false)
+    }
+
+    /// As `read`; with `zero_copy` the batches come back as a slice of the
+    /// segment file (`file_records`) instead of bytes in memory, unless
+    /// finding where the last whole batch ends would take too many reads.
+    pub fn read_with(
+        &self,
+        start_offset: i64,
+        max_bytes: usize,
+        max_offset: Option<i64>,
+        min_one_message: bool,
+        zero_copy: bool,
+    ) -> LogResult<FetchDataInfo> {
         let (plan, hw, lso, leo): (Option<ReadPlan>, i64, i64, i64) = {
             let g = self.lock()?;
             let (lso, leo, hw) = (g.log_start_offset, g.log_end_offset, g.high_watermark);
@@ -496,11 +515,15 @@ impl Log {
             }
             (plan, hw, lso, leo)
         };
-        let records = match plan {
-            Some(p) if p.len > 0 => p.read()?,
-            _ => Bytes::new(),
+        let (records, file_records) = match plan {
+            Some(p) if p.len > 0 => match if zero_copy { p.file_records()? } else { None } {
+                Some(f) if f.len > 0 => (Bytes::new(), Some(f)),
+                Some(_) => (Bytes::new(), None),
+                None => (p.read()?, None),
+            },
+            _ => (Bytes::new(), None),
         };
-        Ok(FetchDataInfo { records, high_watermark: hw, log_start_offset: lso, log_end_offset: leo })
+        Ok(FetchDataInfo { records, file_records, high_watermark: hw, log_start_offset: lso, log_end_offset: leo })
     }
 
     /// ListOffsets: `EARLIEST_TIMESTAMP`, `LATEST_TIMESTAMP` (the log end;
@@ -818,14 +841,15 @@ fn maybe_flush(g: &mut LogInner) -> LogResult<()> {
 /// Rolls if needed, then appends `data` (batches `first..=last`) to the active segment.
 fn append_to_segments(
     g: &mut LogInner,
-    data: &Bytes,
+    parts: &[&[u8]],
     first_offset: i64,
     last_offset: i64,
     max_ts: i64,
     offset_of_max_ts: i64,
 ) -> LogResult<()> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
     let roll = match g.segments.values().next_back() {
-        Some(active) => active.should_roll(&g.config, data.len() as u64, max_ts, last_offset),
+        Some(active) => active.should_roll(&g.config, len as u64, max_ts, last_offset),
         None => true,
     };
     if roll {
@@ -836,7 +860,7 @@ fn append_to_segments(
         .values_mut()
         .next_back()
         .ok_or_else(|| LogError::Storage("log has no segment".into()))?;
-    active.append(last_offset, max_ts, offset_of_max_ts, data)?;
+    active.append_parts(last_offset, max_ts, offset_of_max_ts, parts)?;
     g.log_end_offset = last_offset + 1;
     Ok(())
 }

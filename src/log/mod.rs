@@ -5,6 +5,7 @@
 pub mod abstract_index;
 pub mod checkpoint;
 pub mod errors;
+pub mod file_records;
 pub mod leader_epoch_cache;
 pub mod log;
 pub mod log_config;

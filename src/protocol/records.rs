@@ -612,6 +612,19 @@ pub fn set_max_timestamp(buf: &mut [u8], tt: TimestampType, max_ts: i64) {
     buf[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
+/// `set_log_append_time` for a batch held as its header (`RECORD_BATCH_OVERHEAD`
+/// bytes, patched) and the rest (`body`, unchanged): the CRC covers both.
+pub fn set_log_append_time_split(header: &mut [u8], body: &[u8], now: i64) {
+    if header.len() < RECORD_BATCH_OVERHEAD {
+        return;
+    }
+    let attrs = be_i16(header, ATTRIBUTES_OFFSET) | TIMESTAMP_TYPE_MASK;
+    header[ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2].copy_from_slice(&attrs.to_be_bytes());
+    header[MAX_TIMESTAMP_OFFSET..MAX_TIMESTAMP_OFFSET + 8].copy_from_slice(&now.to_be_bytes());
+    let crc = crc32c::crc32c_append(crc32c(&header[ATTRIBUTES_OFFSET..]), body);
+    header[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
 /// A record to be encoded by `RecordBatchBuilder`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimpleRecord {
@@ -878,6 +891,17 @@ mod tests {
                 assert_eq!(crc32c(s), table.checksum(s), "start {start} len {len}");
             }
         }
+    }
+
+    #[test]
+    fn log_append_time_on_a_split_batch_matches_the_whole_one() {
+        let bytes = build(Compression::None, 7);
+        let mut whole = bytes.to_vec();
+        set_log_append_time(&mut whole, 123_456);
+        let mut header = bytes[..RECORD_BATCH_OVERHEAD].to_vec();
+        set_log_append_time_split(&mut header, &bytes[RECORD_BATCH_OVERHEAD..], 123_456);
+        assert_eq!(&header[..], &whole[..RECORD_BATCH_OVERHEAD]);
+        assert!(RecordBatch::parse(Bytes::from(whole)).unwrap().is_valid());
     }
 
     #[test]

@@ -10,8 +10,10 @@
 
 use crate::config::KafkaConfig;
 use crate::coordinator::GroupCoordinator;
+use crate::log::file_records::FileRecords;
 use crate::protocol::{
-    api_key::supported_versions, encode_response_frame, error, ApiKey, Message, Reader, RequestHeader,
+    api_key::supported_versions, encode_response_frame, error, ApiKey, Message, Reader, RequestHeader, ResponseHeader,
+    Writer,
 };
 use crate::server::metadata_cache::MetadataCache;
 use crate::server::replica_manager::ReplicaManager;
@@ -27,6 +29,9 @@ use std::time::{Duration, Instant};
 pub enum RequestOutcome {
     /// Write this response frame.
     Respond(Bytes),
+    /// Write this response frame, made of bytes and segment-file slices in
+    /// order (a fetch response whose records go out with `sendfile`).
+    RespondParts(Vec<ResponsePart>),
     /// Nothing to send (Produce with acks=0).
     NoResponse,
     /// Close the connection, logging why.
@@ -143,6 +148,59 @@ macro_rules! dispatch {
     }};
 }
 
+/// A piece of a response frame.
+pub enum ResponsePart {
+    Bytes(Bytes),
+    File(FileRecords),
+}
+
+impl ResponsePart {
+    /// Bytes this part puts on the wire.
+    pub fn len(&self) -> usize {
+        match self {
+            ResponsePart::Bytes(b) => b.len(),
+            ResponsePart::File(f) => f.len,
+        }
+    }
+}
+
+/// A Fetch response frame: records held as file slices are left out of the
+/// encoded bytes (only their length prefixes are there) and follow as
+/// `ResponsePart::File` at their place.
+fn encode_fetch(ctx: &RequestContext, resp: &crate::protocol::messages::fetch::FetchResponse, mut files: Vec<Option<FileRecords>>) -> RequestOutcome {
+    if files.iter().all(Option::is_none) {
+        return encode(ctx, resp);
+    }
+    let fail = |e: String| RequestOutcome::Close(format!("cannot encode Fetch v{} response: {e}", ctx.api_version));
+    let mut w = Writer::new();
+    w.i32(0); // size, patched below
+    ResponseHeader::new(ctx.header.correlation_id).encode(&mut w, ApiKey::Fetch.response_header_version(ctx.api_version));
+    let mut holes = Vec::new();
+    let lens: Vec<Option<usize>> = files.iter().map(|f| f.as_ref().map(|f| f.len)).collect();
+    if let Err(e) = resp.encode_with_external_records(&mut w, ctx.api_version, &mut |i| lens.get(i).copied().flatten(), &mut holes) {
+        return fail(e.to_string());
+    }
+    let mut buf = w.into_inner();
+    let external: usize = holes.iter().filter_map(|(_, i)| lens[*i]).sum();
+    let Ok(size) = i32::try_from(buf.len() - 4 + external) else {
+        return fail("larger than 2 GiB".to_string());
+    };
+    buf[..4].copy_from_slice(&size.to_be_bytes());
+    let buf = buf.freeze();
+    let mut parts = Vec::with_capacity(2 * holes.len() + 1);
+    let mut done = 0;
+    for (pos, i) in holes {
+        let Some(file) = files.get_mut(i).and_then(Option::take) else {
+            return fail(format!("no file records for partition response {i}"));
+        };
+        parts.push(ResponsePart::Bytes(buf.slice(done..pos)));
+        parts.push(ResponsePart::File(file));
+        done = pos;
+    }
+    parts.push(ResponsePart::Bytes(buf.slice(done..)));
+    RequestOutcome::RespondParts(parts)
+}
+
 fn encode<M: Message>(ctx: &RequestContext, resp: &M) -> RequestOutcome {
     match encode_response_frame(ctx.header.correlation_id, ctx.api_version, resp) {
         Ok(b) => RequestOutcome::Respond(b),
@@ -215,7 +273,8 @@ impl KafkaApis {
     /// Followers' fetches are not counted.
     async fn fetch_with_quotas(&self, ctx: &RequestContext, mut req: crate::protocol::messages::fetch::FetchRequest) -> RequestOutcome {
         if req.replica_id >= 0 {
-            return encode(ctx, &self.handle_fetch(ctx, req).await);
+            let (resp, files) = self.handle_fetch(ctx, req).await;
+            return encode_fetch(ctx, &resp, files);
         }
         let (user, client_id) = (ctx.user(), ctx.client_id());
         let window_max = self.quotas.fetch.max_value_in_quota_window(user, client_id);
@@ -224,11 +283,14 @@ impl KafkaApis {
             req.max_bytes = req.max_bytes.min(cap);
             req.min_bytes = req.min_bytes.min(req.max_bytes);
         }
-        let (resp, busy) = timed(self.handle_fetch(ctx, req)).await;
-        let outcome = encode(ctx, &resp);
-        let RequestOutcome::Respond(bytes) = &outcome else { return outcome };
+        let ((resp, files), busy) = timed(self.handle_fetch(ctx, req)).await;
+        let outcome = encode_fetch(ctx, &resp, files);
+        let size = match &outcome {
+            RequestOutcome::Respond(bytes) => bytes.len() as f64,
+            RequestOutcome::RespondParts(parts) => parts.iter().map(ResponsePart::len).sum::<usize>() as f64,
+            _ => return outcome,
+        };
         let now = crate::common::now_ms();
-        let size = bytes.len() as f64;
         let request = self.quotas.request.record_and_get_throttle_time_ms(user, client_id, time_to_percentage(busy), now);
         let bandwidth = self.quotas.fetch.record_and_get_throttle_time_ms(user, client_id, size, now);
         let t = bandwidth.max(request).clamp(0, i32::MAX as i64);

@@ -9,6 +9,7 @@
 //! high watermark).
 
 use crate::common::TopicPartition;
+use crate::log::file_records::FileRecords;
 use crate::log::{LogConfig, LogManager};
 use crate::protocol::error::{self, ErrorCode};
 use crate::protocol::records::AppendOrigin;
@@ -53,6 +54,9 @@ pub struct FetchPartitionRequest {
     pub last_fetched_epoch: i32,
     /// Fetch v5+: the requester's log start offset (followers; -1 otherwise).
     pub log_start_offset: i64,
+    /// The requester can be sent the records as they are stored (v2 batches,
+    /// Fetch v4+): they may come back as `FetchPartitionResult::file_records`.
+    pub zero_copy: bool,
 }
 
 /// One partition's answer to DeleteRecords.
@@ -72,10 +76,20 @@ pub struct FetchPartitionResult {
     pub last_stable_offset: i64,
     pub log_start_offset: i64,
     pub records: Option<Bytes>,
+    /// The records as a slice of a segment file, sent with `sendfile`
+    /// (then `records` is empty); only for `zero_copy` requests.
+    pub file_records: Option<FileRecords>,
     /// Fetch v12: (epoch, end offset) where the requester's log diverges.
     pub diverging_epoch: Option<(i32, i64)>,
     /// Answered by this broker as a follower (KIP-392 consumer fetch).
     pub served_by_follower: bool,
+}
+
+impl FetchPartitionResult {
+    /// Bytes of records in the answer, in memory or in a file slice.
+    pub fn records_len(&self) -> usize {
+        self.records.as_ref().map_or(0, |b| b.len()) + self.file_records.as_ref().map_or(0, |f| f.len)
+    }
 }
 
 /// Told when this broker becomes (true) or stops being (false) the leader of
@@ -510,7 +524,7 @@ impl ReplicaManager {
             notified.as_mut().enable();
             let results = self.read_from_local_logs(replica_id, max_bytes, partitions, first, allow_follower);
             first = false;
-            let bytes: usize = results.iter().map(|r| r.records.as_ref().map_or(0, |b| b.len())).sum();
+            let bytes: usize = results.iter().map(|r| r.records_len()).sum();
             let any_error = results.iter().any(|r| r.error != error::NONE);
             let now = Instant::now();
             if max_wait.is_zero() || bytes >= min_bytes.max(0) as usize || any_error || now >= deadline {
@@ -520,7 +534,7 @@ impl ReplicaManager {
                     let throttled: usize = results
                         .iter()
                         .filter(|r| self.quotas.leader.is_throttled(&r.tp))
-                        .map(|r| r.records.as_ref().map_or(0, |b| b.len()))
+                        .map(|r| r.records_len())
                         .sum();
                     if throttled > 0 {
                         self.quotas.leader.record(throttled);
@@ -552,6 +566,7 @@ impl ReplicaManager {
                 last_stable_offset: -1,
                 log_start_offset: lso,
                 records: None,
+                file_records: None,
                 diverging_epoch: None,
                 served_by_follower: false,
             };
@@ -574,6 +589,7 @@ impl ReplicaManager {
                     && self.quotas.leader.is_throttled(tp)
                     && !partition.is_in_sync(replica_id)
                     && self.quotas.leader.is_quota_exceeded(),
+                zero_copy: req.zero_copy,
             };
             let read = match partition.fetch_records(&params) {
                 Ok(r) => r,
@@ -596,10 +612,11 @@ impl ReplicaManager {
             if read.high_watermark_moved || start_moved {
                 self.data_notify.notify_waiters();
             }
-            if !read.records.is_empty() {
+            let read_len = read.records.len() + read.file_records.as_ref().map_or(0, |f| f.len);
+            if read_len > 0 {
                 got_any = true;
             }
-            remaining = remaining.saturating_sub(read.records.len());
+            remaining = remaining.saturating_sub(read_len);
             results.push(FetchPartitionResult {
                 tp: tp.clone(),
                 error: error::NONE,
@@ -607,6 +624,7 @@ impl ReplicaManager {
                 last_stable_offset: read.high_watermark,
                 log_start_offset: read.log_start_offset,
                 records: Some(read.records),
+                file_records: read.file_records,
                 diverging_epoch: read.diverging_epoch,
                 served_by_follower: !read.from_leader,
             });

@@ -10,11 +10,12 @@
 //! A connection whose client went over a quota is muted (nothing read) for
 //! the throttle time after its response, as Kafka does since KIP-219.
 
-use crate::server::kafka_apis::{KafkaApis, RequestOutcome};
+use crate::server::kafka_apis::{KafkaApis, RequestOutcome, ResponsePart};
 use bytes::{BufMut, BytesMut};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -92,6 +93,7 @@ async fn serve_connection(
         let (outcome, mute_ms) = apis.handle(frame.freeze(), peer).await;
         match outcome {
             RequestOutcome::Respond(bytes) => wr.write_all(&bytes).await?,
+            RequestOutcome::RespondParts(parts) => write_parts(&mut wr, parts).await?,
             RequestOutcome::NoResponse => {}
             RequestOutcome::Close(reason) => {
                 log::warn!("closing connection from {peer}: {reason}");
@@ -115,6 +117,21 @@ async fn serve_connection(
             }
         }
     }
+}
+
+/// Writes a response made of bytes and segment-file slices; the slices go
+/// from the page cache to the socket (`FileRecords::write_to`, sendfile).
+async fn write_parts(wr: &mut BufWriter<OwnedWriteHalf>, parts: Vec<ResponsePart>) -> std::io::Result<()> {
+    for part in parts {
+        match part {
+            ResponsePart::Bytes(b) => wr.write_all(&b).await?,
+            ResponsePart::File(f) => {
+                wr.flush().await?;
+                f.write_to(wr.get_ref().as_ref()).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads a frame body of `size` bytes, growing the buffer only as bytes

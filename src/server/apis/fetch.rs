@@ -14,6 +14,7 @@
 //! unless the leader itself is in that rack (Kafka's `findPreferredReadReplica`).
 
 use crate::common::TopicPartition;
+use crate::log::file_records::FileRecords;
 use crate::protocol::error;
 use crate::protocol::{legacy_records, records};
 use crate::protocol::messages::fetch::{EpochEndOffset, FetchRequest, FetchResponse, FetchResponsePartition, FetchResponseTopic};
@@ -42,7 +43,10 @@ pub fn select_rack_aware(views: &[(i32, Option<String>, i64, i64)], client_rack:
 }
 
 impl KafkaApis {
-    pub(crate) async fn handle_fetch(&self, ctx: &RequestContext, req: FetchRequest) -> FetchResponse {
+    /// The response, and for each of its partition responses in order the
+    /// records to send from a segment file in place of its (empty) `records`
+    /// (Fetch v4+, see `FileRecords`; encoded by `KafkaApis::encode_fetch`).
+    pub(crate) async fn handle_fetch(&self, ctx: &RequestContext, req: FetchRequest) -> (FetchResponse, Vec<Option<FileRecords>>) {
         let mut wanted = Vec::new();
         for t in &req.topics {
             for p in &t.partitions {
@@ -53,6 +57,8 @@ impl KafkaApis {
                     current_leader_epoch: p.current_leader_epoch,
                     last_fetched_epoch: if ctx.api_version >= 12 { p.last_fetched_epoch } else { -1 },
                     log_start_offset: if ctx.api_version >= 5 { p.log_start_offset } else { -1 },
+                    // v4+ takes v2 batches as stored: sent from the file.
+                    zero_copy: ctx.api_version >= 4,
                 });
             }
         }
@@ -99,6 +105,7 @@ impl KafkaApis {
                             last_stable_offset: hw,
                             log_start_offset: lso,
                             records: None,
+                            file_records: None,
                             diverging_epoch: None,
                             served_by_follower: false,
                         },
@@ -126,11 +133,13 @@ impl KafkaApis {
 
         // Answer in request order, grouped by topic as the request was.
         let mut responses: Vec<FetchResponseTopic> = Vec::with_capacity(req.topics.len());
+        let mut file_records = Vec::with_capacity(wanted.len());
         let mut it = results.into_iter();
         for t in &req.topics {
             let mut partition_responses = Vec::with_capacity(t.partitions.len());
             for _ in &t.partitions {
                 let Some((r, preferred_read_replica)) = it.next() else { break };
+                file_records.push(r.file_records);
                 partition_responses.push(FetchResponsePartition {
                     partition: r.tp.partition,
                     error_code: r.error,
@@ -150,7 +159,8 @@ impl KafkaApis {
             }
             responses.push(FetchResponseTopic { topic: t.topic.clone(), partition_responses, ..Default::default() });
         }
-        FetchResponse { throttle_time_ms: 0, error_code: error::NONE, session_id: 0, responses, ..Default::default() }
+        let resp = FetchResponse { throttle_time_ms: 0, error_code: error::NONE, session_id: 0, responses, ..Default::default() };
+        (resp, file_records)
     }
 
     /// Kafka's `maybeConvertFetchedData` for a consumer's Fetch below v10: a
@@ -232,7 +242,7 @@ impl KafkaApis {
             std::sync::OnceLock::new();
         let seen = SEEN.get_or_init(Default::default);
         let mut g = seen.lock().unwrap_or_else(|p| p.into_inner());
-        for r in read.iter().filter(|r| r.served_by_follower && r.records.as_ref().is_some_and(|b| !b.is_empty())) {
+        for r in read.iter().filter(|r| r.served_by_follower && r.records_len() > 0) {
             if g.insert((self.broker_id, r.tp.clone())) {
                 log::info!("[Broker {}] serving consumer fetches of {} as a follower (KIP-392)", self.broker_id, r.tp);
             }
