@@ -219,8 +219,16 @@ impl KafkaServer {
 
         // Dynamic topic and broker configs (throttles, min ISR, log configs):
         // the current ones now, later changes through /config/changes.
-        let dynamic_config_manager =
-            crate::server::dynamic_config_manager::DynamicConfigManager::new(broker_id, zk.clone(), replica_manager.clone());
+        let broker_config = crate::server::dynamic_broker_config::DynamicBrokerConfig::new(
+            config.props.clone(),
+            replica_manager.default_log_config(),
+        );
+        let dynamic_config_manager = crate::server::dynamic_config_manager::DynamicConfigManager::with_broker_config(
+            broker_id,
+            zk.clone(),
+            replica_manager.clone(),
+            broker_config.clone(),
+        );
         dynamic_config_manager.startup(shutdown_rx.clone()).await;
 
         let listener = &config.listeners[0];
@@ -245,6 +253,7 @@ impl KafkaServer {
             group_coordinator: group_coordinator.clone(),
             producer_id_manager: Arc::new(crate::server::producer_id_manager::ProducerIdManager::new(broker_id, zk.clone())),
             controller: std::sync::OnceLock::new(),
+            dynamic_config: broker_config.clone(),
         });
         group_coordinator.startup(shutdown_rx.clone());
         tokio::spawn(socket_server.run(apis.clone(), shutdown_rx.clone()));
@@ -268,6 +277,7 @@ impl KafkaServer {
         let controller =
             KafkaController::startup(zk.clone(), broker_info.clone(), broker_epoch, ControllerConfig::from_kafka_config(&config));
         let _ = apis.controller.set(controller.clone());
+        dynamic_config_manager.set_controller(controller.clone());
 
         // After a session expiry the controller's event thread re-registers
         // this broker (as Kafka does); follow the new broker epoch here.

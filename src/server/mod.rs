@@ -3,11 +3,13 @@
 //! `apis/`), the hosted partitions (`ReplicaManager`, `Partition`), follower
 //! replication (`ReplicaFetcherManager`), leader ISR writes (`IsrManager`), moves
 //! between log dirs (`ReplicaAlterLogDirsManager`), the cluster view
-//! (`MetadataCache`), replication throttles (`ReplicationQuotaManager`) and
-//! dynamic configs from ZooKeeper (`DynamicConfigManager`). Maps to Kafka's
+//! (`MetadataCache`), replication throttles (`ReplicationQuotaManager`),
+//! dynamic configs from ZooKeeper (`DynamicConfigManager`) and the live broker
+//! configuration they make (`DynamicBrokerConfig`). Maps to Kafka's
 //! `kafka.server` and `kafka.network`.
 
 pub mod apis;
+pub mod dynamic_broker_config;
 pub mod dynamic_config_manager;
 pub mod isr_manager;
 pub mod kafka_apis;
