@@ -358,13 +358,18 @@ impl ReplicaManager {
                     }
                 };
                 self.topic_configs.write().unwrap_or_else(|p| p.into_inner()).insert(tp.topic.clone(), overrides);
-                let log = match self.log_manager.get_or_create_log(&tp, config) {
+                let log = match self.log_manager.get_or_create_log(&tp, config.clone()) {
                     Ok(l) => l,
                     Err(e) => {
                         log::error!("cannot create log for {tp}: {e}");
                         return error::KAFKA_STORAGE_ERROR;
                     }
                 };
+                // A log loaded at start-up got the static defaults; the
+                // dynamic broker configs read since then apply to it too.
+                if log.config() != config {
+                    log.update_config(config);
+                }
                 let p = Arc::new(Partition::with_lag(
                     tp.clone(),
                     log,
