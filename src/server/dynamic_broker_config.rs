@@ -273,8 +273,8 @@ pub const THREAD_POOL_CONFIGS: &[(&str, i64)] =
 
 /// The effective broker properties: server.properties, overlaid with the
 /// valid dynamic keys of the cluster default, then with those of this
-/// broker (Kafka's precedence DYNAMIC_BROKER_CONFIG > DYNAMIC_DEFAULT_BROKER_CONFIG
-/// > STATIC_BROKER_CONFIG). Values that are not dynamic, per-broker-only keys
+/// broker (Kafka's precedence: DYNAMIC_BROKER_CONFIG, then
+/// DYNAMIC_DEFAULT_BROKER_CONFIG, then STATIC_BROKER_CONFIG). Values that are not dynamic, per-broker-only keys
 /// in the default, and invalid values are skipped (Kafka's
 /// `removeInvalidConfigs`), each reported in the returned warnings.
 pub fn effective_broker_props(
@@ -351,6 +351,36 @@ impl BrokerSettings {
     pub fn unclean_leader_election_enable(&self) -> bool {
         self.log_config.unclean_leader_election_enable
     }
+
+    /// The log cleaner's reconfigurable settings (Kafka's `LogCleaner.ReconfigurableConfigs`).
+    pub fn cleaner(&self) -> CleanerSettings {
+        CleanerSettings {
+            threads: self.get_i64("log.cleaner.threads", 1).max(0) as usize,
+            dedupe_buffer_size: self.get_i64("log.cleaner.dedupe.buffer.size", 128 * 1024 * 1024),
+            io_buffer_load_factor: self.get_f64("log.cleaner.io.buffer.load.factor", 0.9),
+            io_buffer_size: self.get_i64("log.cleaner.io.buffer.size", 512 * 1024).max(0) as usize,
+            io_max_bytes_per_second: self.get_f64("log.cleaner.io.max.bytes.per.second", f64::MAX),
+            backoff_ms: self.get_i64("log.cleaner.backoff.ms", 15_000).max(0),
+        }
+    }
+}
+
+/// The values of Kafka's `LogCleaner.ReconfigurableConfigs` in force
+/// (`log.cleaner.enable` is static and not among them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CleanerSettings {
+    /// `log.cleaner.threads`
+    pub threads: usize,
+    /// `log.cleaner.dedupe.buffer.size`
+    pub dedupe_buffer_size: i64,
+    /// `log.cleaner.io.buffer.load.factor`
+    pub io_buffer_load_factor: f64,
+    /// `log.cleaner.io.buffer.size`
+    pub io_buffer_size: usize,
+    /// `log.cleaner.io.max.bytes.per.second`
+    pub io_max_bytes_per_second: f64,
+    /// `log.cleaner.backoff.ms`
+    pub backoff_ms: i64,
 }
 
 #[derive(Default)]
@@ -388,9 +418,34 @@ impl DynamicBrokerConfig {
         self.tx.borrow().clone()
     }
 
-    /// Follows every change of the settings (the log cleaner's hook).
+    /// Follows every change of the settings.
     pub fn subscribe(&self) -> watch::Receiver<Arc<BrokerSettings>> {
         self.tx.subscribe()
+    }
+
+    /// Calls `f(old, new)` on a task for every later change of the
+    /// settings until `shutdown` (a `BrokerReconfigurable`'s hook; the log
+    /// cleaner compares `old.cleaner()` with `new.cleaner()`).
+    pub fn on_change(
+        &self,
+        mut shutdown: watch::Receiver<bool>,
+        f: impl Fn(&BrokerSettings, &BrokerSettings) + Send + 'static,
+    ) {
+        let mut rx = self.tx.subscribe();
+        let mut old = rx.borrow_and_update().clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    changed = rx.changed() => {
+                        if changed.is_err() { return; }
+                    }
+                    _ = shutdown.changed() => return,
+                }
+                let new = rx.borrow_and_update().clone();
+                f(&old, &new);
+                old = new;
+            }
+        });
     }
 
     /// The dynamic configs as last read: (this broker's, the cluster default).
@@ -573,6 +628,30 @@ mod tests {
             .unwrap_err()
             .starts_with("Cannot update these configs at default cluster level"));
         assert!(validate_dynamic_broker_configs(&m(&[("my.custom.thing", "x")]), true).is_ok());
+    }
+
+    #[test]
+    fn cleaner_settings_follow_the_dynamic_keys() {
+        let st = m(&[("log.cleaner.threads", "1")]);
+        let d = DynamicBrokerConfig::new(st.clone(), log_defaults(&st).unwrap());
+        let c = d.current().cleaner();
+        assert_eq!((c.threads, c.dedupe_buffer_size, c.backoff_ms), (1, 128 * 1024 * 1024, 15_000));
+        d.update(true, m(&[("log.cleaner.threads", "2"), ("log.cleaner.io.max.bytes.per.second", "1000000"), ("log.cleaner.backoff.ms", "x")]));
+        let c = d.current().cleaner();
+        assert_eq!((c.threads, c.io_max_bytes_per_second, c.backoff_ms), (2, 1e6, 15_000));
+    }
+
+    #[tokio::test]
+    async fn on_change_sees_old_and_new() {
+        let d = DynamicBrokerConfig::new(BTreeMap::new(), LogConfig::default());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        d.on_change(stop_rx, move |old, new| {
+            let _ = tx.send((old.cleaner().threads, new.cleaner().threads));
+        });
+        d.update(false, m(&[("log.cleaner.threads", "2")]));
+        assert_eq!(rx.recv().await, Some((1, 2)));
+        let _ = stop_tx.send(true);
     }
 
     #[test]
