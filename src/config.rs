@@ -131,6 +131,9 @@ const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
     ("replica.fetch.response.max.bytes", Some("10485760")),
     ("replica.fetch.backoff.ms", Some("1000")),
     ("replica.high.watermark.checkpoint.interval.ms", Some("5000")),
+    // Client quotas (ClientQuotaManagerConfig).
+    ("quota.window.num", Some("11")),
+    ("quota.window.size.seconds", Some("1")),
     ("delete.topic.enable", Some("true")),
     ("offsets.topic.num.partitions", Some("50")),
     ("offsets.topic.replication.factor", Some("3")),

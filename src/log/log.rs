@@ -1,8 +1,9 @@
 //! The log of one partition (Kafka's `kafka.log.Log`): an ordered set of
 //! segments in the directory `<topic>-<partition>`, with log start/end
 //! offsets, high watermark, recovery point and the leader epoch cache.
-//! Leader appends are validated and get offsets assigned by patching batch
-//! headers; follower appends keep the leader's offsets. `Log` is
+//! Leader appends are validated (and converted) by `LogValidator` and get
+//! offsets assigned by patching batch headers; follower appends keep the
+//! leader's offsets. `Log` is
 //! `Send + Sync`: state sits behind one mutex and fetches read file bytes
 //! after releasing it.
 
@@ -14,8 +15,9 @@ use crate::log::producer_state::{self, ProducerBatch, ProducerStateManager};
 use crate::log::retention::{self, DeletionReason, RetentionDecision, RetentionInput, SegmentSummary};
 use crate::log::log_segment::{LogSegment, ReadPlan, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX};
 use crate::log::segment_file_name;
-use crate::protocol::records::{self, AppendOrigin, RecordBatch, TimestampType};
-use bytes::{Bytes, BytesMut};
+use crate::log::log_validator::{self, AppendOrigin, ValidationConfig};
+use crate::protocol::records::{self, RecordBatch};
+use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -293,37 +295,34 @@ impl Log {
         self.lock()?.epoch_cache.assign(epoch, start_offset)
     }
 
-    /// Leader append: validates every batch first (nothing is written if one
-    /// is bad), then assigns offsets from the log end by patching `baseOffset`
-    /// and `partitionLeaderEpoch` (and, for LogAppendTime topics, the
-    /// timestamp type and max timestamp plus CRC), and writes the bytes.
+    /// Leader append: `LogValidator` checks every batch first (nothing is
+    /// written if one is bad) and applies the topic's `compression.type`,
+    /// `message.timestamp.type` and timestamp range, up-converting v0/v1
+    /// message sets; then, under the lock, offsets are assigned from the log
+    /// end by patching `baseOffset` and `partitionLeaderEpoch`, and the
+    /// bytes are written.
     pub fn append_as_leader(&self, records: Bytes, leader_epoch: i32, origin: AppendOrigin) -> LogResult<LogAppendInfo> {
         let config = self.lock()?.config.clone();
-        let validated = records::validate_records_for_append(&records, config.max_message_bytes, origin)?;
-        if records.len() as u64 > config.segment_bytes {
-            return Err(LogError::RecordListTooLarge { size: records.len(), max: config.segment_bytes as usize });
+        let vcfg = ValidationConfig::new(&config, now_ms(), origin);
+        let mut validated = log_validator::validate(&records, &vcfg)?;
+        if validated.records.len() as u64 > config.segment_bytes {
+            return Err(LogError::RecordListTooLarge { size: validated.records.len(), max: config.segment_bytes as usize });
         }
-        // One copy of the whole set; headers are patched in place.
-        let mut buf = BytesMut::from(&records[..]);
         let mut g = self.lock()?;
         let first_offset = g.log_end_offset;
-        let append_time = match g.config.message_timestamp_type {
-            TimestampType::LogAppendTime => now_ms(),
-            TimestampType::CreateTime => records::NO_TIMESTAMP,
-        };
+        let append_time = validated.log_append_time;
         // Idempotent producers: a retried batch is answered with where it
         // went the first time; otherwise epochs and sequences must follow.
         let mut producer_batches = Vec::new();
-        let mut next = first_offset;
         for vb in &validated.batches {
             if vb.producer_id >= 0 {
                 let pb = ProducerBatch {
                     producer_id: vb.producer_id,
                     producer_epoch: vb.producer_epoch,
                     base_sequence: vb.base_sequence,
-                    base_offset: next,
+                    base_offset: first_offset + vb.relative_offset,
                     last_offset_delta: vb.last_offset_delta,
-                    max_timestamp: if append_time >= 0 { append_time } else { vb.max_timestamp },
+                    max_timestamp: vb.max_timestamp,
                 };
                 if let Some(dup) = g.producer_state.find_duplicate(&pb) {
                     log::debug!("{}: duplicate batch of producer {} ({}..{})", self.tp, pb.producer_id, dup.first_offset(), dup.last_offset);
@@ -341,32 +340,17 @@ impl Log {
                 }
                 producer_batches.push(pb);
             }
-            next += vb.records_count as i64;
         }
         let producer_updates = g.producer_state.prepare(&producer_batches, true)?;
-        let mut offset = first_offset;
-        let mut max_ts = records::NO_TIMESTAMP;
-        let mut offset_of_max_ts = first_offset;
-        for vb in &validated.batches {
-            let slice = &mut buf[vb.position..vb.position + vb.size];
-            records::patch_offset_and_epoch(slice, offset, leader_epoch);
-            let ts = if append_time >= 0 {
-                records::set_log_append_time(slice, append_time);
-                append_time
-            } else {
-                vb.max_timestamp
-            };
-            if ts > max_ts {
-                max_ts = ts;
-                offset_of_max_ts = offset + vb.offset_delta_of_max_timestamp as i64;
-            }
-            offset += vb.records_count as i64;
-        }
+        validated.assign_offsets(first_offset, leader_epoch);
+        let max_ts = validated.max_timestamp;
+        let offset_of_max_ts = first_offset + validated.offset_of_max_timestamp;
+        let offset = first_offset + validated.total_records;
         let last_offset = offset - 1;
         if leader_epoch >= 0 {
             g.epoch_cache.assign(leader_epoch, first_offset)?;
         }
-        let data = buf.freeze();
+        let data = validated.records.freeze();
         append_to_segments(&mut g, &data, first_offset, last_offset, max_ts, offset_of_max_ts)?;
         g.producer_state.commit(producer_updates, last_offset + 1);
         g.unflushed_messages += validated.total_records;

@@ -25,7 +25,7 @@ pub struct LogConfig {
     pub max_message_bytes: usize,
     /// `message.timestamp.type`
     pub message_timestamp_type: TimestampType,
-    /// `message.timestamp.difference.max.ms` (stored, not enforced yet)
+    /// `message.timestamp.difference.max.ms` (CreateTime topics refuse records further from now)
     pub message_timestamp_difference_max_ms: i64,
     /// `min.insync.replicas`
     pub min_insync_replicas: i32,
@@ -114,7 +114,12 @@ impl LogConfig {
             "retention.ms" => self.retention_ms = at_least(key, parse(key, v)?, -1)?,
             "retention.bytes" => self.retention_bytes = parse(key, v)?,
             "cleanup.policy" => self.cleanup_policy = v.trim().to_string(),
-            "compression.type" => self.compression_type = v.trim().to_string(),
+            "compression.type" => {
+                if crate::log::log_validator::BrokerCompression::from_name(v).is_none() {
+                    return Err(format!("invalid value {v:?} for {key}: one of producer, uncompressed, gzip, snappy, lz4, zstd"));
+                }
+                self.compression_type = v.trim().to_string()
+            }
             "unclean.leader.election.enable" => self.unclean_leader_election_enable = parse(key, v)?,
             "file.delete.delay.ms" => self.file_delete_delay_ms = at_least(key, parse(key, v)?, 0)?,
             _ => {

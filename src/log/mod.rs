@@ -9,6 +9,7 @@ pub mod leader_epoch_cache;
 pub mod log;
 pub mod log_config;
 pub mod log_manager;
+pub mod log_validator;
 pub mod log_segment;
 pub mod offset_index;
 pub mod producer_state;

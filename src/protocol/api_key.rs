@@ -39,6 +39,8 @@ pub enum ApiKey {
     AlterPartitionReassignments = 45,
     ListPartitionReassignments = 46,
     OffsetDelete = 47,
+    DescribeClientQuotas = 48,
+    AlterClientQuotas = 49,
     AlterIsr = 56,
 }
 
@@ -80,6 +82,8 @@ impl ApiKey {
             45 => AlterPartitionReassignments,
             46 => ListPartitionReassignments,
             47 => OffsetDelete,
+            48 => DescribeClientQuotas,
+            49 => AlterClientQuotas,
             56 => AlterIsr,
             _ => return None,
         })
@@ -128,6 +132,8 @@ impl ApiKey {
             AlterPartitionReassignments => 0,
             ListPartitionReassignments => 0,
             OffsetDelete => i16::MAX,
+            DescribeClientQuotas => 1,
+            AlterClientQuotas => 1,
             AlterIsr => 0,
         }
     }
@@ -195,6 +201,8 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ElectLeaders, 0, 2),
     (ApiKey::AlterPartitionReassignments, 0, 0),
     (ApiKey::ListPartitionReassignments, 0, 0),
+    (ApiKey::DescribeClientQuotas, 0, 1),
+    (ApiKey::AlterClientQuotas, 0, 1),
 ];
 
 /// The version range served for `key`, if any.

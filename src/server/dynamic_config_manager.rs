@@ -12,12 +12,15 @@
 //! config. Topic configs update the topic's logs (`LogConfig`),
 //! `min.insync.replicas` and the throttled-replica lists of the leader and
 //! follower ReplicationQuotaManagers; broker configs (per-broker overriding
-//! `<default>`) set the three replication quota bounds. Like Kafka, every
+//! `<default>`) set the three replication quota bounds; `users` and `clients`
+//! configs (`users/<u>`, `users/<u>/clients/<c>`, `clients/<c>`, any of them
+//! `<default>`) set the client quotas (`ClientQuotaManager`). Like Kafka, every
 //! broker deletes notifications older than 15 minutes (`changeExpirationMs`)
 //! while processing.
 
 use crate::controller::KafkaController;
 use crate::server::dynamic_broker_config::{BrokerSettings, DynamicBrokerConfig};
+use crate::server::client_quota_manager::{ClientQuotaManagers, QuotaEntity};
 use crate::server::replica_manager::ReplicaManager;
 use crate::server::replication_quota_manager::UNBOUNDED;
 use crate::zk::admin_zk_client::{
@@ -89,6 +92,8 @@ pub struct DynamicConfigManager {
     /// leader election is turned on.
     controller: OnceLock<KafkaController>,
     state: Mutex<State>,
+    /// Client quotas (Kafka's `QuotaConfigHandler`s for users and clients).
+    client_quotas: std::sync::OnceLock<Arc<ClientQuotaManagers>>,
 }
 
 impl DynamicConfigManager {
@@ -116,6 +121,7 @@ impl DynamicConfigManager {
                 change_expiration_ms: CHANGE_EXPIRATION_MS,
                 ..Default::default()
             }),
+            client_quotas: std::sync::OnceLock::new(),
         })
     }
 
@@ -129,6 +135,11 @@ impl DynamicConfigManager {
     /// The live broker configuration.
     pub fn broker_config(&self) -> &Arc<DynamicBrokerConfig> {
         &self.broker_config
+    }
+
+    /// The client quota managers that `users`/`clients` changes update (set before `startup`).
+    pub fn set_client_quotas(&self, quotas: Arc<ClientQuotaManagers>) {
+        let _ = self.client_quotas.set(quotas);
     }
 
     /// How old a notification must be before it is purged (tests shorten it).
@@ -190,6 +201,49 @@ impl DynamicConfigManager {
         }
         self.process_change("brokers", DEFAULT_ENTITY_NAME).await?;
         self.process_change("brokers", &self.broker_id.to_string()).await?;
+        self.load_client_quotas().await?;
+        Ok(())
+    }
+
+    /// Kafka's start-up pass over `/config/clients/<c>`, `/config/users/<u>`
+    /// and `/config/users/<u>/clients/<c>`.
+    async fn load_client_quotas(&self) -> Result<(), ZkError> {
+        let children = |path: String| async move {
+            match self.zk.get_children(&path).await {
+                Ok(c) => Ok(c),
+                Err(ZkError::NoNode(_)) => Ok(Vec::new()),
+                Err(e) => Err(e),
+            }
+        };
+        for client in children("/config/clients".into()).await? {
+            self.apply_client_quota("clients", &client).await?;
+        }
+        for user in children("/config/users".into()).await? {
+            self.apply_client_quota("users", &user).await?;
+            for client in children(format!("/config/users/{user}/clients")).await? {
+                self.apply_client_quota("users", &format!("{user}/clients/{client}")).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Kafka's `UserConfigHandler` / `ClientIdConfigHandler`: the entity's
+    /// whole current config sets its three quota bounds (absent keys remove them).
+    async fn apply_client_quota(&self, entity_type: &str, entity_name: &str) -> Result<(), ZkError> {
+        let Some(quotas) = self.client_quotas.get() else { return Ok(()) };
+        let Some(entity) = QuotaEntity::from_config_path(entity_type, entity_name) else {
+            log::warn!("[DynamicConfigManager] ignoring config change of unknown quota entity {entity_type}/{entity_name}");
+            return Ok(());
+        };
+        let config = match self.zk.get_entity_config(entity_type, entity_name).await {
+            Ok(c) => c,
+            Err(ZkError::InvalidData { path, reason }) => {
+                log::warn!("[DynamicConfigManager] ignoring bad config in {path}: {reason}");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        quotas.update_entity(&entity, &config);
         Ok(())
     }
 
@@ -281,7 +335,8 @@ impl DynamicConfigManager {
                 let (old, new) = self.broker_config.update(is_default, config);
                 self.reconfigure(&old, &new);
             }
-            _ => {} // client/user/ip quotas are not implemented
+            "users" | "clients" => self.apply_client_quota(entity_type, entity_name).await?,
+            _ => {} // ip quotas are not implemented
         }
         Ok(())
     }

@@ -17,8 +17,11 @@ use crate::server::metadata_cache::MetadataCache;
 use crate::server::replica_manager::ReplicaManager;
 use crate::zk::KafkaZkClient;
 use bytes::Bytes;
+use crate::server::client_quota_manager::ClientQuotaManagers;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// What the connection should do after a request.
 pub enum RequestOutcome {
@@ -36,11 +39,21 @@ pub struct RequestContext {
     pub api_key: ApiKey,
     pub api_version: i16,
     pub peer: SocketAddr,
+    /// The request's size in bytes (header and body), as Kafka's `request.sizeInBytes`.
+    pub size: usize,
+    /// The throttle a Produce or Fetch handler decided (client quotas); the
+    /// connection is muted this long after the response.
+    pub throttle_ms: std::sync::atomic::AtomicI64,
 }
 
 impl RequestContext {
     pub fn client_id(&self) -> &str {
         self.header.client_id.as_deref().unwrap_or("")
+    }
+
+    /// The principal's name (sanitized); no authentication yet, so always `ANONYMOUS`.
+    pub fn user(&self) -> &str {
+        crate::server::client_quota_manager::ANONYMOUS_USER
     }
 }
 
@@ -57,6 +70,39 @@ pub struct KafkaApis {
     pub controller: std::sync::OnceLock<crate::controller::KafkaController>,
     /// The live broker configuration (server.properties + dynamic configs).
     pub dynamic_config: Arc<crate::server::dynamic_broker_config::DynamicBrokerConfig>,
+    /// Client quotas (produce, fetch, request), fed by the DynamicConfigManager.
+    pub quotas: Arc<ClientQuotaManagers>,
+}
+
+/// Runs `f` and measures the time spent inside its `poll` calls: the time a
+/// request handler really worked, without its waits (purgatory, ZooKeeper),
+/// like Kafka's `requestThreadTimeNanos`.
+pub async fn timed<F: std::future::Future>(f: F) -> (F::Output, Duration) {
+    let mut fut = std::pin::pin!(f);
+    let mut busy = Duration::ZERO;
+    let out = std::future::poll_fn(|cx| {
+        let start = Instant::now();
+        let r = fut.as_mut().poll(cx);
+        busy += start.elapsed();
+        r
+    })
+    .await;
+    (out, busy)
+}
+
+/// Kafka's `ClientRequestQuotaManager.NanosToPercentagePerSecond`: handler
+/// time as a percentage of one thread over a second.
+fn time_to_percentage(busy: Duration) -> f64 {
+    busy.as_nanos() as f64 * 100.0 / 1e9
+}
+
+/// Requests exempt from the request quota: the inter-broker ones (Kafka's
+/// `clusterAction` APIs).
+fn exempt_from_request_quota(api_key: ApiKey) -> bool {
+    matches!(
+        api_key,
+        ApiKey::LeaderAndIsr | ApiKey::StopReplica | ApiKey::UpdateMetadata | ApiKey::ControlledShutdown | ApiKey::AlterIsr
+    )
 }
 
 /// Decodes the body as `$req`, runs `$handler`, and encodes its response.
@@ -64,8 +110,8 @@ macro_rules! dispatch {
     ($self:ident, $ctx:ident, $r:ident, $req:ty, $handler:ident) => {{
         match <$req>::decode(&mut $r, $ctx.api_version) {
             Ok(req) => {
-                let resp = $self.$handler(&$ctx, req).await;
-                encode(&$ctx, &resp)
+                let resp = $self.$handler($ctx, req).await;
+                encode($ctx, &resp)
             }
             Err(e) => RequestOutcome::Close(format!(
                 "cannot parse {:?} v{} request from client {:?}: {e}",
@@ -85,22 +131,104 @@ fn encode<M: Message>(ctx: &RequestContext, resp: &M) -> RequestOutcome {
 }
 
 impl KafkaApis {
-    /// Handles one request frame (without its size prefix).
-    pub async fn handle(&self, frame: Bytes, peer: SocketAddr) -> RequestOutcome {
+    /// Handles one request frame (without its size prefix). Returns what to
+    /// send and how long (ms) to mute the connection afterwards: a client
+    /// over its quota gets its response at once with `throttle_time_ms`, and
+    /// no further request of it is read until that time has passed (KIP-219,
+    /// Kafka's `SocketServer` muting a throttled channel).
+    pub async fn handle(&self, frame: Bytes, peer: SocketAddr) -> (RequestOutcome, i64) {
+        let size = frame.len();
         let mut r = Reader::new(frame);
         let header = match RequestHeader::decode(&mut r) {
             Ok(h) => h,
-            Err(e) => return RequestOutcome::Close(format!("cannot parse request header: {e}")),
+            Err(e) => return (RequestOutcome::Close(format!("cannot parse request header: {e}")), 0),
         };
         let Some(api_key) = ApiKey::from_i16(header.api_key) else {
-            return RequestOutcome::Close(format!("unknown API key {}", header.api_key));
+            return (RequestOutcome::Close(format!("unknown API key {}", header.api_key)), 0);
         };
         let api_version = header.api_version;
-        let ctx = RequestContext { header, api_key, api_version, peer };
+        let ctx = RequestContext { header, api_key, api_version, peer, size, throttle_ms: Default::default() };
+        let (outcome, busy) = timed(self.dispatch(&ctx, r)).await;
+        let mut throttle = ctx.throttle_ms.load(Ordering::Relaxed);
+        // Produce and Fetch count their handler time themselves (it goes into
+        // their throttle_time_ms); every other client request counts here.
+        if !matches!(api_key, ApiKey::Produce | ApiKey::Fetch) && !exempt_from_request_quota(api_key) {
+            let t = self.quotas.request.record_and_get_throttle_time_ms(
+                ctx.user(),
+                ctx.client_id(),
+                time_to_percentage(busy),
+                crate::common::now_ms(),
+            );
+            throttle = throttle.max(t);
+        }
+        (outcome, throttle)
+    }
+
+    /// Kafka's produce throttling (`handleProduceRequest`'s response
+    /// callback): the request's bytes against `producer_byte_rate`, its
+    /// handler time against `request_percentage` (not for acks=0); the larger
+    /// throttle is answered and the connection muted for it.
+    fn produce_throttle(&self, ctx: &RequestContext, acks: i16, busy: Duration) -> i64 {
+        let now = crate::common::now_ms();
+        let bandwidth = self.quotas.produce.record_and_get_throttle_time_ms(ctx.user(), ctx.client_id(), ctx.size as f64, now);
+        let request = if acks == 0 {
+            0
+        } else {
+            self.quotas.request.record_and_get_throttle_time_ms(ctx.user(), ctx.client_id(), time_to_percentage(busy), now)
+        };
+        let t = bandwidth.max(request).clamp(0, i32::MAX as i64);
+        ctx.throttle_ms.store(t, Ordering::Relaxed);
+        t
+    }
+
+    /// Kafka's consumer-fetch throttling (`handleFetchRequest`): a consumer
+    /// fetches at most `consumer_byte_rate` x (quota.window.num - 1) windows
+    /// at once; the response's size counts against the rate and the handler
+    /// time against `request_percentage`. When throttled the bytes are taken
+    /// back and the answer is an empty response carrying the throttle time.
+    /// Followers' fetches are not counted.
+    async fn fetch_with_quotas(&self, ctx: &RequestContext, mut req: crate::protocol::messages::fetch::FetchRequest) -> RequestOutcome {
+        if req.replica_id >= 0 {
+            return encode(ctx, &self.handle_fetch(ctx, req).await);
+        }
+        let (user, client_id) = (ctx.user(), ctx.client_id());
+        let window_max = self.quotas.fetch.max_value_in_quota_window(user, client_id);
+        if window_max < i32::MAX as f64 {
+            let cap = window_max.max(1.0) as i32;
+            req.max_bytes = req.max_bytes.min(cap);
+            req.min_bytes = req.min_bytes.min(req.max_bytes);
+        }
+        let (resp, busy) = timed(self.handle_fetch(ctx, req)).await;
+        let outcome = encode(ctx, &resp);
+        let RequestOutcome::Respond(bytes) = &outcome else { return outcome };
+        let now = crate::common::now_ms();
+        let size = bytes.len() as f64;
+        let request = self.quotas.request.record_and_get_throttle_time_ms(user, client_id, time_to_percentage(busy), now);
+        let bandwidth = self.quotas.fetch.record_and_get_throttle_time_ms(user, client_id, size, now);
+        let t = bandwidth.max(request).clamp(0, i32::MAX as i64);
+        if t == 0 {
+            return outcome;
+        }
+        self.quotas.fetch.unrecord(user, client_id, size, now);
+        ctx.throttle_ms.store(t, Ordering::Relaxed);
+        let empty = crate::protocol::messages::fetch::FetchResponse {
+            throttle_time_ms: t as i32,
+            error_code: error::NONE,
+            session_id: 0,
+            ..Default::default()
+        };
+        encode(ctx, &empty)
+    }
+
+    /// Decodes the body and runs the API's handler.
+    async fn dispatch(&self, ctx: &RequestContext, mut r: Reader) -> RequestOutcome {
+        let api_key = ctx.api_key;
+        let api_version = ctx.api_version;
+        let peer = ctx.peer;
         let served = supported_versions(api_key).is_some_and(|(lo, hi)| api_version >= lo && api_version <= hi);
         if !served {
             if api_key == ApiKey::ApiVersions {
-                return self.api_versions_unsupported(&ctx);
+                return self.api_versions_unsupported(ctx);
             }
             return RequestOutcome::Close(format!(
                 "unsupported version {api_version} of {api_key:?} from client {:?}",
@@ -113,14 +241,28 @@ impl KafkaApis {
             ApiKey::ApiVersions => dispatch!(self, ctx, r, api_versions::ApiVersionsRequest, handle_api_versions),
             ApiKey::Metadata => dispatch!(self, ctx, r, metadata::MetadataRequest, handle_metadata),
             ApiKey::Produce => match produce::ProduceRequest::decode(&mut r, api_version) {
-                Ok(req) => match self.handle_produce(&ctx, req).await {
-                    Ok(Some(resp)) => encode(&ctx, &resp),
-                    Ok(None) => RequestOutcome::NoResponse,
-                    Err(reason) => RequestOutcome::Close(reason),
-                },
+                Ok(req) => {
+                    let acks = req.acks;
+                    let (result, busy) = timed(self.handle_produce(ctx, req)).await;
+                    let throttle = self.produce_throttle(ctx, acks, busy);
+                    match result {
+                        Ok(Some(mut resp)) => {
+                            resp.throttle_time_ms = throttle as i32;
+                            encode(ctx, &resp)
+                        }
+                        Ok(None) => RequestOutcome::NoResponse,
+                        Err(reason) => RequestOutcome::Close(reason),
+                    }
+                }
                 Err(e) => RequestOutcome::Close(format!("cannot parse Produce v{api_version} request: {e}")),
             },
-            ApiKey::Fetch => dispatch!(self, ctx, r, fetch::FetchRequest, handle_fetch),
+            ApiKey::Fetch => match fetch::FetchRequest::decode(&mut r, api_version) {
+                Ok(req) => self.fetch_with_quotas(ctx, req).await,
+                Err(e) => RequestOutcome::Close(format!(
+                    "cannot parse Fetch v{api_version} request from client {:?}: {e}",
+                    ctx.client_id()
+                )),
+            },
             ApiKey::ListOffsets => dispatch!(self, ctx, r, list_offsets::ListOffsetsRequest, handle_list_offsets),
             ApiKey::CreateTopics => dispatch!(self, ctx, r, create_topics::CreateTopicsRequest, handle_create_topics),
             ApiKey::DeleteTopics => dispatch!(self, ctx, r, delete_topics::DeleteTopicsRequest, handle_delete_topics),
@@ -184,6 +326,16 @@ impl KafkaApis {
             ),
             ApiKey::ControlledShutdown => {
                 dispatch!(self, ctx, r, controlled_shutdown::ControlledShutdownRequest, handle_controlled_shutdown)
+            }
+            ApiKey::DescribeClientQuotas => dispatch!(
+                self,
+                ctx,
+                r,
+                describe_client_quotas::DescribeClientQuotasRequest,
+                handle_describe_client_quotas
+            ),
+            ApiKey::AlterClientQuotas => {
+                dispatch!(self, ctx, r, alter_client_quotas::AlterClientQuotasRequest, handle_alter_client_quotas)
             }
             other => RequestOutcome::Close(format!("API {other:?} is not served")),
         }

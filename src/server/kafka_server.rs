@@ -243,6 +243,14 @@ impl KafkaServer {
             replica_manager.clone(),
             broker_config.clone(),
         );
+        // Client quotas (users, clients): loaded with the other configs at start-up.
+        let client_quotas = crate::server::client_quota_manager::ClientQuotaManagers::new(
+            crate::server::client_quota_manager::quota_config(
+                config.get_i64("quota.window.num", 11),
+                config.get_i64("quota.window.size.seconds", 1),
+            ),
+        );
+        dynamic_config_manager.set_client_quotas(client_quotas.clone());
         dynamic_config_manager.startup(shutdown_rx.clone()).await;
 
         let listener = &config.listeners[0];
@@ -268,6 +276,7 @@ impl KafkaServer {
             producer_id_manager: Arc::new(crate::server::producer_id_manager::ProducerIdManager::new(broker_id, zk.clone())),
             controller: std::sync::OnceLock::new(),
             dynamic_config: broker_config.clone(),
+            quotas: client_quotas,
         });
         group_coordinator.startup(shutdown_rx.clone());
         tokio::spawn(socket_server.run(apis.clone(), shutdown_rx.clone()));

@@ -500,38 +500,7 @@ fn admin_error(err: crate::zk::AdminError) -> CommandError {
     }
 }
 
-/// Kafka's `Sanitizer.sanitize`: URL-encoding (UTF-8, upper-case hex) of
-/// everything but `A-Za-z0-9._-`, for user and client names in znode paths.
-pub fn sanitize(name: &str) -> String {
-    let mut out = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Kafka's `Sanitizer.desanitize` (URL decoding).
-pub fn desanitize(name: &str) -> String {
-    let b = name.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(v) = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+pub use crate::utils::{desanitize, sanitize};
 
 /// One level of a ZooKeeper config entity (Kafka's `ConfigCommand.Entity`):
 /// its type and its sanitized name (`<default>` for the default; `None` =

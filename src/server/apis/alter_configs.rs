@@ -282,6 +282,18 @@ impl KafkaApis {
                         apply_incremental_ops(&mut configs, &ops, BROKER_LIST_CONFIGS, false)?;
                         self.alter_broker_config(broker, &res.resource_name, configs, req.validate_only).await
                     }
+                    // The broker's log levels (Log4jController), changed in place.
+                    8 => {
+                        self.broker_entity(&res.resource_name)?;
+                        crate::log4j_controller::alter_log_levels(&ops, req.validate_only).map_err(|(config_problem, m)| {
+                            let message = if config_problem {
+                                format!("Invalid config value for resource {}: {m}", resource_string(8, &res.resource_name))
+                            } else {
+                                m
+                            };
+                            ConfigError { code: error::INVALID_REQUEST, message }
+                        })
+                    }
                     other => Err(unsupported_type(other)),
                 }
             }

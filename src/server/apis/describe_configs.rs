@@ -248,6 +248,30 @@ pub fn describe_broker_configs(
         .collect()
 }
 
+/// Kafka's `ConfigHelper` for a BROKER_LOGGER resource: this broker's
+/// loggers (`Log4jController.loggers`), each with its level, source
+/// DYNAMIC_BROKER_LOGGER_CONFIG and no synonyms.
+fn broker_logger_configs(broker_id: i32, name: &str, keys: Option<&[String]>) -> Result<Vec<DescribeConfigsResourceResult>, String> {
+    if name.is_empty() {
+        return Err("Broker id must not be empty".into());
+    }
+    match name.trim().parse::<i32>() {
+        Ok(id) if id == broker_id => {}
+        Ok(_) => return Err(format!("Unexpected broker id, expected {broker_id} but received {name}")),
+        Err(_) => return Err(format!("Broker id must be an integer, but it is: {name}")),
+    }
+    Ok(crate::log4j_controller::loggers()
+        .into_iter()
+        .filter(|(logger, _)| keys.is_none_or(|k| k.contains(logger)))
+        .map(|(logger, level)| DescribeConfigsResourceResult {
+            name: logger,
+            value: Some(level),
+            config_source: SOURCE_DYNAMIC_BROKER_LOGGER_CONFIG,
+            ..Default::default()
+        })
+        .collect())
+}
+
 fn failed(res: &DescribeConfigsResource, code: i16, message: Option<String>) -> DescribeConfigsResult {
     DescribeConfigsResult {
         error_code: code,
@@ -349,6 +373,10 @@ impl KafkaApis {
                 };
                 describe_broker_configs(&per_broker, &default, &self.config.props, keys, include_synonyms, true)
             }
+            RESOURCE_BROKER_LOGGER => match broker_logger_configs(self.broker_id, &res.resource_name, keys) {
+                Ok(c) => c,
+                Err(message) => return failed(res, error::INVALID_REQUEST, Some(message)),
+            },
             other => {
                 log::debug!("DescribeConfigs from {:?}: resource type {other} is not served", ctx.client_id());
                 let name = match other {
