@@ -12,8 +12,9 @@
 #                        old segments are deleted every check while producing
 #        bench-kept      retention.ms=-1, retention.bytes=-1: nothing deleted
 #   3. BENCH_ROUNDS (4) rounds; each produces BENCH_RECORDS (1000000) records
-#      of BENCH_SIZE (100) bytes with rdkafka_performance (acks=BENCH_ACKS, 1)
-#      to each topic, one after the other, the order alternating per round
+#      of BENCH_SIZE (100) bytes with rdkafka_performance (acks=BENCH_ACKS, 1;
+#      linger.ms=BENCH_LINGER_MS, 5, as bench/run.sh; random partitions) to
+#      each topic, one after the other, the order alternating per round
 #   4. prints every round's records/s and MB/s, the totals (all records over
 #      all producing time) of both, their ratio, and what retention did: each
 #      topic's size on disk, segment count and log start offsets
@@ -33,6 +34,7 @@ SEGMENT="${BENCH_SEGMENT:-1048576}"
 RETAIN="${BENCH_RETAIN:-4194304}"
 CHECK_MS="${BENCH_CHECK_MS:-1000}"
 TIMEOUT="${BENCH_TIMEOUT:-300}"
+LINGER="${BENCH_LINGER_MS:-5}"
 . "$REPO/zk/lib.sh"
 log() { echo "bench: $(date +%H:%M:%S) $*" >&2; }
 
@@ -103,7 +105,7 @@ ROWS=()
 produce() {  # produce TOPIC ROUND
   local out="$RUN/produce-$1-$2.out" s
   # shellcheck disable=SC2086
-  timeout "$TIMEOUT" "$PERF" -P -t "$1" -b "$BS" -s "$SIZE" -c "$RECORDS" -a "$ACKS" ${BENCH_PRODUCER_OPTS:-} \
+  timeout "$TIMEOUT" "$PERF" -P -t "$1" -b "$BS" -s "$SIZE" -c "$RECORDS" -a "$ACKS" -X "linger.ms=$LINGER" ${BENCH_PRODUCER_OPTS:-} \
     >"$out" 2>&1 || { log "producer failed or timed out (${TIMEOUT}s)"; tail -n 5 "$out" >&2; exit 1; }
   s="$(summary "$out")"
   [ -n "$s" ] && [ -n "$(field "$s" 2)" ] || { log "no summary from rdkafka_performance:"; tail -n 5 "$out" >&2; exit 1; }
@@ -137,7 +139,7 @@ KR="$(rate "${MSGS[bench-kept]}" "${MS[bench-kept]}")"; RR="$(rate "${MSGS[bench
 read -r KB KN <<<"$(disk bench-kept)"; read -r RB RN <<<"$(disk bench-retained)"
 
 echo
-echo "zkafka retention benchmark: $ROUNDS rounds x $RECORDS records x $SIZE B per topic, acks=$ACKS, $PARTITIONS partitions, one broker, $(nproc) cores (broker, ZooKeeper and rdkafka_performance on one machine)"
+echo "zkafka retention benchmark: $ROUNDS rounds x $RECORDS records x $SIZE B per topic, acks=$ACKS, linger.ms=$LINGER, $PARTITIONS partitions, one broker, $(nproc) cores (broker, ZooKeeper and rdkafka_performance on one machine)"
 printf '%s\n' "${ROWS[@]}"
 echo
 printf '  %-44s %12s %8s %12s %9s\n' "" "records/s" "MB/s" "disk bytes" "segments"
