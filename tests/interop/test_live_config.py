@@ -4,6 +4,8 @@ observed with confluent-kafka:
 
 - a cluster-default `log.retention.ms` (--entity-default) deletes segments of a
   topic without its own override, not of a topic that overrides it;
+- a cluster-default `message.max.bytes` refuses larger batches of topics
+  without their own `max.message.bytes`;
 - a cluster-default `min.insync.replicas` acts on topics without an override,
   a topic's own value (raised, then lowered in --zookeeper mode) on that topic;
 - `unclean.leader.election.enable` turned on for a topic (--zookeeper) and as
@@ -183,6 +185,23 @@ def test_min_insync_replicas_topic_and_cluster_default(c):
     finally:
         victim.start()
     assert zk_config(c, f"/config/topics/{own}") == {"min.insync.replicas": "2"}
+
+
+@pytest.mark.time_limit(60)
+def test_cluster_default_message_max_bytes(c):
+    bs = c.bootstrap
+    plain, bigger = topic("mmb-default"), topic("mmb-override")
+    create_topic(bs, plain, replication_factor=3)
+    create_topic(bs, bigger, replication_factor=3, config={"max.message.bytes": "100000"})
+    assert produce_one(bs, plain, b"m" * 5000) == 0
+    b = ["--bootstrap-server", bs, "--entity-type", "brokers", "--entity-default"]
+    configs(*b, "--alter", "--add-config", "message.max.bytes=2000")
+    wait_until(lambda: produce_one(bs, plain, b"m" * 5000) == KafkaError.MSG_SIZE_TOO_LARGE,
+               what="MESSAGE_TOO_LARGE under the cluster default")
+    assert produce_one(bs, plain, b"m" * 100) == 0
+    assert produce_one(bs, bigger, b"m" * 5000) == 0, "the topic's max.message.bytes wins"
+    configs(*b, "--alter", "--delete-config", "message.max.bytes")
+    wait_until(lambda: produce_one(bs, plain, b"m" * 5000) == 0, what="back to the built-in 1048588")
 
 
 @pytest.mark.time_limit(150)
