@@ -18,7 +18,7 @@ Commands (each also available as bin/<command>.sh):
   kafka-leader-election   elect preferred or unclean leaders on demand
   kafka-preferred-replica-election  move leadership back to the preferred replicas (deprecated)
   kafka-log-dirs          describe the brokers' log directories and the replicas in them
-  kafka-configs           describe and change topic and broker configs
+  kafka-configs           describe and change topic, broker, user, client and broker-logger configs
   kafka-reassign-partitions  move partition replicas between brokers and log directories
 
 Run `zkafka <command> --help` for the command's options.";

@@ -160,6 +160,12 @@ impl LogConfig {
         if let Some(v) = get("message.max.bytes") {
             c.set("max.message.bytes", v)?;
         }
+        if let Some(v) = get("log.message.timestamp.difference.max.ms") {
+            c.set("message.timestamp.difference.max.ms", v)?;
+        }
+        if let Some(v) = get("log.message.downconversion.enable") {
+            c.set("message.downconversion.enable", v)?;
+        }
         if let Some(v) = get("log.message.timestamp.type") {
             c.set("message.timestamp.type", v)?;
         }

@@ -299,15 +299,21 @@ pub fn validate(records: &Bytes, cfg: &ValidationConfig) -> Result<ValidatedReco
     }
     // Control batches stay as written (Kafka: no compression of uncompressed control records).
     let in_place = first_magic == MAGIC_V2 && (source == target || (source == Compression::None && batches[0].is_control()));
+    // Kafka rebuilds a compressed batch whose inner offsets are not 0, 1, ...
+    // (old clients got them wrong) instead of refusing it.
     if in_place {
-        validate_in_place(records, &batches, cfg)
-    } else {
-        rebuild(&entries, target, cfg)
+        if let Some(v) = validate_in_place(records, &batches, cfg)? {
+            return Ok(v);
+        }
     }
+    rebuild(&entries, target, cfg)
 }
 
 /// v2 batches written as they came: records scanned, headers fixed up.
-fn validate_in_place(records: &Bytes, batches: &[&RecordBatch], cfg: &ValidationConfig) -> Result<ValidatedRecords> {
+/// `None`: a compressed batch whose offset deltas are not 0, 1, ... must be
+/// rebuilt (Kafka does that rather than refuse old clients' batches); in an
+/// uncompressed batch they are INVALID_RECORD.
+fn validate_in_place(records: &Bytes, batches: &[&RecordBatch], cfg: &ValidationConfig) -> Result<Option<ValidatedRecords>> {
     let lat = cfg.timestamp_type == TimestampType::LogAppendTime;
     let mut out = ValidatedRecords {
         records: BytesMut::from(&records[..]),
@@ -326,9 +332,14 @@ fn validate_in_place(records: &Bytes, batches: &[&RecordBatch], cfg: &Validation
         let mut expected = 0i32;
         let mut max_ts = NO_TIMESTAMP;
         let mut max_delta = 0i32;
+        let compressed = batch.compression() != Some(Compression::None);
+        let mut sparse = false;
         batch.scan_records(|r| {
             if r.offset_delta != expected {
-                return Err(invalid(format!("record offset delta {} where {expected} was expected", r.offset_delta)));
+                if !compressed {
+                    return Err(invalid(format!("record offset delta {} where {expected} was expected", r.offset_delta)));
+                }
+                sparse = true;
             }
             let ts = base_ts.wrapping_add(r.timestamp_delta);
             validate_record(cfg, batch_tt, ts, r.has_key, relative + r.offset_delta as i64)?;
@@ -339,6 +350,9 @@ fn validate_in_place(records: &Bytes, batches: &[&RecordBatch], cfg: &Validation
             expected += 1;
             Ok(())
         })?;
+        if sparse {
+            return Ok(None);
+        }
         let size = batch.size_in_bytes();
         let count = batch.records_count();
         let slice = &mut out.records[position..position + size];
@@ -372,7 +386,7 @@ fn validate_in_place(records: &Bytes, batches: &[&RecordBatch], cfg: &Validation
         relative += count as i64;
         position += size;
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Recompression or up-conversion: every record validated, then one v2
@@ -390,12 +404,8 @@ fn rebuild(entries: &[Entry], target: Compression, cfg: &ValidationConfig) -> Re
                     (pid, epoch, seq, txn) = (b.producer_id(), b.producer_epoch(), b.base_sequence(), b.is_transactional());
                 }
                 let tt = b.timestamp_type();
-                let mut expected = 0i32;
+                // offsets are assigned afresh: the deltas as sent do not matter
                 b.for_each_record(|r| {
-                    if r.offset_delta != expected {
-                        return Err(invalid(format!("record offset delta {} where {expected} was expected", r.offset_delta)));
-                    }
-                    expected += 1;
                     validate_record(cfg, tt, r.timestamp, r.key.is_some(), recs.len() as i64)?;
                     recs.push(SimpleRecord { timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
                     Ok(())

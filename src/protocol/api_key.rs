@@ -138,6 +138,22 @@ impl ApiKey {
         }
     }
 
+    /// The first version whose response body starts with `throttle_time_ms`
+    /// (Kafka 2.8's `*Response.json`); `None` where it never comes first
+    /// (Produce and ApiVersions carry it later; controller APIs not at all).
+    pub fn throttle_time_first_since(self) -> Option<i16> {
+        use ApiKey::*;
+        match self {
+            Fetch | FindCoordinator | Heartbeat | LeaveGroup | SyncGroup | DescribeGroups | ListGroups | DeleteTopics => Some(1),
+            ListOffsets | JoinGroup | CreateTopics | OffsetForLeaderEpoch => Some(2),
+            Metadata | OffsetCommit | OffsetFetch => Some(3),
+            DeleteRecords | InitProducerId | DescribeConfigs | AlterConfigs | AlterReplicaLogDirs | DescribeLogDirs
+            | CreatePartitions | DeleteGroups | ElectLeaders | IncrementalAlterConfigs | AlterPartitionReassignments
+            | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr => Some(0),
+            Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete => None,
+        }
+    }
+
     pub fn is_flexible(self, version: i16) -> bool {
         version >= self.first_flexible_version()
     }
@@ -167,8 +183,8 @@ impl ApiKey {
 /// The versions of each API this broker really serves, as advertised in
 /// ApiVersions. An API is listed only once its handler exists.
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 9),
-    (ApiKey::Fetch, 4, 12),
+    (ApiKey::Produce, 0, 9),
+    (ApiKey::Fetch, 0, 12),
     (ApiKey::ListOffsets, 0, 6),
     (ApiKey::Metadata, 0, 11),
     (ApiKey::LeaderAndIsr, 0, 5),
@@ -208,4 +224,24 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
 /// The version range served for `key`, if any.
 pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
     SUPPORTED_APIS.iter().find(|(k, _, _)| *k == key).map(|(_, lo, hi)| (*lo, *hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_produce_and_fetch_versions_are_served() {
+        // Produce v0-2 (magic 0/1 message sets, up-converted) and Fetch v0-3
+        // (down-converted) as Kafka 2.8 serves them.
+        assert_eq!(supported_versions(ApiKey::Produce), Some((0, 9)));
+        assert_eq!(supported_versions(ApiKey::Fetch), Some((0, 12)));
+        // what kafka-python pinned to 0.10 / 0.10.1 also sends
+        for (key, v) in [(ApiKey::ListOffsets, 0), (ApiKey::Metadata, 1), (ApiKey::OffsetCommit, 2), (ApiKey::OffsetFetch, 1),
+            (ApiKey::FindCoordinator, 0), (ApiKey::JoinGroup, 0), (ApiKey::SyncGroup, 0), (ApiKey::Heartbeat, 0)]
+        {
+            let (lo, hi) = supported_versions(key).unwrap();
+            assert!(lo <= v && v <= hi, "{key:?} v{v}");
+        }
+    }
 }

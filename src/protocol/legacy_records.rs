@@ -531,7 +531,9 @@ mod tests {
     use super::*;
     use crate::protocol::records::RecordBatchBuilder;
 
-    fn msgs(n: usize) -> Vec<(i64, i64, Option<Vec<u8>>, Option<Vec<u8>>)> {
+    type Msg = (i64, i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+    fn msgs(n: usize) -> Vec<Msg> {
         (0..n)
             .map(|i| {
                 let k = if i % 2 == 0 { Some(format!("k{i}").into_bytes()) } else { None };
@@ -646,7 +648,7 @@ mod tests {
                         r.ensure_valid().unwrap();
                         assert_eq!(r.compression(), Some(codec));
                         for m in r.deep_records().unwrap() {
-                            if got.last().map_or(true, |l| m.offset > l.offset) {
+                            if got.last().is_none_or(|l| m.offset > l.offset) {
                                 got.push(m);
                             }
                         }

@@ -96,6 +96,28 @@ fn time_to_percentage(busy: Duration) -> f64 {
     busy.as_nanos() as f64 * 100.0 / 1e9
 }
 
+/// A response frame with `throttle_time_ms` set to `ms`, for the APIs whose
+/// body starts with it at this version (KIP-219: every response of a
+/// throttled client says how long it is throttled); others are unchanged.
+/// Our response headers carry no tagged fields, so the body starts right
+/// after the size, the correlation id and (flexible headers) one empty
+/// tagged-field byte.
+pub fn with_throttle_time(frame: &Bytes, api_key: ApiKey, version: i16, ms: i64) -> Bytes {
+    let Some(since) = api_key.throttle_time_first_since() else { return frame.clone() };
+    if version < since {
+        return frame.clone();
+    }
+    let at = 8 + usize::from(api_key.response_header_version(version) >= 1);
+    if frame.len() < at + 4 {
+        return frame.clone();
+    }
+    let mut b = bytes::BytesMut::from(&frame[..]);
+    let current = i32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as i64;
+    let value = ms.max(current).clamp(0, i32::MAX as i64) as i32;
+    b[at..at + 4].copy_from_slice(&value.to_be_bytes());
+    b.freeze()
+}
+
 /// Requests exempt from the request quota: the inter-broker ones (Kafka's
 /// `clusterAction` APIs).
 fn exempt_from_request_quota(api_key: ApiKey) -> bool {
@@ -159,6 +181,12 @@ impl KafkaApis {
                 time_to_percentage(busy),
                 crate::common::now_ms(),
             );
+            if t > 0 {
+                if let RequestOutcome::Respond(bytes) = &outcome {
+                    let patched = with_throttle_time(bytes, api_key, api_version, t);
+                    return (RequestOutcome::Respond(patched), throttle.max(t));
+                }
+            }
             throttle = throttle.max(t);
         }
         (outcome, throttle)
@@ -235,7 +263,7 @@ impl KafkaApis {
                 ctx.client_id()
             ));
         }
-        log::trace!("{:?} v{} from {} ({:?})", api_key, api_version, peer, ctx.client_id());
+        log::debug!("{:?} v{} from {} ({:?})", api_key, api_version, peer, ctx.client_id());
         use crate::protocol::messages::*;
         match api_key {
             ApiKey::ApiVersions => dispatch!(self, ctx, r, api_versions::ApiVersionsRequest, handle_api_versions),
@@ -361,5 +389,41 @@ impl KafkaApis {
             Ok(b) => RequestOutcome::Respond(b),
             Err(e) => RequestOutcome::Close(format!("cannot encode ApiVersions response: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::messages::{api_versions::ApiVersionsResponse, delete_groups::DeleteGroupsResponse, metadata::MetadataResponse};
+    use crate::protocol::{Message, ResponseHeader};
+
+    fn throttle_of<M: Message>(frame: &Bytes, version: i16) -> i32 {
+        let mut r = Reader::new(frame.slice(4..));
+        ResponseHeader::decode(&mut r, M::API_KEY.response_header_version(version)).unwrap();
+        let body = r.rest().clone();
+        i32::from_be_bytes([body[0], body[1], body[2], body[3]])
+    }
+
+    #[test]
+    fn throttle_time_patched_into_responses() {
+        // DeleteGroups v0 (plain header) and v2 (flexible header)
+        for v in [0, 2] {
+            let f = encode_response_frame(7, v, &DeleteGroupsResponse::default()).unwrap();
+            let p = with_throttle_time(&f, ApiKey::DeleteGroups, v, 1234);
+            assert_eq!(throttle_of::<DeleteGroupsResponse>(&p, v), 1234, "v{v}");
+            let back = DeleteGroupsResponse::from_bytes(p.slice(4 + 4 + usize::from(v >= 2)..), v).unwrap();
+            assert_eq!(back.throttle_time_ms, 1234);
+        }
+        // Metadata v9 (flexible) decodes with the new value
+        let f = encode_response_frame(1, 9, &MetadataResponse::default()).unwrap();
+        let p = with_throttle_time(&f, ApiKey::Metadata, 9, 55);
+        assert_eq!(MetadataResponse::from_bytes(p.slice(9..), 9).unwrap().throttle_time_ms, 55);
+        // Metadata v1 has no throttle time: unchanged
+        let f = encode_response_frame(1, 1, &MetadataResponse::default()).unwrap();
+        assert_eq!(with_throttle_time(&f, ApiKey::Metadata, 1, 55), f);
+        // ApiVersions: not the first field, unchanged
+        let f = encode_response_frame(1, 3, &ApiVersionsResponse::default()).unwrap();
+        assert_eq!(with_throttle_time(&f, ApiKey::ApiVersions, 3, 55), f);
     }
 }

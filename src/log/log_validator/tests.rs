@@ -390,3 +390,29 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn compressed_batch_with_wrong_inner_offsets_is_rebuilt() {
+    // An uncompressed batch whose second record says offset delta 3 ...
+    let mut m = batch(Compression::None, 5).to_vec();
+    let first_len = m[RECORD_BATCH_OVERHEAD] as usize / 2;
+    let second = RECORD_BATCH_OVERHEAD + 1 + first_len;
+    assert_eq!(m[second + 3], 2);
+    m[second + 3] = 6;
+    resign(&mut m);
+    assert_eq!(code(validate(&Bytes::from(m.clone()), &cfg())), ec::INVALID_RECORD);
+    // ... and the same records gzip-compressed: Kafka rewrites such batches.
+    let body = crate::protocol::compression::compress(Compression::Gzip, &m[RECORD_BATCH_OVERHEAD..]).unwrap();
+    let mut z = m[..RECORD_BATCH_OVERHEAD].to_vec();
+    z.extend_from_slice(&body);
+    let len = (z.len() - LOG_OVERHEAD) as i32;
+    z[records::LENGTH_OFFSET..records::LENGTH_OFFSET + 4].copy_from_slice(&len.to_be_bytes());
+    z[records::ATTRIBUTES_OFFSET + 1] |= 1;
+    resign(&mut z);
+    let mut v = validate(&Bytes::from(z), &cfg()).unwrap();
+    assert!(v.rebuilt);
+    v.assign_offsets(10, 0);
+    let (b, recs) = only_batch(&v);
+    assert_eq!(b.compression(), Some(Compression::Gzip));
+    assert_eq!(recs.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![10, 11, 12, 13, 14]);
+}

@@ -1,4 +1,4 @@
-//! Fetch (key 1), versions 0-12 (flexible from v12; the broker serves 4-12):
+//! Fetch (key 1), versions 0-12 (flexible from v12; the broker serves all):
 //! consumers and follower replicas read record batches. Maps to
 //! `FetchRequest.json` / `FetchResponse.json`.
 //!
