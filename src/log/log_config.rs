@@ -202,6 +202,22 @@ impl LogConfig {
         if let Some(v) = get("unclean.leader.election.enable") {
             c.set("unclean.leader.election.enable", v)?;
         }
+        // The other broker synonyms of topic configs (Kafka's
+        // `LogConfig.TopicConfigSynonyms`), same unit on both sides.
+        for (broker_key, topic_key) in [
+            ("log.roll.jitter.ms", "segment.jitter.ms"),
+            ("log.preallocate", "preallocate"),
+            ("log.message.timestamp.difference.max.ms", "message.timestamp.difference.max.ms"),
+            ("log.message.downconversion.enable", "message.downconversion.enable"),
+            ("log.cleaner.delete.retention.ms", "delete.retention.ms"),
+            ("log.cleaner.min.compaction.lag.ms", "min.compaction.lag.ms"),
+            ("log.cleaner.max.compaction.lag.ms", "max.compaction.lag.ms"),
+            ("log.cleaner.min.cleanable.ratio", "min.cleanable.dirty.ratio"),
+        ] {
+            if let Some(v) = get(broker_key) {
+                c.set(topic_key, v)?;
+            }
+        }
         Ok(c)
     }
 

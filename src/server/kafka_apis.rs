@@ -73,6 +73,8 @@ pub struct KafkaApis {
     pub producer_id_manager: Arc<crate::server::producer_id_manager::ProducerIdManager>,
     /// This broker's controller, set once it has started (after the socket server).
     pub controller: std::sync::OnceLock<crate::controller::KafkaController>,
+    /// The live broker configuration (server.properties + dynamic configs).
+    pub dynamic_config: Arc<crate::server::dynamic_broker_config::DynamicBrokerConfig>,
     /// Client quotas (produce, fetch, request), fed by the DynamicConfigManager.
     pub quotas: Arc<ClientQuotaManagers>,
 }

@@ -109,8 +109,9 @@ pub struct ReplicaManager {
     /// Woken on every append and high-watermark move; delayed fetches and
     /// delayed produces wait on it.
     data_notify: Arc<Notify>,
-    default_log_config: LogConfig,
-    default_min_isr: i32,
+    /// The log defaults topics inherit (server.properties overlaid with the
+    /// dynamic broker configs; replaced by `update_default_log_config`).
+    default_log_config: RwLock<LogConfig>,
     replica_lag_time_max_ms: i64,
     pub fetcher_manager: ReplicaFetcherManager,
     /// Moves replicas between log dirs (AlterReplicaLogDirs).
@@ -150,8 +151,7 @@ impl ReplicaManager {
             alter_log_dirs_manager: ReplicaAlterLogDirsManager::start(log_manager.clone(), 1 << 20),
             isr_manager: IsrManager::disabled(broker_id),
             data_notify: notify,
-            default_log_config,
-            default_min_isr,
+            default_log_config: RwLock::new(LogConfig { min_insync_replicas: default_min_isr, ..default_log_config }),
             replica_lag_time_max_ms: 30_000,
             topic_configs: RwLock::new(HashMap::new()),
         }
@@ -184,8 +184,7 @@ impl ReplicaManager {
             quotas: settings.quotas.clone(),
             isr_manager,
             data_notify: notify,
-            default_log_config,
-            default_min_isr,
+            default_log_config: RwLock::new(LogConfig { min_insync_replicas: default_min_isr, ..default_log_config }),
             replica_lag_time_max_ms: settings.replica_lag_time_max_ms.max(1),
             topic_configs: RwLock::new(HashMap::new()),
         });
@@ -282,7 +281,7 @@ impl ReplicaManager {
     /// new LogConfig for its logs here, `min.insync.replicas`, and the
     /// leader/follower throttled-replica lists for this broker.
     pub fn update_topic_config(&self, topic: &str, overrides: HashMap<String, String>) {
-        let config = match LogConfig::from_overrides(&self.default_log_config, &overrides) {
+        let config = match LogConfig::from_overrides(&self.default_log_config(), &overrides) {
             Ok(c) => Some(c),
             Err(e) => {
                 log::warn!("ignoring invalid log config of topic {topic}: {e}");
@@ -311,8 +310,40 @@ impl ReplicaManager {
             .unwrap_or_else(|p| p.into_inner())
             .get(topic)
             .and_then(|c| c.get("min.insync.replicas"))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(self.default_min_isr)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| self.default_log_config.read().unwrap_or_else(|p| p.into_inner()).min_insync_replicas)
+    }
+
+    /// The log defaults topics inherit now.
+    pub fn default_log_config(&self) -> LogConfig {
+        self.default_log_config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// New broker-level log defaults (Kafka's `DynamicLogConfig.reconfigure`):
+    /// every hosted log (and future log) is given its topic's overrides over
+    /// the new defaults, so keys a topic does not override follow the broker.
+    /// Waiting produces re-check `min.insync.replicas`.
+    pub fn update_default_log_config(&self, defaults: LogConfig) {
+        *self.default_log_config.write().unwrap_or_else(|p| p.into_inner()) = defaults.clone();
+        self.log_manager.set_default_config(defaults.clone());
+        let topic_configs = self.topic_configs.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut by_topic: HashMap<String, LogConfig> = HashMap::new();
+        for p in self.all_partitions() {
+            let config = by_topic.entry(p.tp.topic.clone()).or_insert_with(|| {
+                let overrides = topic_configs.get(&p.tp.topic).cloned().unwrap_or_default();
+                LogConfig::from_overrides(&defaults, &overrides).unwrap_or_else(|e| {
+                    log::warn!("ignoring invalid log config of topic {}: {e}", p.tp.topic);
+                    defaults.clone()
+                })
+            });
+            p.update_log_config(config.clone());
+        }
+        for log in self.log_manager.all_future_logs() {
+            if let Some(config) = by_topic.get(&log.topic_partition().topic) {
+                log.update_config(config.clone());
+            }
+        }
+        self.data_notify.notify_waiters();
     }
 
     /// Applies one partition of a LeaderAndIsr request: creates the log if
@@ -332,21 +363,27 @@ impl ReplicaManager {
             Some(p) => p,
             None => {
                 let overrides = topic_config.unwrap_or_default();
-                let config = match LogConfig::from_overrides(&self.default_log_config, &overrides) {
+                let defaults = self.default_log_config();
+                let config = match LogConfig::from_overrides(&defaults, &overrides) {
                     Ok(c) => c,
                     Err(e) => {
                         log::warn!("ignoring invalid config of topic {}: {e}", tp.topic);
-                        self.default_log_config.clone()
+                        defaults
                     }
                 };
                 self.topic_configs.write().unwrap_or_else(|p| p.into_inner()).insert(tp.topic.clone(), overrides);
-                let log = match self.log_manager.get_or_create_log(&tp, config) {
+                let log = match self.log_manager.get_or_create_log(&tp, config.clone()) {
                     Ok(l) => l,
                     Err(e) => {
                         log::error!("cannot create log for {tp}: {e}");
                         return error::KAFKA_STORAGE_ERROR;
                     }
                 };
+                // A log loaded at start-up got the static defaults; the
+                // dynamic broker configs read since then apply to it too.
+                if log.config() != config {
+                    log.update_config(config);
+                }
                 let p = Arc::new(Partition::with_lag(
                     tp.clone(),
                     log,
