@@ -7,6 +7,8 @@ pub mod checkpoint;
 pub mod errors;
 pub mod leader_epoch_cache;
 pub mod log;
+pub mod log_cleaner;
+pub mod log_cleaner_manager;
 pub mod log_config;
 pub mod log_manager;
 pub mod log_segment;
@@ -31,3 +33,5 @@ pub use self::log_manager::LogManager;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod cleaner_tests;

@@ -190,6 +190,11 @@ impl KafkaServer {
                 .map_err(|e| format!("log recovery failed: {e}"))?
                 .map_err(|e| format!("cannot load logs: {e}"))?,
         );
+        // Kafka's LogCleaner (log.cleaner.enable): compacts cleanup.policy=compact logs.
+        let cleaner_config = crate::log::log_cleaner::CleanerConfig::from_kafka_config(&config)?;
+        if cleaner_config.enable_cleaner {
+            log_manager.start_cleaner(cleaner_config);
+        }
         let metadata_cache = Arc::new(MetadataCache::new());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let replica_manager = ReplicaManager::start(
