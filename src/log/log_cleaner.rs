@@ -415,7 +415,7 @@ pub fn empty_batch(batch: &RecordBatch) -> Bytes {
 
 // -------------------------------------------------------------- throttler
 
-/// Kafka's `Throttler`: shared by the cleaner threads, sleeps when the
+/// Kafka's `Throttler`: shared by the cleaner threads, sleeps whenever the
 /// observed byte rate over the last check interval (300 ms) exceeds the
 /// desired rate.
 pub struct Throttler {
@@ -434,20 +434,23 @@ impl Throttler {
     }
     pub fn maybe_throttle(&self, observed: u64) {
         let desired = *self.desired_per_sec.lock().unwrap_or_else(|e| e.into_inner());
-        if desired >= f64::MAX / 2.0 {
+        if desired >= f64::MAX / 2.0 || desired <= 0.0 {
             return;
         }
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.1 == 0.0 {
+            // A window starts with its first bytes, not with the idle time before.
+            st.0 = Instant::now();
+        }
         st.1 += observed as f64;
-        let elapsed = st.0.elapsed();
-        if elapsed > Self::CHECK_INTERVAL && st.1 > 0.0 {
-            let rate = st.1 / elapsed.as_secs_f64();
-            if rate > desired {
-                let sleep = st.1 / desired - elapsed.as_secs_f64();
-                if sleep > 0.0 {
-                    std::thread::sleep(Duration::from_secs_f64(sleep.min(60.0)));
-                }
-            }
+        // Sleep as long as the bytes of this window need at the desired rate
+        // (checked at every call, so that short cleans are throttled too).
+        let elapsed = st.0.elapsed().as_secs_f64();
+        let needed = st.1 / desired;
+        if needed > elapsed {
+            std::thread::sleep(Duration::from_secs_f64((needed - elapsed).min(60.0)));
+        }
+        if st.0.elapsed() > Self::CHECK_INTERVAL {
             *st = (Instant::now(), 0.0);
         }
     }
@@ -1142,6 +1145,23 @@ mod tests {
         // Malformed bodies are errors, not panics.
         assert!(scan_records(&[0x7f], 1).is_err());
         assert!(scan_records(&[], 5).is_err());
+    }
+
+    #[test]
+    fn throttler_holds_the_rate() {
+        let t = Throttler::new(1_000_000.0);
+        let started = Instant::now();
+        for _ in 0..40 {
+            t.maybe_throttle(10_000); // 400 KB at 1 MB/s: ~0.4 s
+        }
+        let secs = started.elapsed().as_secs_f64();
+        assert!(secs >= 0.35, "{secs}");
+        let free = Throttler::new(f64::MAX);
+        let started = Instant::now();
+        for _ in 0..1000 {
+            free.maybe_throttle(1 << 20);
+        }
+        assert!(started.elapsed() < Duration::from_millis(200));
     }
 
     #[test]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from harness import Cluster, create_topic
+from harness import Cluster, create_topic, wait_for_topic
 
 BROKER = {
     "log.cleaner.backoff.ms": "200",
@@ -265,6 +265,7 @@ def test_corrupted_segment_of_a_compacted_topic(c1):
     data[mid:mid + 64] = b"\xde\xad\xbe\xef" * 16
     victim.write_bytes(bytes(data))
     b.start()
+    wait_for_topic(b.bootstrap, topic, 1)
     # Dirty the log enough for the cleaner to pick it up.
     from confluent_kafka.admin import AdminClient, ConfigResource
     a = AdminClient({"bootstrap.servers": b.bootstrap})
@@ -298,24 +299,39 @@ def test_corrupted_segment_of_a_compacted_topic(c1):
 def test_kill_9_mid_clean_loses_nothing(cluster):
     props = dict(BROKER)
     # Slow the cleaner down so that kills land inside a clean.
-    props["log.cleaner.io.max.bytes.per.second"] = "4000000"
+    props["log.cleaner.io.max.bytes.per.second"] = "3000000"
     props["log.cleaner.backoff.ms"] = "100"
+    # kill -9 leaves the ZooKeeper session behind: keep it short.
+    props["zookeeper.session.timeout.ms"] = "4000"
     b = cluster.add_broker(0, **props)
     topic = f"kill-{uuid.uuid4().hex[:6]}"
-    create_topic(b.bootstrap, topic, config=TOPIC_CONFIG | {"segment.bytes": "262144"})
-    latest = produce_workload(b.bootstrap, topic, 120_000, "lz4", seed=7, value_size=60)
+    # Nothing is cleanable while the workload goes in (min.compaction.lag.ms),
+    # then the whole ~10 MB log is, in one long, throttled clean.
+    create_topic(b.bootstrap, topic, config=TOPIC_CONFIG | {"segment.bytes": "262144",
+                                                            "min.compaction.lag.ms": "3600000"})
+    latest = produce_workload(b.bootstrap, topic, 60_000, "none", seed=7, value_size=120)
     produce_filler(b.bootstrap, topic, 300_000)
+    from confluent_kafka.admin import AdminClient, ConfigResource
+    a = AdminClient({"bootstrap.servers": b.bootstrap})
+    for f in a.alter_configs([ConfigResource(ConfigResource.Type.TOPIC, topic,
+                                             set_config=TOPIC_CONFIG | {"segment.bytes": "262144"})]).values():
+        f.result(timeout=30)
     rnd = random.Random(1234)
     mid_clean = 0
-    for _round in range(5):
+    for rnd_no in range(5):
+        if rnd_no:
+            # More updates of the same keys: the next clean has work to do.
+            latest.update(produce_workload(b.bootstrap, topic, 20_000, "none", seed=100 + rnd_no, value_size=120))
+            produce_filler(b.bootstrap, topic, 300_000)
         # Wait for a clean to be under way (its .cleaned files exist), then
         # kill at a random point of it.
-        seen = wait_until(lambda: leftovers(b, topic) or None, timeout=40, what="a clean in progress", every=0.02)
+        seen = wait_until(lambda: leftovers(b, topic) or None, timeout=40, what="a clean in progress", every=0.01)
         mid_clean += bool(seen)
-        time.sleep(rnd.uniform(0.0, 1.5))
+        time.sleep(rnd.uniform(0.0, 1.0))
         b.kill()
+        path = f"{cluster.chroot}/brokers/ids/0"
+        wait_until(lambda: cluster.zk.kazoo().exists(path) is None, timeout=30, what="the old session to expire")
         b.start()
-        produce_filler(b.bootstrap, topic, 70_000)
     assert mid_clean == 5  # every kill landed while .cleaned output existed
 
     def done():
