@@ -15,6 +15,7 @@
 #
 # Env: BENCH_CLEANER_MB (1024), BENCH_CLEANER_KEYS (100000),
 #      BENCH_CLEANER_VALUE (1000 bytes), BENCH_CLEANER_CODEC (none),
+#      BENCH_CLEANER_SEGMENT (segment.bytes; 256 MiB, 4 MiB if compressed),
 #      BENCH_KEEP=1 keeps the run directory.
 set -euo pipefail
 BENCH="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
@@ -24,6 +25,9 @@ KEYS="${BENCH_CLEANER_KEYS:-100000}"
 VALUE="${BENCH_CLEANER_VALUE:-1000}"
 CODEC="${BENCH_CLEANER_CODEC:-none}"
 PY="$REPO/.run/venv/bin/python"
+# 256 MiB segments; compressed data is much smaller on disk, so smaller
+# segments there (the active segment is never cleaned).
+SEGMENT="${BENCH_CLEANER_SEGMENT:-$([ "$CODEC" = none ] && echo 268435456 || echo 4194304)}"
 . "$REPO/zk/lib.sh"
 
 log() { echo "bench: $*" >&2; }
@@ -73,7 +77,7 @@ done
 
 TOPIC=cleaner-bench
 ZKAFKA_BIN="$BIN" "$REPO/bin/kafka-topics.sh" --bootstrap-server "$BS" --create --topic "$TOPIC" --partitions 1 \
-  --replication-factor 1 --config cleanup.policy=compact --config segment.bytes=268435456 \
+  --replication-factor 1 --config cleanup.policy=compact --config segment.bytes="$SEGMENT" \
   --config min.compaction.lag.ms=3600000 >&2
 
 log "producing $MB MB of $VALUE-byte records over $KEYS keys ($CODEC) ..."

@@ -655,7 +655,7 @@ impl Cleaner {
             let mut n = 0u32;
             while let Some(batch) = reader.next_batch()? {
                 n += 1;
-                if n % 256 == 0 && check_done() {
+                if n.is_multiple_of(256) && check_done() {
                     return Err(CleanError::Aborted);
                 }
                 let size = batch.size_in_bytes() as u64;
@@ -759,7 +759,7 @@ impl Cleaner {
             let mut n = 0u32;
             while let Some(batch) = reader.next_batch()? {
                 n += 1;
-                if n % 256 == 0 && check_done() {
+                if n.is_multiple_of(256) && check_done() {
                     return Err(CleanError::Aborted);
                 }
                 let size = batch.size_in_bytes();
