@@ -1,231 +1,236 @@
 #!/usr/bin/env bash
-# bench/run.sh [build]
+# bench/run.sh [--quick] [--baseline BIN] [--rounds N] [--only single|rf3] [build]
 #
-# Throughput benchmark of zkafka with librdkafka's own load tool,
+# Throughput and CPU benchmark of zkafka with librdkafka's own load tool,
 # rdkafka_performance, built from the librdkafka sources that ship inside the
 # rdkafka-sys crate (fetched with `cargo vendor`; cached in bench/.build/).
 #
-#   bench/run.sh build   only build bench/.build/bin/rdkafka_performance
-#   bench/run.sh         build (if needed), start one ZooKeeper on a free port,
-#                        then two runs of the same workload, one after the other:
-#                          1. one broker, topic RF=1, acks=1
-#                          2. three brokers, topic RF=3 with
-#                             min.insync.replicas=2, acks=all
-#                        each: create the topic, produce, then consume; prints
-#                        records/s and MB/s of both side by side
+#   bench/run.sh build        only build bench/.build/bin/rdkafka_performance
+#   bench/run.sh              this tree's release binary alone
+#   bench/run.sh --baseline /tmp/zk-base/target/release/zkafka
+#                             the same workloads against a second broker
+#                             binary, rounds interleaved (A B, then B A, ...),
+#                             medians of
+#                             each and the ratio A/B printed from one run
+#   --quick                   fewer records (300,000 x 100 B, 150,000 x 1 KiB),
+#                             a run of both binaries takes about two minutes
+#   --rounds N                rounds per binary (2); the median is reported
+#   --only single|rf3         only the 1-broker or only the 3-broker workload
 #
-# Env: BENCH_BROKERS (both; 1 or 3 runs only that one), BENCH_RECORDS
-#      (1000000), BENCH_SIZE (100 bytes), BENCH_PARTITIONS (6), BENCH_ACKS
-#      (acks of the 1-broker run, 1), BENCH_ACKS3 (acks of the 3-broker run,
-#      -1 = all), BENCH_PRODUCER_OPTS / BENCH_CONSUMER_OPTS (extra
-#      rdkafka_performance args, e.g. "-X linger.ms=10 -z snappy"),
-#      BENCH_CONSUMER_GROUP=1 (consume with a consumer group instead of
-#      reading every partition directly), BENCH_TIMEOUT (300 s per phase),
-#      BENCH_KEEP=1 keeps the run directory (broker data and logs).
+# A baseline binary from an older commit (main at f98fb75 here):
+#   git worktree add /tmp/zk-base f98fb75 && (cd /tmp/zk-base && cargo build --release)
+#   bench/run.sh --baseline /tmp/zk-base/target/release/zkafka
+# (copying this tree's target/ to /tmp/zk-base/ first saves compiling the
+# dependencies again; remove it with `git worktree remove /tmp/zk-base`).
+#
+# Workloads, each round, for each binary, on fresh brokers and data:
+#   single: one broker; topic of 6 partitions, RF=1
+#     p100  produce RECORDS (1,000,000) x 100 B, acks=1
+#     c100  consume them (all partitions from the beginning to the end)
+#     p1k   produce RECORDS_1K (500,000) x 1 KiB, acks=1, to a second topic
+#     c1k   consume them
+#   rf3: three brokers; topic of 6 partitions, RF=3, min.insync.replicas=2
+#     rf3   produce RECORDS x 100 B with acks=all; also printed as a ratio to
+#           p100 of the same binary in the same round
+# Measured for each: records/s and MB/s (rdkafka_performance's own summary),
+# the brokers' CPU seconds (utime+stime from /proc/<pid>/stat before and
+# after the phase, summed over the brokers) per 1M records and per GB, the
+# client's CPU seconds (/usr/bin/time of rdkafka_performance: when it is near
+# the wall time, the load generator is the limit), and broker RSS after it.
+#
+# The producer: rdkafka_performance -P with librdkafka's default linger.ms=5
+# (set explicitly: the tool's own default is 1000, which piles a 1M run into
+# a few huge batches of one partition), acks as above, no compression, random
+# partitions; other librdkafka defaults (batch.size 1,000,000 B,
+# batch.num.messages 10,000, queue.buffering.max.messages 100,000).
+# The consumer: rdkafka_performance -C of every partition from the beginning
+# with -e (stop at the end), librdkafka defaults plus the tool's
+# queued.min.messages=1000000.
+#
+# Env: BENCH_RECORDS, BENCH_RECORDS_1K, BENCH_PARTITIONS (6), BENCH_LINGER_MS
+#      (5), BENCH_PRODUCER_OPTS / BENCH_CONSUMER_OPTS (extra
+#      rdkafka_performance args, e.g. "-z snappy"), BENCH_TIMEOUT (300 s per
+#      phase), BENCH_KEEP=1 keeps the run directory (broker data and logs).
 set -euo pipefail
 BENCH="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-REPO="$(cd "$BENCH/.." && pwd)"
-BUILD="$BENCH/.build"
-PERF="$BUILD/bin/rdkafka_performance"
-RECORDS="${BENCH_RECORDS:-1000000}"
-SIZE="${BENCH_SIZE:-100}"
+. "$BENCH/lib.sh"
+
+QUICK=0; BASELINE=""; ROUNDS=2; ONLY=""; CMD=run
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --baseline) [ $# -ge 2 ] || { echo "--baseline needs a binary" >&2; exit 2; }; BASELINE="$2"; shift ;;
+    --rounds) [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds needs a positive number" >&2; exit 2; }; ROUNDS="$2"; shift ;;
+    --only) [ $# -ge 2 ] && [[ "$2" =~ ^(single|rf3)$ ]] || { echo "--only takes single or rf3" >&2; exit 2; }; ONLY="$2"; shift ;;
+    build) CMD=build ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument: $1 (see $0 --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$QUICK" = 1 ]; then
+  RECORDS="${BENCH_RECORDS:-300000}"; RECORDS_1K="${BENCH_RECORDS_1K:-150000}"
+else
+  RECORDS="${BENCH_RECORDS:-1000000}"; RECORDS_1K="${BENCH_RECORDS_1K:-500000}"
+fi
 PARTITIONS="${BENCH_PARTITIONS:-6}"
-ACKS="${BENCH_ACKS:-1}"
-ACKS3="${BENCH_ACKS3:--1}"
-BROKERS="${BENCH_BROKERS:-both}"
+LINGER="${BENCH_LINGER_MS:-5}"
 TIMEOUT="${BENCH_TIMEOUT:-300}"
-. "$REPO/zk/lib.sh"
 
-log() { echo "bench: $*" >&2; }
-
-build_perf() {
-  [ -x "$PERF" ] && return 0
-  command -v cc >/dev/null && command -v make >/dev/null && [ -f /usr/include/zlib.h ] || \
-    "$REPO/zk/install.sh" build-essential zlib1g-dev
-  command -v cargo >/dev/null || export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-  log "fetching the rdkafka-sys crate (cargo vendor) ..."
-  mkdir -p "$BUILD/crate/src"
-  cat > "$BUILD/crate/Cargo.toml" <<EOC
-[package]
-name = "fetch-librdkafka"
-version = "0.0.0"
-edition = "2021"
-publish = false
-
-[dependencies]
-rdkafka-sys = { version = "4", default-features = false }
-
-[workspace]
-EOC
-  echo 'fn main() {}' > "$BUILD/crate/src/main.rs"
-  (cd "$BUILD/crate" && cargo vendor --quiet --versioned-dirs "$BUILD/vendor" >/dev/null)
-  local src
-  src="$(ls -d "$BUILD"/vendor/rdkafka-sys-*/librdkafka | sort -V | tail -n1)"
-  [ -f "$src/configure" ] || { log "no librdkafka/ in the rdkafka-sys crate"; exit 1; }
-  log "building rdkafka_performance from $(basename "$(dirname "$src")") (about a minute) ..."
-  rm -rf "$BUILD/librdkafka"; cp -r "$src" "$BUILD/librdkafka"
-  (
-    cd "$BUILD/librdkafka"
-    ./configure --disable-ssl --disable-gssapi --disable-curl --disable-lz4-ext >"$BUILD/configure.log" 2>&1 \
-      || { tail -n 30 "$BUILD/configure.log" >&2; exit 1; }
-    make -j"$(nproc)" -C src >"$BUILD/make.log" 2>&1 || { tail -n 30 "$BUILD/make.log" >&2; exit 1; }
-    make -C examples rdkafka_performance >>"$BUILD/make.log" 2>&1 || { tail -n 30 "$BUILD/make.log" >&2; exit 1; }
-  )
-  mkdir -p "$BUILD/bin"
-  cp "$BUILD/librdkafka/examples/rdkafka_performance" "$PERF"
-  log "built $PERF ($("$PERF" -h 2>&1 | sed -n 's/^librdkafka version \([^ ]*\).*/librdkafka \1/p'))"
+# Results: R["label|metric"] = space-separated values, one per round.
+declare -A R=()
+add() { R["$1|$2"]="${R["$1|$2"]:-} $3"; }
+median() {  # median of the values given
+  printf '%s\n' "$@" | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
 }
+med() { local v="${R["$1|$2"]:-}"; [ -n "$v" ] || { echo -; return; }; median $v; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-RUN=""; ZK_PID=""; BROKER_PIDS=()
-stop_pid() {  # stop_pid PID SECONDS
-  kill -0 "$1" 2>/dev/null || return 0
-  kill -TERM "$1"; for _ in $(seq 1 $(( $2 * 5 ))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done
-  kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null || true
-}
-stop_brokers() {
-  local p
-  # All at once: each does its controlled shutdown in parallel.
-  for p in "${BROKER_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${BROKER_PIDS[@]}"; do stop_pid "$p" 30; done
-  BROKER_PIDS=()
-}
-cleanup() {
-  set +e
-  stop_brokers
-  [ -n "$ZK_PID" ] && stop_pid "$ZK_PID" 10
-  if [ -n "$RUN" ]; then
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $RUN"; else rm -rf "$RUN"; fi
-  fi
-}
-
-# Last rdkafka_performance summary line ("% N messages ... msgs/s ...").
-summary() { grep -E '^% [0-9]+ messages .*msgs/s' "$1" | tail -n1; }
-produce_rate() { sed -n 's/.* \([0-9]*\) msgs\/s and .*/\1/p' <<<"$1"; }
-produce_mbs() { sed -n 's/.* msgs\/s and \([0-9.]*\) MB\/s.*/\1/p' <<<"$1"; }
-consume_rate() { sed -n 's/.* \([0-9]*\) msgs\/s (.*/\1/p' <<<"$1"; }
-consume_mbs() { sed -n 's/.* msgs\/s (\([0-9.]*\) MB\/s).*/\1/p' <<<"$1"; }
-
-start_zk() {
-  local zkp; zkp="$(free_port)"
-  printf 'dataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxClientCnxns=0\n4lw.commands.whitelist=ruok,srvr\n' \
-    "$RUN/zk" "$zkp" > "$RUN/zookeeper.properties"
-  ZK_HEAP_OPTS="-Xmx256M" zk_java_cmd org.apache.zookeeper.server.quorum.QuorumPeerMain "$RUN/zookeeper.properties"
-  "${ZK_CMD[@]}" >"$RUN/zookeeper.log" 2>&1 </dev/null & ZK_PID=$!
-  for _ in $(seq 1 150); do [ "$(zk_4lw 127.0.0.1 "$zkp" ruok)" = imok ] && break; sleep 0.2; done
-  [ "$(zk_4lw 127.0.0.1 "$zkp" ruok)" = imok ] || { log "ZooKeeper did not start"; tail "$RUN/zookeeper.log" >&2; exit 1; }
-  ZKP="$zkp"
-}
-
-# run_case NAME BROKERS RF ACKS MIN_ISR: brokers 0..BROKERS-1 under the
-# ZooKeeper chroot /NAME, a topic with RF replicas, produce then consume.
-# Sets RESULT_P / RESULT_C (the summary lines).
-run_case() {
-  local name="$1" n="$2" rf="$3" acks="$4" min_isr="$5" i kp ports=() bs=""
-  for ((i = 0; i < n; i++)); do
-    kp="$(free_port)"; ports+=("$kp"); bs="${bs:+$bs,}127.0.0.1:$kp"
-    mkdir -p "$RUN/$name/broker-$i"
-    sed -e "s#^broker.id=.*#broker.id=$i#" \
-        -e "s#^listeners=.*#listeners=PLAINTEXT://127.0.0.1:$kp#" \
-        -e "s#^log.dirs=.*#log.dirs=$RUN/$name/broker-$i#" \
-        -e "s#^zookeeper.connect=.*#zookeeper.connect=127.0.0.1:$ZKP/$name#" \
-        "$REPO/config/server.properties" > "$RUN/$name/server-$i.properties"
-    RUST_LOG="${RUST_LOG:-warn}" "$BIN" kafka-server-start "$RUN/$name/server-$i.properties" \
-      >"$RUN/$name/broker-$i.log" 2>&1 </dev/null &
-    BROKER_PIDS+=($!)
-  done
-  log "[$name] ZooKeeper 127.0.0.1:$ZKP/$name, $n broker(s) $bs, data $RUN/$name"
-  local ok
-  for ((i = 0; i < n; i++)); do
-    ok=0
-    for _ in $(seq 1 60); do
-      kill -0 "${BROKER_PIDS[$i]}" 2>/dev/null || break
-      if [ "$(timeout 5 kcat -L -b "127.0.0.1:${ports[$i]}" -m 4 2>/dev/null | sed -n 's/^ *\([0-9]*\) brokers:.*/\1/p')" = "$n" ]; then ok=1; break; fi
-      sleep 1
-    done
-    [ $ok = 1 ] || { log "broker $i did not come up; its log:"; tail -n 30 "$RUN/$name/broker-$i.log" >&2; exit 1; }
-  done
-
-  local topic="bench-$PARTITIONS-rf$rf" cfg=()
-  [ -n "$min_isr" ] && cfg=(--config "min.insync.replicas=$min_isr")
-  ZKAFKA_BIN="$BIN" "$REPO/bin/kafka-topics.sh" --bootstrap-server "$bs" --create \
-    --topic "$topic" --partitions "$PARTITIONS" --replication-factor "$rf" "${cfg[@]}" >&2
-  if [ "$rf" -gt 1 ]; then
-    # Until every follower is in the ISR (acks=all needs min.insync.replicas of them).
-    for _ in $(seq 1 60); do
-      [ -z "$(ZKAFKA_BIN="$BIN" "$REPO/bin/kafka-topics.sh" --bootstrap-server "$bs" --describe --topic "$topic" --under-replicated-partitions 2>/dev/null)" ] && break
-      sleep 0.5
-    done
-  fi
-
-  log "[$name] producing $RECORDS records of $SIZE bytes, acks=$acks, $PARTITIONS partitions, RF=$rf ..."
-  # shellcheck disable=SC2086
-  timeout "$TIMEOUT" "$PERF" -P -t "$topic" -b "$bs" -s "$SIZE" -c "$RECORDS" -a "$acks" \
-    ${BENCH_PRODUCER_OPTS:-} >"$RUN/$name/produce.out" 2>&1 || { log "producer failed or timed out (${TIMEOUT}s)"; tail -n 5 "$RUN/$name/produce.out" >&2; exit 1; }
-  RESULT_P="$(summary "$RUN/$name/produce.out")"
-
-  local cargs=()
-  if [ "${BENCH_CONSUMER_GROUP:-0}" = 1 ]; then
-    log "[$name] consuming them (consumer group) ..."
-    cargs=(-G "bench-$$-$name" -X auto.offset.reset=earliest)
+# phase LABEL KEY BROKERS N SIZE ACKS|consume TOPIC BS : one produce or
+# consume with the brokers' and the client's CPU measured.
+phase() {
+  local label="$1" key="$2" n="$3" count="$4" size="$5" mode="$6" topic="$7" bs="$8" i
+  local before=0 after=0 out args=()
+  out="$RUN/$label-$key-r$ROUND.out"
+  for ((i = 0; i < n; i++)); do before=$((before + $(proc_cpu_ticks "${BROKER_PIDS[$i]}"))); done
+  if [ "$mode" = consume ]; then
+    for ((i = 0; i < PARTITIONS; i++)); do args+=(-p "$i"); done
+    # shellcheck disable=SC2086
+    /usr/bin/time -f '%U %S' -o "$out.time" timeout "$TIMEOUT" "$PERF" -C "${args[@]}" -o beginning -e \
+      -t "$topic" -b "$bs" -c "$count" ${BENCH_CONSUMER_OPTS:-} >"$out" 2>&1 \
+      || { log "[$label] $key: consumer failed or timed out (${TIMEOUT}s)"; tail -n 5 "$out" >&2; exit 1; }
   else
-    log "[$name] consuming them (all $PARTITIONS partitions from the beginning, until their end) ..."
-    for ((i = 0; i < PARTITIONS; i++)); do cargs+=(-p "$i"); done
-    cargs+=(-o beginning -e)
+    # shellcheck disable=SC2086
+    /usr/bin/time -f '%U %S' -o "$out.time" timeout "$TIMEOUT" "$PERF" -P -t "$topic" -b "$bs" -s "$size" -c "$count" \
+      -a "$mode" -X "linger.ms=$LINGER" ${BENCH_PRODUCER_OPTS:-} >"$out" 2>&1 \
+      || { log "[$label] $key: producer failed or timed out (${TIMEOUT}s)"; tail -n 5 "$out" >&2; exit 1; }
   fi
-  # shellcheck disable=SC2086
-  timeout "$TIMEOUT" "$PERF" -C "${cargs[@]}" -t "$topic" -b "$bs" -c "$RECORDS" \
-    ${BENCH_CONSUMER_OPTS:-} >"$RUN/$name/consume.out" 2>&1 || { log "consumer failed or timed out (${TIMEOUT}s)"; tail -n 5 "$RUN/$name/consume.out" >&2; exit 1; }
-  RESULT_C="$(summary "$RUN/$name/consume.out")"
+  for ((i = 0; i < n; i++)); do after=$((after + $(proc_cpu_ticks "${BROKER_PIDS[$i]}"))); done
+  local line rate mbs ccpu bcpu rss=0
+  line="$(summary "$out")"
+  [ -n "$line" ] || { log "[$label] $key: no summary line in $out"; tail -n 5 "$out" >&2; exit 1; }
+  if [ "$mode" = consume ]; then rate="$(consume_rate "$line")"; mbs="$(consume_mbs "$line")"
+  else rate="$(produce_rate "$line")"; mbs="$(produce_mbs "$line")"; fi
+  ccpu="$(awk '{printf "%.2f", $1+$2}' "$out.time")"
+  bcpu="$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t/hz}')"
+  for ((i = 0; i < n; i++)); do rss=$((rss + $(proc_rss_kb "${BROKER_PIDS[$i]}"))); done
+  add "$label" "$key.rate" "$rate"
+  add "$label" "$key.mbs" "$mbs"
+  add "$label" "$key.bcpu_m" "$(awk -v c="$bcpu" -v n="$count" 'BEGIN {printf "%.3f", c * 1e6 / n}')"
+  add "$label" "$key.bcpu_g" "$(awk -v c="$bcpu" -v n="$count" -v s="$size" 'BEGIN {printf "%.2f", c * 1e9 / (n * s)}')"
+  add "$label" "$key.ccpu" "$ccpu"
+  add "$label" "$key.rss" "$(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}')"
+  log "[$label] $key round $ROUND: $rate rec/s, $mbs MB/s, broker CPU ${bcpu}s, client CPU ${ccpu}s, broker RSS $((rss / 1024)) MB"
+}
+
+# run_single LABEL BIN: one broker, the 100 B and the 1 KiB workloads.
+run_single() {
+  local label="$1" bin="$2" dir
+  dir="$RUN/$label-single-r$ROUND"
+  start_brokers "$bin" "$dir" 1 "$label-single-r$ROUND"
+  create_topic "$bin" t100 1 ""; create_topic "$bin" t1k 1 ""
+  phase "$label" p100 1 "$RECORDS" 100 1 t100 "$BS"
+  phase "$label" c100 1 "$RECORDS" 100 consume t100 "$BS"
+  phase "$label" p1k 1 "$RECORDS_1K" 1024 1 t1k "$BS"
+  phase "$label" c1k 1 "$RECORDS_1K" 1024 consume t1k "$BS"
   stop_brokers
+  [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
+}
+
+# run_rf3 LABEL BIN: three brokers, RF=3, min.insync.replicas=2, acks=all.
+run_rf3() {
+  local label="$1" bin="$2" dir
+  dir="$RUN/$label-rf3-r$ROUND"
+  start_brokers "$bin" "$dir" 3 "$label-rf3-r$ROUND"
+  create_topic "$bin" t100 3 2
+  phase "$label" rf3 3 "$RECORDS" 100 -1 t100 "$BS"
+  stop_brokers
+  [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
+}
+
+report() {
+  local labels=("$@") l
+  echo
+  echo "zkafka benchmark ($(date -u +%Y-%m-%dT%H:%MZ)): $(nproc) cores shared by the brokers, ZooKeeper and rdkafka_performance"
+  for l in "${labels[@]}"; do echo "  $l = ${BIN_OF[$l]} ($(describe_bin "${BIN_OF[$l]}"))"; done
+  echo "  $ROUNDS round(s) per binary, interleaved; figures are medians over the rounds"
+  echo "  producer: rdkafka_performance -P -s SIZE -a ACKS -X linger.ms=$LINGER ${BENCH_PRODUCER_OPTS:-}(librdkafka $("$PERF" -h 2>&1 | sed -n 's/^librdkafka version \([^ ]*\).*/\1/p'), no compression)"
+  echo "  consumer: rdkafka_performance -C -p 0..$((PARTITIONS - 1)) -o beginning -e ${BENCH_CONSUMER_OPTS:-}"
+  echo "  topics: $PARTITIONS partitions; single = 1 broker RF=1 acks=1; rf3 = 3 brokers RF=3 min.insync.replicas=2 acks=all"
+  echo "  broker CPU = utime+stime of the broker process(es) over the phase; client CPU = rdkafka_performance's user+sys"
+  echo
+  local rows=(
+    "p100|produce $RECORDS x 100 B, acks=1, 1 broker"
+    "c100|consume the same"
+    "p1k|produce $RECORDS_1K x 1 KiB, acks=1, 1 broker"
+    "c1k|consume the same"
+    "rf3|produce $RECORDS x 100 B, acks=all, 3 brokers RF=3"
+  )
+  local metrics=("rate|rec/s" "mbs|MB/s" "bcpu_m|broker CPU s / 1M rec" "bcpu_g|broker CPU s / GB" "ccpu|client CPU s" "rss|broker RSS MB after")
+  local hdr row key title m mkey mtitle a b
+  hdr="$(printf '  %-50s %-24s' workload metric)"
+  for l in "${labels[@]}"; do hdr+="$(printf ' %12s' "$l")"; done
+  [ "${#labels[@]}" = 2 ] && hdr+="$(printf ' %9s' "${labels[0]}/${labels[1]}")"
+  echo "$hdr"
+  for row in "${rows[@]}"; do
+    IFS='|' read -r key title <<<"$row"
+    [ -n "${R["${labels[0]}|$key.rate"]:-}" ] || continue
+    for m in "${metrics[@]}"; do
+      IFS='|' read -r mkey mtitle <<<"$m"
+      case "$key.$mkey" in p100.bcpu_g|c100.bcpu_g|p1k.bcpu_m|c1k.bcpu_m|rf3.bcpu_g) continue ;; esac
+      printf '  %-50s %-24s' "$title" "$mtitle"
+      for l in "${labels[@]}"; do printf ' %12s' "$(med "$l" "$key.$mkey")"; done
+      if [ "${#labels[@]}" = 2 ]; then
+        a="$(med "${labels[0]}" "$key.$mkey")"; b="$(med "${labels[1]}" "$key.$mkey")"
+        printf ' %9s' "$(awk -v a="$a" -v b="$b" 'BEGIN {if (b+0 == 0) print "-"; else printf "%.2fx", a/b}')"
+      fi
+      echo
+      title=""
+    done
+  done
+  if [ -n "${R["${labels[0]}|rf3.rate"]:-}" ] && [ -n "${R["${labels[0]}|p100.rate"]:-}" ]; then
+    printf '  %-50s %-24s' "rf3 acks=all / single acks=1 (same round)" "rate ratio"
+    for l in "${labels[@]}"; do printf ' %12s' "$(med "$l" ratio)%"; done
+    echo
+  fi
 }
 
 bench() {
   build_perf
   command -v kcat >/dev/null && [ -f /usr/share/java/zookeeper.jar ] || "$REPO/zk/install.sh" kcat
+  [ -x /usr/bin/time ] || "$REPO/zk/install.sh" time
   . "$REPO/bin/zkafka-run-class.sh"
-  BIN="$(zkafka_ensure_built)"
+  declare -gA BIN_OF=()
+  local labels=(new)
+  BIN_OF[new]="$(zkafka_ensure_built)"
+  if [ -n "$BASELINE" ]; then
+    [ -x "$BASELINE" ] || { log "--baseline $BASELINE is not an executable"; exit 2; }
+    labels+=(base); BIN_OF[base]="$(readlink -f "$BASELINE")"
+  fi
   trap cleanup EXIT
   RUN="$BUILD/run-$(date +%Y%m%d-%H%M%S)"; mkdir -p "$RUN/zk"
   start_zk
-
-  local cases=() rows=() c
-  case "$BROKERS" in
-    1) cases=(single) ;;
-    3) cases=(rf3) ;;
-    both) cases=(single rf3) ;;
-    *) log "BENCH_BROKERS must be 1, 3 or both"; exit 1 ;;
-  esac
-  for c in "${cases[@]}"; do
-    if [ "$c" = single ]; then
-      run_case single 1 1 "$ACKS" ""
-      rows+=("1 broker,  RF=1, acks=$ACKS|$RESULT_P|$RESULT_C")
-    else
-      run_case rf3 3 3 "$ACKS3" 2
-      rows+=("3 brokers, RF=3, acks=$( [ "$ACKS3" = -1 ] && echo all || echo "$ACKS3"), min.insync.replicas=2|$RESULT_P|$RESULT_C")
+  local l i
+  for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+    # A B in odd rounds, B A in even ones: neither always runs first.
+    local order=("${labels[@]}")
+    if [ $((ROUND % 2)) = 0 ] && [ "${#labels[@]}" = 2 ]; then order=("${labels[1]}" "${labels[0]}"); fi
+    if [ "$ONLY" != rf3 ]; then
+      for l in "${order[@]}"; do run_single "$l" "${BIN_OF[$l]}"; done
+    fi
+    if [ "$ONLY" != single ]; then
+      for l in "${order[@]}"; do
+        run_rf3 "$l" "${BIN_OF[$l]}"
+        if [ "$ONLY" != rf3 ]; then
+          local p r; p="$(awk '{print $NF}' <<<"${R["$l|p100.rate"]}")"; r="$(awk '{print $NF}' <<<"${R["$l|rf3.rate"]}")"
+          add "$l" ratio "$(awk -v p="$p" -v r="$r" 'BEGIN {printf "%.0f", 100 * r / p}')"
+        fi
+      done
     fi
   done
-
-  echo
-  echo "zkafka benchmark: $RECORDS records x $SIZE B, topic with $PARTITIONS partitions, $(nproc) cores (brokers, ZooKeeper and rdkafka_performance on one machine)"
-  local r label p cs
-  for r in "${rows[@]}"; do
-    IFS='|' read -r label p cs <<<"$r"
-    echo "  $label"
-    echo "    rdkafka_performance produce: ${p:-no summary}"
-    echo "    rdkafka_performance consume: ${cs:-no summary}"
-  done
-  echo
-  printf '  %-52s %14s %9s %14s %9s\n' "" "produce rec/s" "MB/s" "consume rec/s" "MB/s"
-  for r in "${rows[@]}"; do
-    IFS='|' read -r label p cs <<<"$r"
-    printf '  %-52s %14s %9s %14s %9s\n' "$label" "$(produce_rate "$p")" "$(produce_mbs "$p")" "$(consume_rate "$cs")" "$(consume_mbs "$cs")"
-  done
+  report "${labels[@]}"
 }
 
-case "${1:-run}" in
+case "$CMD" in
   build) build_perf; echo "$PERF" ;;
   run) bench ;;
-  *) echo "USAGE: $0 [build]" >&2; exit 1 ;;
 esac

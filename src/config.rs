@@ -60,6 +60,16 @@ pub fn is_known_broker_key(key: &str) -> bool {
     KNOWN_KEYS.iter().any(|(k, _)| *k == key)
 }
 
+/// Kafka 2.8's built-in default of a broker key zkafka reads, if it has one.
+pub fn broker_key_default(key: &str) -> Option<&'static str> {
+    KNOWN_KEYS.iter().find(|(k, _)| *k == key).and_then(|(_, d)| *d)
+}
+
+/// Every broker key zkafka reads that has a built-in default.
+pub fn broker_key_defaults() -> impl Iterator<Item = (&'static str, &'static str)> {
+    KNOWN_KEYS.iter().filter_map(|(k, d)| d.map(|d| (*k, d)))
+}
+
 /// Keys the broker reads, with the value Kafka 2.8 uses when the key is absent.
 /// `None` means "no default" (required, or derived from another key).
 const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
@@ -121,6 +131,9 @@ const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
     ("replica.fetch.response.max.bytes", Some("10485760")),
     ("replica.fetch.backoff.ms", Some("1000")),
     ("replica.high.watermark.checkpoint.interval.ms", Some("5000")),
+    // Client quotas (ClientQuotaManagerConfig).
+    ("quota.window.num", Some("11")),
+    ("quota.window.size.seconds", Some("1")),
     ("delete.topic.enable", Some("true")),
     ("offsets.topic.num.partitions", Some("50")),
     ("offsets.topic.replication.factor", Some("3")),

@@ -18,7 +18,7 @@ Commands (each also available as bin/<command>.sh):
   kafka-leader-election   elect preferred or unclean leaders on demand
   kafka-preferred-replica-election  move leadership back to the preferred replicas (deprecated)
   kafka-log-dirs          describe the brokers' log directories and the replicas in them
-  kafka-configs           describe and change topic and broker configs
+  kafka-configs           describe and change topic, broker, user, client and broker-logger configs
   kafka-reassign-partitions  move partition replicas between brokers and log directories
 
 Run `zkafka <command> --help` for the command's options.";
@@ -32,7 +32,8 @@ fn main() -> ExitCode {
     let command = args.remove(1);
     // Tools log quietly unless asked; the broker logs at info.
     let default_level = if command == "kafka-server-start" { "info" } else { "warn" };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level)).init();
+    // Levels can change at run time (broker-loggers, Kafka's Log4jController).
+    zkafka::log4j_controller::init(default_level);
     let code = match command.trim_end_matches(".sh") {
         "kafka-server-start" => zkafka::server::kafka_server::main(args),
         "kafka-topics" => zkafka::tools::topics::main(args),

@@ -329,6 +329,25 @@ async fn dynamic_config_manager_applies_changes_in_order_and_purges() {
     assert_eq!((q.leader.upper_bound(), q.follower.upper_bound()), (700, 600));
     assert_eq!(p0.log_config().segment_bytes, 300_000);
     assert!(!q.leader.is_throttled(&zkafka::common::TopicPartition::new("dyn", 0)), "the throttle list was removed");
+    // Dynamic log defaults (DynamicBrokerConfig): the cluster default reaches
+    // the existing log where the topic has no override of its own; this
+    // broker's value wins over the default; deleting it falls back.
+    admin.change_broker_config(None, s(&[("log.retention.ms", "12345"), ("log.segment.bytes", "5000"), ("num.replica.fetchers", "2")]))
+        .await
+        .unwrap();
+    let _ = dcm.process_notifications().await.unwrap();
+    assert_eq!((p0.log_config().retention_ms, p0.log_config().segment_bytes), (12345, 300_000));
+    assert_eq!(rm.fetcher_manager.num_fetchers(), 2);
+    assert_eq!(dcm.broker_config().current().get("log.retention.ms"), Some("12345"));
+    admin.change_broker_config(Some(1), s(&[("leader.replication.throttled.rate", "700"), ("log.retention.ms", "777")])).await.unwrap();
+    let _ = dcm.process_notifications().await.unwrap();
+    assert_eq!(p0.log_config().retention_ms, 777);
+    admin.change_broker_config(Some(1), s(&[("leader.replication.throttled.rate", "700")])).await.unwrap();
+    admin.change_broker_config(None, s(&[("follower.replication.throttled.rate", "600")])).await.unwrap();
+    let _ = dcm.process_notifications().await.unwrap();
+    assert_eq!(p0.log_config().retention_ms, LogConfig::default().retention_ms, "back to the built-in default");
+    assert_eq!(rm.fetcher_manager.num_fetchers(), 1);
+
     // A malformed notification is skipped, not fatal.
     zk.create_recursive("/config/changes/config_change_9999999999", b"{not json").await.unwrap();
     admin.change_broker_config(None, BTreeMap::new()).await.unwrap();

@@ -814,3 +814,56 @@ impl KafkaClient {
         })
     }
 }
+
+// ---- client quotas (kafka-configs --entity-type users/clients):
+// DescribeClientQuotas and AlterClientQuotas, sent to any broker as
+// Kafka's admin client does (least loaded node).
+
+use crate::protocol::messages::alter_client_quotas::{AlterClientQuotasRequest, AlterClientQuotasResponse, AlterEntryData, OpData};
+use crate::protocol::messages::describe_client_quotas::{
+    ComponentData, DescribeClientQuotasRequest, DescribeClientQuotasResponse, EntityData, EntryData,
+};
+
+pub const DESCRIBE_CLIENT_QUOTAS_VERSION: i16 = 1;
+pub const ALTER_CLIENT_QUOTAS_VERSION: i16 = 1;
+
+impl KafkaClient {
+    /// DescribeClientQuotas with a filter (`strict`: Kafka's `containsOnly`);
+    /// `Err((code, message))` is the broker's error.
+    pub async fn describe_client_quotas(
+        &mut self,
+        components: Vec<ComponentData>,
+        strict: bool,
+    ) -> Result<Result<Vec<EntryData>, (ErrorCode, Option<String>)>, String> {
+        let req = DescribeClientQuotasRequest { components, strict, ..Default::default() };
+        let timeout = self.timeout();
+        let resp: DescribeClientQuotasResponse =
+            self.send_any(DESCRIBE_CLIENT_QUOTAS_VERSION, &req, timeout).await.map_err(|e| e.to_string())?;
+        if resp.error_code != error::NONE {
+            return Ok(Err((resp.error_code, resp.error_message)));
+        }
+        Ok(Ok(resp.entries.unwrap_or_default()))
+    }
+
+    /// AlterClientQuotas of one entity (`ops`: key and `Some(value)` to set,
+    /// `None` to remove).
+    pub async fn alter_client_quotas(
+        &mut self,
+        entity: Vec<EntityData>,
+        ops: &[(String, Option<f64>)],
+        validate_only: bool,
+    ) -> Result<Result<(), (ErrorCode, Option<String>)>, String> {
+        let ops = ops
+            .iter()
+            .map(|(key, value)| OpData { key: key.clone(), value: value.unwrap_or(0.0), remove: value.is_none() })
+            .collect();
+        let req = AlterClientQuotasRequest { entries: vec![AlterEntryData { entity, ops }], validate_only, ..Default::default() };
+        let timeout = self.timeout();
+        let resp: AlterClientQuotasResponse =
+            self.send_any(ALTER_CLIENT_QUOTAS_VERSION, &req, timeout).await.map_err(|e| e.to_string())?;
+        Ok(match resp.entries.into_iter().find(|r| r.error_code != error::NONE) {
+            Some(r) => Err((r.error_code, r.error_message)),
+            None => Ok(()),
+        })
+    }
+}

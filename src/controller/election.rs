@@ -135,6 +135,24 @@ mod tests {
     }
 
     #[test]
+    fn unclean_enabled_on_a_topic_elects_the_live_out_of_sync_replica() {
+        // Replicas [1, 2]; the only ISR member 1 is down, 2 is live but out of sync.
+        let live = |r: i32| r == 2;
+        let (assignment, isr) = (vec![1, 2], vec![1]);
+        let decide = |override_: Option<&str>, default: bool| {
+            offline_partition_leader_election(&assignment, &isr, live, false).or_else(|| {
+                unclean_election_allowed(false, override_, default)
+                    .then(|| offline_partition_leader_election(&assignment, &isr, live, true))
+                    .flatten()
+            })
+        };
+        assert_eq!(decide(None, false), None, "clean only: stays offline");
+        assert_eq!(decide(Some("true"), false), Some((2, vec![2])), "topic override on");
+        assert_eq!(decide(None, true), Some((2, vec![2])), "broker default on");
+        assert_eq!(decide(Some("false"), true), None, "topic override off wins over the default");
+    }
+
+    #[test]
     fn balanced_cluster_needs_nothing() {
         let ps = vec![pl(0, &[1, 2, 3], 1, &[1, 2, 3]), pl(1, &[2, 3, 1], 2, &[1, 2, 3]), pl(2, &[3, 1, 2], 3, &[1, 2, 3])];
         assert!(partitions_to_rebalance(&ps, |_| true, 10).is_empty());

@@ -53,6 +53,12 @@ pub enum ControllerEvent {
     IsrChangeNotification,
     /// `/admin/preferred_replica_election` was created or changed (or must be re-checked).
     PreferredReplicaElection,
+    /// The broker default of `unclean.leader.election.enable` changed
+    /// dynamically (Kafka's `UncleanLeaderElectionEnable`).
+    UncleanLeaderElectionEnable,
+    /// A topic's `unclean.leader.election.enable` was set to true (Kafka's
+    /// `TopicUncleanLeaderElectionEnable`).
+    TopicUncleanLeaderElectionEnable(String),
     /// The periodic `auto.leader.rebalance.enable` imbalance check.
     AutoPreferredReplicaLeaderElection,
     /// A broker asked to shut down in a controlled way (ControlledShutdown API).

@@ -34,6 +34,9 @@ struct Shared {
     active_controller_id: AtomicI32,
     epoch: AtomicI32,
     broker_epoch: AtomicI64,
+    /// The broker default of `unclean.leader.election.enable` as it stands
+    /// now (server.properties, then dynamic broker configs).
+    unclean_default: AtomicBool,
 }
 
 /// Handle to the controller of one broker. Cheap to clone.
@@ -63,6 +66,7 @@ impl KafkaController {
             active_controller_id: AtomicI32::new(-1),
             epoch: AtomicI32::new(0),
             broker_epoch: AtomicI64::new(broker_epoch),
+            unclean_default: AtomicBool::new(config.unclean_leader_election_enable),
         });
         let config = Arc::new(config);
         let broker_id = config.broker_id;
@@ -92,6 +96,24 @@ impl KafkaController {
     /// True while this broker is the active controller.
     pub fn is_active(&self) -> bool {
         self.shared.active.load(Ordering::SeqCst)
+    }
+
+    /// A new broker default of `unclean.leader.election.enable` (a dynamic
+    /// broker config). Turned on, the active controller elects out-of-sync
+    /// leaders for offline partitions of topics that do not override it
+    /// (Kafka's `enableDefaultUncleanLeaderElection` / `UncleanLeaderElectionEnable`).
+    pub fn set_default_unclean_leader_election(&self, enabled: bool) {
+        let before = self.shared.unclean_default.swap(enabled, Ordering::SeqCst);
+        if before != enabled {
+            self.events.put(ControllerEvent::UncleanLeaderElectionEnable);
+        }
+    }
+
+    /// A topic's `unclean.leader.election.enable` was set to true: the active
+    /// controller tries its offline partitions again (Kafka's
+    /// `enableTopicUncleanLeaderElection` / `TopicUncleanLeaderElectionEnable`).
+    pub fn enable_topic_unclean_leader_election(&self, topic: &str) {
+        self.events.put(ControllerEvent::TopicUncleanLeaderElectionEnable(topic.to_string()));
     }
 
     /// The active controller's broker id as last seen in `/controller`.
@@ -325,6 +347,8 @@ impl ControllerProcess {
             ControllerEvent::ZkPartitionReassignment { created } => self.process_zk_partition_reassignment_event(created).await,
             ControllerEvent::PartitionReassignmentIsrChange(tp) => self.process_partition_reassignment_isr_change(tp).await,
             ControllerEvent::PreferredReplicaElection => self.process_preferred_replica_election_znode().await,
+            ControllerEvent::UncleanLeaderElectionEnable => self.process_unclean_leader_election_enable(None).await,
+            ControllerEvent::TopicUncleanLeaderElectionEnable(t) => self.process_unclean_leader_election_enable(Some(&t)).await,
             ControllerEvent::AutoPreferredReplicaLeaderElection => self.process_auto_preferred_replica_leader_election().await,
             ControllerEvent::BrokerChange => self.process_broker_change().await,
             ControllerEvent::BrokerModifications(id) => self.process_broker_modification(id).await,
@@ -485,7 +509,7 @@ impl ControllerProcess {
         self.zk.delete_isr_change_notifications(self.ctx.epoch_zk_version, &notifications).await?;
         let pending_preferred_election = self.watch_preferred_replica_election().await?;
         let marked_for_deletion = self.watch_children(DELETE_TOPICS_PATH, || ControllerEvent::TopicDeletion).await?;
-        self.ctx.unclean_leader_election_default = self.config.unclean_leader_election_enable;
+        self.ctx.unclean_leader_election_default = self.shared.unclean_default.load(Ordering::SeqCst);
         self.initialize_controller_context().await?;
         self.queue_topic_deletions(marked_for_deletion).await?;
         // Brokers learn every live endpoint before any leadership.
@@ -639,6 +663,40 @@ impl ControllerProcess {
         if !dead.is_empty() {
             self.on_broker_failure(&dead).await?;
         }
+        Ok(())
+    }
+
+    /// Kafka's `processUncleanLeaderElectionEnable` (all topics, after the
+    /// broker default changed) and `processTopicUncleanLeaderElectionEnable`:
+    /// offline partitions get another election, which may now pick a live
+    /// replica outside the ISR (`partition_state_machine` resolves the topic
+    /// override over the default).
+    async fn process_unclean_leader_election_enable(&mut self, topic: Option<&str>) -> Result<()> {
+        self.ctx.unclean_leader_election_default = self.shared.unclean_default.load(Ordering::SeqCst);
+        if !self.is_active() {
+            return Ok(());
+        }
+        let partitions = psm::partitions_to_bring_online(&self.ctx, topic);
+        info!(
+            "Unclean leader election enabled for {}: {} offline partitions to elect (broker default now {})",
+            topic.map_or("every topic".to_string(), |t| format!("topic {t}")),
+            partitions.len(),
+            self.ctx.unclean_leader_election_default
+        );
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        let mut batch = ControllerBrokerRequestBatch::new();
+        psm::handle_state_changes(
+            &mut self.ctx,
+            &self.zk,
+            &mut batch,
+            &partitions,
+            PartitionState::OnlinePartition,
+            ElectionStrategy::Offline { allow_unclean: false },
+        )
+        .await?;
+        self.send(&mut batch);
         Ok(())
     }
 

@@ -32,17 +32,27 @@ pub fn initialize_partition_states(ctx: &mut ControllerContext) {
     }
 }
 
+/// The partitions Kafka's `triggerOnlinePartitionStateChange` works on: New
+/// or Offline, of topics not queued for deletion, only `topic`'s if given
+/// (the `TopicUncleanLeaderElectionEnable` case), in a stable order.
+pub fn partitions_to_bring_online(ctx: &ControllerContext, topic: Option<&str>) -> Vec<TopicPartition> {
+    let mut partitions: Vec<TopicPartition> = ctx
+        .partitions_in_states(&[PartitionState::NewPartition, PartitionState::OfflinePartition])
+        .into_iter()
+        .filter(|tp| topic.is_none_or(|t| tp.topic == t))
+        .filter(|tp| !ctx.is_topic_queued_for_deletion(&tp.topic))
+        .collect();
+    partitions.sort();
+    partitions
+}
+
 /// Pushes every New/Offline partition (not queued for deletion) towards Online.
 pub async fn trigger_online_partition_state_change(
     ctx: &mut ControllerContext,
     zk: &KafkaZkClient,
     batch: &mut ControllerBrokerRequestBatch,
 ) -> Result<(), ZkError> {
-    let partitions: Vec<TopicPartition> = ctx
-        .partitions_in_states(&[PartitionState::NewPartition, PartitionState::OfflinePartition])
-        .into_iter()
-        .filter(|tp| !ctx.is_topic_queued_for_deletion(&tp.topic))
-        .collect();
+    let partitions = partitions_to_bring_online(ctx, None);
     // Unclean is resolved per topic over `ctx.unclean_leader_election_default`.
     handle_state_changes(ctx, zk, batch, &partitions, PartitionState::OnlinePartition, ElectionStrategy::Offline { allow_unclean: false })
         .await
@@ -236,4 +246,25 @@ pub async fn elect_leader_for_partitions(
         }
     }
     Ok(elected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_to_bring_online_for_a_topic_or_all() {
+        let mut ctx = ControllerContext::default();
+        let tp = |t: &str, p: i32| TopicPartition::new(t, p);
+        ctx.partition_states.insert(tp("a", 0), PartitionState::OfflinePartition);
+        ctx.partition_states.insert(tp("a", 1), PartitionState::OnlinePartition);
+        ctx.partition_states.insert(tp("a", 2), PartitionState::NewPartition);
+        ctx.partition_states.insert(tp("b", 0), PartitionState::OfflinePartition);
+        ctx.partition_states.insert(tp("gone", 0), PartitionState::OfflinePartition);
+        ctx.topics_to_be_deleted.insert("gone".to_string());
+        assert_eq!(partitions_to_bring_online(&ctx, Some("a")), vec![tp("a", 0), tp("a", 2)]);
+        assert_eq!(partitions_to_bring_online(&ctx, None), vec![tp("a", 0), tp("a", 2), tp("b", 0)]);
+        assert!(partitions_to_bring_online(&ctx, Some("gone")).is_empty(), "a topic being deleted stays offline");
+        assert!(partitions_to_bring_online(&ctx, Some("other")).is_empty());
+    }
 }

@@ -21,6 +21,11 @@ pub enum LogError {
     InvalidRecord(String),
     /// v0/v1 messages or other unsupported formats.
     UnsupportedForMessageFormat(String),
+    /// A record timestamp out of `message.timestamp.difference.max.ms`, or a
+    /// client batch claiming LogAppendTime (`INVALID_TIMESTAMP`).
+    InvalidTimestamp(String),
+    /// A codec the format cannot carry (`UNSUPPORTED_COMPRESSION_TYPE`).
+    UnsupportedCompression(String),
     /// An idempotent producer's batch does not follow its last one.
     OutOfOrderSequence(String),
     /// An idempotent producer's batch carries an epoch older than the last seen.
@@ -44,6 +49,8 @@ impl LogError {
             LogError::RecordListTooLarge { .. } => ec::RECORD_LIST_TOO_LARGE,
             LogError::InvalidRecord(_) => ec::INVALID_RECORD,
             LogError::UnsupportedForMessageFormat(_) => ec::UNSUPPORTED_FOR_MESSAGE_FORMAT,
+            LogError::InvalidTimestamp(_) => ec::INVALID_TIMESTAMP,
+            LogError::UnsupportedCompression(_) => ec::UNSUPPORTED_COMPRESSION_TYPE,
             LogError::OutOfOrderSequence(_) => ec::OUT_OF_ORDER_SEQUENCE_NUMBER,
             LogError::InvalidProducerEpoch(_) => ec::INVALID_PRODUCER_EPOCH,
             LogError::Io(_) | LogError::Storage(_) | LogError::Closed => ec::KAFKA_STORAGE_ERROR,
@@ -65,6 +72,8 @@ impl fmt::Display for LogError {
             }
             LogError::InvalidRecord(s) => write!(f, "invalid record: {s}"),
             LogError::UnsupportedForMessageFormat(s) => write!(f, "unsupported message format: {s}"),
+            LogError::InvalidTimestamp(s) => write!(f, "{s}"),
+            LogError::UnsupportedCompression(s) => write!(f, "{s}"),
             LogError::OutOfOrderSequence(s) => write!(f, "{s}"),
             LogError::InvalidProducerEpoch(s) => write!(f, "{s}"),
             LogError::Io(e) => write!(f, "I/O error: {e}"),
@@ -91,6 +100,8 @@ impl From<RecordsError> for LogError {
                 LogError::UnsupportedForMessageFormat(format!("magic {m} message sets are not supported"))
             }
             RecordsError::MessageTooLarge { size, max } => LogError::MessageTooLarge { size, max },
+            RecordsError::InvalidTimestamp(s) => LogError::InvalidTimestamp(s),
+            RecordsError::UnsupportedCompression(s) => LogError::UnsupportedCompression(s),
         }
     }
 }

@@ -1,21 +1,24 @@
 //! The log of one partition (Kafka's `kafka.log.Log`): an ordered set of
 //! segments in the directory `<topic>-<partition>`, with log start/end
 //! offsets, high watermark, recovery point and the leader epoch cache.
-//! Leader appends are validated and get offsets assigned by patching batch
-//! headers; follower appends keep the leader's offsets. `Log` is
+//! Leader appends are validated (and converted) by `LogValidator` and get
+//! offsets assigned by patching batch headers; follower appends keep the
+//! leader's offsets. `Log` is
 //! `Send + Sync`: state sits behind one mutex and fetches read file bytes
 //! after releasing it.
 
 use crate::common::{now_ms, TopicPartition};
 use crate::log::errors::{LogError, LogResult};
+use crate::log::file_records::FileRecords;
 use crate::log::leader_epoch_cache::{EpochEntry, LeaderEpochFileCache};
 use crate::log::log_config::LogConfig;
 use crate::log::producer_state::{self, ProducerBatch, ProducerStateManager};
 use crate::log::retention::{self, DeletionReason, RetentionDecision, RetentionInput, SegmentSummary};
 use crate::log::log_segment::{LogSegment, ReadPlan, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX};
 use crate::log::segment_file_name;
-use crate::protocol::records::{self, AppendOrigin, RecordBatch, TimestampType};
-use bytes::{Bytes, BytesMut};
+use crate::log::log_validator::{self, AppendOrigin, ValidationConfig};
+use crate::protocol::records::{self, RecordBatch};
+use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -52,8 +55,12 @@ pub struct LogAppendInfo {
 /// response carries).
 #[derive(Debug, Clone)]
 pub struct FetchDataInfo {
-    /// Whole batches; empty if nothing is available.
+    /// Whole batches; empty if nothing is available (or if they are in
+    /// `file_records`).
     pub records: Bytes,
+    /// With `read_with(.., zero_copy = true)`: the batches as a slice of the
+    /// segment file, to be sent without reading them (`records` is empty).
+    pub file_records: Option<FileRecords>,
     pub high_watermark: i64,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
@@ -303,37 +310,34 @@ impl Log {
         self.lock()?.epoch_cache.assign(epoch, start_offset)
     }
 
-    /// Leader append: validates every batch first (nothing is written if one
-    /// is bad), then assigns offsets from the log end by patching `baseOffset`
-    /// and `partitionLeaderEpoch` (and, for LogAppendTime topics, the
-    /// timestamp type and max timestamp plus CRC), and writes the bytes.
+    /// Leader append: `LogValidator` checks every batch first (nothing is
+    /// written if one is bad) and applies the topic's `compression.type`,
+    /// `message.timestamp.type` and timestamp range, up-converting v0/v1
+    /// message sets; then, under the lock, offsets are assigned from the log
+    /// end by patching `baseOffset` and `partitionLeaderEpoch`, and the
+    /// bytes are written.
     pub fn append_as_leader(&self, records: Bytes, leader_epoch: i32, origin: AppendOrigin) -> LogResult<LogAppendInfo> {
         let config = self.lock()?.config.clone();
-        let validated = records::validate_records_for_append(&records, config.max_message_bytes, origin)?;
-        if records.len() as u64 > config.segment_bytes {
-            return Err(LogError::RecordListTooLarge { size: records.len(), max: config.segment_bytes as usize });
+        let vcfg = ValidationConfig::new(&config, now_ms(), origin);
+        let mut validated = log_validator::validate(&records, &vcfg)?;
+        if validated.records.len() as u64 > config.segment_bytes {
+            return Err(LogError::RecordListTooLarge { size: validated.records.len(), max: config.segment_bytes as usize });
         }
-        // One copy of the whole set; headers are patched in place.
-        let mut buf = BytesMut::from(&records[..]);
         let mut g = self.lock()?;
         let first_offset = g.log_end_offset;
-        let append_time = match g.config.message_timestamp_type {
-            TimestampType::LogAppendTime => now_ms(),
-            TimestampType::CreateTime => records::NO_TIMESTAMP,
-        };
+        let append_time = validated.log_append_time;
         // Idempotent producers: a retried batch is answered with where it
         // went the first time; otherwise epochs and sequences must follow.
         let mut producer_batches = Vec::new();
-        let mut next = first_offset;
         for vb in &validated.batches {
             if vb.producer_id >= 0 {
                 let pb = ProducerBatch {
                     producer_id: vb.producer_id,
                     producer_epoch: vb.producer_epoch,
                     base_sequence: vb.base_sequence,
-                    base_offset: next,
+                    base_offset: first_offset + vb.relative_offset,
                     last_offset_delta: vb.last_offset_delta,
-                    max_timestamp: if append_time >= 0 { append_time } else { vb.max_timestamp },
+                    max_timestamp: vb.max_timestamp,
                 };
                 if let Some(dup) = g.producer_state.find_duplicate(&pb) {
                     log::debug!("{}: duplicate batch of producer {} ({}..{})", self.tp, pb.producer_id, dup.first_offset(), dup.last_offset);
@@ -351,33 +355,19 @@ impl Log {
                 }
                 producer_batches.push(pb);
             }
-            next += vb.records_count as i64;
         }
         let producer_updates = g.producer_state.prepare(&producer_batches, true)?;
-        let mut offset = first_offset;
-        let mut max_ts = records::NO_TIMESTAMP;
-        let mut offset_of_max_ts = first_offset;
-        for vb in &validated.batches {
-            let slice = &mut buf[vb.position..vb.position + vb.size];
-            records::patch_offset_and_epoch(slice, offset, leader_epoch);
-            let ts = if append_time >= 0 {
-                records::set_log_append_time(slice, append_time);
-                append_time
-            } else {
-                vb.max_timestamp
-            };
-            if ts > max_ts {
-                max_ts = ts;
-                offset_of_max_ts = offset + vb.offset_delta_of_max_timestamp as i64;
-            }
-            offset += vb.records_count as i64;
-        }
+        validated.assign_offsets(first_offset, leader_epoch);
+        let max_ts = validated.max_timestamp;
+        let offset_of_max_ts = first_offset + validated.offset_of_max_timestamp;
+        let offset = first_offset + validated.total_records;
         let last_offset = offset - 1;
         if leader_epoch >= 0 {
             g.epoch_cache.assign(leader_epoch, first_offset)?;
         }
-        let data = buf.freeze();
-        append_to_segments(&mut g, &data, first_offset, last_offset, max_ts, offset_of_max_ts)?;
+        let data = validated.records.freeze();
+        let valid_bytes = data.len();
+        append_to_segments(&mut g, &[&data[..]], first_offset, last_offset, max_ts, offset_of_max_ts)?;
         g.producer_state.commit(producer_updates, last_offset + 1);
         g.unflushed_messages += validated.total_records;
         maybe_flush(&mut g)?;
@@ -390,7 +380,7 @@ impl Log {
             log_start_offset: g.log_start_offset,
             num_records: validated.total_records,
             num_batches: validated.batches.len(),
-            valid_bytes: data.len(),
+            valid_bytes,
         })
     }
 
@@ -470,8 +460,7 @@ impl Log {
         for (e, o) in epochs {
             g.epoch_cache.assign(e, o)?;
         }
-        let data = records.slice(..valid);
-        append_to_segments(&mut g, &data, first_offset, last_offset, max_ts, offset_of_max_ts)?;
+        append_to_segments(&mut g, &[&records[..valid]], first_offset, last_offset, max_ts, offset_of_max_ts)?;
         g.producer_state.replay(&producer_batches, last_offset + 1);
         g.unflushed_messages += num_records;
         maybe_flush(&mut g)?;
@@ -499,6 +488,20 @@ impl Log {
         max_offset: Option<i64>,
         min_one_message: bool,
     ) -> LogResult<FetchDataInfo> {
+        self.read_with(start_offset, max_bytes, max_offset, min_one_message, false)
+    }
+
+    /// As `read`; with `zero_copy` the batches come back as a slice of the
+    /// segment file (`file_records`) instead of bytes in memory, unless
+    /// finding where the last whole batch ends would take too many reads.
+    pub fn read_with(
+        &self,
+        start_offset: i64,
+        max_bytes: usize,
+        max_offset: Option<i64>,
+        min_one_message: bool,
+        zero_copy: bool,
+    ) -> LogResult<FetchDataInfo> {
         let (plan, hw, lso, leo): (Option<ReadPlan>, i64, i64, i64) = {
             let g = self.lock()?;
             let (lso, leo, hw) = (g.log_start_offset, g.log_end_offset, g.high_watermark);
@@ -522,11 +525,15 @@ impl Log {
             }
             (plan, hw, lso, leo)
         };
-        let records = match plan {
-            Some(p) if p.len > 0 => p.read()?,
-            _ => Bytes::new(),
+        let (records, file_records) = match plan {
+            Some(p) if p.len > 0 => match if zero_copy { p.file_records()? } else { None } {
+                Some(f) if f.len > 0 => (Bytes::new(), Some(f)),
+                Some(_) => (Bytes::new(), None),
+                None => (p.read()?, None),
+            },
+            _ => (Bytes::new(), None),
         };
-        Ok(FetchDataInfo { records, high_watermark: hw, log_start_offset: lso, log_end_offset: leo })
+        Ok(FetchDataInfo { records, file_records, high_watermark: hw, log_start_offset: lso, log_end_offset: leo })
     }
 
     /// ListOffsets: `EARLIEST_TIMESTAMP`, `LATEST_TIMESTAMP` (the log end;
@@ -848,14 +855,15 @@ fn maybe_flush(g: &mut LogInner) -> LogResult<()> {
 /// Rolls if needed, then appends `data` (batches `first..=last`) to the active segment.
 fn append_to_segments(
     g: &mut LogInner,
-    data: &Bytes,
+    parts: &[&[u8]],
     first_offset: i64,
     last_offset: i64,
     max_ts: i64,
     offset_of_max_ts: i64,
 ) -> LogResult<()> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
     let roll = match g.segments.values().next_back() {
-        Some(active) => active.should_roll(&g.config, data.len() as u64, max_ts, last_offset),
+        Some(active) => active.should_roll(&g.config, len as u64, max_ts, last_offset),
         None => true,
     };
     if roll {
@@ -866,7 +874,7 @@ fn append_to_segments(
         .values_mut()
         .next_back()
         .ok_or_else(|| LogError::Storage("log has no segment".into()))?;
-    active.append(last_offset, max_ts, offset_of_max_ts, data)?;
+    active.append_parts(last_offset, max_ts, offset_of_max_ts, parts)?;
     g.log_end_offset = last_offset + 1;
     Ok(())
 }

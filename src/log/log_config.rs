@@ -25,7 +25,7 @@ pub struct LogConfig {
     pub max_message_bytes: usize,
     /// `message.timestamp.type`
     pub message_timestamp_type: TimestampType,
-    /// `message.timestamp.difference.max.ms` (stored, not enforced yet)
+    /// `message.timestamp.difference.max.ms` (CreateTime topics refuse records further from now)
     pub message_timestamp_difference_max_ms: i64,
     /// `min.insync.replicas`
     pub min_insync_replicas: i32,
@@ -126,7 +126,12 @@ impl LogConfig {
             "retention.ms" => self.retention_ms = at_least(key, parse(key, v)?, -1)?,
             "retention.bytes" => self.retention_bytes = parse(key, v)?,
             "cleanup.policy" => self.cleanup_policy = v.trim().to_string(),
-            "compression.type" => self.compression_type = v.trim().to_string(),
+            "compression.type" => {
+                if crate::log::log_validator::BrokerCompression::from_name(v).is_none() {
+                    return Err(format!("invalid value {v:?} for {key}: one of producer, uncompressed, gzip, snappy, lz4, zstd"));
+                }
+                self.compression_type = v.trim().to_string()
+            }
             "unclean.leader.election.enable" => self.unclean_leader_election_enable = parse(key, v)?,
             "file.delete.delay.ms" => self.file_delete_delay_ms = at_least(key, parse(key, v)?, 0)?,
             "min.cleanable.dirty.ratio" => {
@@ -177,6 +182,12 @@ impl LogConfig {
         if let Some(v) = get("message.max.bytes") {
             c.set("max.message.bytes", v)?;
         }
+        if let Some(v) = get("log.message.timestamp.difference.max.ms") {
+            c.set("message.timestamp.difference.max.ms", v)?;
+        }
+        if let Some(v) = get("log.message.downconversion.enable") {
+            c.set("message.downconversion.enable", v)?;
+        }
         if let Some(v) = get("log.message.timestamp.type") {
             c.set("message.timestamp.type", v)?;
         }
@@ -223,6 +234,22 @@ impl LogConfig {
         }
         if let Some(v) = get("unclean.leader.election.enable") {
             c.set("unclean.leader.election.enable", v)?;
+        }
+        // The other broker synonyms of topic configs (Kafka's
+        // `LogConfig.TopicConfigSynonyms`), same unit on both sides.
+        for (broker_key, topic_key) in [
+            ("log.roll.jitter.ms", "segment.jitter.ms"),
+            ("log.preallocate", "preallocate"),
+            ("log.message.timestamp.difference.max.ms", "message.timestamp.difference.max.ms"),
+            ("log.message.downconversion.enable", "message.downconversion.enable"),
+            ("log.cleaner.delete.retention.ms", "delete.retention.ms"),
+            ("log.cleaner.min.compaction.lag.ms", "min.compaction.lag.ms"),
+            ("log.cleaner.max.compaction.lag.ms", "max.compaction.lag.ms"),
+            ("log.cleaner.min.cleanable.ratio", "min.cleanable.dirty.ratio"),
+        ] {
+            if let Some(v) = get(broker_key) {
+                c.set(topic_key, v)?;
+            }
         }
         Ok(c)
     }

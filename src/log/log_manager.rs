@@ -263,6 +263,11 @@ impl LogManager {
         self.default_config.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// New broker-level log defaults (dynamic broker configs).
+    pub fn set_default_config(&self, config: LogConfig) {
+        *self.default_config.write().unwrap_or_else(|e| e.into_inner()) = config;
+    }
+
     pub fn get_log(&self, tp: &TopicPartition) -> Option<Arc<Log>> {
         self.logs.read().unwrap_or_else(|e| e.into_inner()).get(tp).cloned()
     }

@@ -4,6 +4,7 @@
 //! and rebuild indexes) and truncate.
 
 use crate::log::errors::{LogError, LogResult};
+use crate::log::file_records::FileRecords;
 use crate::log::log_config::LogConfig;
 use crate::log::offset_index::OffsetIndex;
 use crate::log::segment_file_name;
@@ -79,9 +80,21 @@ pub struct ReadPlan {
     pub file: Arc<File>,
     pub position: u64,
     pub len: usize,
+    /// The range ends where a batch ends (not cut by the size limit).
+    pub ends_on_batch: bool,
 }
 
 impl ReadPlan {
+    /// The range as a file slice of whole batches, without reading the
+    /// records (see `FileRecords`); `None` if too many tiny batches would
+    /// have to be walked to find the last whole one (read it instead).
+    pub fn file_records(&self) -> LogResult<Option<FileRecords>> {
+        if self.ends_on_batch {
+            return Ok(Some(FileRecords { file: self.file.clone(), position: self.position, len: self.len }));
+        }
+        FileRecords::whole_batches(&self.file, self.position, self.len)
+    }
+
     /// Reads the range and keeps whole batches only.
     pub fn read(&self) -> LogResult<Bytes> {
         let mut buf = vec![0u8; self.len];
@@ -107,6 +120,57 @@ impl ReadPlan {
         }
         buf.truncate(whole);
         Ok(Bytes::from(buf))
+    }
+}
+
+/// Writes `parts` one after the other at `pos` (`pwritev`, as many calls
+/// as short writes need).
+fn write_all_vectored_at(file: &File, parts: &[&[u8]], mut pos: u64) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let mut parts: Vec<&[u8]> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
+        let mut first = 0;
+        while first < parts.len() {
+            let iov: Vec<libc::iovec> = parts[first..]
+                .iter()
+                .take(1024) // IOV_MAX
+                .map(|p| libc::iovec { iov_base: p.as_ptr() as *mut libc::c_void, iov_len: p.len() })
+                .collect();
+            // SAFETY: every iovec points into a live borrowed slice; the fd is open.
+            let n = unsafe { libc::pwritev(file.as_raw_fd(), iov.as_ptr(), iov.len() as libc::c_int, pos as libc::off_t) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if n == 0 {
+                return Err(std::io::Error::new(std::io::ErrorKind::WriteZero, "pwritev wrote nothing"));
+            }
+            let mut n = n as usize;
+            pos += n as u64;
+            while n > 0 {
+                let p = parts[first];
+                if n >= p.len() {
+                    n -= p.len();
+                    first += 1;
+                } else {
+                    parts[first] = &p[n..];
+                    n = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        for p in parts {
+            file.write_all_at(p, pos)?;
+            pos += p.len() as u64;
+        }
+        Ok(())
     }
 }
 
@@ -280,7 +344,20 @@ impl LogSegment {
         offset_of_max_timestamp: i64,
         data: &[u8],
     ) -> LogResult<()> {
-        if data.is_empty() {
+        self.append_parts(largest_offset, largest_timestamp, offset_of_max_timestamp, &[data])
+    }
+
+    /// As `append`, with the bytes given as consecutive pieces (patched batch
+    /// headers between unchanged record bytes), written with one `pwritev`.
+    pub fn append_parts(
+        &mut self,
+        largest_offset: i64,
+        largest_timestamp: i64,
+        offset_of_max_timestamp: i64,
+        parts: &[&[u8]],
+    ) -> LogResult<()> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len == 0 {
             return Ok(());
         }
         let rel = largest_offset - self.base_offset;
@@ -291,11 +368,11 @@ impl LogSegment {
             )));
         }
         let position = self.size;
-        self.log.write_all_at(data, position)?;
+        write_all_vectored_at(&self.log, parts, position)?;
         if self.size == 0 {
             self.rolling_based_timestamp = Some(largest_timestamp);
         }
-        self.size += data.len() as u64;
+        self.size += len as u64;
         self.next_offset = largest_offset + 1;
         if largest_timestamp > self.max_timestamp_so_far {
             self.max_timestamp_so_far = largest_timestamp;
@@ -307,7 +384,7 @@ impl LogSegment {
                 .maybe_append(self.max_timestamp_so_far, self.offset_of_max_timestamp_so_far, false)?;
             self.bytes_since_last_index_entry = 0;
         }
-        self.bytes_since_last_index_entry += data.len() as u64;
+        self.bytes_since_last_index_entry += len as u64;
         Ok(())
     }
 
@@ -326,11 +403,13 @@ impl LogSegment {
         };
         let max_position = max_position.min(self.size);
         if pos >= max_position {
-            return Ok(Some(ReadPlan { file: self.log.clone(), position: pos, len: 0 }));
+            return Ok(Some(ReadPlan { file: self.log.clone(), position: pos, len: 0, ends_on_batch: true }));
         }
         let limit = if min_one { max_size.max(first.size as usize) } else { max_size };
         let len = (max_position - pos).min(limit as u64) as usize;
-        Ok(Some(ReadPlan { file: self.log.clone(), position: pos, len }))
+        // max_position is the segment's end or the start of a batch.
+        let ends_on_batch = len as u64 == max_position - pos;
+        Ok(Some(ReadPlan { file: self.log.clone(), position: pos, len, ends_on_batch }))
     }
 
     /// Start of the batch containing `offset` (segment end if none): where a

@@ -5,12 +5,14 @@
 pub mod abstract_index;
 pub mod checkpoint;
 pub mod errors;
+pub mod file_records;
 pub mod leader_epoch_cache;
 pub mod log;
 pub mod log_cleaner;
 pub mod log_cleaner_manager;
 pub mod log_config;
 pub mod log_manager;
+pub mod log_validator;
 pub mod log_segment;
 pub mod offset_index;
 pub mod producer_state;

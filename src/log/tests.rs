@@ -134,8 +134,9 @@ fn bad_requests_append_nothing() {
     let e = log.append_as_leader(Bytes::from(set), 0, AppendOrigin::Client).unwrap_err();
     assert_eq!(e.error_code(), ec::CORRUPT_MESSAGE);
     assert_eq!(log.log_end_offset(), 2);
-    let e = log.append_as_leader(records::legacy_message_for_test(1, 0, b"x"), 0, AppendOrigin::Client).unwrap_err();
-    assert_eq!(e.error_code(), ec::UNSUPPORTED_FOR_MESSAGE_FORMAT);
+    // A magic 1 message is up-converted, not refused.
+    let info = log.append_as_leader(records::legacy_message_for_test(1, 0, b"x"), 0, AppendOrigin::Client).unwrap();
+    assert_eq!((info.first_offset, info.last_offset), (2, 2));
     let mut c = small_config();
     c.max_message_bytes = 100;
     log.update_config(c);
@@ -150,8 +151,8 @@ fn bad_requests_append_nothing() {
     }
     let e = log.append_as_leader(Bytes::from(set), 0, AppendOrigin::Client).unwrap_err();
     assert_eq!(e.error_code(), ec::RECORD_LIST_TOO_LARGE);
-    assert_eq!(log.log_end_offset(), 2);
-    assert_eq!(read_all(&log, 0, 1000).len(), 2);
+    assert_eq!(log.log_end_offset(), 3);
+    assert_eq!(read_all(&log, 0, 1000).len(), 3);
 }
 
 #[test]
@@ -638,4 +639,38 @@ fn flusher_flushes_logs_whose_flush_ms_has_passed() {
     lm.flush_dirty_logs(now + 1_000);
     assert_eq!(log.recovery_point(), log.log_end_offset());
     assert_eq!(never.recovery_point(), 0);
+}
+
+#[test]
+fn topic_settings_act_on_appends_and_follow_live_changes() {
+    let d = TempDir::new("validator");
+    let log = Log::open(&d.0.join("t-0"), TopicPartition::new("t", 0), small_config(), LogOpenState::default()).unwrap();
+    let codec_at = |offset: i64| {
+        let f = log.read(offset, 100_000, None, true).unwrap();
+        records::batches(f.records).next().unwrap().unwrap().compression()
+    };
+    let now = crate::common::now_ms();
+    log.append_as_leader(batch(3, now, Compression::Lz4, "a"), 0, AppendOrigin::Client).unwrap();
+    assert_eq!(codec_at(0), Some(Compression::Lz4), "producer: kept");
+    let mut c = small_config();
+    c.set("compression.type", "gzip").unwrap();
+    log.update_config(c.clone());
+    let info = log.append_as_leader(batch(3, now, Compression::Lz4, "b"), 0, AppendOrigin::Client).unwrap();
+    assert_eq!((info.first_offset, info.last_offset), (3, 5));
+    assert_eq!(codec_at(3), Some(Compression::Gzip), "recompressed after the change");
+    assert_eq!(read_all(&log, 3, 100_000)[1].1, format!("b-1-{}", "v".repeat(40)));
+    c.set("message.timestamp.difference.max.ms", "60000").unwrap();
+    log.update_config(c.clone());
+    let e = log.append_as_leader(batch(1, now - 3_600_000, Compression::None, "old"), 0, AppendOrigin::Client).unwrap_err();
+    assert_eq!(e.error_code(), ec::INVALID_TIMESTAMP);
+    assert_eq!(log.log_end_offset(), 6, "nothing appended");
+    c.set("message.timestamp.type", "LogAppendTime").unwrap();
+    log.update_config(c);
+    let info = log.append_as_leader(batch(1, now - 3_600_000, Compression::None, "old"), 0, AppendOrigin::Client).unwrap();
+    assert!(info.log_append_time >= now);
+    let f = log.read(6, 100_000, None, true).unwrap();
+    let b = records::batches(f.records).next().unwrap().unwrap();
+    assert_eq!(b.timestamp_type(), records::TimestampType::LogAppendTime);
+    assert_eq!(b.max_timestamp(), info.log_append_time);
+    assert!(b.records().unwrap().iter().all(|r| r.timestamp == info.log_append_time));
 }

@@ -39,6 +39,8 @@ pub enum ApiKey {
     AlterPartitionReassignments = 45,
     ListPartitionReassignments = 46,
     OffsetDelete = 47,
+    DescribeClientQuotas = 48,
+    AlterClientQuotas = 49,
     AlterIsr = 56,
 }
 
@@ -80,6 +82,8 @@ impl ApiKey {
             45 => AlterPartitionReassignments,
             46 => ListPartitionReassignments,
             47 => OffsetDelete,
+            48 => DescribeClientQuotas,
+            49 => AlterClientQuotas,
             56 => AlterIsr,
             _ => return None,
         })
@@ -128,7 +132,25 @@ impl ApiKey {
             AlterPartitionReassignments => 0,
             ListPartitionReassignments => 0,
             OffsetDelete => i16::MAX,
+            DescribeClientQuotas => 1,
+            AlterClientQuotas => 1,
             AlterIsr => 0,
+        }
+    }
+
+    /// The first version whose response body starts with `throttle_time_ms`
+    /// (Kafka 2.8's `*Response.json`); `None` where it never comes first
+    /// (Produce and ApiVersions carry it later; controller APIs not at all).
+    pub fn throttle_time_first_since(self) -> Option<i16> {
+        use ApiKey::*;
+        match self {
+            Fetch | FindCoordinator | Heartbeat | LeaveGroup | SyncGroup | DescribeGroups | ListGroups | DeleteTopics => Some(1),
+            ListOffsets | JoinGroup | CreateTopics | OffsetForLeaderEpoch => Some(2),
+            Metadata | OffsetCommit | OffsetFetch => Some(3),
+            DeleteRecords | InitProducerId | DescribeConfigs | AlterConfigs | AlterReplicaLogDirs | DescribeLogDirs
+            | CreatePartitions | DeleteGroups | ElectLeaders | IncrementalAlterConfigs | AlterPartitionReassignments
+            | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr => Some(0),
+            Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete => None,
         }
     }
 
@@ -161,8 +183,8 @@ impl ApiKey {
 /// The versions of each API this broker really serves, as advertised in
 /// ApiVersions. An API is listed only once its handler exists.
 pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 9),
-    (ApiKey::Fetch, 4, 12),
+    (ApiKey::Produce, 0, 9),
+    (ApiKey::Fetch, 0, 12),
     (ApiKey::ListOffsets, 0, 6),
     (ApiKey::Metadata, 0, 11),
     (ApiKey::LeaderAndIsr, 0, 5),
@@ -195,9 +217,31 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ElectLeaders, 0, 2),
     (ApiKey::AlterPartitionReassignments, 0, 0),
     (ApiKey::ListPartitionReassignments, 0, 0),
+    (ApiKey::DescribeClientQuotas, 0, 1),
+    (ApiKey::AlterClientQuotas, 0, 1),
 ];
 
 /// The version range served for `key`, if any.
 pub fn supported_versions(key: ApiKey) -> Option<(i16, i16)> {
     SUPPORTED_APIS.iter().find(|(k, _, _)| *k == key).map(|(_, lo, hi)| (*lo, *hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_produce_and_fetch_versions_are_served() {
+        // Produce v0-2 (magic 0/1 message sets, up-converted) and Fetch v0-3
+        // (down-converted) as Kafka 2.8 serves them.
+        assert_eq!(supported_versions(ApiKey::Produce), Some((0, 9)));
+        assert_eq!(supported_versions(ApiKey::Fetch), Some((0, 12)));
+        // what kafka-python pinned to 0.10 / 0.10.1 also sends
+        for (key, v) in [(ApiKey::ListOffsets, 0), (ApiKey::Metadata, 1), (ApiKey::OffsetCommit, 2), (ApiKey::OffsetFetch, 1),
+            (ApiKey::FindCoordinator, 0), (ApiKey::JoinGroup, 0), (ApiKey::SyncGroup, 0), (ApiKey::Heartbeat, 0)]
+        {
+            let (lo, hi) = supported_versions(key).unwrap();
+            assert!(lo <= v && v <= hi, "{key:?} v{v}");
+        }
+    }
 }

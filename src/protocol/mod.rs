@@ -9,6 +9,7 @@ pub mod header;
 pub mod messages;
 pub mod primitives;
 pub mod records;
+pub mod legacy_records;
 pub mod compression;
 
 pub use api_key::ApiKey;

@@ -407,6 +407,11 @@ impl Writer {
     pub fn records(&mut self, flexible: bool, b: Option<&[u8]>) {
         self.nullable_bytes(flexible, b);
     }
+    /// The length prefix of a `records` field of `len` bytes whose content
+    /// the caller sends separately, right after what was written so far.
+    pub fn records_length_only(&mut self, flexible: bool, len: usize) {
+        self.length(flexible, false, Some(len));
+    }
     pub fn array_len(&mut self, flexible: bool, len: Option<usize>) {
         self.length(flexible, false, len);
     }

@@ -12,10 +12,15 @@
 //! config. Topic configs update the topic's logs (`LogConfig`),
 //! `min.insync.replicas` and the throttled-replica lists of the leader and
 //! follower ReplicationQuotaManagers; broker configs (per-broker overriding
-//! `<default>`) set the three replication quota bounds. Like Kafka, every
+//! `<default>`) set the three replication quota bounds; `users` and `clients`
+//! configs (`users/<u>`, `users/<u>/clients/<c>`, `clients/<c>`, any of them
+//! `<default>`) set the client quotas (`ClientQuotaManager`). Like Kafka, every
 //! broker deletes notifications older than 15 minutes (`changeExpirationMs`)
 //! while processing.
 
+use crate::controller::KafkaController;
+use crate::server::dynamic_broker_config::{BrokerSettings, DynamicBrokerConfig};
+use crate::server::client_quota_manager::{ClientQuotaManagers, QuotaEntity};
 use crate::server::replica_manager::ReplicaManager;
 use crate::server::replication_quota_manager::UNBOUNDED;
 use crate::zk::admin_zk_client::{
@@ -24,7 +29,7 @@ use crate::zk::admin_zk_client::{
 use crate::zk::zk_data::{CONFIG_CHANGES_PATH, CONFIG_CHANGE_PREFIX};
 use crate::zk::{KafkaZkClient, ZkError};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -81,21 +86,60 @@ pub struct DynamicConfigManager {
     broker_id: i32,
     zk: KafkaZkClient,
     replica_manager: Arc<ReplicaManager>,
+    /// The live broker configuration the broker-level changes go to.
+    broker_config: Arc<DynamicBrokerConfig>,
+    /// This broker's controller (set once started): told when unclean
+    /// leader election is turned on.
+    controller: OnceLock<KafkaController>,
     state: Mutex<State>,
+    /// Client quotas (Kafka's `QuotaConfigHandler`s for users and clients).
+    client_quotas: std::sync::OnceLock<Arc<ClientQuotaManagers>>,
 }
 
 impl DynamicConfigManager {
+    /// A manager whose broker has no server.properties of note (tests): the
+    /// dynamic broker configs are laid over Kafka's defaults.
     pub fn new(broker_id: i32, zk: KafkaZkClient, replica_manager: Arc<ReplicaManager>) -> Arc<Self> {
+        let broker_config = DynamicBrokerConfig::new(BTreeMap::new(), replica_manager.default_log_config());
+        Self::with_broker_config(broker_id, zk, replica_manager, broker_config)
+    }
+
+    pub fn with_broker_config(
+        broker_id: i32,
+        zk: KafkaZkClient,
+        replica_manager: Arc<ReplicaManager>,
+        broker_config: Arc<DynamicBrokerConfig>,
+    ) -> Arc<Self> {
         Arc::new(DynamicConfigManager {
             broker_id,
             zk,
             replica_manager,
+            broker_config,
+            controller: OnceLock::new(),
             state: Mutex::new(State {
                 last_executed_change: -1,
                 change_expiration_ms: CHANGE_EXPIRATION_MS,
                 ..Default::default()
             }),
+            client_quotas: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Hands over this broker's controller once it has started; it learns
+    /// the unclean-election default in force.
+    pub fn set_controller(&self, controller: KafkaController) {
+        controller.set_default_unclean_leader_election(self.broker_config.current().unclean_leader_election_enable());
+        let _ = self.controller.set(controller);
+    }
+
+    /// The live broker configuration.
+    pub fn broker_config(&self) -> &Arc<DynamicBrokerConfig> {
+        &self.broker_config
+    }
+
+    /// The client quota managers that `users`/`clients` changes update (set before `startup`).
+    pub fn set_client_quotas(&self, quotas: Arc<ClientQuotaManagers>) {
+        let _ = self.client_quotas.set(quotas);
     }
 
     /// How old a notification must be before it is purged (tests shorten it).
@@ -157,6 +201,49 @@ impl DynamicConfigManager {
         }
         self.process_change("brokers", DEFAULT_ENTITY_NAME).await?;
         self.process_change("brokers", &self.broker_id.to_string()).await?;
+        self.load_client_quotas().await?;
+        Ok(())
+    }
+
+    /// Kafka's start-up pass over `/config/clients/<c>`, `/config/users/<u>`
+    /// and `/config/users/<u>/clients/<c>`.
+    async fn load_client_quotas(&self) -> Result<(), ZkError> {
+        let children = |path: String| async move {
+            match self.zk.get_children(&path).await {
+                Ok(c) => Ok(c),
+                Err(ZkError::NoNode(_)) => Ok(Vec::new()),
+                Err(e) => Err(e),
+            }
+        };
+        for client in children("/config/clients".into()).await? {
+            self.apply_client_quota("clients", &client).await?;
+        }
+        for user in children("/config/users".into()).await? {
+            self.apply_client_quota("users", &user).await?;
+            for client in children(format!("/config/users/{user}/clients")).await? {
+                self.apply_client_quota("users", &format!("{user}/clients/{client}")).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Kafka's `UserConfigHandler` / `ClientIdConfigHandler`: the entity's
+    /// whole current config sets its three quota bounds (absent keys remove them).
+    async fn apply_client_quota(&self, entity_type: &str, entity_name: &str) -> Result<(), ZkError> {
+        let Some(quotas) = self.client_quotas.get() else { return Ok(()) };
+        let Some(entity) = QuotaEntity::from_config_path(entity_type, entity_name) else {
+            log::warn!("[DynamicConfigManager] ignoring config change of unknown quota entity {entity_type}/{entity_name}");
+            return Ok(());
+        };
+        let config = match self.zk.get_entity_config(entity_type, entity_name).await {
+            Ok(c) => c,
+            Err(ZkError::InvalidData { path, reason }) => {
+                log::warn!("[DynamicConfigManager] ignoring bad config in {path}: {reason}");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        quotas.update_entity(&entity, &config);
         Ok(())
     }
 
@@ -212,7 +299,16 @@ impl DynamicConfigManager {
                     }
                     Err(e) => return Err(e),
                 };
+                // Kafka's TopicConfigHandler: turned on, the controller (if
+                // this broker is it) retries the topic's offline partitions.
+                let unclean_on =
+                    config.get("unclean.leader.election.enable").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
                 self.replica_manager.update_topic_config(entity_name, config);
+                if unclean_on {
+                    if let Some(c) = self.controller.get() {
+                        c.enable_topic_unclean_leader_election(entity_name);
+                    }
+                }
             }
             "brokers" => {
                 let is_default = entity_name == DEFAULT_ENTITY_NAME;
@@ -230,16 +326,42 @@ impl DynamicConfigManager {
                 {
                     let mut s = self.lock();
                     if is_default {
-                        s.default_broker = config;
+                        s.default_broker = config.clone();
                     } else {
-                        s.this_broker = config;
+                        s.this_broker = config.clone();
                     }
                 }
                 self.apply_broker_quotas();
+                let (old, new) = self.broker_config.update(is_default, config);
+                self.reconfigure(&old, &new);
             }
-            _ => {} // client/user/ip quotas are not implemented
+            "users" | "clients" => self.apply_client_quota(entity_type, entity_name).await?,
+            _ => {} // ip quotas are not implemented
         }
         Ok(())
+    }
+
+    /// Kafka's `BrokerReconfigurable`s: the parts whose settings changed
+    /// follow the new effective broker config.
+    fn reconfigure(&self, old: &BrokerSettings, new: &BrokerSettings) {
+        if old.log_config != new.log_config {
+            log::info!("[DynamicConfigManager] new log defaults for every log without its own override: {:?}", new.log_config);
+            self.replica_manager.update_default_log_config(new.log_config.clone());
+        }
+        if old.num_replica_fetchers() != new.num_replica_fetchers() {
+            self.replica_manager.fetcher_manager.resize_thread_pool(new.num_replica_fetchers());
+        }
+        if old.unclean_leader_election_enable() != new.unclean_leader_election_enable() {
+            if let Some(c) = self.controller.get() {
+                c.set_default_unclean_leader_election(new.unclean_leader_election_enable());
+            }
+        }
+        for key in ["num.io.threads", "num.network.threads", "num.recovery.threads.per.data.dir", "background.threads"] {
+            if old.get(key) != new.get(key) {
+                // zkafka runs on one tokio runtime: no pool of that name to resize.
+                log::info!("[DynamicConfigManager] {key} is now {:?} (accepted; zkafka has no such thread pool)", new.get(key));
+            }
+        }
     }
 
     fn apply_broker_quotas(&self) {

@@ -172,7 +172,22 @@ impl KafkaServer {
         let cluster_id = zk.get_or_create_cluster_id().await.map_err(|e| format!("cannot read /cluster/id: {e}"))?;
         log::info!("Cluster ID = {cluster_id}");
 
-        let log_config = default_log_config(&config)?;
+        // The broker configuration in force: server.properties with the
+        // dynamic broker configs already in ZooKeeper, so the logs loaded
+        // below start with the log defaults the operator set (a retention
+        // pass before the first LeaderAndIsr must not use stale defaults).
+        let broker_config =
+            crate::server::dynamic_broker_config::DynamicBrokerConfig::new(config.props.clone(), default_log_config(&config)?);
+        for (is_default, entity) in [(true, crate::zk::admin_zk_client::DEFAULT_ENTITY_NAME.to_string()), (false, broker_id.to_string())] {
+            match zk.get_entity_config("brokers", &entity).await {
+                Ok(c) if !c.is_empty() => {
+                    broker_config.update(is_default, c.into_iter().collect());
+                }
+                Ok(_) => {}
+                Err(e) => log::warn!("cannot read the dynamic config of brokers/{entity}: {e}"),
+            }
+        }
+        let log_config = broker_config.current().log_config.clone();
         // Topic overrides for the logs already on disk.
         let mut topic_configs = HashMap::new();
         for topic in zk.get_all_topics().await.map_err(|e| format!("cannot list topics: {e}"))? {
@@ -190,20 +205,55 @@ impl KafkaServer {
                 .map_err(|e| format!("log recovery failed: {e}"))?
                 .map_err(|e| format!("cannot load logs: {e}"))?,
         );
-        // Kafka's LogCleaner (log.cleaner.enable): compacts cleanup.policy=compact logs.
-        let cleaner_config = crate::log::log_cleaner::CleanerConfig::from_kafka_config(&config)?;
+        // Kafka's LogCleaner (log.cleaner.enable): compacts cleanup.policy=compact logs,
+        // with the dynamic log.cleaner.* values already in ZooKeeper.
+        let mut cleaner_config = crate::log::log_cleaner::CleanerConfig::from_kafka_config(&config)?;
+        {
+            let d = broker_config.current().cleaner();
+            cleaner_config.num_threads = d.threads;
+            cleaner_config.dedupe_buffer_size = d.dedupe_buffer_size.max(0) as u64;
+            cleaner_config.dedupe_buffer_load_factor = d.io_buffer_load_factor;
+            cleaner_config.io_buffer_size = d.io_buffer_size;
+            cleaner_config.max_io_bytes_per_second = if d.io_max_bytes_per_second > 0.0 { d.io_max_bytes_per_second } else { f64::MAX };
+            cleaner_config.backoff_ms = d.backoff_ms.max(0) as u64;
+        }
         if cleaner_config.enable_cleaner {
             log_manager.start_cleaner(cleaner_config);
         }
         let metadata_cache = Arc::new(MetadataCache::new());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        // Dynamic log.cleaner.* changes restart the cleaner threads (Kafka's LogCleaner.reconfigure).
+        if let Some(cleaner) = log_manager.cleaner().cloned() {
+            broker_config.on_change(shutdown_rx.clone(), move |old, new| {
+                let (o, n) = (old.cleaner(), new.cleaner());
+                if o == n {
+                    return;
+                }
+                let cleaner = cleaner.clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = cleaner.reconfigure(
+                        (o.threads != n.threads).then_some(n.threads),
+                        (o.io_max_bytes_per_second != n.io_max_bytes_per_second).then_some(n.io_max_bytes_per_second),
+                        (o.dedupe_buffer_size != n.dedupe_buffer_size).then_some(n.dedupe_buffer_size.max(0) as u64),
+                        (o.backoff_ms != n.backoff_ms).then_some(n.backoff_ms.max(0) as u64),
+                    );
+                    match r {
+                        Ok(()) => log::info!("log cleaner reconfigured: {:?}", cleaner.current_config()),
+                        Err(e) => log::error!("cannot reconfigure the log cleaner: {e}"),
+                    }
+                });
+            });
+        }
         let replica_manager = ReplicaManager::start(
             broker_id,
             log_manager.clone(),
-            log_config,
-            config.min_insync_replicas,
+            log_config.clone(),
+            log_config.min_insync_replicas,
             ReplicationSettings {
-                fetcher: FetcherConfig::from_kafka_config(&config),
+                fetcher: FetcherConfig {
+                    num_fetchers: broker_config.current().num_replica_fetchers(),
+                    ..FetcherConfig::from_kafka_config(&config)
+                },
                 replica_lag_time_max_ms: config.replica_lag_time_max_ms,
                 zk: Some(zk.clone()),
                 quotas: Arc::new(crate::server::replication_quota_manager::ReplicationQuotas::from_kafka_config(&config)),
@@ -224,8 +274,20 @@ impl KafkaServer {
 
         // Dynamic topic and broker configs (throttles, min ISR, log configs):
         // the current ones now, later changes through /config/changes.
-        let dynamic_config_manager =
-            crate::server::dynamic_config_manager::DynamicConfigManager::new(broker_id, zk.clone(), replica_manager.clone());
+        let dynamic_config_manager = crate::server::dynamic_config_manager::DynamicConfigManager::with_broker_config(
+            broker_id,
+            zk.clone(),
+            replica_manager.clone(),
+            broker_config.clone(),
+        );
+        // Client quotas (users, clients): loaded with the other configs at start-up.
+        let client_quotas = crate::server::client_quota_manager::ClientQuotaManagers::new(
+            crate::server::client_quota_manager::quota_config(
+                config.get_i64("quota.window.num", 11),
+                config.get_i64("quota.window.size.seconds", 1),
+            ),
+        );
+        dynamic_config_manager.set_client_quotas(client_quotas.clone());
         dynamic_config_manager.startup(shutdown_rx.clone()).await;
 
         let listener = &config.listeners[0];
@@ -250,6 +312,8 @@ impl KafkaServer {
             group_coordinator: group_coordinator.clone(),
             producer_id_manager: Arc::new(crate::server::producer_id_manager::ProducerIdManager::new(broker_id, zk.clone())),
             controller: std::sync::OnceLock::new(),
+            dynamic_config: broker_config.clone(),
+            quotas: client_quotas,
         });
         group_coordinator.startup(shutdown_rx.clone());
         tokio::spawn(socket_server.run(apis.clone(), shutdown_rx.clone()));
@@ -273,6 +337,7 @@ impl KafkaServer {
         let controller =
             KafkaController::startup(zk.clone(), broker_info.clone(), broker_epoch, ControllerConfig::from_kafka_config(&config));
         let _ = apis.controller.set(controller.clone());
+        dynamic_config_manager.set_controller(controller.clone());
 
         // After a session expiry the controller's event thread re-registers
         // this broker (as Kafka does); follow the new broker epoch here.

@@ -3,11 +3,14 @@
 //! `apis/`), the hosted partitions (`ReplicaManager`, `Partition`), follower
 //! replication (`ReplicaFetcherManager`), leader ISR writes (`IsrManager`), moves
 //! between log dirs (`ReplicaAlterLogDirsManager`), the cluster view
-//! (`MetadataCache`), replication throttles (`ReplicationQuotaManager`) and
-//! dynamic configs from ZooKeeper (`DynamicConfigManager`). Maps to Kafka's
-//! `kafka.server` and `kafka.network`.
+//! (`MetadataCache`), replication throttles (`ReplicationQuotaManager`), client
+//! quotas (`ClientQuotaManager`), dynamic configs from ZooKeeper
+//! (`DynamicConfigManager`) and the live broker configuration they make
+//! (`DynamicBrokerConfig`). Maps to Kafka's `kafka.server` and `kafka.network`.
 
 pub mod apis;
+pub mod client_quota_manager;
+pub mod dynamic_broker_config;
 pub mod dynamic_config_manager;
 pub mod isr_manager;
 pub mod kafka_apis;

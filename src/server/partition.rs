@@ -13,6 +13,7 @@
 //! `leaderIsrUpdateLock`).
 
 use crate::common::{now_ms, TopicPartition};
+use crate::log::file_records::FileRecords;
 use crate::log::{Log, LogAppendInfo, LogConfig, LogResult, TimestampAndOffset};
 use crate::protocol::error::{self, ErrorCode};
 use crate::protocol::records::AppendOrigin;
@@ -131,12 +132,17 @@ pub struct FetchParams {
     pub record_follower_state: bool,
     /// Leader replication throttle in force: answer without records.
     pub throttled: bool,
+    /// The records may come back as a slice of the segment file
+    /// (`PartitionRead::file_records`) to be sent without copying.
+    pub zero_copy: bool,
 }
 
 /// The answer to one partition's fetch.
 #[derive(Debug, Clone)]
 pub struct PartitionRead {
     pub records: Bytes,
+    /// With `FetchParams::zero_copy`: the records as a file slice instead.
+    pub file_records: Option<FileRecords>,
     pub high_watermark: i64,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
@@ -359,6 +365,7 @@ impl Partition {
             if epoch < p.last_fetched_epoch || end < p.fetch_offset {
                 return Ok(PartitionRead {
                     records: Bytes::new(),
+                    file_records: None,
                     high_watermark: log.high_watermark(),
                     log_start_offset: log.log_start_offset(),
                     log_end_offset: log.log_end_offset(),
@@ -388,15 +395,17 @@ impl Partition {
         }
         let hw = log.high_watermark();
         let max_offset = if p.replica_id >= 0 { None } else { Some(hw) };
-        let records = if p.throttled {
-            Bytes::new()
+        let (records, file_records) = if p.throttled {
+            (Bytes::new(), None)
         } else {
-            log.read(p.fetch_offset, p.max_bytes, max_offset, p.min_one_message)
-                .map_err(|e| PartitionError::msg(e.error_code(), e.to_string()))?
-                .records
+            let read = log
+                .read_with(p.fetch_offset, p.max_bytes, max_offset, p.min_one_message, p.zero_copy)
+                .map_err(|e| PartitionError::msg(e.error_code(), e.to_string()))?;
+            (read.records, read.file_records)
         };
         Ok(PartitionRead {
             records,
+            file_records,
             high_watermark: hw,
             log_start_offset: lso,
             log_end_offset: leo,
@@ -911,6 +920,7 @@ mod tests {
             allow_follower: false,
             record_follower_state: false,
             throttled: false,
+            zero_copy: false,
         };
         assert_eq!(p.fetch_records(&fetch).unwrap_err().code, error::NOT_LEADER_OR_FOLLOWER);
         let r = p.fetch_records(&FetchParams { allow_follower: true, ..fetch }).unwrap();

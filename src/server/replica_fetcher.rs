@@ -29,7 +29,7 @@ use crate::server::partition::Partition;
 use crate::server::replication_quota_manager::ReplicationQuotas;
 use crate::zk::KafkaZkClient;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
@@ -168,6 +168,8 @@ struct FetcherHandle {
 /// Runs the fetcher tasks of this broker.
 pub struct ReplicaFetcherManager {
     config: FetcherConfig,
+    /// `num.replica.fetchers` now (dynamic: `resize_thread_pool`).
+    num_fetchers: AtomicUsize,
     zk: Option<KafkaZkClient>,
     fetchers: Mutex<HashMap<(i32, usize), FetcherHandle>>,
     generation: AtomicU64,
@@ -180,6 +182,7 @@ pub struct ReplicaFetcherManager {
 impl ReplicaFetcherManager {
     pub fn new(config: FetcherConfig, zk: Option<KafkaZkClient>, on_progress: Arc<Notify>, quotas: Arc<ReplicationQuotas>) -> Self {
         ReplicaFetcherManager {
+            num_fetchers: AtomicUsize::new(config.num_fetchers.max(1)),
             config,
             zk,
             fetchers: Mutex::new(HashMap::new()),
@@ -196,8 +199,59 @@ impl ReplicaFetcherManager {
     /// Starts fetching `partition` from `leader` under `leader_epoch`, first
     /// truncating from the follower's latest epoch.
     pub fn add_partition(&self, leader: i32, partition: Arc<Partition>, leader_epoch: i32) {
+        let mut fetchers = self.lock();
+        self.add_partition_locked(&mut fetchers, leader, partition, leader_epoch);
+    }
+
+    /// The current `num.replica.fetchers`.
+    pub fn num_fetchers(&self) -> usize {
+        self.num_fetchers.load(Ordering::SeqCst)
+    }
+
+    /// The fetchers running now: (leader, fetcher id).
+    pub fn running_fetchers(&self) -> Vec<(i32, usize)> {
+        let mut v: Vec<(i32, usize)> = self.lock().keys().copied().collect();
+        v.sort();
+        v
+    }
+
+    /// A new `num.replica.fetchers` (Kafka's `AbstractFetcherManager.resizeThreadPool`):
+    /// every partition whose fetcher id changes moves to the fetcher it now
+    /// hashes to (keeping its leader epoch, truncating again first), and
+    /// fetchers left without partitions stop.
+    pub fn resize_thread_pool(&self, new_size: usize) {
+        let new_size = new_size.max(1);
+        let old = self.num_fetchers.swap(new_size, Ordering::SeqCst);
+        if old == new_size {
+            return;
+        }
+        log::info!("[ReplicaFetcherManager on broker {}] resizing fetcher thread pool from {old} to {new_size}", self.config.broker_id);
+        {
+            let mut fetchers = self.lock();
+            let mut moving = Vec::new();
+            for (key, h) in fetchers.iter() {
+                for (tp, st) in h.shared.lock().iter() {
+                    if fetcher_id(tp, new_size) != key.1 {
+                        moving.push((key.0, st.partition.clone(), st.leader_epoch));
+                    }
+                }
+            }
+            for (leader, partition, epoch) in moving {
+                self.add_partition_locked(&mut fetchers, leader, partition, epoch);
+            }
+        }
+        self.shutdown_idle_fetchers();
+    }
+
+    fn add_partition_locked(
+        &self,
+        fetchers: &mut HashMap<(i32, usize), FetcherHandle>,
+        leader: i32,
+        partition: Arc<Partition>,
+        leader_epoch: i32,
+    ) {
         let tp = partition.tp.clone();
-        let key = (leader, fetcher_id(&tp, self.config.num_fetchers));
+        let key = (leader, fetcher_id(&tp, self.num_fetchers()));
         let ask_epoch = partition.latest_epoch().unwrap_or(-1);
         let state = FetchState {
             fetch_offset: partition.log_end_offset(),
@@ -208,7 +262,6 @@ impl ReplicaFetcherManager {
             generation: self.generation.fetch_add(1, Ordering::SeqCst),
             lag: None,
         };
-        let mut fetchers = self.lock();
         // A partition lives in at most one fetcher.
         for (k, h) in fetchers.iter() {
             if *k != key {

@@ -9,6 +9,7 @@
 //! high watermark).
 
 use crate::common::TopicPartition;
+use crate::log::file_records::FileRecords;
 use crate::log::{LogConfig, LogManager};
 use crate::protocol::error::{self, ErrorCode};
 use crate::protocol::records::AppendOrigin;
@@ -53,6 +54,9 @@ pub struct FetchPartitionRequest {
     pub last_fetched_epoch: i32,
     /// Fetch v5+: the requester's log start offset (followers; -1 otherwise).
     pub log_start_offset: i64,
+    /// The requester can be sent the records as they are stored (v2 batches,
+    /// Fetch v4+): they may come back as `FetchPartitionResult::file_records`.
+    pub zero_copy: bool,
 }
 
 /// One partition's answer to DeleteRecords.
@@ -72,10 +76,20 @@ pub struct FetchPartitionResult {
     pub last_stable_offset: i64,
     pub log_start_offset: i64,
     pub records: Option<Bytes>,
+    /// The records as a slice of a segment file, sent with `sendfile`
+    /// (then `records` is empty); only for `zero_copy` requests.
+    pub file_records: Option<FileRecords>,
     /// Fetch v12: (epoch, end offset) where the requester's log diverges.
     pub diverging_epoch: Option<(i32, i64)>,
     /// Answered by this broker as a follower (KIP-392 consumer fetch).
     pub served_by_follower: bool,
+}
+
+impl FetchPartitionResult {
+    /// Bytes of records in the answer, in memory or in a file slice.
+    pub fn records_len(&self) -> usize {
+        self.records.as_ref().map_or(0, |b| b.len()) + self.file_records.as_ref().map_or(0, |f| f.len)
+    }
 }
 
 /// Told when this broker becomes (true) or stops being (false) the leader of
@@ -95,8 +109,9 @@ pub struct ReplicaManager {
     /// Woken on every append and high-watermark move; delayed fetches and
     /// delayed produces wait on it.
     data_notify: Arc<Notify>,
-    default_log_config: LogConfig,
-    default_min_isr: i32,
+    /// The log defaults topics inherit (server.properties overlaid with the
+    /// dynamic broker configs; replaced by `update_default_log_config`).
+    default_log_config: RwLock<LogConfig>,
     replica_lag_time_max_ms: i64,
     pub fetcher_manager: ReplicaFetcherManager,
     /// Moves replicas between log dirs (AlterReplicaLogDirs).
@@ -136,8 +151,7 @@ impl ReplicaManager {
             alter_log_dirs_manager: ReplicaAlterLogDirsManager::start(log_manager.clone(), 1 << 20),
             isr_manager: IsrManager::disabled(broker_id),
             data_notify: notify,
-            default_log_config,
-            default_min_isr,
+            default_log_config: RwLock::new(LogConfig { min_insync_replicas: default_min_isr, ..default_log_config }),
             replica_lag_time_max_ms: 30_000,
             topic_configs: RwLock::new(HashMap::new()),
         }
@@ -170,8 +184,7 @@ impl ReplicaManager {
             quotas: settings.quotas.clone(),
             isr_manager,
             data_notify: notify,
-            default_log_config,
-            default_min_isr,
+            default_log_config: RwLock::new(LogConfig { min_insync_replicas: default_min_isr, ..default_log_config }),
             replica_lag_time_max_ms: settings.replica_lag_time_max_ms.max(1),
             topic_configs: RwLock::new(HashMap::new()),
         });
@@ -268,7 +281,7 @@ impl ReplicaManager {
     /// new LogConfig for its logs here, `min.insync.replicas`, and the
     /// leader/follower throttled-replica lists for this broker.
     pub fn update_topic_config(&self, topic: &str, overrides: HashMap<String, String>) {
-        let config = match LogConfig::from_overrides(&self.default_log_config, &overrides) {
+        let config = match LogConfig::from_overrides(&self.default_log_config(), &overrides) {
             Ok(c) => Some(c),
             Err(e) => {
                 log::warn!("ignoring invalid log config of topic {topic}: {e}");
@@ -297,8 +310,40 @@ impl ReplicaManager {
             .unwrap_or_else(|p| p.into_inner())
             .get(topic)
             .and_then(|c| c.get("min.insync.replicas"))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(self.default_min_isr)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| self.default_log_config.read().unwrap_or_else(|p| p.into_inner()).min_insync_replicas)
+    }
+
+    /// The log defaults topics inherit now.
+    pub fn default_log_config(&self) -> LogConfig {
+        self.default_log_config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// New broker-level log defaults (Kafka's `DynamicLogConfig.reconfigure`):
+    /// every hosted log (and future log) is given its topic's overrides over
+    /// the new defaults, so keys a topic does not override follow the broker.
+    /// Waiting produces re-check `min.insync.replicas`.
+    pub fn update_default_log_config(&self, defaults: LogConfig) {
+        *self.default_log_config.write().unwrap_or_else(|p| p.into_inner()) = defaults.clone();
+        self.log_manager.set_default_config(defaults.clone());
+        let topic_configs = self.topic_configs.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut by_topic: HashMap<String, LogConfig> = HashMap::new();
+        for p in self.all_partitions() {
+            let config = by_topic.entry(p.tp.topic.clone()).or_insert_with(|| {
+                let overrides = topic_configs.get(&p.tp.topic).cloned().unwrap_or_default();
+                LogConfig::from_overrides(&defaults, &overrides).unwrap_or_else(|e| {
+                    log::warn!("ignoring invalid log config of topic {}: {e}", p.tp.topic);
+                    defaults.clone()
+                })
+            });
+            p.update_log_config(config.clone());
+        }
+        for log in self.log_manager.all_future_logs() {
+            if let Some(config) = by_topic.get(&log.topic_partition().topic) {
+                log.update_config(config.clone());
+            }
+        }
+        self.data_notify.notify_waiters();
     }
 
     /// Applies one partition of a LeaderAndIsr request: creates the log if
@@ -318,21 +363,27 @@ impl ReplicaManager {
             Some(p) => p,
             None => {
                 let overrides = topic_config.unwrap_or_default();
-                let config = match LogConfig::from_overrides(&self.default_log_config, &overrides) {
+                let defaults = self.default_log_config();
+                let config = match LogConfig::from_overrides(&defaults, &overrides) {
                     Ok(c) => c,
                     Err(e) => {
                         log::warn!("ignoring invalid config of topic {}: {e}", tp.topic);
-                        self.default_log_config.clone()
+                        defaults
                     }
                 };
                 self.topic_configs.write().unwrap_or_else(|p| p.into_inner()).insert(tp.topic.clone(), overrides);
-                let log = match self.log_manager.get_or_create_log(&tp, config) {
+                let log = match self.log_manager.get_or_create_log(&tp, config.clone()) {
                     Ok(l) => l,
                     Err(e) => {
                         log::error!("cannot create log for {tp}: {e}");
                         return error::KAFKA_STORAGE_ERROR;
                     }
                 };
+                // A log loaded at start-up got the static defaults; the
+                // dynamic broker configs read since then apply to it too.
+                if log.config() != config {
+                    log.update_config(config);
+                }
                 let p = Arc::new(Partition::with_lag(
                     tp.clone(),
                     log,
@@ -510,7 +561,7 @@ impl ReplicaManager {
             notified.as_mut().enable();
             let results = self.read_from_local_logs(replica_id, max_bytes, partitions, first, allow_follower);
             first = false;
-            let bytes: usize = results.iter().map(|r| r.records.as_ref().map_or(0, |b| b.len())).sum();
+            let bytes: usize = results.iter().map(|r| r.records_len()).sum();
             let any_error = results.iter().any(|r| r.error != error::NONE);
             let now = Instant::now();
             if max_wait.is_zero() || bytes >= min_bytes.max(0) as usize || any_error || now >= deadline {
@@ -520,7 +571,7 @@ impl ReplicaManager {
                     let throttled: usize = results
                         .iter()
                         .filter(|r| self.quotas.leader.is_throttled(&r.tp))
-                        .map(|r| r.records.as_ref().map_or(0, |b| b.len()))
+                        .map(|r| r.records_len())
                         .sum();
                     if throttled > 0 {
                         self.quotas.leader.record(throttled);
@@ -552,6 +603,7 @@ impl ReplicaManager {
                 last_stable_offset: -1,
                 log_start_offset: lso,
                 records: None,
+                file_records: None,
                 diverging_epoch: None,
                 served_by_follower: false,
             };
@@ -574,6 +626,7 @@ impl ReplicaManager {
                     && self.quotas.leader.is_throttled(tp)
                     && !partition.is_in_sync(replica_id)
                     && self.quotas.leader.is_quota_exceeded(),
+                zero_copy: req.zero_copy,
             };
             let read = match partition.fetch_records(&params) {
                 Ok(r) => r,
@@ -596,10 +649,11 @@ impl ReplicaManager {
             if read.high_watermark_moved || start_moved {
                 self.data_notify.notify_waiters();
             }
-            if !read.records.is_empty() {
+            let read_len = read.records.len() + read.file_records.as_ref().map_or(0, |f| f.len);
+            if read_len > 0 {
                 got_any = true;
             }
-            remaining = remaining.saturating_sub(read.records.len());
+            remaining = remaining.saturating_sub(read_len);
             results.push(FetchPartitionResult {
                 tp: tp.clone(),
                 error: error::NONE,
@@ -607,6 +661,7 @@ impl ReplicaManager {
                 last_stable_offset: read.high_watermark,
                 log_start_offset: read.log_start_offset,
                 records: Some(read.records),
+                file_records: read.file_records,
                 diverging_epoch: read.diverging_epoch,
                 served_by_follower: !read.from_leader,
             });

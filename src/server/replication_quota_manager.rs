@@ -79,8 +79,15 @@ impl SampledRate {
 
     /// Bytes per second at `now`.
     pub fn measure(&mut self, now: i64) -> f64 {
-        self.purge(now);
+        let elapsed = self.window_ms(now);
         let total: f64 = self.samples.iter().map(|(_, v)| *v).sum();
+        total * 1000.0 / elapsed as f64
+    }
+
+    /// Kafka's `Rate.windowSize`: the span (ms) the rate is taken over at
+    /// `now`, at least `num_samples - 1` full windows.
+    pub fn window_ms(&mut self, now: i64) -> i64 {
+        self.purge(now);
         let window = self.config.window_ms;
         let mut elapsed = self.samples.front().map_or(0, |(start, _)| (now - *start).max(0));
         let full_windows = elapsed / window;
@@ -89,8 +96,7 @@ impl SampledRate {
             elapsed += (min_full_windows - full_windows) * window;
         }
         // A single window (num_samples = 1) still needs a non-zero span.
-        let elapsed = elapsed.max(window);
-        total * 1000.0 / elapsed as f64
+        elapsed.max(window)
     }
 }
 

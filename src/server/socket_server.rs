@@ -7,12 +7,15 @@
 //! is negative or above `socket.request.max.bytes`, or whose header cannot be
 //! parsed, closes the connection; nothing is allocated before the size is
 //! checked, so memory stays bounded by `socket.request.max.bytes` per connection.
+//! A connection whose client went over a quota is muted (nothing read) for
+//! the throttle time after its response, as Kafka does since KIP-219.
 
-use crate::server::kafka_apis::{KafkaApis, RequestOutcome};
+use crate::server::kafka_apis::{KafkaApis, RequestOutcome, ResponsePart};
 use bytes::{BufMut, BytesMut};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -87,8 +90,10 @@ async fn serve_connection(
             return Ok(());
         }
         let frame = read_frame(&mut rd, size as usize).await?;
-        match apis.handle(frame.freeze(), peer).await {
+        let (outcome, mute_ms) = apis.handle(frame.freeze(), peer).await;
+        match outcome {
             RequestOutcome::Respond(bytes) => wr.write_all(&bytes).await?,
+            RequestOutcome::RespondParts(parts) => write_parts(&mut wr, parts).await?,
             RequestOutcome::NoResponse => {}
             RequestOutcome::Close(reason) => {
                 log::warn!("closing connection from {peer}: {reason}");
@@ -98,10 +103,35 @@ async fn serve_connection(
         }
         // Flush once the client has nothing more queued, so pipelined
         // requests share one write.
-        if rd.buffer().is_empty() {
+        if rd.buffer().is_empty() || mute_ms > 0 {
             wr.flush().await?;
         }
+        if mute_ms > 0 {
+            // A client over its quota: its response is out, and nothing more
+            // of it is read until the throttle time has passed (Kafka mutes
+            // the channel, KIP-219).
+            log::debug!("muting connection from {peer} for {mute_ms} ms (client quota)");
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(mute_ms as u64)) => {}
+                _ = shutdown.changed() => return Ok(()),
+            }
+        }
     }
+}
+
+/// Writes a response made of bytes and segment-file slices; the slices go
+/// from the page cache to the socket (`FileRecords::write_to`, sendfile).
+async fn write_parts(wr: &mut BufWriter<OwnedWriteHalf>, parts: Vec<ResponsePart>) -> std::io::Result<()> {
+    for part in parts {
+        match part {
+            ResponsePart::Bytes(b) => wr.write_all(&b).await?,
+            ResponsePart::File(f) => {
+                wr.flush().await?;
+                f.write_to(wr.get_ref().as_ref()).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads a frame body of `size` bytes, growing the buffer only as bytes

@@ -1,6 +1,7 @@
-//! `kafka-configs`: describes and changes the dynamic configs of topics and
-//! brokers, through a broker (`--bootstrap-server`: DescribeConfigs,
-//! IncrementalAlterConfigs, AlterConfigs) or directly in ZooKeeper
+//! `kafka-configs`: describes and changes the dynamic configs of topics,
+//! brokers, broker loggers and the quotas of users and clients, through a
+//! broker (`--bootstrap-server`: DescribeConfigs, IncrementalAlterConfigs,
+//! AlterConfigs, DescribeClientQuotas, AlterClientQuotas) or directly in ZooKeeper
 //! (`--zookeeper`, deprecated: `/config/<type>/<name>` plus a change
 //! notification through AdminZkClient). Maps to Kafka 2.8's
 //! `kafka.admin.ConfigCommand` (its flags, checks and output lines).
@@ -11,6 +12,7 @@ use crate::protocol::messages::describe_configs::{
     SOURCE_DYNAMIC_BROKER_CONFIG, SOURCE_DYNAMIC_BROKER_LOGGER_CONFIG, SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG,
     SOURCE_STATIC_BROKER_CONFIG, SOURCE_TOPIC_CONFIG,
 };
+use crate::protocol::messages::describe_client_quotas::{ComponentData, EntityData, EntryData, MATCH_ANY, MATCH_DEFAULT, MATCH_EXACT};
 use crate::zk::{AdminZkClient, KafkaZkClient, ZkClientConfig};
 use clap::Parser;
 use std::collections::BTreeMap;
@@ -65,6 +67,18 @@ pub struct ConfigCommandOptions {
     /// The topic's name.
     #[arg(long, value_name = "String")]
     pub topic: Option<String>,
+    /// The client's ID.
+    #[arg(long, value_name = "String")]
+    pub client: Option<String>,
+    /// The config defaults for all clients.
+    #[arg(long)]
+    pub client_defaults: bool,
+    /// The user's principal name.
+    #[arg(long, value_name = "String")]
+    pub user: Option<String>,
+    /// The config defaults for all users.
+    #[arg(long)]
+    pub user_defaults: bool,
     /// The broker's ID.
     #[arg(long, value_name = "String")]
     pub broker: Option<String>,
@@ -126,15 +140,18 @@ pub fn entities(o: &ConfigCommandOptions, args: &[String]) -> Entities {
         }
         i += 1;
     }
-    for (flag, t) in [(&o.topic, "topics"), (&o.broker, "brokers"), (&o.broker_logger, "broker-loggers")] {
+    // Kafka's entityFlags, then entityDefaultsFlags, in its order.
+    for (flag, t) in [(&o.topic, "topics"), (&o.client, "clients"), (&o.user, "users"), (&o.broker, "brokers"), (&o.broker_logger, "broker-loggers")] {
         if let Some(n) = flag {
             types.push(t.to_string());
             names.push(n.clone());
         }
     }
-    if o.broker_defaults {
-        types.push("brokers".into());
-        names.push(String::new());
+    for (set, t) in [(o.client_defaults, "clients"), (o.user_defaults, "users"), (o.broker_defaults, "brokers")] {
+        if set {
+            types.push(t.into());
+            names.push(String::new());
+        }
     }
     Entities { types, names }
 }
@@ -174,7 +191,14 @@ pub fn check_args(o: &ConfigCommandOptions, e: &Entities) -> Result<(), CommandE
     if e.types.len() > 1 && !(e.types.len() == 2 && e.types.iter().any(|t| t == "users") && e.types.iter().any(|t| t == "clients")) {
         return Err(usage("Only 'users' and 'clients' entity types may be specified together"));
     }
-    let specific = o.topic.is_some() || o.broker.is_some() || o.broker_logger.is_some() || o.broker_defaults;
+    let specific = o.topic.is_some()
+        || o.broker.is_some()
+        || o.broker_logger.is_some()
+        || o.broker_defaults
+        || o.client.is_some()
+        || o.user.is_some()
+        || o.client_defaults
+        || o.user_defaults;
     if (!o.entity_name.is_empty() || !o.entity_type.is_empty() || o.entity_default > 0) && specific {
         return Err(usage("--entity-{type,name,default} should not be used in conjunction with specific entity flags"));
     }
@@ -379,10 +403,184 @@ async fn resource_config(
     Ok(r.configs.into_iter().filter(|e| all || source.is_none_or(|s| e.config_source == s)).collect())
 }
 
+// ---- client quotas in bootstrap mode (Kafka's describeQuotaConfigs /
+// alterQuotaConfigs over DescribeClientQuotas / AlterClientQuotas)
+
+/// The `ClientQuotaEntity` type of a config entity type.
+fn quota_entity_type(entity_type: &str) -> Result<&'static str, CommandError> {
+    match entity_type {
+        "users" => Ok("user"),
+        "clients" => Ok("client-id"),
+        "ips" => Ok("ip"),
+        t => Err(usage(format!("Unexpected entity type {t}"))),
+    }
+}
+
+/// Kafka's `getAllClientQuotasConfigs` filter: one component per entity
+/// type, with its name (exact), `""` (the default) or none (any).
+pub fn quota_filter(e: &Entities) -> Result<Vec<ComponentData>, CommandError> {
+    if e.names.len() > e.types.len() {
+        return Err(usage("More entity names specified than entity types"));
+    }
+    e.types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let entity_type = quota_entity_type(t)?.to_string();
+            Ok(match e.names.get(i).map(String::as_str) {
+                Some("") => ComponentData { entity_type, match_type: MATCH_DEFAULT, match_: None },
+                Some(n) => ComponentData { entity_type, match_type: MATCH_EXACT, match_: Some(n.to_string()) },
+                None => ComponentData { entity_type, match_type: MATCH_ANY, match_: None },
+            })
+        })
+        .collect()
+}
+
+/// The `Quota configs for ... are ...` lines, in the order Kafka's
+/// `describeQuotaConfigs` prints them: it iterates the admin client's
+/// `HashMap<ClientQuotaEntity, HashMap<String, Double>>`, so entities and
+/// keys come in Java hash order.
+pub fn quota_lines(entries: &[EntryData]) -> Vec<String> {
+    use crate::utils::{java_double_to_string, java_hash_map_order, java_string_map_hash};
+    let entity_hashes: Vec<i32> = entries
+        .iter()
+        .map(|en| {
+            // ClientQuotaEntity.hashCode = Objects.hash(entries) = 31 + entries.hashCode()
+            let mut seen: Vec<(&str, Option<&str>)> = Vec::new();
+            for d in &en.entity {
+                match seen.iter_mut().find(|(t, _)| *t == d.entity_type) {
+                    Some(slot) => slot.1 = d.entity_name.as_deref(),
+                    None => seen.push((d.entity_type.as_str(), d.entity_name.as_deref())),
+                }
+            }
+            31i32.wrapping_add(java_string_map_hash(seen))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for i in java_hash_map_order(&entity_hashes, Some(entries.len())) {
+        let en = &entries[i];
+        let part = |t: &str, shown: &str| {
+            en.entity.iter().rev().find(|d| d.entity_type == t).map(|d| match &d.entity_name {
+                Some(n) => format!("{shown} '{n}'"),
+                None => format!("the default {shown}"),
+            })
+        };
+        let entity: Vec<String> =
+            [part("user", "user-principal"), part("client-id", "client-id"), part("ip", "ip")].into_iter().flatten().collect();
+        let key_hashes: Vec<i32> = en.values.iter().map(|v| crate::common::java_string_hash(&v.key)).collect();
+        let values: Vec<String> = java_hash_map_order(&key_hashes, Some(en.values.len()))
+            .into_iter()
+            .map(|j| format!("{}={}", en.values[j].key, java_double_to_string(en.values[j].value)))
+            .collect();
+        out.push(format!("Quota configs for {} are {}", entity.join(", "), values.join(", ")));
+    }
+    out
+}
+
+async fn describe_quotas_bootstrap(client: &mut KafkaClient, e: &Entities) -> Result<Vec<EntryData>, CommandError> {
+    let filter = quota_filter(e)?;
+    client
+        .describe_client_quotas(filter, true)
+        .await
+        .map_err(CommandError::Other)?
+        .map_err(|(c, m)| broker_error(c, m))
+}
+
+async fn alter_quotas_bootstrap(
+    client: &mut KafkaClient,
+    e: &Entities,
+    add: &BTreeMap<String, String>,
+    delete: &[String],
+) -> Result<(), CommandError> {
+    use crate::zk::admin_zk_client::CLIENT_QUOTA_KEYS;
+    let head = e.types[0].as_str();
+    let is_quota = |k: &str| CLIENT_QUOTA_KEYS.contains(&k);
+    let unknown_add: Vec<&String> = add.keys().filter(|k| !is_quota(k)).collect();
+    let unknown_delete: Vec<&String> = delete.iter().filter(|k| !is_quota(k)).collect();
+    if head == "clients" || e.types.len() == 2 {
+        if !unknown_add.is_empty() {
+            return Err(usage(format!(
+                "Only quota configs can be added for 'clients' using --bootstrap-server. Unexpected config names: {}",
+                super::scala_set_string(&unknown_add)
+            )));
+        }
+        if !unknown_delete.is_empty() {
+            return Err(usage(format!(
+                "Only quota configs can be deleted for 'clients' using --bootstrap-server. Unexpected config names: ArrayBuffer({})",
+                unknown_delete.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    } else {
+        if !unknown_add.is_empty() {
+            return Err(usage(format!(
+                "Only quota and SCRAM credential configs can be added for 'users' using --bootstrap-server. Unexpected config names: {}",
+                super::scala_set_string(&unknown_add)
+            )));
+        }
+        if !unknown_delete.is_empty() {
+            return Err(usage(format!(
+                "Only quota and SCRAM credential configs can be deleted for 'users' using --bootstrap-server. Unexpected config names: ArrayBuffer({})",
+                unknown_delete.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    // Kafka's alterQuotaConfigs.
+    if e.types.len() != e.names.len() {
+        return Err(usage("Exactly one entity name must be specified for every entity type"));
+    }
+    let old = describe_quotas_bootstrap(client, e).await?;
+    let old_keys: Vec<&String> = old.first().map(|en| en.values.iter().map(|v| &v.key).collect()).unwrap_or_default();
+    let invalid: Vec<&str> = delete.iter().filter(|k| !old_keys.contains(k)).map(|s| s.as_str()).collect();
+    if !invalid.is_empty() {
+        return Err(usage(format!("Invalid config(s): {}", invalid.join(","))));
+    }
+    let mut ops: Vec<(String, Option<f64>)> = Vec::new();
+    for (k, v) in add {
+        let value = parse_java_double(v).ok_or_else(|| usage(format!("Cannot parse quota configuration value for {k}: {v}")))?;
+        ops.push((k.clone(), Some(value)));
+    }
+    ops.extend(delete.iter().map(|k| (k.clone(), None)));
+    let mut entity: Vec<EntityData> = Vec::new();
+    for (t, n) in e.types.iter().zip(&e.names) {
+        let entity_type = quota_entity_type(t)?.to_string();
+        let entity_name = if n.is_empty() { None } else { Some(n.clone()) };
+        entity.push(EntityData { entity_type, entity_name });
+    }
+    client
+        .alter_client_quotas(entity, &ops, false)
+        .await
+        .map_err(CommandError::Other)?
+        .map_err(|(c, m)| broker_error(c, m))
+}
+
+/// Java's `String.toDouble` (`Double.parseDouble`): trimmed, decimal or
+/// scientific, an optional `d`/`f` suffix; NaN/Infinity spelled out.
+pub fn parse_java_double(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let t = t.strip_suffix(['d', 'D', 'f', 'F']).unwrap_or(t);
+    if t.is_empty() || t.eq_ignore_ascii_case("inf") || t.eq_ignore_ascii_case("infinity") || t.eq_ignore_ascii_case("nan") {
+        return match t {
+            "Infinity" | "+Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            "NaN" => Some(f64::NAN),
+            _ => None,
+        };
+    }
+    t.parse::<f64>().ok()
+}
+
 async fn describe_bootstrap(client: &mut KafkaClient, o: &ConfigCommandOptions, e: &Entities) -> Result<(), CommandError> {
     let entity_type = e.types[0].as_str();
-    if entity_type == "users" || entity_type == "clients" || entity_type == "ips" {
-        return Err(CommandError::Other(format!("java.lang.UnsupportedOperationException: describing {entity_type} quotas is not supported by zkafka yet")));
+    if entity_type == "users" || entity_type == "clients" {
+        // SCRAM credentials (which Kafka lists after the quotas for named
+        // users) do not exist in zkafka.
+        for line in quota_lines(&describe_quotas_bootstrap(client, e).await?) {
+            println!("{line}");
+        }
+        return Ok(());
+    }
+    if entity_type == "ips" {
+        return Err(CommandError::Other("java.lang.UnsupportedOperationException: describing ips quotas is not supported by zkafka yet".into()));
     }
     let names: Vec<String> = match e.names.first() {
         Some(n) => vec![n.clone()],
@@ -472,6 +670,7 @@ async fn alter_bootstrap(client: &mut KafkaClient, o: &ConfigCommandOptions, e: 
                 .map_err(CommandError::Other)?
                 .map_err(|(c, m)| broker_error(c, m))?;
         }
+        "users" | "clients" => alter_quotas_bootstrap(client, e, &add, &delete).await?,
         t => {
             return Err(CommandError::Other(format!("java.lang.UnsupportedOperationException: altering {t} quotas is not supported by zkafka yet")));
         }
@@ -500,38 +699,7 @@ fn admin_error(err: crate::zk::AdminError) -> CommandError {
     }
 }
 
-/// Kafka's `Sanitizer.sanitize`: URL-encoding (UTF-8, upper-case hex) of
-/// everything but `A-Za-z0-9._-`, for user and client names in znode paths.
-pub fn sanitize(name: &str) -> String {
-    let mut out = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Kafka's `Sanitizer.desanitize` (URL decoding).
-pub fn desanitize(name: &str) -> String {
-    let b = name.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(v) = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+pub use crate::utils::{desanitize, sanitize};
 
 /// One level of a ZooKeeper config entity (Kafka's `ConfigCommand.Entity`):
 /// its type and its sanitized name (`<default>` for the default; `None` =
@@ -827,6 +995,8 @@ mod tests {
         let (_, e) = parse(&["--bootstrap-server", "x:1", "--describe", "--entity-type", "users", "--entity-default", "--entity-type", "clients", "--entity-name", "c"]);
         assert_eq!(e.types, vec!["users", "clients"]);
         assert_eq!(e.names, vec!["", "c"]);
+        let (_, e) = parse(&["--bootstrap-server", "x:1", "--describe", "--user-defaults", "--client", "c"]);
+        assert_eq!((e.types, e.names), (vec!["clients".to_string(), "users".to_string()], vec!["c".to_string(), "".to_string()]));
         let (_, e) = parse(&["--zookeeper", "x:1", "--describe", "--topic", "t"]);
         assert_eq!((e.types, e.names), (vec!["topics".to_string()], vec!["t".to_string()]));
     }
@@ -908,6 +1078,48 @@ mod tests {
         assert_eq!((ent.full_sanitized_name(), ent.to_string()), ("<default>".to_string(), "default user-principal".to_string()));
         let (o, e) = parse(&["--zookeeper", "x:1", "--alter", "--entity-type", "users", "--entity-type", "clients", "--entity-name", "c", "--add-config", "a=1"]);
         assert!(matches!(parse_zk_entity(o.alter, &e), Err(CommandError::Usage(m)) if m == "--entity-name or --entity-default must be specified with each --entity-type for --alter"));
+    }
+
+    #[test]
+    fn quota_describe_lines_and_filters() {
+        use crate::protocol::messages::describe_client_quotas::ValueData;
+        let ent = |pairs: &[(&str, Option<&str>)]| -> Vec<EntityData> {
+            pairs.iter().map(|(t, n)| EntityData { entity_type: t.to_string(), entity_name: n.map(str::to_string) }).collect()
+        };
+        let entries = vec![EntryData {
+            // the client-id first on the wire: the line still names the user first
+            entity: ent(&[("client-id", Some("app")), ("user", Some("alice"))]),
+            values: vec![ValueData { key: "producer_byte_rate".into(), value: 1048576.0 }],
+        }];
+        assert_eq!(quota_lines(&entries), vec!["Quota configs for user-principal 'alice', client-id 'app' are producer_byte_rate=1048576.0"]);
+        let entries = vec![EntryData {
+            entity: ent(&[("client-id", None)]),
+            values: vec![ValueData { key: "consumer_byte_rate".into(), value: 2e7 }],
+        }];
+        assert_eq!(quota_lines(&entries), vec!["Quota configs for the default client-id are consumer_byte_rate=2.0E7"]);
+        // several values: Java HashMap order (a table of 4 buckets for 3 keys;
+        // producer_byte_rate and request_percentage share one, so those two
+        // keep the order the broker sent them in)
+        let v = |k: &str| ValueData { key: k.into(), value: 1.0 };
+        let line = |keys: &[&str]| quota_lines(&[EntryData { entity: ent(&[("user", None)]), values: keys.iter().map(|k| v(k)).collect() }]);
+        let all = "Quota configs for the default user-principal are consumer_byte_rate=1.0, producer_byte_rate=1.0, request_percentage=1.0";
+        assert_eq!(line(&["consumer_byte_rate", "producer_byte_rate", "request_percentage"]), vec![all]);
+        assert_eq!(line(&["producer_byte_rate", "consumer_byte_rate", "request_percentage"]), vec![all]);
+        assert_eq!(
+            line(&["request_percentage", "consumer_byte_rate", "producer_byte_rate"]),
+            vec!["Quota configs for the default user-principal are consumer_byte_rate=1.0, request_percentage=1.0, producer_byte_rate=1.0"]
+        );
+
+        let (_, e) = parse(&["--bootstrap-server", "x:1", "--describe", "--entity-type", "users", "--entity-name", "u", "--entity-type", "clients", "--entity-default"]);
+        let f = quota_filter(&e).unwrap();
+        assert_eq!((f[0].entity_type.as_str(), f[0].match_type, f[0].match_.as_deref()), ("user", MATCH_EXACT, Some("u")));
+        assert_eq!((f[1].entity_type.as_str(), f[1].match_type, f[1].match_.as_deref()), ("client-id", MATCH_DEFAULT, None));
+        let (_, e) = parse(&["--bootstrap-server", "x:1", "--describe", "--entity-type", "clients"]);
+        assert_eq!(quota_filter(&e).unwrap()[0].match_type, MATCH_ANY);
+        assert_eq!(parse_java_double("1048576"), Some(1048576.0));
+        assert_eq!(parse_java_double(" 1.5e3 "), Some(1500.0));
+        assert_eq!(parse_java_double("fast"), None);
+        assert_eq!(parse_java_double("inf"), None);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Fetch (key 1), versions 0-12 (flexible from v12; the broker serves 4-12):
+//! Fetch (key 1), versions 0-12 (flexible from v12; the broker serves all):
 //! consumers and follower replicas read record batches. Maps to
 //! `FetchRequest.json` / `FetchResponse.json`.
 //!
@@ -450,11 +450,32 @@ impl FetchResponsePartition {
     }
 }
 
-impl Message for FetchResponse {
-    const API_KEY: ApiKey = KEY;
+impl FetchResponse {
+    /// Encodes as `Message::encode`, except that the records of the partition
+    /// responses (numbered in order across topics) for which `external`
+    /// gives a length are left out: only their length prefix is written, and
+    /// the writer's position right after it is pushed to `holes` with the
+    /// partition's number. The caller sends each hole's bytes there (Kafka's
+    /// zero-copy `FileRecords` in a fetch response).
+    pub fn encode_with_external_records(
+        &self,
+        w: &mut Writer,
+        version: i16,
+        external: &mut dyn FnMut(usize) -> Option<usize>,
+        holes: &mut Vec<(usize, usize)>,
+    ) -> Result<()> {
+        self.encode_impl(w, version, Some(external), holes)
+    }
 
-    fn encode(&self, w: &mut Writer, version: i16) -> Result<()> {
+    fn encode_impl(
+        &self,
+        w: &mut Writer,
+        version: i16,
+        mut external: Option<&mut dyn FnMut(usize) -> Option<usize>>,
+        holes: &mut Vec<(usize, usize)>,
+    ) -> Result<()> {
         check_version(KEY, version, MIN, MAX)?;
+        let mut index = 0usize;
         let flexible = KEY.is_flexible(version);
         if version >= 1 {
             w.i32(self.throttle_time_ms);
@@ -487,7 +508,14 @@ impl Message for FetchResponse {
                 if version >= 11 {
                     w.i32(p.preferred_read_replica);
                 }
-                w.records(flexible, p.records.as_deref());
+                match external.as_mut().and_then(|f| f(index)) {
+                    Some(len) => {
+                        w.records_length_only(flexible, len);
+                        holes.push((w.len(), index));
+                    }
+                    None => w.records(flexible, p.records.as_deref()),
+                }
+                index += 1;
                 if flexible {
                     w.tagged_fields(&p.tagged_section());
                 }
@@ -500,6 +528,14 @@ impl Message for FetchResponse {
             w.tagged_fields(&self.tagged_fields);
         }
         Ok(())
+    }
+}
+
+impl Message for FetchResponse {
+    const API_KEY: ApiKey = KEY;
+
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<()> {
+        self.encode_impl(w, version, None, &mut Vec::new())
     }
 
     fn decode(r: &mut Reader, version: i16) -> Result<Self> {
@@ -817,6 +853,55 @@ mod tests {
         assert_eq!(&rec[..], b"some-record-batches");
         let (lo, hi) = (frame.as_ptr() as usize, frame.as_ptr() as usize + frame.len());
         assert!((lo..hi).contains(&(rec.as_ptr() as usize)));
+    }
+
+    #[test]
+    fn external_records_splice_back_to_the_same_bytes() {
+        for v in MIN..=MAX {
+            let mut full = sample_response(v);
+            // A second topic with two partitions, the last one's records external too.
+            let mut t = full.responses[0].clone();
+            t.topic = "other".into();
+            let mut p2 = t.partition_responses[0].clone();
+            p2.partition = 7;
+            p2.records = Some(Bytes::from_static(b"second-partition-batches"));
+            t.partition_responses.push(p2);
+            full.responses.push(t);
+            let expected = full.to_bytes(v).unwrap();
+            let mut stripped = full.clone();
+            let mut external: Vec<Option<Bytes>> = Vec::new();
+            for t in &mut stripped.responses {
+                for p in &mut t.partition_responses {
+                    external.push(p.records.take().filter(|r| r.len() > 5));
+                    p.records = Some(Bytes::new());
+                }
+            }
+            // The ones left in place must come back as they were.
+            let mut i = 0;
+            for t in &mut stripped.responses {
+                for p in &mut t.partition_responses {
+                    if external[i].is_none() {
+                        p.records = full.responses.iter().flat_map(|t| &t.partition_responses).nth(i).unwrap().records.clone();
+                    }
+                    i += 1;
+                }
+            }
+            let mut w = Writer::new();
+            let mut holes = Vec::new();
+            let lens: Vec<Option<usize>> = external.iter().map(|e| e.as_ref().map(|b| b.len())).collect();
+            stripped.encode_with_external_records(&mut w, v, &mut |i| lens[i], &mut holes).unwrap();
+            assert_eq!(holes.len(), lens.iter().flatten().count(), "v{v}");
+            let enc = w.into_bytes();
+            let mut spliced = Vec::new();
+            let mut done = 0;
+            for (pos, i) in holes {
+                spliced.extend_from_slice(&enc[done..pos]);
+                spliced.extend_from_slice(external[i].as_ref().unwrap());
+                done = pos;
+            }
+            spliced.extend_from_slice(&enc[done..]);
+            assert_eq!(&spliced[..], &expected[..], "v{v}");
+        }
     }
 
     #[test]

@@ -17,12 +17,14 @@ pub mod leader_and_isr;
 pub mod stop_replica;
 pub mod update_metadata;
 // Admin APIs of the controller and brokers (issue 7: operating the cluster).
+pub mod alter_client_quotas;
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
 pub mod alter_replica_log_dirs;
 pub mod create_partitions;
 pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_client_quotas;
 pub mod describe_log_dirs;
 pub mod elect_leaders;
 pub mod incremental_alter_configs;

@@ -1,4 +1,4 @@
-//! Produce (key 0), versions 0-9 (flexible from v9; the broker serves 3-9):
+//! Produce (key 0), versions 0-9 (flexible from v9; the broker serves all):
 //! record batches for a set of partitions, and the per-partition outcome.
 //! Maps to `ProduceRequest.json` / `ProduceResponse.json`.
 //!

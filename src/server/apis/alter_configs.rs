@@ -13,7 +13,6 @@
 //! (Kafka wraps its `ConfigException`s so); duplicate keys, null values,
 //! APPEND/SUBTRACT on a non-list key, another broker's id → INVALID_REQUEST.
 
-use crate::config::is_known_broker_key;
 use crate::protocol::error::{self, ErrorCode};
 use crate::protocol::messages::alter_configs::{AlterConfigsRequest, AlterConfigsResourceResponse, AlterConfigsResponse};
 use crate::protocol::messages::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
@@ -21,68 +20,11 @@ use crate::protocol::messages::incremental_alter_configs::{
     self as iac, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, OP_APPEND, OP_DELETE, OP_SET, OP_SUBTRACT,
 };
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
-use crate::zk::admin_zk_client::{validate_broker_configs, validate_topic_configs, AdminError, DEFAULT_ENTITY_NAME};
+use crate::zk::admin_zk_client::{validate_topic_configs, AdminError, DEFAULT_ENTITY_NAME};
 use crate::zk::AdminZkClient;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Broker configs Kafka 2.8 can change without a restart (`DynamicBrokerConfig.AllDynamicConfigs`
-/// without the SSL/SASL ones, plus `DynamicConfig.Broker`). Only the three
-/// replication quota keys take effect in zkafka; the others are stored.
-pub const DYNAMIC_BROKER_CONFIGS: &[&str] = &[
-    "leader.replication.throttled.rate",
-    "follower.replication.throttled.rate",
-    "replica.alter.log.dirs.io.max.bytes.per.second",
-    // DynamicThreadPool
-    "num.io.threads",
-    "num.network.threads",
-    "num.replica.fetchers",
-    "num.recovery.threads.per.data.dir",
-    "background.threads",
-    // LogCleaner
-    "log.cleaner.threads",
-    "log.cleaner.dedupe.buffer.size",
-    "log.cleaner.io.buffer.load.factor",
-    "log.cleaner.io.buffer.size",
-    "log.cleaner.io.max.bytes.per.second",
-    "log.cleaner.backoff.ms",
-    // DynamicLogConfig (the topic configs' broker synonyms)
-    "log.segment.bytes",
-    "log.roll.ms",
-    "log.roll.jitter.ms",
-    "log.index.size.max.bytes",
-    "log.flush.interval.messages",
-    "log.flush.interval.ms",
-    "log.retention.bytes",
-    "log.retention.ms",
-    "message.max.bytes",
-    "log.index.interval.bytes",
-    "log.cleaner.delete.retention.ms",
-    "log.cleaner.min.compaction.lag.ms",
-    "log.cleaner.max.compaction.lag.ms",
-    "log.segment.delete.delay.ms",
-    "log.cleaner.min.cleanable.ratio",
-    "log.cleanup.policy",
-    "unclean.leader.election.enable",
-    "min.insync.replicas",
-    "compression.type",
-    "log.preallocate",
-    "log.message.timestamp.type",
-    "log.message.timestamp.difference.max.ms",
-    "log.message.downconversion.enable",
-    // DynamicListenerConfig (per broker only)
-    "listeners",
-    "advertised.listeners",
-    "listener.security.protocol.map",
-    // DynamicMetricsReporters, DynamicConnectionQuota
-    "metric.reporters",
-    "max.connections",
-    "max.connections.per.ip",
-    "max.connections.per.ip.overrides",
-    "max.connection.creation.rate",
-];
-
-/// Dynamic broker configs that cannot be set at the cluster default level.
-const PER_BROKER_ONLY: &[&str] = &["listeners", "advertised.listeners", "listener.security.protocol.map"];
+pub use crate::server::dynamic_broker_config::{validate_dynamic_broker_configs, DYNAMIC_BROKER_CONFIGS};
 
 /// Topic configs of type LIST (APPEND/SUBTRACT allowed).
 const TOPIC_LIST_CONFIGS: &[&str] =
@@ -114,30 +56,6 @@ pub fn resource_string(resource_type: i8, name: &str) -> String {
         _ => "UNKNOWN",
     };
     format!("ConfigResource(type={t}, name='{name}')")
-}
-
-/// Kafka's `DynamicBrokerConfig.validateConfigs` + the value checks of the
-/// quota keys: the new whole broker (or default) config.
-pub fn validate_dynamic_broker_configs(configs: &BTreeMap<String, String>, per_broker: bool) -> Result<(), String> {
-    let static_keys: BTreeSet<&str> = configs
-        .keys()
-        .map(String::as_str)
-        .filter(|k| is_known_broker_key(k) && !DYNAMIC_BROKER_CONFIGS.contains(k))
-        .collect();
-    if !static_keys.is_empty() {
-        return Err(format!("Cannot update these configs dynamically: Set({})", static_keys.into_iter().collect::<Vec<_>>().join(", ")));
-    }
-    validate_broker_configs(configs).map_err(|e| e.message())?;
-    if !per_broker {
-        let per: Vec<&str> = configs.keys().map(String::as_str).filter(|k| PER_BROKER_ONLY.contains(k)).collect();
-        if !per.is_empty() {
-            return Err(format!(
-                "Cannot update these configs at default cluster level, broker id must be specified: Set({})",
-                per.join(", ")
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Kafka's `prepareIncrementalConfigs`: applies SET/DELETE/APPEND/SUBTRACT
@@ -288,6 +206,7 @@ impl KafkaApis {
     ) -> Result<(), ConfigError> {
         let resource = resource_string(RESOURCE_BROKER, name);
         validate_dynamic_broker_configs(&configs, broker.is_some())
+            .and_then(|()| self.dynamic_config.validate_reconfiguration(broker.is_none(), &configs))
             .map_err(|m| ConfigError::new(error::INVALID_REQUEST, format!("Invalid config value for resource {resource}: {m}")))?;
         if validate_only {
             return Ok(());
@@ -362,6 +281,18 @@ impl KafkaApis {
                         let mut configs = self.current_entity_config("brokers", &entity).await?;
                         apply_incremental_ops(&mut configs, &ops, BROKER_LIST_CONFIGS, false)?;
                         self.alter_broker_config(broker, &res.resource_name, configs, req.validate_only).await
+                    }
+                    // The broker's log levels (Log4jController), changed in place.
+                    8 => {
+                        self.broker_entity(&res.resource_name)?;
+                        crate::log4j_controller::alter_log_levels(&ops, req.validate_only).map_err(|(config_problem, m)| {
+                            let message = if config_problem {
+                                format!("Invalid config value for resource {}: {m}", resource_string(8, &res.resource_name))
+                            } else {
+                                m
+                            };
+                            ConfigError { code: error::INVALID_REQUEST, message }
+                        })
                     }
                     other => Err(unsupported_type(other)),
                 }

@@ -96,7 +96,7 @@ fn convert(v: &str, unit: Unit) -> String {
 fn topic_config_entry(
     def: &TopicConfigDef,
     overrides: &HashMap<String, String>,
-    broker_props: &BTreeMap<String, String>,
+    broker_layers: &[(&BTreeMap<String, String>, i8)],
     include_synonyms: bool,
 ) -> DescribeConfigsResourceResult {
     let mut synonyms = Vec::new();
@@ -106,14 +106,15 @@ fn topic_config_entry(
         synonyms.push(DescribeConfigsSynonym { name: def.name.into(), value: Some(v.clone()), source: SOURCE_TOPIC_CONFIG, ..Default::default() });
     }
     for (broker_name, unit, broker_default) in def.synonyms {
-        if let Some(v) = broker_props.get(*broker_name) {
+        for (layer, source) in broker_layers {
+            let Some(v) = layer.get(*broker_name) else { continue };
             if value.is_none() {
                 value = Some(convert(v, *unit));
             }
             synonyms.push(DescribeConfigsSynonym {
                 name: broker_name.to_string(),
                 value: Some(v.clone()),
-                source: SOURCE_STATIC_BROKER_CONFIG,
+                source: *source,
                 ..Default::default()
             });
         }
@@ -141,17 +142,32 @@ fn topic_config_entry(
     }
 }
 
-/// Every topic config (in Kafka's name order), filtered by `keys` if given.
+/// Every topic config (in Kafka's name order), filtered by `keys` if given,
+/// over the broker's static properties only.
 pub fn describe_topic_configs(
     overrides: &HashMap<String, String>,
     broker_props: &BTreeMap<String, String>,
     keys: Option<&[String]>,
     include_synonyms: bool,
 ) -> Vec<DescribeConfigsResourceResult> {
+    describe_topic_configs_layered(overrides, &[(broker_props, SOURCE_STATIC_BROKER_CONFIG)], keys, include_synonyms)
+}
+
+/// Every topic config over the broker layers in precedence order, e.g. this
+/// broker's dynamic config (DYNAMIC_BROKER_CONFIG), the cluster default
+/// (DYNAMIC_DEFAULT_BROKER_CONFIG), server.properties (STATIC_BROKER_CONFIG):
+/// a topic without an override shows the broker value in force and where it
+/// comes from, as Kafka's `createTopicConfigEntry` does.
+pub fn describe_topic_configs_layered(
+    overrides: &HashMap<String, String>,
+    broker_layers: &[(&BTreeMap<String, String>, i8)],
+    keys: Option<&[String]>,
+    include_synonyms: bool,
+) -> Vec<DescribeConfigsResourceResult> {
     let mut out: Vec<DescribeConfigsResourceResult> = TOPIC_CONFIGS
         .iter()
         .filter(|d| keys.map_or(true, |k| k.iter().any(|k| k == d.name)))
-        .map(|d| topic_config_entry(d, overrides, broker_props, include_synonyms))
+        .map(|d| topic_config_entry(d, overrides, broker_layers, include_synonyms))
         .collect();
     // Overrides Kafka has no definition for (kept verbatim by the log config).
     let mut extra: Vec<(&String, &String)> =
@@ -183,8 +199,22 @@ pub fn describe_broker_configs(
     static_props: &BTreeMap<String, String>,
     keys: Option<&[String]>,
     include_synonyms: bool,
+    with_defaults: bool,
 ) -> Vec<DescribeConfigsResourceResult> {
-    let mut names: Vec<&String> = per_broker.keys().chain(default.keys()).chain(static_props.keys()).collect();
+    use crate::server::dynamic_broker_config::{broker_default, is_dynamic_broker_config, DYNAMIC_BROKER_CONFIGS};
+    // Kafka's built-in defaults (DEFAULT_CONFIG) of the keys zkafka knows.
+    // The cluster-default resource ("") lists only the dynamic defaults.
+    let defaults: BTreeMap<String, String> = if with_defaults {
+        crate::config::broker_key_defaults()
+            .map(|(k, _)| k)
+            .chain(DYNAMIC_BROKER_CONFIGS.iter().copied())
+            .filter_map(|k| broker_default(k).map(|d| (k.to_string(), d.to_string())))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let mut names: Vec<&String> =
+        per_broker.keys().chain(default.keys()).chain(static_props.keys()).chain(defaults.keys()).collect();
     names.sort();
     names.dedup();
     names
@@ -197,6 +227,7 @@ pub fn describe_broker_configs(
                 (per_broker, SOURCE_DYNAMIC_BROKER_CONFIG),
                 (default, SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG),
                 (static_props, SOURCE_STATIC_BROKER_CONFIG),
+                (&defaults, SOURCE_DEFAULT_CONFIG),
             ]
             .iter()
             .filter_map(|(m, source)| m.get(k).map(|v| DescribeConfigsSynonym { name: k.clone(), value: shown(v), source: *source, ..Default::default() }))
@@ -205,7 +236,9 @@ pub fn describe_broker_configs(
             DescribeConfigsResourceResult {
                 name: k.clone(),
                 value: first.value.clone(),
-                read_only: first.source == SOURCE_STATIC_BROKER_CONFIG,
+                // Kafka: read-only unless the key can change dynamically.
+                read_only: !is_dynamic_broker_config(k),
+                is_default: first.source == SOURCE_DEFAULT_CONFIG,
                 config_source: first.source,
                 is_sensitive: sensitive,
                 synonyms: if include_synonyms { synonyms } else { Vec::new() },
@@ -213,6 +246,30 @@ pub fn describe_broker_configs(
             }
         })
         .collect()
+}
+
+/// Kafka's `ConfigHelper` for a BROKER_LOGGER resource: this broker's
+/// loggers (`Log4jController.loggers`), each with its level, source
+/// DYNAMIC_BROKER_LOGGER_CONFIG and no synonyms.
+fn broker_logger_configs(broker_id: i32, name: &str, keys: Option<&[String]>) -> Result<Vec<DescribeConfigsResourceResult>, String> {
+    if name.is_empty() {
+        return Err("Broker id must not be empty".into());
+    }
+    match name.trim().parse::<i32>() {
+        Ok(id) if id == broker_id => {}
+        Ok(_) => return Err(format!("Unexpected broker id, expected {broker_id} but received {name}")),
+        Err(_) => return Err(format!("Broker id must be an integer, but it is: {name}")),
+    }
+    Ok(crate::log4j_controller::loggers()
+        .into_iter()
+        .filter(|(logger, _)| keys.is_none_or(|k| k.contains(logger)))
+        .map(|(logger, level)| DescribeConfigsResourceResult {
+            name: logger,
+            value: Some(level),
+            config_source: SOURCE_DYNAMIC_BROKER_LOGGER_CONFIG,
+            ..Default::default()
+        })
+        .collect())
 }
 
 fn failed(res: &DescribeConfigsResource, code: i16, message: Option<String>) -> DescribeConfigsResult {
@@ -252,7 +309,27 @@ impl KafkaApis {
                         return failed(res, error::UNKNOWN_SERVER_ERROR, Some(e.to_string()));
                     }
                 };
-                describe_topic_configs(&overrides, &self.config.props, keys, include_synonyms)
+                // The dynamic broker configs this broker applies (valid dynamic keys only).
+                let (per_broker, default) = self.dynamic_config.dynamic_configs();
+                let usable = |m: BTreeMap<String, String>| -> BTreeMap<String, String> {
+                    m.into_iter()
+                        .filter(|(k, v)| {
+                            crate::server::dynamic_broker_config::is_dynamic_broker_config(k)
+                                && crate::server::dynamic_broker_config::validate_dynamic_value(k, v).is_ok()
+                        })
+                        .collect()
+                };
+                let (per_broker, default) = (usable(per_broker), usable(default));
+                describe_topic_configs_layered(
+                    &overrides,
+                    &[
+                        (&per_broker, SOURCE_DYNAMIC_BROKER_CONFIG),
+                        (&default, SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG),
+                        (&self.config.props, SOURCE_STATIC_BROKER_CONFIG),
+                    ],
+                    keys,
+                    include_synonyms,
+                )
             }
             RESOURCE_BROKER if res.resource_name.is_empty() => {
                 // The cluster-wide dynamic defaults (`/config/brokers/<default>`).
@@ -260,7 +337,7 @@ impl KafkaApis {
                     Ok(c) => c.into_iter().collect::<BTreeMap<_, _>>(),
                     Err(e) => return failed(res, error::UNKNOWN_SERVER_ERROR, Some(e.to_string())),
                 };
-                describe_broker_configs(&BTreeMap::new(), &default, &BTreeMap::new(), keys, include_synonyms)
+                describe_broker_configs(&BTreeMap::new(), &default, &BTreeMap::new(), keys, include_synonyms, false)
             }
             RESOURCE_BROKER => {
                 match res.resource_name.trim().parse::<i32>() {
@@ -294,8 +371,12 @@ impl KafkaApis {
                     Ok(c) => c,
                     Err(e) => return failed(res, error::UNKNOWN_SERVER_ERROR, Some(e.to_string())),
                 };
-                describe_broker_configs(&per_broker, &default, &self.config.props, keys, include_synonyms)
+                describe_broker_configs(&per_broker, &default, &self.config.props, keys, include_synonyms, true)
             }
+            RESOURCE_BROKER_LOGGER => match broker_logger_configs(self.broker_id, &res.resource_name, keys) {
+                Ok(c) => c,
+                Err(message) => return failed(res, error::INVALID_REQUEST, Some(message)),
+            },
             other => {
                 log::debug!("DescribeConfigs from {:?}: resource type {other} is not served", ctx.client_id());
                 let name = match other {
@@ -354,7 +435,7 @@ mod tests {
         let per = m(&[("leader.replication.throttled.rate", "100")]);
         let def = m(&[("leader.replication.throttled.rate", "200"), ("follower.replication.throttled.rate", "300")]);
         let stat = m(&[("broker.id", "0")]);
-        let all = describe_broker_configs(&per, &def, &stat, None, true);
+        let all = describe_broker_configs(&per, &def, &stat, None, true, false);
         let get = |n: &str| all.iter().find(|c| c.name == n).unwrap().clone();
         let l = get("leader.replication.throttled.rate");
         assert_eq!((l.value.as_deref(), l.config_source), (Some("100"), SOURCE_DYNAMIC_BROKER_CONFIG));
@@ -363,8 +444,50 @@ mod tests {
         assert_eq!((f.value.as_deref(), f.config_source), (Some("300"), SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG));
         let b = get("broker.id");
         assert_eq!((b.config_source, b.read_only), (SOURCE_STATIC_BROKER_CONFIG, true));
-        let only = describe_broker_configs(&per, &def, &stat, Some(&["broker.id".to_string()]), false);
+        let only = describe_broker_configs(&per, &def, &stat, Some(&["broker.id".to_string()]), false, false);
         assert_eq!(only.len(), 1);
         assert!(only[0].synonyms.is_empty());
+        // With Kafka's built-in defaults: every known key, DEFAULT_CONFIG last.
+        let all = describe_broker_configs(&per, &m(&[("log.retention.ms", "5000")]), &m(&[("log.retention.hours", "1")]), None, true, true);
+        let get = |n: &str| all.iter().find(|c| c.name == n).unwrap().clone();
+        let r = get("log.retention.ms");
+        assert_eq!((r.value.as_deref(), r.config_source, r.read_only), (Some("5000"), SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG, false));
+        let h = get("log.retention.hours");
+        assert_eq!(h.synonyms.iter().map(|s| s.source).collect::<Vec<_>>(), [SOURCE_STATIC_BROKER_CONFIG, SOURCE_DEFAULT_CONFIG]);
+        assert!(h.read_only, "log.retention.hours cannot change dynamically");
+        let n = get("num.replica.fetchers");
+        assert_eq!((n.value.as_deref(), n.config_source, n.is_default, n.read_only), (Some("1"), SOURCE_DEFAULT_CONFIG, true, false));
+        assert_eq!(get("log.cleaner.threads").value.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn topic_values_from_dynamic_broker_layers() {
+        let m = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<BTreeMap<_, _>>();
+        let per = m(&[("log.segment.bytes", "3000")]);
+        let def = m(&[("log.retention.ms", "60000"), ("log.segment.bytes", "2000")]);
+        let stat = m(&[("log.retention.hours", "1")]);
+        let layers = [
+            (&per, SOURCE_DYNAMIC_BROKER_CONFIG),
+            (&def, SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG),
+            (&stat, SOURCE_STATIC_BROKER_CONFIG),
+        ];
+        let all = describe_topic_configs_layered(&HashMap::new(), &layers, None, true);
+        let get = |n: &str| all.iter().find(|c| c.name == n).unwrap().clone();
+        let r = get("retention.ms");
+        assert_eq!((r.value.as_deref(), r.config_source), (Some("60000"), SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG));
+        assert_eq!(
+            r.synonyms.iter().map(|s| (s.name.as_str(), s.source)).collect::<Vec<_>>(),
+            [
+                ("log.retention.ms", SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG),
+                ("log.retention.hours", SOURCE_STATIC_BROKER_CONFIG),
+                ("log.retention.hours", SOURCE_DEFAULT_CONFIG)
+            ]
+        );
+        let s = get("segment.bytes");
+        assert_eq!((s.value.as_deref(), s.config_source), (Some("3000"), SOURCE_DYNAMIC_BROKER_CONFIG));
+        // A topic override still comes first.
+        let o: HashMap<String, String> = [("retention.ms".to_string(), "5".to_string())].into();
+        let r = describe_topic_configs_layered(&o, &layers, Some(&["retention.ms".to_string()]), false);
+        assert_eq!((r[0].value.as_deref(), r[0].config_source), (Some("5"), SOURCE_TOPIC_CONFIG));
     }
 }

@@ -1,6 +1,7 @@
 //! Fetch handler: consumers and followers read record batches from the
 //! leaders' logs, waiting up to `max_wait_ms` for `min_bytes` (long poll).
-//! Batches go out exactly as stored. Fetch sessions (KIP-227) are not kept:
+//! Batches go out exactly as stored, except for Fetch v0-3, which get
+//! them down-converted to magic 0/1 message sets. Fetch sessions (KIP-227) are not kept:
 //! every response carries session id 0, which clients read as "send full
 //! fetches". Maps to `KafkaApis.handleFetchRequest` and `ReplicaManager.fetchMessages`.
 //!
@@ -13,7 +14,9 @@
 //! unless the leader itself is in that rack (Kafka's `findPreferredReadReplica`).
 
 use crate::common::TopicPartition;
+use crate::log::file_records::FileRecords;
 use crate::protocol::error;
+use crate::protocol::{legacy_records, records};
 use crate::protocol::messages::fetch::{EpochEndOffset, FetchRequest, FetchResponse, FetchResponsePartition, FetchResponseTopic};
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
 use crate::server::replica_manager::FetchPartitionRequest;
@@ -40,7 +43,10 @@ pub fn select_rack_aware(views: &[(i32, Option<String>, i64, i64)], client_rack:
 }
 
 impl KafkaApis {
-    pub(crate) async fn handle_fetch(&self, ctx: &RequestContext, req: FetchRequest) -> FetchResponse {
+    /// The response, and for each of its partition responses in order the
+    /// records to send from a segment file in place of its (empty) `records`
+    /// (Fetch v4+, see `FileRecords`; encoded by `KafkaApis::encode_fetch`).
+    pub(crate) async fn handle_fetch(&self, ctx: &RequestContext, req: FetchRequest) -> (FetchResponse, Vec<Option<FileRecords>>) {
         let mut wanted = Vec::new();
         for t in &req.topics {
             for p in &t.partitions {
@@ -51,6 +57,8 @@ impl KafkaApis {
                     current_leader_epoch: p.current_leader_epoch,
                     last_fetched_epoch: if ctx.api_version >= 12 { p.last_fetched_epoch } else { -1 },
                     log_start_offset: if ctx.api_version >= 5 { p.log_start_offset } else { -1 },
+                    // v4+ takes v2 batches as stored: sent from the file.
+                    zero_copy: ctx.api_version >= 4,
                 });
             }
         }
@@ -97,6 +105,7 @@ impl KafkaApis {
                             last_stable_offset: hw,
                             log_start_offset: lso,
                             records: None,
+                            file_records: None,
                             diverging_epoch: None,
                             served_by_follower: false,
                         },
@@ -108,13 +117,29 @@ impl KafkaApis {
             })
             .collect();
 
+        // Fetch v0-3 read magic 0/1 message sets only (KafkaApis.maybeConvertFetchedData).
+        let results = if req.replica_id < 0 && ctx.api_version < 10 {
+            let offsets: HashMap<&TopicPartition, i64> = wanted.iter().map(|w| (&w.tp, w.fetch_offset)).collect();
+            results
+                .into_iter()
+                .map(|(r, pref)| {
+                    let off = offsets.get(&r.tp).copied().unwrap_or(0);
+                    (self.maybe_convert_fetched_data(ctx.api_version, r, off), pref)
+                })
+                .collect()
+        } else {
+            results
+        };
+
         // Answer in request order, grouped by topic as the request was.
         let mut responses: Vec<FetchResponseTopic> = Vec::with_capacity(req.topics.len());
+        let mut file_records = Vec::with_capacity(wanted.len());
         let mut it = results.into_iter();
         for t in &req.topics {
             let mut partition_responses = Vec::with_capacity(t.partitions.len());
             for _ in &t.partitions {
                 let Some((r, preferred_read_replica)) = it.next() else { break };
+                file_records.push(r.file_records);
                 partition_responses.push(FetchResponsePartition {
                     partition: r.tp.partition,
                     error_code: r.error,
@@ -134,7 +159,55 @@ impl KafkaApis {
             }
             responses.push(FetchResponseTopic { topic: t.topic.clone(), partition_responses, ..Default::default() });
         }
-        FetchResponse { throttle_time_ms: 0, error_code: error::NONE, session_id: 0, responses, ..Default::default() }
+        let resp = FetchResponse { throttle_time_ms: 0, error_code: error::NONE, session_id: 0, responses, ..Default::default() };
+        (resp, file_records)
+    }
+
+    /// Kafka's `maybeConvertFetchedData` for a consumer's Fetch below v10: a
+    /// topic with `compression.type=zstd` answers UNSUPPORTED_COMPRESSION_TYPE;
+    /// Fetch v0-1 get magic 0 and v2-3 magic 1 message sets, down-converted
+    /// from the stored v2 batches (`legacy_records::down_convert`), unless the
+    /// topic's `message.downconversion.enable` is false (UNSUPPORTED_VERSION).
+    fn maybe_convert_fetched_data(
+        &self,
+        version: i16,
+        mut r: crate::server::replica_manager::FetchPartitionResult,
+        fetch_offset: i64,
+    ) -> crate::server::replica_manager::FetchPartitionResult {
+        let Some(config) = self.replica_manager.get_partition(&r.tp).map(|p| p.log_config()) else { return r };
+        let fail = |mut r: crate::server::replica_manager::FetchPartitionResult, code| {
+            r.error = code;
+            r.records = None;
+            r
+        };
+        if config.compression_type.eq_ignore_ascii_case("zstd") {
+            return fail(r, error::UNSUPPORTED_COMPRESSION_TYPE);
+        }
+        if version > 3 {
+            return r;
+        }
+        let to_magic = if version <= 1 { records::MAGIC_V0 } else { records::MAGIC_V1 };
+        let Some(data) = r.records.take().filter(|d| !d.is_empty()) else { return r };
+        if legacy_records::has_compatible_magic(&data, to_magic) {
+            r.records = Some(data);
+            return r;
+        }
+        if config.other.get("message.downconversion.enable").is_some_and(|v| v.trim().eq_ignore_ascii_case("false")) {
+            return fail(r, error::UNSUPPORTED_VERSION);
+        }
+        if r.error == error::KAFKA_STORAGE_ERROR {
+            r.error = error::NOT_LEADER_OR_FOLLOWER;
+        }
+        match legacy_records::down_convert(&data, to_magic, fetch_offset) {
+            Ok(converted) => {
+                r.records = Some(converted);
+                r
+            }
+            Err(e) => {
+                log::debug!("down-conversion of {} to magic {to_magic} failed: {e}", r.tp);
+                fail(r, e.error_code())
+            }
+        }
     }
 
     fn rack_aware_selector(&self) -> bool {
@@ -169,7 +242,7 @@ impl KafkaApis {
             std::sync::OnceLock::new();
         let seen = SEEN.get_or_init(Default::default);
         let mut g = seen.lock().unwrap_or_else(|p| p.into_inner());
-        for r in read.iter().filter(|r| r.served_by_follower && r.records.as_ref().is_some_and(|b| !b.is_empty())) {
+        for r in read.iter().filter(|r| r.served_by_follower && r.records_len() > 0) {
             if g.insert((self.broker_id, r.tp.clone())) {
                 log::info!("[Broker {}] serving consumer fetches of {} as a follower (KIP-392)", self.broker_id, r.tp);
             }

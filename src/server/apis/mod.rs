@@ -1,6 +1,7 @@
 //! One file per API the broker serves, each adding its handler to `KafkaApis`
 //! (the way mini-redis keeps one file per command).
 
+pub mod alter_client_quotas;
 pub mod alter_configs;
 pub mod alter_replica_log_dirs;
 pub mod alter_partition_reassignments;
@@ -10,6 +11,7 @@ pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_client_quotas;
 pub mod describe_configs;
 pub mod elect_leaders;
 pub mod describe_log_dirs;

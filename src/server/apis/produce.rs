@@ -4,7 +4,7 @@
 
 use crate::common::TopicPartition;
 use crate::protocol::error;
-use crate::protocol::records;
+use crate::protocol::{legacy_records, records};
 use crate::protocol::messages::produce::{
     ProduceRequest, ProduceResponse, ProduceResponsePartition, ProduceResponseTopic,
 };
@@ -14,7 +14,7 @@ use std::time::Duration;
 impl KafkaApis {
     /// Returns `Ok(None)` when the client asked for no response (acks=0),
     /// and `Err(reason)` when the connection must be closed instead.
-    pub(crate) async fn handle_produce(&self, _ctx: &RequestContext, req: ProduceRequest) -> Result<Option<ProduceResponse>, String> {
+    pub(crate) async fn handle_produce(&self, ctx: &RequestContext, req: ProduceRequest) -> Result<Option<ProduceResponse>, String> {
         let acks = req.acks;
         let mut entries = Vec::new();
         let mut order: Vec<(String, Vec<i32>)> = Vec::new();
@@ -32,11 +32,19 @@ impl KafkaApis {
                 .map(|(tp, _)| (tp, error::INVALID_REQUIRED_ACKS, -1, -1, -1, None))
                 .collect::<Vec<_>>()
         } else {
-            // Produce v3+ carries exactly one batch per partition (Kafka's
-            // ProduceRequest.validateRecords); others are refused unappended.
-            let (single, multi): (Vec<_>, Vec<_>) = entries
+            // Kafka's ProduceRequest.validateRecords: v3+ carries exactly
+            // one magic 2 batch per partition (zstd from v7 only); v0-2 carry
+            // message sets of any magic. Refused ones are not appended.
+            let version = ctx.api_version;
+            let (single, refused): (Vec<_>, Vec<_>) = entries
                 .into_iter()
-                .partition(|(_, r)| r.as_ref().is_none_or(|b| records::batches(b.clone()).take(2).count() <= 1));
+                .map(|(tp, r)| {
+                    let why = r.as_ref().and_then(|b| validate_produce_records(version, b));
+                    (tp, r, why)
+                })
+                .partition(|(_, _, why)| why.is_none());
+            let single: Vec<_> = single.into_iter().map(|(tp, r, _)| (tp, r)).collect();
+            let multi: Vec<_> = refused.into_iter().filter_map(|(tp, _, why)| why.map(|w| (tp, w))).collect();
             let timeout = Duration::from_millis(req.timeout_ms.max(0) as u64);
             let mut results: Vec<_> = self
                 .replica_manager
@@ -45,10 +53,7 @@ impl KafkaApis {
                 .into_iter()
                 .map(|(tp, r)| (tp, r.error, r.base_offset, r.log_append_time, r.log_start_offset, r.error_message))
                 .collect();
-            results.extend(multi.into_iter().map(|(tp, _)| {
-                let msg = "Produce requests with version 3 and above must contain exactly one record batch".to_string();
-                (tp, error::INVALID_RECORD, -1, -1, -1, Some(msg))
-            }));
+            results.extend(multi.into_iter().map(|(tp, (code, msg))| (tp, code, -1, -1, -1, Some(msg))));
             results
         };
         if acks == 0 {
@@ -85,5 +90,71 @@ impl KafkaApis {
             })
             .collect();
         Ok(Some(ProduceResponse { responses, ..Default::default() }))
+    }
+}
+
+/// Kafka's `ProduceRequest.validateRecords` for one partition's records.
+fn validate_produce_records(version: i16, recs: &bytes::Bytes) -> Option<(error::ErrorCode, String)> {
+    if version < 3 {
+        return None;
+    }
+    let mut it = legacy_records::entries(recs.clone());
+    let first = match it.next() {
+        Some(Ok(e)) => e,
+        // no whole entry or a bad size: the log's validation answers
+        _ => return None,
+    };
+    if legacy_records::entry_magic(&first) != Some(records::MAGIC_V2) {
+        return Some((
+            error::INVALID_RECORD,
+            format!("Produce requests with version {version} are only allowed to contain record batches with magic version 2"),
+        ));
+    }
+    let zstd = records::RecordBatch::parse(first).ok().and_then(|b| b.compression()) == Some(crate::protocol::compression::Compression::Zstd);
+    if version < 7 && zstd {
+        return Some((
+            error::UNSUPPORTED_COMPRESSION_TYPE,
+            format!("Produce requests with version {version} are not allowed to use ZStandard compression"),
+        ));
+    }
+    if it.next().is_some() {
+        return Some((
+            error::INVALID_RECORD,
+            format!("Produce requests with version {version} are only allowed to contain exactly one record batch"),
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::compression::Compression;
+    use crate::protocol::records::RecordBatchBuilder;
+
+    fn batch(c: Compression) -> bytes::Bytes {
+        let mut b = RecordBatchBuilder::new(c);
+        b.append(1, None, Some(b"v"), &[]);
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn produce_request_records_rules_by_version() {
+        let v2 = batch(Compression::None);
+        let legacy = records::legacy_message_for_test(1, 0, b"old");
+        let two = bytes::Bytes::from([v2.to_vec(), v2.to_vec()].concat());
+        for v in 0..=2 {
+            assert_eq!(validate_produce_records(v, &legacy), None, "v{v} carries message sets");
+            assert_eq!(validate_produce_records(v, &two), None);
+        }
+        for v in 3..=9 {
+            assert_eq!(validate_produce_records(v, &v2), None);
+            assert_eq!(validate_produce_records(v, &legacy).map(|e| e.0), Some(error::INVALID_RECORD), "v{v}");
+            assert_eq!(validate_produce_records(v, &two).map(|e| e.0), Some(error::INVALID_RECORD), "v{v}");
+            let zstd = validate_produce_records(v, &batch(Compression::Zstd)).map(|e| e.0);
+            assert_eq!(zstd, if v < 7 { Some(error::UNSUPPORTED_COMPRESSION_TYPE) } else { None }, "v{v}");
+        }
+        // nothing whole: left to the log's validation (CORRUPT_MESSAGE)
+        assert_eq!(validate_produce_records(5, &v2.slice(..20)), None);
     }
 }
