@@ -153,6 +153,17 @@ const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
     ("log.message.format.version", Some("2.8-IV1")),
     ("file.delete.delay.ms", Some("60000")),
     ("compression.type", Some("producer")),
+    ("log.cleaner.enable", Some("true")),
+    ("log.cleaner.threads", Some("1")),
+    ("log.cleaner.dedupe.buffer.size", Some("134217728")),
+    ("log.cleaner.io.buffer.size", Some("524288")),
+    ("log.cleaner.io.buffer.load.factor", Some("0.9")),
+    ("log.cleaner.io.max.bytes.per.second", Some("1.7976931348623157E308")),
+    ("log.cleaner.backoff.ms", Some("15000")),
+    ("log.cleaner.min.cleanable.ratio", Some("0.5")),
+    ("log.cleaner.delete.retention.ms", Some("86400000")),
+    ("log.cleaner.min.compaction.lag.ms", Some("0")),
+    ("log.cleaner.max.compaction.lag.ms", Some("9223372036854775807")),
 ];
 
 /// The broker's configuration, typed. `props` keeps every key as given, for

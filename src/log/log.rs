@@ -24,6 +24,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+#[path = "log_swap.rs"]
+pub mod swap;
+pub use self::swap::{CleanerSegment, CleanerView, CLEANED_FILE_SUFFIX, SWAP_FILE_SUFFIX};
+
 /// Suffix of files renamed for deletion (Kafka's `Log.DeletedFileSuffix`).
 pub const DELETED_FILE_SUFFIX: &str = ".deleted";
 
@@ -84,6 +88,10 @@ struct LogInner {
     unflushed_messages: i64,
     last_flush_ms: i64,
     closed: bool,
+    /// Bumped when segments go other than by the cleaner's swap
+    /// (truncation, a future log swapped in, closing): the log cleaner
+    /// refuses to swap in what it cleaned from an older generation.
+    segments_generation: u64,
 }
 
 pub struct Log {
@@ -122,6 +130,7 @@ impl Log {
     pub fn open(dir: &Path, tp: TopicPartition, config: LogConfig, state: LogOpenState) -> LogResult<Log> {
         fs::create_dir_all(dir)?;
         let now = now_ms();
+        swap::complete_swap_operations(dir, &tp, &config, now)?;
         let mut bases = Vec::new();
         let mut index_files = Vec::new();
         for entry in fs::read_dir(dir)? {
@@ -212,6 +221,7 @@ impl Log {
                 unflushed_messages: 0,
                 last_flush_ms: now,
                 closed: false,
+                segments_generation: 0,
             }),
         })
     }
@@ -570,6 +580,7 @@ impl Log {
         if target >= g.log_end_offset {
             return Ok(false);
         }
+        g.segments_generation += 1;
         let first_base = g.segments.keys().next().copied().unwrap_or(0);
         if target < first_base {
             drop(g);
@@ -605,6 +616,7 @@ impl Log {
     /// (which becomes log start, log end and high watermark).
     pub fn truncate_fully_and_start_at(&self, offset: i64) -> LogResult<()> {
         let mut g = self.lock()?;
+        g.segments_generation += 1;
         let all: Vec<i64> = g.segments.keys().copied().collect();
         for b in all {
             if let Some(seg) = g.segments.remove(&b) {
@@ -748,6 +760,7 @@ impl Log {
     pub(crate) fn close_and_rename(&self, new_dir: &Path) -> LogResult<()> {
         let mut g = self.lock_any();
         g.closed = true;
+        g.segments_generation += 1;
         rename_inner(&mut g, new_dir)
     }
 
@@ -779,6 +792,7 @@ impl Log {
             fut.epoch_cache.assign(e.epoch, e.start_offset)?;
         }
         fut.config = cur.config.clone();
+        fut.segments_generation = cur.segments_generation.max(fut.segments_generation) + 1;
         std::mem::swap(&mut *cur, &mut *fut);
         // `fut` now holds the old files.
         fut.closed = true;

@@ -41,6 +41,14 @@ pub struct LogConfig {
     pub unclean_leader_election_enable: bool,
     /// `file.delete.delay.ms`
     pub file_delete_delay_ms: i64,
+    /// `min.cleanable.dirty.ratio` (log cleaner)
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`
+    pub max_compaction_lag_ms: i64,
+    /// `delete.retention.ms`: how long the cleaner keeps tombstones
+    pub delete_retention_ms: i64,
     /// Any other override, kept verbatim.
     pub other: HashMap<String, String>,
 }
@@ -65,6 +73,10 @@ impl Default for LogConfig {
             compression_type: "producer".to_string(),
             unclean_leader_election_enable: false,
             file_delete_delay_ms: 60_000,
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
+            delete_retention_ms: 86_400_000,
             other: HashMap::new(),
         }
     }
@@ -122,6 +134,16 @@ impl LogConfig {
             }
             "unclean.leader.election.enable" => self.unclean_leader_election_enable = parse(key, v)?,
             "file.delete.delay.ms" => self.file_delete_delay_ms = at_least(key, parse(key, v)?, 0)?,
+            "min.cleanable.dirty.ratio" => {
+                let r: f64 = parse(key, v)?;
+                if !(0.0..=1.0).contains(&r) {
+                    return Err(format!("{key} must be between 0 and 1, got {v}"));
+                }
+                self.min_cleanable_dirty_ratio = r;
+            }
+            "min.compaction.lag.ms" => self.min_compaction_lag_ms = at_least(key, parse(key, v)?, 0)?,
+            "max.compaction.lag.ms" => self.max_compaction_lag_ms = at_least(key, parse(key, v)?, 1)?,
+            "delete.retention.ms" => self.delete_retention_ms = at_least(key, parse(key, v)?, 0)?,
             _ => {
                 self.other.insert(key.to_string(), v.to_string());
             }
@@ -199,6 +221,17 @@ impl LogConfig {
         if let Some(v) = get("compression.type") {
             c.set("compression.type", v)?;
         }
+        // The log cleaner's broker defaults for the topic keys.
+        for (broker_key, topic_key) in [
+            ("log.cleaner.min.cleanable.ratio", "min.cleanable.dirty.ratio"),
+            ("log.cleaner.min.compaction.lag.ms", "min.compaction.lag.ms"),
+            ("log.cleaner.max.compaction.lag.ms", "max.compaction.lag.ms"),
+            ("log.cleaner.delete.retention.ms", "delete.retention.ms"),
+        ] {
+            if let Some(v) = get(broker_key) {
+                c.set(topic_key, v).map_err(|e| e.replace(topic_key, broker_key))?;
+            }
+        }
         if let Some(v) = get("unclean.leader.election.enable") {
             c.set("unclean.leader.election.enable", v)?;
         }
@@ -219,6 +252,16 @@ impl LogConfig {
             }
         }
         Ok(c)
+    }
+
+    /// `cleanup.policy` contains `compact`: the log cleaner compacts the log.
+    pub fn compact(&self) -> bool {
+        self.cleanup_policy.split(',').any(|p| p.trim() == "compact")
+    }
+
+    /// `cleanup.policy` contains `delete`: retention deletes old segments.
+    pub fn delete(&self) -> bool {
+        self.cleanup_policy.split(',').any(|p| p.trim() == "delete")
     }
 
     /// Maximum number of entries an offset index may hold.
@@ -288,5 +331,37 @@ mod tests {
         assert_eq!((c.retention_ms, c.retention_bytes, c.file_delete_delay_ms), (-1, 2048, 5));
         o.insert("retention.ms".to_string(), "-2".to_string());
         assert!(LogConfig::from_overrides(&rc(&[]), &o).is_err());
+    }
+
+    #[test]
+    fn cleaner_keys_and_broker_defaults() {
+        let d = LogConfig::default();
+        assert_eq!((d.min_cleanable_dirty_ratio, d.min_compaction_lag_ms), (0.5, 0));
+        assert_eq!((d.max_compaction_lag_ms, d.delete_retention_ms), (i64::MAX, 86_400_000));
+        let props: HashMap<String, String> = [
+            ("log.cleaner.min.cleanable.ratio", "0.01"),
+            ("log.cleaner.delete.retention.ms", "1000"),
+            ("log.cleaner.min.compaction.lag.ms", "5"),
+            ("log.cleaner.max.compaction.lag.ms", "60000"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let b = LogConfig::from_broker_props(&props).unwrap();
+        assert_eq!((b.min_cleanable_dirty_ratio, b.delete_retention_ms), (0.01, 1000));
+        assert_eq!((b.min_compaction_lag_ms, b.max_compaction_lag_ms), (5, 60000));
+        let mut o = HashMap::new();
+        o.insert("cleanup.policy".to_string(), "compact,delete".to_string());
+        o.insert("min.cleanable.dirty.ratio".to_string(), "0.2".to_string());
+        let c = LogConfig::from_overrides(&b, &o).unwrap();
+        assert!(c.compact() && c.delete());
+        assert_eq!(c.min_cleanable_dirty_ratio, 0.2);
+        assert!(!LogConfig::default().compact());
+        for (k, v) in [("min.cleanable.dirty.ratio", "1.5"), ("min.cleanable.dirty.ratio", "x"), ("delete.retention.ms", "-1"), ("max.compaction.lag.ms", "0")] {
+            let o: HashMap<String, String> = [(k.to_string(), v.to_string())].into_iter().collect();
+            assert!(LogConfig::from_overrides(&d, &o).is_err(), "{k}={v}");
+        }
+        let bad: HashMap<String, String> = [("log.cleaner.min.cleanable.ratio".to_string(), "2".to_string())].into_iter().collect();
+        assert!(LogConfig::from_broker_props(&bad).unwrap_err().contains("log.cleaner.min.cleanable.ratio"));
     }
 }

@@ -17,6 +17,8 @@ use crate::log::checkpoint::{
 };
 use crate::log::errors::{LogError, LogResult};
 use crate::log::log::{Log, LogOpenState};
+use crate::log::log_cleaner::LogCleaner;
+use crate::log::log_cleaner_manager::LogCleanerManager;
 use crate::log::log_config::LogConfig;
 use std::collections::HashMap;
 use std::fs;
@@ -143,6 +145,11 @@ pub struct LogManager {
     /// deletion and log-dir moves all write the same files (through the
     /// same `.tmp` names).
     checkpoint_lock: Mutex<()>,
+    /// The log cleaner's states and `cleaner-offset-checkpoint` files;
+    /// retention, deletion and log-dir moves go through it.
+    cleaner_manager: Arc<LogCleanerManager>,
+    /// The cleaner threads, once started (`log.cleaner.enable`).
+    cleaner: std::sync::OnceLock<Arc<LogCleaner>>,
 }
 
 impl LogManager {
@@ -218,6 +225,8 @@ impl LogManager {
             }
         }
         Ok(LogManager {
+            cleaner_manager: Arc::new(LogCleanerManager::new(&log_dirs)),
+            cleaner: std::sync::OnceLock::new(),
             log_dirs,
             default_config: RwLock::new(default_config),
             logs: RwLock::new(logs),
@@ -231,6 +240,23 @@ impl LogManager {
 
     pub fn log_dirs(&self) -> &[PathBuf] {
         &self.log_dirs
+    }
+
+    pub fn cleaner_manager(&self) -> &Arc<LogCleanerManager> {
+        &self.cleaner_manager
+    }
+
+    /// The log cleaner, if started (for `LogCleaner::reconfigure`).
+    pub fn cleaner(&self) -> Option<&Arc<LogCleaner>> {
+        self.cleaner.get()
+    }
+
+    /// Starts the log cleaner threads (Kafka's `LogManager.startup` with
+    /// `log.cleaner.enable`).
+    pub fn start_cleaner(self: &Arc<Self>, config: crate::log::log_cleaner::CleanerConfig) -> Arc<LogCleaner> {
+        let cleaner = self.cleaner.get_or_init(|| LogCleaner::new(config, self)).clone();
+        cleaner.startup();
+        cleaner
     }
 
     pub fn default_config(&self) -> LogConfig {
@@ -294,10 +320,14 @@ impl LogManager {
         self.delete_future_log(tp)?;
         let _guard = self.create_lock.lock().unwrap_or_else(|e| e.into_inner());
         self.preferred_log_dirs.lock().unwrap_or_else(|e| e.into_inner()).remove(tp);
-        let Some(log) = self.logs.write().unwrap_or_else(|e| e.into_inner()).remove(tp) else {
+        let Some(log) = self.get_log(tp) else {
             return Ok(false);
         };
+        // Kafka's deleteLog: stop any clean of it first.
+        self.cleaner_manager.abort_cleaning(tp);
+        self.logs.write().unwrap_or_else(|e| e.into_inner()).remove(tp);
         let dir = log.dir();
+        self.cleaner_manager.remove_partition(tp, &Self::log_dir_of(&log));
         let uuid = format!("{:032x}", rand::random::<u128>());
         let target = dir.with_file_name(format!("{tp}.{uuid}{DELETE_DIR_SUFFIX}"));
         log.close_and_rename(&target)?;
@@ -394,7 +424,15 @@ impl LogManager {
         let source = self.get_log(tp).ok_or_else(|| LogError::Storage(format!("the current replica for {tp} is offline")))?;
         let dest = self.get_future_log(tp).ok_or_else(|| LogError::Storage(format!("the future replica for {tp} is offline")))?;
         let doomed = format!("{tp}.{:032x}{DELETE_DIR_SUFFIX}", rand::random::<u128>());
-        if !source.swap_in_future(&dest, &tp.to_string(), &doomed)? {
+        let (from_dir, to_dir) = (Self::log_dir_of(&source), Self::log_dir_of(&dest));
+        // Kafka pauses cleaning of the moving replica; its clean offset moves along.
+        self.cleaner_manager.abort_and_pause_cleaning(tp);
+        let swapped = source.swap_in_future(&dest, &tp.to_string(), &doomed);
+        if matches!(swapped, Ok(true)) {
+            self.cleaner_manager.alter_checkpoint_dir(tp, &from_dir, &to_dir);
+        }
+        self.cleaner_manager.resume_cleaning(std::slice::from_ref(tp));
+        if !swapped? {
             return Ok(false);
         }
         self.future_logs.write().unwrap_or_else(|e| e.into_inner()).remove(tp);
@@ -464,7 +502,15 @@ impl LogManager {
     pub fn cleanup_logs(&self, now_ms: i64) -> usize {
         let mut detached = Vec::new();
         for log in self.all_logs() {
-            match log.delete_old_segments(now_ms) {
+            // Never while the cleaner works on the log (Kafka's
+            // deletableLogs / pauseCleaningForNonCompactedPartitions).
+            let tp = log.topic_partition().clone();
+            if !self.cleaner_manager.begin_deleting(&tp) {
+                continue;
+            }
+            let result = log.delete_old_segments(now_ms);
+            self.cleaner_manager.done_deleting(&tp);
+            match result {
                 Ok((_, segs)) if !segs.is_empty() => {
                     let config = log.config();
                     detached.push((log.dir(), config.file_delete_delay_ms, segs));
@@ -537,6 +583,9 @@ impl LogManager {
 
     /// Clean shutdown: close (flush) every log, write checkpoints, then the marker.
     pub fn shutdown(&self) -> LogResult<()> {
+        if let Some(c) = self.cleaner.get() {
+            c.shutdown();
+        }
         let mut first_err = None;
         for log in self.all_logs().into_iter().chain(self.all_future_logs()) {
             if let Err(e) = log.close() {

@@ -196,19 +196,25 @@ impl LogSegment {
     /// Opens (creating if absent) the segment files in `dir`. Index content
     /// is not trusted: call `sanity_check` or `recover`.
     pub fn open(dir: &Path, base_offset: i64, config: &LogConfig, now_ms: i64) -> LogResult<LogSegment> {
-        let log_path = dir.join(segment_file_name(base_offset, LOG_FILE_SUFFIX));
+        Self::open_with_suffix(dir, base_offset, config, now_ms, "")
+    }
+
+    /// `open` for files named `<base>.log<file_suffix>` (and the indexes
+    /// likewise), e.g. the log cleaner's `.cleaned` output or a `.swap`
+    /// segment found at start-up (Kafka's `LogSegment.open(fileSuffix)`).
+    pub fn open_with_suffix(
+        dir: &Path,
+        base_offset: i64,
+        config: &LogConfig,
+        now_ms: i64,
+        file_suffix: &str,
+    ) -> LogResult<LogSegment> {
+        let named = |suffix: &str| dir.join(format!("{}{file_suffix}", segment_file_name(base_offset, suffix)));
+        let log_path = named(LOG_FILE_SUFFIX);
         let file = OpenOptions::new().read(true).write(true).create(true).open(&log_path)?;
         let size = file.metadata()?.len();
-        let offset_index = OffsetIndex::open(
-            &dir.join(segment_file_name(base_offset, INDEX_FILE_SUFFIX)),
-            base_offset,
-            config.segment_index_bytes,
-        )?;
-        let time_index = TimeIndex::open(
-            &dir.join(segment_file_name(base_offset, TIME_INDEX_FILE_SUFFIX)),
-            base_offset,
-            config.segment_index_bytes,
-        )?;
+        let offset_index = OffsetIndex::open(&named(INDEX_FILE_SUFFIX), base_offset, config.segment_index_bytes)?;
+        let time_index = TimeIndex::open(&named(TIME_INDEX_FILE_SUFFIX), base_offset, config.segment_index_bytes)?;
         Ok(LogSegment {
             base_offset,
             log_path,
@@ -615,6 +621,48 @@ impl LogSegment {
         self.offset_index.set_path(idx_to);
         self.time_index.set_path(tidx_to);
         Ok(renamed)
+    }
+
+    /// Renames the three files from `<name><old>` to `<name><new>` (Kafka's
+    /// `changeFileSuffixes`: the log cleaner's `.cleaned` -> `.swap` -> "").
+    pub fn change_file_suffixes(&mut self, old: &str, new: &str) -> LogResult<()> {
+        let swap = |p: &Path| -> LogResult<PathBuf> {
+            let s = p.to_string_lossy();
+            let stem = s
+                .strip_suffix(old)
+                .ok_or_else(|| LogError::Storage(format!("{} does not end with {old:?}", p.display())))?;
+            Ok(PathBuf::from(format!("{stem}{new}")))
+        };
+        let log_to = swap(&self.log_path)?;
+        let idx_to = swap(self.offset_index.path())?;
+        let tidx_to = swap(self.time_index.path())?;
+        fs::rename(&self.log_path, &log_to)?;
+        self.log_path = log_to;
+        fs::rename(self.offset_index.path(), &idx_to)?;
+        self.offset_index.set_path(idx_to);
+        fs::rename(self.time_index.path(), &tidx_to)?;
+        self.time_index.set_path(tidx_to);
+        Ok(())
+    }
+
+    /// The open `.log` file (shared; the log cleaner reads it outside the
+    /// log's lock, as fetches do).
+    pub fn log_file(&self) -> Arc<File> {
+        self.log.clone()
+    }
+
+    /// Bytes in use in the offset and time indexes (Kafka's
+    /// `offsetIndex.sizeInBytes` / `timeIndex.sizeInBytes`).
+    pub fn index_sizes_in_bytes(&self) -> (u64, u64) {
+        (self.offset_index.len() as u64 * 8, self.time_index.len() as u64 * 12)
+    }
+
+    /// Sets the `.log` file's last-modified time (the cleaner keeps the
+    /// replaced segments' time, as Kafka's `lastModified_=` does).
+    pub fn set_last_modified_ms(&self, ms: i64) -> LogResult<()> {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+        self.log.set_modified(t)?;
+        Ok(())
     }
 
     /// Follows a rename of the partition directory.

@@ -8,6 +8,8 @@ pub mod errors;
 pub mod file_records;
 pub mod leader_epoch_cache;
 pub mod log;
+pub mod log_cleaner;
+pub mod log_cleaner_manager;
 pub mod log_config;
 pub mod log_manager;
 pub mod log_validator;
@@ -33,3 +35,5 @@ pub use self::log_manager::LogManager;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod cleaner_tests;

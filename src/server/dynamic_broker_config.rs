@@ -589,7 +589,14 @@ mod tests {
 
     /// A topic-level key not held in a typed field of LogConfig.
     fn topic_value(c: &LogConfig, key: &str) -> Option<String> {
-        c.other.get(key).cloned()
+        // The log cleaner's keys are typed fields of LogConfig.
+        match key {
+            "delete.retention.ms" => Some(c.delete_retention_ms.to_string()),
+            "min.compaction.lag.ms" => Some(c.min_compaction_lag_ms.to_string()),
+            "max.compaction.lag.ms" => Some(c.max_compaction_lag_ms.to_string()),
+            "min.cleanable.dirty.ratio" => Some(c.min_cleanable_dirty_ratio.to_string()),
+            _ => c.other.get(key).cloned(),
+        }
     }
 
     #[test]

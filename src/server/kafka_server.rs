@@ -205,8 +205,45 @@ impl KafkaServer {
                 .map_err(|e| format!("log recovery failed: {e}"))?
                 .map_err(|e| format!("cannot load logs: {e}"))?,
         );
+        // Kafka's LogCleaner (log.cleaner.enable): compacts cleanup.policy=compact logs,
+        // with the dynamic log.cleaner.* values already in ZooKeeper.
+        let mut cleaner_config = crate::log::log_cleaner::CleanerConfig::from_kafka_config(&config)?;
+        {
+            let d = broker_config.current().cleaner();
+            cleaner_config.num_threads = d.threads;
+            cleaner_config.dedupe_buffer_size = d.dedupe_buffer_size.max(0) as u64;
+            cleaner_config.dedupe_buffer_load_factor = d.io_buffer_load_factor;
+            cleaner_config.io_buffer_size = d.io_buffer_size;
+            cleaner_config.max_io_bytes_per_second = if d.io_max_bytes_per_second > 0.0 { d.io_max_bytes_per_second } else { f64::MAX };
+            cleaner_config.backoff_ms = d.backoff_ms.max(0) as u64;
+        }
+        if cleaner_config.enable_cleaner {
+            log_manager.start_cleaner(cleaner_config);
+        }
         let metadata_cache = Arc::new(MetadataCache::new());
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        // Dynamic log.cleaner.* changes restart the cleaner threads (Kafka's LogCleaner.reconfigure).
+        if let Some(cleaner) = log_manager.cleaner().cloned() {
+            broker_config.on_change(shutdown_rx.clone(), move |old, new| {
+                let (o, n) = (old.cleaner(), new.cleaner());
+                if o == n {
+                    return;
+                }
+                let cleaner = cleaner.clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = cleaner.reconfigure(
+                        (o.threads != n.threads).then_some(n.threads),
+                        (o.io_max_bytes_per_second != n.io_max_bytes_per_second).then_some(n.io_max_bytes_per_second),
+                        (o.dedupe_buffer_size != n.dedupe_buffer_size).then_some(n.dedupe_buffer_size.max(0) as u64),
+                        (o.backoff_ms != n.backoff_ms).then_some(n.backoff_ms.max(0) as u64),
+                    );
+                    match r {
+                        Ok(()) => log::info!("log cleaner reconfigured: {:?}", cleaner.current_config()),
+                        Err(e) => log::error!("cannot reconfigure the log cleaner: {e}"),
+                    }
+                });
+            });
+        }
         let replica_manager = ReplicaManager::start(
             broker_id,
             log_manager.clone(),
