@@ -14,7 +14,26 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A free TCP port on 127.0.0.1 (bound once, then released).
+/// A port on 127.0.0.1 that was free a moment ago, chosen below Linux's
+/// ephemeral range (32768-60999): a port the kernel hands out for `bind(0)`
+/// can be taken by any outgoing connection before the broker binds it.
+/// Ports already handed out by this process are not reused.
 pub fn free_port() -> u16 {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    let given = given.get_or_insert_with(HashSet::new);
+    for _ in 0..1000 {
+        let port = 20000 + rand::random::<u16>() % 12000;
+        if given.contains(&port) {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free port")
 }
 

@@ -38,8 +38,26 @@ class HarnessError(AssertionError):
 # --------------------------------------------------------------------------
 # small utilities
 
+_GIVEN_PORTS: set = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    """A TCP port on 127.0.0.1 that was free a moment ago, chosen below
+    Linux's ephemeral range (32768-60999): a port the kernel hands out for
+    bind(0) can be taken by any outgoing connection before the broker binds
+    it. Ports already handed out by this process are not reused."""
+    import random
+    for _ in range(1000):
+        port = random.randint(20000, 31999)
+        if port in _GIVEN_PORTS:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN_PORTS.add(port)
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
