@@ -22,6 +22,8 @@ use tokio::sync::{mpsc, watch, Notify};
 pub const ISR_CHANGE_PROPAGATION_INTERVAL_MS: u64 = 2500;
 pub const ISR_CHANGE_PROPAGATION_BLACKOUT_MS: i64 = 5000;
 pub const ISR_CHANGE_MAX_DELAY_MS: i64 = 60000;
+/// At most this many ISR writes are in flight at once.
+const MAX_PIPELINED_ISR_WRITES: usize = 1024;
 
 struct Request {
     partition: Arc<Partition>,
@@ -88,27 +90,50 @@ async fn writer(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let req = tokio::select! {
+        let first = tokio::select! {
             r = rx.recv() => match r { Some(r) => r, None => return },
             _ = shutdown.changed() => return,
         };
-        let tp = req.partition.tp.clone();
-        match write_isr(&zk, broker_id, &tp, &req.change).await {
-            Ok(new_version) => {
-                if req.partition.complete_isr_change(&req.change, new_version) {
-                    let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
-                    p.partitions.insert(tp);
-                    p.last_change_ms = now_ms();
-                }
-                hw_moved.notify_waiters();
+        // Everything queued by now goes out together: the writes are for
+        // distinct partitions (at most one change in flight per partition,
+        // `Partition::begin_isr_change`), so they are independent and are
+        // pipelined on the session instead of one round trip each (a broker
+        // rejoining 1,000 ISRs would otherwise wait for 1,000 round trips).
+        let mut batch = vec![first];
+        while batch.len() < MAX_PIPELINED_ISR_WRITES {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
             }
-            Err(e) => {
-                log::warn!(
-                    "[IsrManager] ISR update of {tp} to {:?} (zkVersion {}) failed: {e}; keeping the old ISR until a newer LeaderAndIsr",
-                    req.change.new_isr,
-                    req.change.zk_version
-                );
-                req.partition.abort_isr_change();
+        }
+        let mut writes = tokio::task::JoinSet::new();
+        for req in batch {
+            let zk = zk.clone();
+            writes.spawn(async move {
+                let r = write_isr(&zk, broker_id, &req.partition.tp, &req.change).await;
+                (req, r)
+            });
+        }
+        while let Some(done) = writes.join_next().await {
+            let Ok((req, result)) = done else { continue };
+            let tp = req.partition.tp.clone();
+            match result {
+                Ok(new_version) => {
+                    if req.partition.complete_isr_change(&req.change, new_version) {
+                        let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
+                        p.partitions.insert(tp);
+                        p.last_change_ms = now_ms();
+                    }
+                    hw_moved.notify_waiters();
+                }
+                Err(e) => {
+                    log::warn!(
+                        "[IsrManager] ISR update of {tp} to {:?} (zkVersion {}) failed: {e}; keeping the old ISR until a newer LeaderAndIsr",
+                        req.change.new_isr,
+                        req.change.zk_version
+                    );
+                    req.partition.abort_isr_change();
+                }
             }
         }
     }

@@ -35,16 +35,23 @@ impl KafkaApis {
             );
             return LeaderAndIsrResponse { error_code: code, ..Default::default() };
         }
+        // A topic's config is read from ZooKeeper once per request, not once
+        // per new partition (3,000 new partitions were 3,000 round trips).
+        let mut topic_configs: std::collections::HashMap<String, Option<_>> = std::collections::HashMap::new();
         for ps in req.partition_states() {
             let tp = TopicPartition::new(ps.topic_name.clone(), ps.partition_index);
             let topic_config = if rm.get_partition(&tp).is_none() {
-                match self.zk.get_entity_config("topics", &ps.topic_name).await {
-                    Ok(c) => Some(c.into_iter().collect()),
-                    Err(e) => {
-                        log::warn!("cannot read config of topic {}: {e}", ps.topic_name);
-                        None
-                    }
+                if !topic_configs.contains_key(&ps.topic_name) {
+                    let c = match self.zk.get_entity_config("topics", &ps.topic_name).await {
+                        Ok(c) => Some(c.into_iter().collect()),
+                        Err(e) => {
+                            log::warn!("cannot read config of topic {}: {e}", ps.topic_name);
+                            None
+                        }
+                    };
+                    topic_configs.insert(ps.topic_name.clone(), c);
                 }
+                topic_configs.get(&ps.topic_name).cloned().flatten()
             } else {
                 None
             };

@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""bench/scale.py: the controller at scale (issue 9), driven by bench/scale.sh.
+
+Starts BROKERS brokers against a running ZooKeeper, creates one RF=3 topic with
+PARTITIONS partitions and times the controller's work by reading what it wrote
+to ZooKeeper (/brokers/topics/<t>/partitions/<p>/state, /controller) and what
+the brokers answer in Metadata (kcat -L). Prints one line per figure.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoNodeError
+
+POLL = 0.1
+
+
+def log(msg):
+    print(f"scale: {time.strftime('%H:%M:%S')} {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Broker:
+    def __init__(self, i, a):
+        self.id, self.a = i, a
+        self.port = free_port()
+        self.dir = os.path.join(a.run, f"broker-{i}")
+        os.makedirs(self.dir, exist_ok=True)
+        self.props = os.path.join(a.run, f"server-{i}.properties")
+        subst = {
+            "broker.id": str(i),
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "log.dirs": self.dir,
+            "zookeeper.connect": a.zk,
+        }
+        out = []
+        with open(a.template) as f:
+            for line in f:
+                k = line.split("=", 1)[0].strip()
+                out.append(f"{k}={subst[k]}\n" if k in subst else line)
+        out.append(f"zookeeper.session.timeout.ms={a.session_ms}\n")
+        with open(self.props, "w") as f:
+            f.writelines(out)
+        self.proc = None
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+        logf = open(os.path.join(self.a.run, f"broker-{self.id}.{self.starts}.log"), "w")
+        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn"))
+        self.proc = subprocess.Popen([self.a.bin, "kafka-server-start", self.props],
+                                     stdout=logf, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, wait=60):
+        if not self.alive():
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def rss_kb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return -1
+
+    def fds(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+
+def read_states(zk, topic, parts):
+    """{p: state JSON} for the partitions that have a state znode (pipelined gets)."""
+    base = f"/brokers/topics/{topic}/partitions"
+    reqs = [(p, zk.get_async(f"{base}/{p}/state")) for p in parts]
+    out = {}
+    for p, r in reqs:
+        try:
+            data, _ = r.get(timeout=60)
+            out[p] = json.loads(data)
+        except NoNodeError:
+            pass
+    return out
+
+
+def wait_states(zk, topic, parts, pred, t0, timeout, what):
+    """Seconds from t0 until pred(state) holds for every partition in parts."""
+    pending = list(parts)
+    deadline = time.monotonic() + timeout
+    while True:
+        st = read_states(zk, topic, pending)
+        pending = [p for p in pending if p not in st or not pred(st[p])]
+        if not pending:
+            return time.monotonic() - t0
+        if time.monotonic() > deadline:
+            raise SystemExit(f"scale: {what}: {len(pending)} partitions still pending after {timeout} s "
+                             f"(e.g. {pending[:5]}: {[st.get(p) for p in pending[:5]]})")
+        time.sleep(POLL)
+
+
+LINE = re.compile(r"partition (\d+), leader (-?\d+),")
+
+
+def metadata_leaders(port, topic):
+    try:
+        out = subprocess.run(["kcat", "-L", "-b", f"127.0.0.1:{port}", "-t", topic, "-m", "10"],
+                             capture_output=True, text=True, timeout=20).stdout
+    except subprocess.TimeoutExpired:
+        return {}
+    return {int(m.group(1)): int(m.group(2)) for m in LINE.finditer(out)}
+
+
+def wait_metadata(brokers, topic, n, pred, t0, timeout, what):
+    """Seconds from t0 until every broker's Metadata names a leader satisfying pred for all n partitions."""
+    deadline = time.monotonic() + timeout
+    todo = list(brokers)
+    while True:
+        todo = [b for b in todo
+                if not (lambda l: len(l) == n and all(pred(x) for x in l.values()))(metadata_leaders(b.port, topic))]
+        if not todo:
+            return time.monotonic() - t0
+        if time.monotonic() > deadline:
+            raise SystemExit(f"scale: {what}: Metadata of brokers {[b.id for b in todo]} not there after {timeout} s")
+        time.sleep(POLL)
+
+
+def controller_id(zk):
+    try:
+        return json.loads(zk.get("/controller")[0])["brokerid"]
+    except NoNodeError:
+        return -1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--zk", required=True)          # host:port/chroot for the brokers
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--template", required=True)
+    ap.add_argument("--repo", required=True)
+    ap.add_argument("--partitions", type=int, default=1000)
+    ap.add_argument("--brokers", type=int, default=3)
+    ap.add_argument("--session-ms", type=int, default=10000)
+    ap.add_argument("--timeout", type=int, default=600)
+    a = ap.parse_args()
+    n, topic, T = a.partitions, "scale", a.timeout
+    parts = range(n)
+
+    brokers = [Broker(i, a) for i in range(a.brokers)]
+    zk = KazooClient(hosts=a.zk, timeout=30)
+    figures = []
+
+    def fig(name, value):
+        figures.append((name, value))
+        print(f"  {name}: {value}", flush=True)
+
+    try:
+        for b in brokers:
+            b.start()
+        zk.start(timeout=30)
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if len(zk.get_children("/brokers/ids")) == a.brokers:
+                    break
+            except NoNodeError:
+                pass
+            if time.monotonic() > deadline or not all(b.alive() for b in brokers):
+                raise SystemExit("scale: brokers did not register")
+            time.sleep(0.2)
+        bs = ",".join(f"127.0.0.1:{b.port}" for b in brokers)
+        while controller_id(zk) < 0:
+            time.sleep(0.2)
+        print(f"zkafka controller scale benchmark: {a.brokers} brokers, topic {topic!r} with {n} partitions x RF=3, "
+              f"zookeeper.session.timeout.ms={a.session_ms}, {os.cpu_count()} cores shared with ZooKeeper and others; "
+              f"binary {a.bin}", flush=True)
+
+        # 1. creation
+        env = dict(os.environ, ZKAFKA_BIN=a.bin, ZKAFKA_NO_BUILD="1")
+        t0 = time.monotonic()
+        subprocess.run([os.path.join(a.repo, "bin/kafka-topics.sh"), "--bootstrap-server", bs, "--create",
+                        "--topic", topic, "--partitions", str(n), "--replication-factor", "3"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        t_tool = time.monotonic() - t0
+        t_led = wait_states(zk, topic, parts, lambda s: s["leader"] >= 0, t0, T, "create")
+        t_md = wait_metadata(brokers, topic, n, lambda l: l >= 0, t0, T, "create")
+        fig("create: kafka-topics --create returned", f"{t_tool:.2f} s")
+        fig("create -> every partition has a leader (ZooKeeper state)", f"{t_led:.2f} s")
+        fig("create -> every broker's Metadata names a leader for every partition", f"{t_md:.2f} s")
+
+        def mem(when):
+            for b in brokers:
+                if b.alive():
+                    r, f = b.rss_kb(), b.fds()
+                    fig(f"broker {b.id} {when}: RSS; open fds", f"{r / 1024:.1f} MB; {f} ({f / n:.2f} per partition)")
+        mem("after create")
+
+        # 2. controlled shutdown of a non-controller broker (it leads about a third)
+        ctl = controller_id(zk)
+        st = read_states(zk, topic, parts)
+        victim = next(b for b in brokers if b.id != ctl)
+        led = [p for p in parts if st[p]["leader"] == victim.id]
+        t0 = time.monotonic()
+        victim.proc.send_signal(signal.SIGTERM)
+        t_moved = wait_states(zk, topic, led, lambda s: s["leader"] != victim.id, t0, T, "controlled shutdown")
+        try:
+            victim.proc.wait(max(1, T - t_moved))
+        except subprocess.TimeoutExpired:
+            raise SystemExit("scale: controlled shutdown: the broker did not exit")
+        t_exit = time.monotonic() - t0
+        fig(f"controlled shutdown (SIGTERM) of broker {victim.id} leading {len(led)} -> no leadership left on it",
+            f"{t_moved:.2f} s")
+        fig(f"controlled shutdown of broker {victim.id} -> process exit (code {victim.proc.returncode})",
+            f"{t_exit:.2f} s")
+
+        # 3. clean restart -> back in every ISR
+        t0 = time.monotonic()
+        victim.start()
+        t_isr = wait_states(zk, topic, parts, lambda s: victim.id in s["isr"], t0, T, "clean restart")
+        fig(f"clean restart of broker {victim.id} -> back in every ISR", f"{t_isr:.2f} s")
+
+        # 4. kill -9 of the controller
+        ctl = controller_id(zk)
+        cb = next(b for b in brokers if b.id == ctl)
+        st = read_states(zk, topic, parts)
+        led = [p for p in parts if st[p]["leader"] == ctl]
+        others = [b for b in brokers if b.id != ctl]
+        t0 = time.monotonic()
+        cb.proc.send_signal(signal.SIGKILL)
+        cb.proc.wait()
+        while controller_id(zk) in (ctl, -1):
+            time.sleep(POLL)
+        t_ctl = time.monotonic() - t0
+        t_new = wait_states(zk, topic, led, lambda s: s["leader"] not in (ctl, -1), t0, T, "controller kill")
+        t_served = wait_metadata(others, topic, n, lambda l: l not in (ctl, -1), t0, T, "controller kill")
+        fig(f"kill -9 of controller {ctl} (leading {len(led)}) -> new controller {controller_id(zk)} elected "
+            f"(session expiry included)", f"{t_ctl:.2f} s")
+        fig("kill -9 of the controller -> every partition it led has a new leader (ZooKeeper state)", f"{t_new:.2f} s")
+        fig("kill -9 of the controller -> surviving brokers' Metadata name a live leader for every partition",
+            f"{t_served:.2f} s")
+
+        # 5. restart after the kill -9 -> back in every ISR
+        t0 = time.monotonic()
+        cb.start()
+        t_isr2 = wait_states(zk, topic, parts, lambda s: ctl in s["isr"], t0, T, "restart after kill -9")
+        fig(f"restart of broker {ctl} after kill -9 -> back in every ISR", f"{t_isr2:.2f} s")
+        mem("at the end")
+    finally:
+        for b in brokers:
+            if b.alive():
+                b.proc.send_signal(signal.SIGTERM)
+        for b in brokers:
+            b.stop(signal.SIGTERM, 60)
+        try:
+            zk.stop()
+        except Exception:
+            pass
+
+
+if __name__ == "__main__":
+    main()
