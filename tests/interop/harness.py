@@ -17,6 +17,7 @@ Environment knobs (all optional):
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -798,3 +799,26 @@ class Reader:
     def array(self, fn):
         n = self.i32()
         return [fn(self) for _ in range(max(n, 0))]
+
+
+def wait_until(pred, timeout: float = 40.0, what="condition", every: float = 0.2):
+    """Polls `pred` until it returns something truthy and returns that; fails
+    with `what` (a string, or a callable giving one) and the last value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(every)
+    what = what() if callable(what) else what
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def zk_config(cluster, path: str):
+    """The `config` map of a `/config/...` znode, or None when it is absent."""
+    try:
+        data, _ = cluster.zk_get(path)
+    except Exception:  # noqa: BLE001  (NoNode)
+        return None
+    return json.loads(data)["config"]

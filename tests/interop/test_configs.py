@@ -14,7 +14,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from harness import create_topic, run_tool
+from harness import create_topic, run_tool, wait_until, zk_config
 
 BROKER = {
     "log.retention.check.interval.ms": "300",
@@ -23,17 +23,6 @@ BROKER = {
 }
 WARN = ("Warning: --zookeeper is deprecated and will be removed in a future version of Kafka.\n"
         "Use --bootstrap-server instead to specify a broker to connect to.\n")
-
-
-def wait_until(pred, timeout=40.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def produce_one(bootstrap, topic, value=b"x"):
@@ -53,14 +42,6 @@ def low_watermark(bootstrap, topic):
         return c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[0]
     finally:
         c.close()
-
-
-def zk_config(cluster, path):
-    try:
-        data, _ = cluster.zk_get(path)
-    except Exception:  # noqa: BLE001  (NoNode)
-        return None
-    return json.loads(data)["config"]
 
 
 def configs(*args, check=True):

@@ -14,7 +14,7 @@ import pytest
 
 import struct
 
-from harness import HarnessError, Wire, admin, create_topic
+from harness import HarnessError, Wire, admin, create_topic, zk_config
 
 
 def wait_for(what, pred, timeout=30.0):
@@ -29,14 +29,6 @@ def wait_for(what, pred, timeout=30.0):
             last = e
         time.sleep(0.2)
     raise HarnessError(f"timed out waiting for {what} (last: {last!r})")
-
-
-def zk_config(cluster, path):
-    try:
-        data, _ = cluster.zk_get(path)
-    except Exception:  # noqa: BLE001  (NoNode)
-        return None
-    return json.loads(data)["config"]
 
 
 def error_code(fut):

@@ -30,7 +30,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import ConfigResource
 
-from harness import Cluster, admin, create_topic, run_tool
+from harness import Cluster, admin, create_topic, run_tool, wait_until, zk_config
 
 BROKER = {
     "log.retention.check.interval.ms": "300",
@@ -56,27 +56,8 @@ def c(zookeeper, zkafka_bin, run_dir):
     cl.stop_all()
 
 
-def wait_until(pred, timeout=40.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
 def configs(*args, check=True):
     return run_tool("kafka-configs", *args, check=check)
-
-
-def zk_config(c, path):
-    try:
-        data, _ = c.zk_get(path)
-    except Exception:  # noqa: BLE001  (NoNode)
-        return None
-    return json.loads(data)["config"]
 
 
 def state(c, topic, p=0):

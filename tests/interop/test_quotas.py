@@ -26,7 +26,7 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from harness import Cluster, create_topic, run_tool
+from harness import Cluster, create_topic, run_tool, wait_until, zk_config
 
 WARN = ("Warning: --zookeeper is deprecated and will be removed in a future version of Kafka.\n"
         "Use --bootstrap-server instead to specify a broker to connect to.\n")
@@ -50,25 +50,6 @@ def qc(zookeeper, zkafka_bin, run_dir):
 
 def configs(*args, check=True):
     return run_tool("kafka-configs", *args, check=check)
-
-
-def zk_config(c, path):
-    try:
-        data, _ = c.zk_get(path)
-    except Exception:  # noqa: BLE001  (NoNode)
-        return None
-    return json.loads(data)["config"]
-
-
-def wait_until(pred, timeout=40.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def test_quota_configs_in_both_modes(qc):
