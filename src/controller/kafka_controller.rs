@@ -360,17 +360,43 @@ impl ControllerProcess {
                 self.process_topic_deletion_stop_replica_response(broker_id, error_code, partition_errors).await
             }
             ControllerEvent::LeaderAndIsrResponseReceived { broker_id, response } => {
-                for e in response.all_partition_errors().filter(|e| e.error_code != 0) {
-                    warn!(
-                        "Broker {broker_id} reported {} for partition {} {}",
-                        crate::protocol::error::error_name(e.error_code),
-                        e.topic_name,
-                        e.partition_index
-                    );
-                }
+                self.log_leader_and_isr_errors(broker_id, &response);
                 Ok(())
             }
             ControllerEvent::Shutdown => Ok(()),
+        }
+    }
+
+    /// One line per error code of a LeaderAndIsr response, naming a few of its
+    /// partitions (v5 responses name topics by id). STALE_CONTROLLER_EPOCH is
+    /// the broker's expected answer for a partition whose leader epoch it
+    /// already has (a new controller re-sends every partition's state), so it
+    /// is logged at info; other errors at warn.
+    fn log_leader_and_isr_errors(&self, broker_id: i32, response: &crate::protocol::messages::leader_and_isr::LeaderAndIsrResponse) {
+        let mut by_code: BTreeMap<i16, Vec<String>> = BTreeMap::new();
+        for e in response.partition_errors.iter().filter(|e| e.error_code != 0) {
+            by_code.entry(e.error_code).or_default().push(format!("{}-{}", e.topic_name, e.partition_index));
+        }
+        for t in &response.topics {
+            let name = self.ctx.topic_ids.iter().find(|(_, id)| **id == t.topic_id).map(|(n, _)| n.as_str()).unwrap_or("?");
+            for e in t.partition_errors.iter().filter(|e| e.error_code != 0) {
+                by_code.entry(e.error_code).or_default().push(format!("{name}-{}", e.partition_index));
+            }
+        }
+        for (code, parts) in by_code {
+            let shown: Vec<&str> = parts.iter().take(5).map(String::as_str).collect();
+            let more = if parts.len() > shown.len() { format!(" and {} more", parts.len() - shown.len()) } else { String::new() };
+            let line = format!(
+                "Broker {broker_id} answered LeaderAndIsr with {} for {} partition(s): {}{more}",
+                crate::protocol::error::error_name(code),
+                parts.len(),
+                shown.join(", ")
+            );
+            if code == crate::protocol::error::STALE_CONTROLLER_EPOCH {
+                info!("{line}");
+            } else {
+                warn!("{line}");
+            }
         }
     }
 
