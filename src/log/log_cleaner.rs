@@ -920,11 +920,15 @@ impl LogCleaner {
             let wake = Arc::new((Mutex::new(false), Condvar::new()));
             let me = self.clone();
             let (s2, w2, c2) = (stop.clone(), wake.clone(), config.clone());
-            let join = std::thread::Builder::new()
+            match std::thread::Builder::new()
                 .name(format!("kafka-log-cleaner-thread-{id}"))
                 .spawn(move || me.run_thread(id, c2, s2, w2))
-                .expect("spawn a cleaner thread");
-            threads.push(ThreadHandle { stop, wake, join });
+            {
+                Ok(join) => threads.push(ThreadHandle { stop, wake, join }),
+                // Startup and reconfigure both come here: a thread the OS
+                // refuses leaves fewer cleaners, never a dead broker.
+                Err(e) => log::error!("Cannot start log cleaner thread {id}: {e}"),
+            }
         }
     }
 
