@@ -204,6 +204,9 @@ pub struct KafkaConfig {
     pub replica_fetch_wait_max_ms: i32,
     pub log_flush_offset_checkpoint_interval_ms: u64,
     pub replica_high_watermark_checkpoint_interval_ms: u64,
+    /// `metrics.port`: the port of the broker's HTTP endpoint (Prometheus
+    /// `/metrics` and the live view); no endpoint when unset. 0 picks a free port.
+    pub metrics_port: Option<u16>,
 }
 
 /// Parses Java `.properties` text: `key=value`, `key: value` or `key value`,
@@ -463,6 +466,10 @@ impl KafkaConfig {
                 num("replica.high.watermark.checkpoint.interval.ms")?,
                 1,
             )? as u64,
+            metrics_port: match get("metrics.port") {
+                Some(v) => Some(parse_num::<u16>("metrics.port", &v)?),
+                None => None,
+            },
             props,
         };
         Ok(cfg)

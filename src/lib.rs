@@ -18,6 +18,7 @@ pub mod coordinator;
 pub mod log;
 pub mod log4j_controller;
 pub mod protocol;
+pub mod security;
 pub mod server;
 pub mod tools;
 pub mod utils;

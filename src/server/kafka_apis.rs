@@ -44,6 +44,8 @@ pub struct RequestContext {
     pub api_key: ApiKey,
     pub api_version: i16,
     pub peer: SocketAddr,
+    /// The connection's principal and listener (Kafka's `RequestContext.principal`, `listenerName`).
+    pub session: Arc<crate::security::Session>,
     /// The request's size in bytes (header and body), as Kafka's `request.sizeInBytes`.
     pub size: usize,
     /// The throttle a Produce or Fetch handler decided (client quotas); the
@@ -56,9 +58,10 @@ impl RequestContext {
         self.header.client_id.as_deref().unwrap_or("")
     }
 
-    /// The principal's name (sanitized); no authentication yet, so always `ANONYMOUS`.
+    /// The principal's name, the `user` of client quotas (`ANONYMOUS` when
+    /// the connection is not authenticated).
     pub fn user(&self) -> &str {
-        crate::server::client_quota_manager::ANONYMOUS_USER
+        &self.session.principal.name
     }
 }
 
@@ -216,7 +219,8 @@ impl KafkaApis {
     /// over its quota gets its response at once with `throttle_time_ms`, and
     /// no further request of it is read until that time has passed (KIP-219,
     /// Kafka's `SocketServer` muting a throttled channel).
-    pub async fn handle(&self, frame: Bytes, peer: SocketAddr) -> (RequestOutcome, i64) {
+    pub async fn handle(&self, frame: Bytes, session: &Arc<crate::security::Session>) -> (RequestOutcome, i64) {
+        let peer = session.peer;
         let size = frame.len();
         let mut r = Reader::new(frame);
         let header = match RequestHeader::decode(&mut r) {
@@ -227,7 +231,7 @@ impl KafkaApis {
             return (RequestOutcome::Close(format!("unknown API key {}", header.api_key)), 0);
         };
         let api_version = header.api_version;
-        let ctx = RequestContext { header, api_key, api_version, peer, size, throttle_ms: Default::default() };
+        let ctx = RequestContext { header, api_key, api_version, peer, session: session.clone(), size, throttle_ms: Default::default() };
         let (outcome, busy) = timed(self.dispatch(&ctx, r)).await;
         let mut throttle = ctx.throttle_ms.load(Ordering::Relaxed);
         // Produce and Fetch count their handler time themselves (it goes into

@@ -152,6 +152,9 @@ pub struct KafkaServer {
     pub controller: KafkaController,
     pub group_coordinator: Arc<GroupCoordinator>,
     pub bound_port: u16,
+    /// The port of the HTTP endpoint when `metrics.port` is set.
+    pub http_port: Option<u16>,
+    pub http_routes: crate::server::http_server::HttpRoutes,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -408,8 +411,22 @@ impl KafkaServer {
             lm.delete_due_files(crate::common::now_ms());
         });
 
+        // The HTTP endpoint (`metrics.port`, off when unset): Prometheus
+        // metrics and the live view register their routes on `http_routes`.
+        let http_routes = crate::server::http_server::HttpRoutes::default();
+        let mut http_port = None;
+        if let Some(port) = config.metrics_port {
+            let server = crate::server::http_server::HttpServer::bind(&format!("{bind_host}:{port}"))
+                .await
+                .map_err(|e| format!("cannot listen on {bind_host}:{port} (metrics.port): {e}"))?;
+            let bound = server.local_addr().map(|a| a.port()).unwrap_or(port);
+            tokio::spawn(server.run(http_routes.clone(), shutdown_rx.clone()));
+            log::info!("HTTP endpoint (metrics.port) listening on port {bound}");
+            http_port = Some(bound);
+        }
+
         log::info!("[KafkaServer id={broker_id}] started");
-        Ok(KafkaServer { config, zk, replica_manager, controller, group_coordinator, bound_port, shutdown_tx })
+        Ok(KafkaServer { config, zk, replica_manager, controller, group_coordinator, bound_port, http_port, http_routes, shutdown_tx })
     }
 
     pub async fn shutdown(self) {

@@ -12,6 +12,7 @@ pub mod apis;
 pub mod client_quota_manager;
 pub mod dynamic_broker_config;
 pub mod dynamic_config_manager;
+pub mod http_server;
 pub mod isr_manager;
 pub mod kafka_apis;
 pub mod kafka_server;

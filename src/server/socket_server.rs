@@ -71,6 +71,8 @@ async fn serve_connection(
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
+    // The PLAINTEXT listener's connections are `User:ANONYMOUS`.
+    let session = Arc::new(crate::security::Session::anonymous(peer, "PLAINTEXT"));
     let (rd, wr) = stream.into_split();
     let mut rd = BufReader::with_capacity(64 * 1024, rd);
     let mut wr = BufWriter::with_capacity(64 * 1024, wr);
@@ -90,7 +92,7 @@ async fn serve_connection(
             return Ok(());
         }
         let frame = read_frame(&mut rd, size as usize).await?;
-        let (outcome, mute_ms) = apis.handle(frame.freeze(), peer).await;
+        let (outcome, mute_ms) = apis.handle(frame.freeze(), &session).await;
         match outcome {
             RequestOutcome::Respond(bytes) => wr.write_all(&bytes).await?,
             RequestOutcome::RespondParts(parts) => write_parts(&mut wr, parts).await?,
