@@ -20,6 +20,7 @@ Commands (each also available as bin/<command>.sh):
   kafka-log-dirs          describe the brokers' log directories and the replicas in them
   kafka-configs           describe and change topic, broker, user, client and broker-logger configs
   kafka-reassign-partitions  move partition replicas between brokers and log directories
+  zkafka-cluster          the whole cluster's health in one screen (--watch, --json)
 
 Run `zkafka <command> --help` for the command's options.";
 
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         "kafka-log-dirs" => zkafka::tools::log_dirs::main(args),
         "kafka-configs" => zkafka::tools::configs::main(args),
         "kafka-reassign-partitions" => zkafka::tools::reassign_partitions::main(args),
+        "zkafka-cluster" => zkafka::tools::cluster::main(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             0

@@ -867,3 +867,55 @@ impl KafkaClient {
         })
     }
 }
+
+// ---- end offsets of many partitions at once (the cluster tool's group lag):
+// one ListOffsets per leader, as Kafka's admin client `listOffsets` batches.
+
+impl KafkaClient {
+    /// The latest offset (log end offset, `timestamp` -1) of each partition
+    /// in `by_leader` (leader -> partitions), one request per leader. A
+    /// partition whose leader did not answer, or answered with an error, is
+    /// `Err(code)` (REQUEST_TIMED_OUT when the leader did not answer).
+    pub async fn latest_offsets(
+        &mut self,
+        by_leader: &BTreeMap<i32, Vec<TopicPartition>>,
+    ) -> BTreeMap<TopicPartition, Result<i64, ErrorCode>> {
+        let mut out = BTreeMap::new();
+        let timeout = self.timeout();
+        for (leader, tps) in by_leader {
+            let mut by_topic: BTreeMap<&str, Vec<ListOffsetsPartition>> = BTreeMap::new();
+            for tp in tps {
+                by_topic.entry(&tp.topic).or_default().push(ListOffsetsPartition {
+                    partition_index: tp.partition,
+                    current_leader_epoch: -1,
+                    timestamp: -1,
+                    ..Default::default()
+                });
+            }
+            let req = ListOffsetsRequest {
+                replica_id: -1,
+                isolation_level: 0,
+                topics: by_topic
+                    .into_iter()
+                    .map(|(name, partitions)| ListOffsetsTopic { name: name.to_string(), partitions, ..Default::default() })
+                    .collect(),
+                ..Default::default()
+            };
+            match self.send_to::<_, ListOffsetsResponse>(*leader, LIST_OFFSETS_VERSION, &req, timeout).await {
+                Ok(resp) => {
+                    for t in resp.topics {
+                        for p in t.partitions {
+                            let r = if p.error_code == error::NONE { Ok(p.offset) } else { Err(p.error_code) };
+                            out.insert(TopicPartition::new(t.name.clone(), p.partition_index), r);
+                        }
+                    }
+                }
+                Err(e) => log::debug!("ListOffsets at broker {leader} failed: {e}"),
+            }
+            for tp in tps {
+                out.entry(tp.clone()).or_insert(Err(error::REQUEST_TIMED_OUT));
+            }
+        }
+        out
+    }
+}

@@ -1,6 +1,7 @@
 //! The command-line tools, one file each, with Kafka 2.8's flags and output
 //! formats. Maps to Kafka's `kafka.admin.*Command` and `kafka.tools.*`.
 
+pub mod cluster;
 pub mod configs;
 pub mod console_consumer;
 pub mod consumer_groups;
