@@ -255,7 +255,7 @@ mod tests {
     fn times() {
         assert_eq!(utc(0), "1970-01-01 00:00:00");
         assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00");
-        assert_eq!(utc(1_796_162_399_000), "2026-12-01 23:59:59");
+        assert_eq!(utc(1_796_169_599_000), "2026-12-01 23:59:59");
         assert_eq!(age(42_000), "42s");
         assert_eq!(age(303_000), "5m3s");
         assert_eq!(age(2 * 3_600_000 + 300_000), "2h5m");
@@ -271,7 +271,7 @@ mod tests {
     }
 
     fn snapshot() -> Snapshot {
-        let b = |id: i32| BrokerInfo { id, endpoint: format!("127.0.0.1:{}", 9092 + id), rack: None, epoch: Some(40 + id as i64), registered_at_ms: Some(1_796_162_000_000) };
+        let b = |id: i32| BrokerInfo { id, endpoint: format!("127.0.0.1:{}", 9092 + id), rack: None, epoch: Some(40 + id as i64), registered_at_ms: Some(1_796_169_200_000) };
         let p = |n: i32, leader: i32, isr: &[i32]| PartitionInfo {
             tp: TopicPartition::new("orders", n),
             replicas: vec![n % 3, (n + 1) % 3, (n + 2) % 3],
@@ -283,7 +283,7 @@ mod tests {
         Snapshot {
             source: "--bootstrap-server 127.0.0.1:9092".into(),
             cluster_id: Some("abc".into()),
-            time_ms: 1_796_162_399_000,
+            time_ms: 1_796_169_599_000,
             brokers: vec![b(0), b(1)],
             controller: Some(0),
             controller_epoch: Some(2),
