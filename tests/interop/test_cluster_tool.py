@@ -18,6 +18,8 @@ each leaves the cluster healthy for the next.
   broker down, then under-replicated; the broker's row says DOWN; exit 2.
   Back up, its partitions show as preferred-leader-imbalanced until a
   preferred election, then healthy again.
+- A throttled reassignment shows in progress with its progress (adding
+  replicas in the ISR, bytes copied of the leader's size) until cancelled.
 - Controller moved (kill -9 of the controller): another broker is
   controller with a higher epoch, the old one is DOWN.
 """
@@ -42,6 +44,8 @@ PROPS = {
     "offsets.topic.num.partitions": "3",
     "auto.leader.rebalance.enable": "false",
     "replica.fetch.wait.max.ms": "200",
+    # Small fetches, so that a replication throttle slows a move from its start.
+    "replica.fetch.max.bytes": "65536",
 }
 
 ORDERS = "orders"      # 6 partitions, RF 3, min.insync.replicas 2
@@ -262,6 +266,46 @@ def test_follower_down_and_under_min_isr(c3):
              "--all-topic-partitions")
     for mode in ("zookeeper", "bootstrap"):
         wait_report(c3, mode, fully_replicated, "healthy again after the preferred election")
+
+
+def test_reassignment_in_progress(c3, tmp_path):
+    from confluent_kafka import Producer
+    topic = "moving"
+    run_tool("kafka-topics", "--bootstrap-server", c3.bootstrap, "--create", "--topic", topic,
+             "--replica-assignment", "0")
+    wait_for_topic(c3.bootstrap, topic, 1, timeout=30)
+    p = Producer({"bootstrap.servers": c3.bootstrap, "acks": "all", "linger.ms": 20})
+    for _ in range(1000):  # ~1 MB
+        while True:
+            try:
+                p.produce(topic, value=b"x" * 1000, partition=0)
+                break
+            except BufferError:
+                p.poll(0.1)
+    assert p.flush(60) == 0
+    plan = tmp_path / "move.json"
+    plan.write_text(json.dumps({"version": 1, "partitions": [{"topic": topic, "partition": 0, "replicas": [1]}]}))
+    # 20 KB/s in 64 KB fetches: the copy to broker 1 takes ~50 s, long enough to look at.
+    run_tool("kafka-reassign-partitions", "--bootstrap-server", c3.bootstrap, "--execute",
+             "--reassignment-json-file", str(plan), "--throttle", "20000")
+    try:
+        for mode in ("bootstrap", "zookeeper"):
+            rep = wait_report(c3, mode, lambda r: len(r["reassignments"]) == 1, "the reassignment in progress")
+            m = rep["reassignments"][0]
+            assert (m["partition"], sorted(m["replicas"]), m["adding"], m["removing"]) == (f"{topic}-0", [0, 1], [1], [0]), m
+            assert m["adding_in_isr"] == [] and m["progress"].startswith("0/1 adding replicas in ISR, "), m
+            assert m["target_bytes"] >= 1_000_000 and 0 <= m["copied_bytes"] < m["target_bytes"], m
+            out = cluster_tool(*modes(c3)[mode]).stdout
+            assert "REASSIGNMENTS: 1 in progress" in out, out
+            row = next(line for line in out.splitlines() if line.startswith(f"  {topic}-0 "))
+            assert "0/1 adding replicas in ISR" in row and "copied" in row, row
+    finally:
+        run_tool("kafka-reassign-partitions", "--bootstrap-server", c3.bootstrap, "--cancel",
+                 "--reassignment-json-file", str(plan))
+    for mode in ("zookeeper", "bootstrap"):
+        rep = wait_report(c3, mode, lambda r: r["reassignments"] == [] and fully_replicated(r),
+                          "the reassignment cancelled and the cluster healthy")
+        assert "REASSIGNMENTS: none in progress" in cluster_tool(*modes(c3)[mode]).stdout
 
 
 def test_controller_moved(c3):
