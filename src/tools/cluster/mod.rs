@@ -79,7 +79,11 @@ pub fn validate(o: ClusterOptions) -> Result<ClusterArgs, String> {
     Ok(ClusterArgs { mode, watch, json: o.json, timeout: Duration::from_millis(o.timeout_ms) })
 }
 
-pub fn main(args: Vec<String>) -> i32 {
+pub fn main(mut args: Vec<String>) -> i32 {
+    // Usage lines name the script, not the binary.
+    if let Some(a0) = args.first_mut() {
+        *a0 = "zkafka-cluster.sh".into();
+    }
     let opts: ClusterOptions = match super::parse_args(&args) {
         Ok(o) => o,
         Err(code) => return code,
@@ -187,8 +191,8 @@ impl Gatherer {
 
     async fn snapshot(&mut self) -> Result<Snapshot, String> {
         match self.mode.clone() {
-            Mode::Bootstrap(b) => self.from_brokers(&b).await,
-            Mode::Zookeeper(z) => self.from_zookeeper(&z).await,
+            Mode::Bootstrap(b) => self.read_through_brokers(&b).await,
+            Mode::Zookeeper(z) => self.read_from_zookeeper(&z).await,
         }
     }
 
@@ -206,7 +210,7 @@ impl Gatherer {
 
     // ------------------------------------------------------------ --bootstrap-server
 
-    async fn from_brokers(&mut self, bootstrap: &str) -> Result<Snapshot, String> {
+    async fn read_through_brokers(&mut self, bootstrap: &str) -> Result<Snapshot, String> {
         let timeout = self.timeout;
         let client = self.client.get_or_insert_with(|| KafkaClient::new(bootstrap, "zkafka-cluster", timeout));
         let md = client
@@ -285,7 +289,7 @@ impl Gatherer {
         let ids: Vec<i32> = s.brokers.iter().map(|b| b.id).collect();
         let leaders: BTreeMap<TopicPartition, i32> = s.partitions.iter().filter_map(|p| Some((p.tp.clone(), p.leader?))).collect();
         broker_side(client, &ids, &leaders, &mut s).await;
-        self.epochs_from_zookeeper(&mut s).await;
+        self.epochs_read_from_zookeeper(&mut s).await;
         Ok(s)
     }
 
@@ -293,7 +297,7 @@ impl Gatherer {
     /// any Kafka API answer: they live in ZooKeeper. The brokers' own
     /// `zookeeper.connect` (DescribeConfigs) says where; if that ZooKeeper
     /// cannot be reached from here the report says so.
-    async fn epochs_from_zookeeper(&mut self, s: &mut Snapshot) {
+    async fn epochs_read_from_zookeeper(&mut self, s: &mut Snapshot) {
         const WHY: &str = "broker epoch, up since and the controller epoch are not in the Kafka protocol's answers";
         if self.zk.is_none() && self.zk_failure.is_none() {
             let asked = s.controller.or_else(|| s.brokers.first().map(|b| b.id));
@@ -343,7 +347,7 @@ impl Gatherer {
 
     // ------------------------------------------------------------ --zookeeper
 
-    async fn from_zookeeper(&mut self, connect: &str) -> Result<Snapshot, String> {
+    async fn read_from_zookeeper(&mut self, connect: &str) -> Result<Snapshot, String> {
         let timeout = self.timeout;
         let zk = self.connect_zk(connect).await?;
         let zerr = |what: &str, e: crate::zk::ZkError| format!("cannot read {what} from ZooKeeper at {connect}: {e}");
