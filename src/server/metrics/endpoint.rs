@@ -26,7 +26,42 @@ pub fn render(rm: &ReplicaManager, controller: &KafkaController, gc: &GroupCoord
     m.controller.write(&mut t, controller.is_active());
     m.zookeeper.write(&mut t);
     super::group_metadata_manager_metrics::write(&mut t, gc, rm);
+    write_linux_io(&mut t, &std::fs::read_to_string("/proc/self/io").unwrap_or_default());
     t.into_string()
+}
+
+/// `KafkaServer`'s `linux-disk-read-bytes` / `linux-disk-write-bytes` gauges
+/// (the process's storage I/O from `/proc/self/io`; the exporter turns the
+/// dashes into underscores). Absent where `/proc/self/io` is not readable.
+pub fn write_linux_io(t: &mut MetricsText, proc_io: &str) {
+    let field = |key: &str| {
+        proc_io.lines().find_map(|l| l.strip_prefix(key).and_then(|v| v.trim().parse::<u64>().ok()))
+    };
+    for (key, part, help) in [
+        ("read_bytes:", "linux_disk_read_bytes", "linux-disk-read-bytes: bytes this process read from storage"),
+        ("write_bytes:", "linux_disk_write_bytes", "linux-disk-write-bytes: bytes this process wrote to storage"),
+    ] {
+        if let Some(v) = field(key) {
+            t.single(&format!("kafka_server_kafkaserver_{part}"), super::Kind::Gauge, help, v as f64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linux_io_from_proc() {
+        let mut t = MetricsText::new();
+        write_linux_io(&mut t, "rchar: 1\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n");
+        let s = t.into_string();
+        assert!(s.contains("\nkafka_server_kafkaserver_linux_disk_read_bytes 4096\n"), "{s}");
+        assert!(s.contains("\nkafka_server_kafkaserver_linux_disk_write_bytes 8192\n"), "{s}");
+        let mut t = MetricsText::new();
+        write_linux_io(&mut t, "");
+        assert_eq!(t.into_string(), "");
+    }
 }
 
 /// The route: GET /metrics.

@@ -68,7 +68,43 @@ pub fn isr_changed(old_size: usize, new_size: usize) {
     }
 }
 
+/// Kafka's per-partition gauges (`kafka.cluster:type=Partition,name=
+/// UnderReplicated|UnderMinIsr|AtMinIsr|ReplicasCount|InSyncReplicasCount,
+/// topic=t,partition=p`): non-zero only on the partition's leader.
+fn write_partition_gauges(t: &mut MetricsText, rm: &ReplicaManager) {
+    let mut rows = Vec::new();
+    for p in rm.all_partitions() {
+        let s = p.state();
+        let (isr, replicas) = if p.is_leader() { (s.isr.len(), s.replicas.len()) } else { (0, 0) };
+        let min_isr = rm.min_isr(&p.tp.topic).max(1) as usize;
+        let leader = p.is_leader();
+        rows.push((p.tp.clone(), [
+            (leader && isr < replicas) as u64,
+            (leader && isr < min_isr) as u64,
+            (leader && isr == min_isr) as u64,
+            replicas as u64,
+            isr as u64,
+        ]));
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let names = [
+        ("underreplicated", "UnderReplicated: 1 when led here with an ISR smaller than the replicas"),
+        ("underminisr", "UnderMinIsr: 1 when led here with fewer in-sync replicas than min.insync.replicas"),
+        ("atminisr", "AtMinIsr: 1 when led here with exactly min.insync.replicas in sync"),
+        ("replicascount", "ReplicasCount: replicas (on the leader)"),
+        ("insyncreplicascount", "InSyncReplicasCount: in-sync replicas (on the leader)"),
+    ];
+    for (i, (part, help)) in names.iter().enumerate() {
+        let name = format!("kafka_cluster_partition_{part}");
+        t.family(&name, Kind::Gauge, help);
+        for (tp, v) in &rows {
+            t.sample(&name, &[("topic", &tp.topic), ("partition", &tp.partition.to_string())], v[i] as f64);
+        }
+    }
+}
+
 pub fn write(t: &mut MetricsText, rm: &ReplicaManager) {
+    write_partition_gauges(t, rm);
     let g = ReplicaManagerGauges::of(rm);
     let m = &super::metrics().replica_manager;
     let gauges: [(&str, &str, u64); 7] = [
