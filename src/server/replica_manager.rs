@@ -439,6 +439,9 @@ impl ReplicaManager {
                 log::error!("cannot delete log {tp}: {e}");
                 return error::KAFKA_STORAGE_ERROR;
             }
+            if !self.all_partitions().iter().any(|p| p.tp.topic == tp.topic) {
+                crate::server::metrics::metrics().broker_topic_stats.remove_topic(&tp.topic);
+            }
         }
         error::NONE
     }
