@@ -238,6 +238,12 @@ impl KafkaApis {
     ) -> (RequestOutcome, i64, Option<crate::server::metrics::request_metrics::RequestTimer>) {
         let (outcome, mute_ms, metrics) = self.handle_inner(frame, session).await;
         let timer = metrics.map(|(m, version, size, dispatched, busy)| {
+            let response_size = match &outcome {
+                RequestOutcome::Respond(b) => b.len(),
+                RequestOutcome::RespondParts(parts) => parts.iter().map(ResponsePart::len).sum(),
+                _ => 0,
+            };
+            m.response_bytes.record(response_size as u64);
             crate::server::metrics::request_metrics::RequestTimer::answered(m, version, size, received, dispatched, busy, mute_ms)
         });
         (outcome, mute_ms, timer)

@@ -174,6 +174,8 @@ def test_counters_move_by_what_was_produced(mcluster, topic):
                if n == "kafka_network_requestmetrics_totaltimems_count" and l.get("request") == "Produce") >= produce_requests - produce_requests_before
     assert sum(v for n, l, v in samples
                if n == "kafka_network_requestmetrics_errors_total" and l == {"request": "Produce", "error": "NONE"}) > 0
+    assert sum(v for n, l, v in samples
+               if n == "kafka_network_requestmetrics_responsebytes" and l == {"request": "Produce", "quantile": "0.50"}) > 0
     # Followers fetch: FetchFollower times exist; the leader sent replication bytes.
     assert any(n == "kafka_network_requestmetrics_totaltimems_count" and l.get("request") == "FetchFollower" and v > 0
                for n, l, v in samples)

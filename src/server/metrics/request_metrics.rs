@@ -38,6 +38,8 @@ pub struct RequestMetrics {
     pub response_send_time: Histogram,
     pub total_time: Histogram,
     pub request_bytes: Histogram,
+    /// zkafka's addition (Kafka 2.8 has no such MBean): response sizes.
+    pub response_bytes: Histogram,
     errors: Vec<Meter>,
 }
 
@@ -54,6 +56,7 @@ impl RequestMetrics {
             response_send_time: Histogram::timer(),
             total_time: Histogram::timer(),
             request_bytes: Histogram::new(1.0),
+            response_bytes: Histogram::new(1.0),
             errors: (0..ERROR_SLOTS).map(|_| Meter::default()).collect(),
         }
     }
@@ -68,7 +71,7 @@ impl RequestMetrics {
 }
 
 type HistField = fn(&RequestMetrics) -> &Histogram;
-const HISTOGRAMS: [(&str, &str, HistField); 8] = [
+const HISTOGRAMS: [(&str, &str, HistField); 9] = [
     ("requestqueuetimems", "RequestQueueTimeMs: from the request read to its dispatch", |m| &m.request_queue_time),
     ("localtimems", "LocalTimeMs: time the handler was working", |m| &m.local_time),
     ("remotetimems", "RemoteTimeMs: time the handler waited (purgatory, ZooKeeper, controller)", |m| &m.remote_time),
@@ -77,6 +80,7 @@ const HISTOGRAMS: [(&str, &str, HistField); 8] = [
     ("responsesendtimems", "ResponseSendTimeMs: writing the response", |m| &m.response_send_time),
     ("totaltimems", "TotalTimeMs: from the request read to the response written", |m| &m.total_time),
     ("requestbytes", "RequestBytes: request sizes", |m| &m.request_bytes),
+    ("responsebytes", "ResponseBytes (zkafka): response sizes, 0 when there is none (acks=0)", |m| &m.response_bytes),
 ];
 
 pub struct RequestChannelMetrics {
