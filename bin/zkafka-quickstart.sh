@@ -26,6 +26,7 @@
 #                  ZK_PORT..ZK_PORT+2; free ports are picked if 2181 is taken)
 #      ZK_PEER_PORT first quorum port (default 2888; election ports +1000)
 #      KAFKA_PORT  first broker port (default 9092; brokers on KAFKA_PORT..+2)
+#      METRICS_PORT  first broker metrics.port (default 8090; /metrics on METRICS_PORT..+2)
 #      TOPIC       (default quickstart-events)
 #      QUICKSTART_WAIT_SECS (default 90)
 set -euo pipefail
@@ -203,6 +204,7 @@ start_brokers() {
       --override "broker.id=$i" \
       --override "listeners=PLAINTEXT://127.0.0.1:$port" \
       --override "log.dirs=$STATE/kafka-logs-$i" \
+      --override "metrics.port=$(( ${METRICS_PORT:-8090} + i ))" \
       --override "zookeeper.connect=$zkc" "${extra[@]}"
   done
   say "Waiting until all $n broker(s) are registered and answer"

@@ -258,7 +258,10 @@ impl ControllerProcess {
                 break;
             }
             let name = format!("{event:?}");
-            if let Err(e) = self.process(event).await {
+            let timer = crate::server::metrics::controller_metrics::event_started(&event, rx.len());
+            let result = self.process(event).await;
+            timer.done(&self.ctx, self.is_active(), rx.len());
+            if let Err(e) = result {
                 match e {
                     ZkError::ControllerMoved(m) => {
                         warn!("Controller {} moved while processing {name}: {m}", self.me());

@@ -200,6 +200,7 @@ pub async fn elect_leader_for_partitions(
                         chosen = election::offline_partition_leader_election(&a.replicas, isr, |r| ctx.is_broker_live(r), true);
                         if let Some((l, _)) = &chosen {
                             warn!("Unclean leader election for {tp}: replica {l} (not in ISR {isr:?}) becomes leader; data may be lost");
+                            crate::server::metrics::metrics().controller.unclean_leader_elections.mark(1);
                         }
                     }
                 }

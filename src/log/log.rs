@@ -833,6 +833,7 @@ fn rename_inner(g: &mut LogInner, new_dir: &Path) -> LogResult<()> {
 }
 
 fn flush_inner(g: &mut LogInner) -> LogResult<()> {
+    let _timer = crate::server::metrics::log_metrics::FlushTimer::start();
     let rp = g.recovery_point;
     for seg in g.segments.values() {
         if seg.next_offset() > rp || seg.size() > 0 && seg.base_offset() >= rp {

@@ -133,6 +133,7 @@ async fn writer(
                         req.change.zk_version
                     );
                     req.partition.abort_isr_change();
+                    crate::server::metrics::metrics().replica_manager.failed_isr_updates.mark(1);
                 }
             }
         }

@@ -220,19 +220,57 @@ impl KafkaApis {
     /// no further request of it is read until that time has passed (KIP-219,
     /// Kafka's `SocketServer` muting a throttled channel).
     pub async fn handle(&self, frame: Bytes, session: &Arc<crate::security::Session>) -> (RequestOutcome, i64) {
+        let (outcome, mute_ms, timer) = self.handle_timed(frame, session, Instant::now()).await;
+        if let Some(t) = timer {
+            t.sent(Instant::now());
+        }
+        (outcome, mute_ms)
+    }
+
+    /// As `handle`, recording the request's metrics (`RequestChannel.Metrics`):
+    /// `received` is when its frame was fully read; the connection calls
+    /// `RequestTimer::sent` once the response is written.
+    pub async fn handle_timed(
+        &self,
+        frame: Bytes,
+        session: &Arc<crate::security::Session>,
+        received: Instant,
+    ) -> (RequestOutcome, i64, Option<crate::server::metrics::request_metrics::RequestTimer>) {
+        let (outcome, mute_ms, metrics) = self.handle_inner(frame, session).await;
+        let timer = metrics.map(|(m, version, size, dispatched, busy)| {
+            let response_size = match &outcome {
+                RequestOutcome::Respond(b) => b.len(),
+                RequestOutcome::RespondParts(parts) => parts.iter().map(ResponsePart::len).sum(),
+                _ => 0,
+            };
+            m.response_bytes.record(response_size as u64);
+            crate::server::metrics::request_metrics::RequestTimer::answered(m, version, size, received, dispatched, busy, mute_ms)
+        });
+        (outcome, mute_ms, timer)
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn handle_inner(
+        &self,
+        frame: Bytes,
+        session: &Arc<crate::security::Session>,
+    ) -> (RequestOutcome, i64, Option<(&'static crate::server::metrics::request_metrics::RequestMetrics, i16, usize, Instant, Duration)>) {
         let peer = session.peer;
         let size = frame.len();
         let mut r = Reader::new(frame);
         let header = match RequestHeader::decode(&mut r) {
             Ok(h) => h,
-            Err(e) => return (RequestOutcome::Close(format!("cannot parse request header: {e}")), 0),
+            Err(e) => return (RequestOutcome::Close(format!("cannot parse request header: {e}")), 0, None),
         };
         let Some(api_key) = ApiKey::from_i16(header.api_key) else {
-            return (RequestOutcome::Close(format!("unknown API key {}", header.api_key)), 0);
+            return (RequestOutcome::Close(format!("unknown API key {}", header.api_key)), 0, None);
         };
         let api_version = header.api_version;
         let ctx = RequestContext { header, api_key, api_version, peer, session: session.clone(), size, throttle_ms: Default::default() };
+        let metrics = crate::server::metrics::metrics().request_channel.for_request(api_key, r.rest());
+        let dispatched = Instant::now();
         let (outcome, busy) = timed(self.dispatch(&ctx, r)).await;
+        let metrics = (!matches!(outcome, RequestOutcome::Close(_))).then_some((metrics, api_version, size, dispatched, busy));
         let mut throttle = ctx.throttle_ms.load(Ordering::Relaxed);
         // Produce and Fetch count their handler time themselves (it goes into
         // their throttle_time_ms); every other client request counts here.
@@ -246,12 +284,12 @@ impl KafkaApis {
             if t > 0 {
                 if let RequestOutcome::Respond(bytes) = &outcome {
                     let patched = with_throttle_time(bytes, api_key, api_version, t);
-                    return (RequestOutcome::Respond(patched), throttle.max(t));
+                    return (RequestOutcome::Respond(patched), throttle.max(t), metrics);
                 }
             }
             throttle = throttle.max(t);
         }
-        (outcome, throttle)
+        (outcome, throttle, metrics)
     }
 
     /// Kafka's produce throttling (`handleProduceRequest`'s response

@@ -421,6 +421,7 @@ impl KafkaServer {
                 .map_err(|e| format!("cannot listen on {bind_host}:{port} (metrics.port): {e}"))?;
             let bound = server.local_addr().map(|a| a.port()).unwrap_or(port);
             tokio::spawn(server.run(http_routes.clone(), shutdown_rx.clone()));
+            http_routes.add(crate::server::metrics::endpoint::route(replica_manager.clone(), controller.clone(), group_coordinator.clone()));
             log::info!("HTTP endpoint (metrics.port) listening on port {bound}");
             http_port = Some(bound);
         }

@@ -17,6 +17,7 @@ pub mod isr_manager;
 pub mod kafka_apis;
 pub mod kafka_server;
 pub mod metadata_cache;
+pub mod metrics;
 pub mod partition;
 pub mod producer_id_manager;
 pub mod replica_alter_log_dirs;

@@ -710,6 +710,7 @@ impl Partition {
                     g.state.isr,
                     change.new_isr
                 );
+                crate::server::metrics::replica_manager_metrics::isr_changed(g.state.isr.len(), change.new_isr.len());
                 g.state.isr = change.new_isr.clone();
                 g.state.zk_version = new_zk_version;
                 true

@@ -299,6 +299,7 @@ impl ReplicaFetcherManager {
             let mut m = h.shared.lock();
             for tp in tps {
                 if m.remove(tp).is_some() {
+                    crate::server::metrics::metrics().fetcher_lag.remove(tp);
                     log::info!("[ReplicaFetcherManager on broker {}] removed {tp} from fetcher for leader {}", self.config.broker_id, h.shared.leader);
                 }
             }
@@ -692,6 +693,7 @@ impl Fetcher {
                                 if quota.is_throttled(&tp) {
                                     quota.record(records.len());
                                 }
+                                crate::server::metrics::metrics().broker_topic_stats.replication_bytes_in.mark(info.valid_bytes as u64);
                             }
                             Err(e) => {
                                 log::error!(
@@ -709,6 +711,7 @@ impl Fetcher {
                     cur.fetch_offset = log.log_end_offset();
                     if p.high_watermark >= 0 {
                         cur.lag = Some((p.high_watermark - cur.fetch_offset).max(0));
+                        crate::server::metrics::metrics().fetcher_lag.set(&tp, self.shared.id, self.shared.leader, p.high_watermark - cur.fetch_offset);
                     }
                     if log.update_follower_high_watermark(p.high_watermark) {
                         progressed = true;

@@ -304,7 +304,7 @@ impl ReplicaManager {
         self.data_notify.notify_waiters();
     }
 
-    fn min_isr(&self, topic: &str) -> i32 {
+    pub fn min_isr(&self, topic: &str) -> i32 {
         self.topic_configs
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -439,6 +439,9 @@ impl ReplicaManager {
                 log::error!("cannot delete log {tp}: {e}");
                 return error::KAFKA_STORAGE_ERROR;
             }
+            if !self.all_partitions().iter().any(|p| p.tp.topic == tp.topic) {
+                crate::server::metrics::metrics().broker_topic_stats.remove_topic(&tp.topic);
+            }
         }
         error::NONE
     }
@@ -468,14 +471,18 @@ impl ReplicaManager {
         let mut results = Vec::with_capacity(entries.len());
         // (result index, partition, last offset, epoch appended in, min ISR)
         let mut waiting: Vec<(usize, Arc<Partition>, i64, i32, i32)> = Vec::new();
+        let stats = &crate::server::metrics::metrics().broker_topic_stats;
         for (tp, records) in entries {
+            let size = records.as_ref().map_or(0, |r| r.len());
             let Some(partition) = self.get_partition(&tp) else {
+                stats.record_produce(&tp, size, 0, error::UNKNOWN_TOPIC_OR_PARTITION);
                 results.push((tp, ProducePartitionResult::error(error::UNKNOWN_TOPIC_OR_PARTITION, None)));
                 continue;
             };
             let min_isr = self.min_isr(&tp.topic);
             match partition.append_records_to_leader(records.unwrap_or_default(), origin, acks, min_isr) {
                 Ok(appended) => {
+                    stats.record_produce(&tp, appended.info.valid_bytes, appended.info.num_records, error::NONE);
                     self.data_notify.notify_waiters();
                     if acks == -1 {
                         waiting.push((results.len(), partition, appended.info.last_offset, appended.leader_epoch, min_isr));
@@ -492,12 +499,14 @@ impl ReplicaManager {
                     ));
                 }
                 Err(e) => {
+                    stats.record_produce(&tp, size, 0, e.code);
                     log::debug!("append to {tp} refused: {}", error::error_name(e.code));
                     results.push((tp, ProducePartitionResult::error(e.code, e.message)));
                 }
             }
         }
         if acks == -1 && !waiting.is_empty() {
+            let _delayed = crate::server::metrics::purgatory_metrics::delayed(crate::server::metrics::purgatory_metrics::DelayedOperation::Produce);
             let deadline = Instant::now() + timeout;
             loop {
                 let notified = self.data_notify.notified();
@@ -523,6 +532,9 @@ impl ReplicaManager {
                 }
                 let _ = tokio::time::timeout(deadline - now, notified).await;
             }
+        }
+        if origin == AppendOrigin::Client {
+            crate::server::metrics::broker_topic_stats::produce_answered(&results);
         }
         results
     }
@@ -555,6 +567,7 @@ impl ReplicaManager {
     ) -> Vec<FetchPartitionResult> {
         let deadline = Instant::now() + max_wait;
         let mut first = true;
+        let mut delayed = None;
         loop {
             let notified = self.data_notify.notified();
             tokio::pin!(notified);
@@ -577,8 +590,10 @@ impl ReplicaManager {
                         self.quotas.leader.record(throttled);
                     }
                 }
+                crate::server::metrics::broker_topic_stats::fetch_answered(replica_id, &results);
                 return results;
             }
+            delayed.get_or_insert_with(|| crate::server::metrics::purgatory_metrics::delayed(crate::server::metrics::purgatory_metrics::DelayedOperation::Fetch));
             let _ = tokio::time::timeout(deadline - now, notified).await;
         }
     }

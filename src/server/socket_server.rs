@@ -92,7 +92,9 @@ async fn serve_connection(
             return Ok(());
         }
         let frame = read_frame(&mut rd, size as usize).await?;
-        let (outcome, mute_ms) = apis.handle(frame.freeze(), &session).await;
+        let received = std::time::Instant::now();
+        let (outcome, mute_ms, timer) = apis.handle_timed(frame.freeze(), &session, received).await;
+        let write_started = std::time::Instant::now();
         match outcome {
             RequestOutcome::Respond(bytes) => wr.write_all(&bytes).await?,
             RequestOutcome::RespondParts(parts) => write_parts(&mut wr, parts).await?,
@@ -107,6 +109,9 @@ async fn serve_connection(
         // requests share one write.
         if rd.buffer().is_empty() || mute_ms > 0 {
             wr.flush().await?;
+        }
+        if let Some(t) = timer {
+            t.sent(write_started);
         }
         if mute_ms > 0 {
             // A client over its quota: its response is out, and nothing more

@@ -170,6 +170,7 @@ async fn establish(hosts: &str, chroot: Option<&str>, config: &ZkClientConfig, g
                             .map_err(|_| ZkError::BadConnectString(format!("bad chroot {root:?}")))?
                     }
                 };
+                crate::server::metrics::zookeeper_client_metrics::session_event(zk::SessionState::SyncConnected);
                 info!("Connected to ZooKeeper at {hosts} (chroot {:?}), session {}", chroot, client.session_id());
                 return Ok(client);
             }
@@ -201,16 +202,27 @@ async fn session_monitor(weak: Weak<Inner>) {
         loop {
             match states.changed().await {
                 zk::SessionState::Expired => {
+                    crate::server::metrics::zookeeper_client_metrics::session_event(zk::SessionState::Expired);
                     warn!("ZooKeeper session expired");
                     break;
                 }
                 zk::SessionState::AuthFailed => {
+                    crate::server::metrics::zookeeper_client_metrics::session_event(zk::SessionState::AuthFailed);
                     error!("ZooKeeper authentication failed");
                     break;
                 }
-                zk::SessionState::Closed => break,
-                zk::SessionState::Disconnected => warn!("Disconnected from ZooKeeper; reconnecting"),
-                s => debug!("ZooKeeper session state {s:?}"),
+                zk::SessionState::Closed => {
+                    crate::server::metrics::zookeeper_client_metrics::session_event(zk::SessionState::Closed);
+                    break;
+                }
+                zk::SessionState::Disconnected => {
+                    crate::server::metrics::zookeeper_client_metrics::session_event(zk::SessionState::Disconnected);
+                    warn!("Disconnected from ZooKeeper; reconnecting")
+                }
+                s => {
+                    crate::server::metrics::zookeeper_client_metrics::session_event(s);
+                    debug!("ZooKeeper session state {s:?}")
+                }
             }
         }
         let Some(inner) = weak.upgrade() else { return };
@@ -335,6 +347,7 @@ impl KafkaZkClient {
     // ------------------------------------------------------------ raw helpers
 
     pub async fn get_data(&self, path: &str) -> Result<Option<(Vec<u8>, zk::Stat)>> {
+        let _latency = crate::server::metrics::zookeeper_client_metrics::ZkRequestTimer::start();
         match self.client()?.get_data(path).await {
             Ok(v) => Ok(Some(v)),
             Err(zk::Error::NoNode) => Ok(None),
@@ -343,11 +356,13 @@ impl KafkaZkClient {
     }
 
     pub async fn exists(&self, path: &str) -> Result<Option<zk::Stat>> {
+        let _latency = crate::server::metrics::zookeeper_client_metrics::ZkRequestTimer::start();
         self.client()?.check_stat(path).await.map_err(|e| zk_err("exists", path, e))
     }
 
     /// Children of `path`, empty if it does not exist.
     pub async fn get_children(&self, path: &str) -> Result<Vec<String>> {
+        let _latency = crate::server::metrics::zookeeper_client_metrics::ZkRequestTimer::start();
         match self.client()?.list_children(path).await {
             Ok(v) => Ok(v),
             Err(zk::Error::NoNode) => Ok(Vec::new()),
@@ -357,6 +372,7 @@ impl KafkaZkClient {
 
     /// Children plus a one-shot child watch (fires on child change, deletion or session loss).
     pub async fn get_children_and_watch(&self, path: &str) -> Result<(Vec<String>, zk::OneshotWatcher)> {
+        let _latency = crate::server::metrics::zookeeper_client_metrics::ZkRequestTimer::start();
         let c = self.client()?;
         let r = c.list_and_watch_children(path).await;
         r.map_err(|e| zk_err("getChildren+watch", path, e))
@@ -364,6 +380,7 @@ impl KafkaZkClient {
 
     /// Stat (if any) plus a one-shot exists/data watch.
     pub async fn exists_and_watch(&self, path: &str) -> Result<(Option<zk::Stat>, zk::OneshotWatcher)> {
+        let _latency = crate::server::metrics::zookeeper_client_metrics::ZkRequestTimer::start();
         let c = self.client()?;
         let r = c.check_and_watch_stat(path).await;
         r.map_err(|e| zk_err("exists+watch", path, e))
@@ -371,6 +388,7 @@ impl KafkaZkClient {
 
     /// Deletes one znode (any version).
     pub async fn delete_path(&self, path: &str) -> Result<()> {
+        let _latency = crate::server::metrics::zookeeper_client_metrics::ZkRequestTimer::start();
         self.client()?.delete(path, None).await.map_err(|e| zk_err("delete", path, e))
     }
 
@@ -386,6 +404,7 @@ impl KafkaZkClient {
     /// znode is at `expected_version`; `Ok(None)` on a version conflict,
     /// otherwise the new version.
     pub async fn conditional_set_data(&self, path: &str, data: &[u8], expected_version: i32) -> Result<Option<i32>> {
+        let _latency = crate::server::metrics::zookeeper_client_metrics::ZkRequestTimer::start();
         match self.client()?.set_data(path, data, Some(expected_version)).await {
             Ok(stat) => Ok(Some(stat.version)),
             Err(zk::Error::BadVersion) => Ok(None),
@@ -395,6 +414,7 @@ impl KafkaZkClient {
 
     /// Creates `path` with `data`, creating missing parents (null data) first.
     pub async fn create_recursive(&self, path: &str, data: &[u8]) -> Result<()> {
+        let _latency = crate::server::metrics::zookeeper_client_metrics::ZkRequestTimer::start();
         let c = self.client()?;
         match c.create(path, data, &open_acl()).await {
             Ok(_) => Ok(()),
