@@ -155,6 +155,8 @@ pub struct KafkaServer {
     /// The port of the HTTP endpoint when `metrics.port` is set.
     pub http_port: Option<u16>,
     pub http_routes: crate::server::http_server::HttpRoutes,
+    /// The SCRAM credentials the SASL listeners authenticate against.
+    pub credential_cache: Arc<crate::security::credential_cache::CredentialCache>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -291,6 +293,9 @@ impl KafkaServer {
             ),
         );
         dynamic_config_manager.set_client_quotas(client_quotas.clone());
+        // SCRAM credentials from /config/users, followed through /config/changes.
+        let credential_cache = Arc::new(crate::security::credential_cache::CredentialCache::new());
+        dynamic_config_manager.set_credential_cache(credential_cache.clone());
         dynamic_config_manager.startup(shutdown_rx.clone()).await;
 
         let listener = &config.listeners[0];
@@ -426,7 +431,18 @@ impl KafkaServer {
         }
 
         log::info!("[KafkaServer id={broker_id}] started");
-        Ok(KafkaServer { config, zk, replica_manager, controller, group_coordinator, bound_port, http_port, http_routes, shutdown_tx })
+        Ok(KafkaServer {
+            config,
+            zk,
+            replica_manager,
+            controller,
+            group_coordinator,
+            bound_port,
+            http_port,
+            http_routes,
+            credential_cache,
+            shutdown_tx,
+        })
     }
 
     pub async fn shutdown(self) {
