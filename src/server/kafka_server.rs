@@ -173,9 +173,13 @@ impl KafkaServer {
         // Every listener's security and the broker's own client side of the
         // inter-broker and control-plane listeners, checked before anything
         // starts: a bad keystore stops start-up with a message.
+        // SCRAM credentials from /config/users, followed through /config/changes.
+        let credential_cache = Arc::new(crate::security::credential_cache::CredentialCache::new());
         let mut listener_securities = Vec::new();
         for l in &config.listeners {
-            listener_securities.push(crate::server::socket_server::listener_security(&config, &l.listener_name)?);
+            let mut security = crate::server::socket_server::listener_security(&config, &l.listener_name)?;
+            security.credentials = credential_cache.clone();
+            listener_securities.push(security);
         }
         let inter_broker_channel = crate::server::socket_server::channel_security(&config, &config.inter_broker_listener_name)?;
         let mut controller_config = ControllerConfig::from_kafka_config(&config);
@@ -310,8 +314,6 @@ impl KafkaServer {
             ),
         );
         dynamic_config_manager.set_client_quotas(client_quotas.clone());
-        // SCRAM credentials from /config/users, followed through /config/changes.
-        let credential_cache = Arc::new(crate::security::credential_cache::CredentialCache::new());
         dynamic_config_manager.set_credential_cache(credential_cache.clone());
         dynamic_config_manager.startup(shutdown_rx.clone()).await;
 
