@@ -132,8 +132,10 @@ impl ChannelSecurity {
 
 /// The SASL client exchange on a fresh connection (the `sasl` module's
 /// client side).
-async fn sasl_login(_stream: &mut Box<dyn BrokerStream>, c: &SaslCredentials) -> Result<(), ClientError> {
-    Err(ClientError::Security(format!("SASL mechanism {} is not available in this build", c.mechanism)))
+async fn sasl_login(stream: &mut Box<dyn BrokerStream>, c: &SaslCredentials) -> Result<(), ClientError> {
+    crate::security::sasl_client_authenticate(stream, &c.mechanism, &c.username, &c.password)
+        .await
+        .map_err(|e| ClientError::Security(format!("SASL {} login as {} failed: {e}", c.mechanism, c.username)))
 }
 
 /// One connection to one broker, with requests sent one at a time.

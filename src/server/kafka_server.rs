@@ -160,6 +160,8 @@ pub struct KafkaServer {
     /// The port of the HTTP endpoint when `metrics.port` is set.
     pub http_port: Option<u16>,
     pub http_routes: crate::server::http_server::HttpRoutes,
+    /// The SCRAM credentials the SASL listeners authenticate against.
+    pub credential_cache: Arc<crate::security::credential_cache::CredentialCache>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -171,9 +173,13 @@ impl KafkaServer {
         // Every listener's security and the broker's own client side of the
         // inter-broker and control-plane listeners, checked before anything
         // starts: a bad keystore stops start-up with a message.
+        // SCRAM credentials from /config/users, followed through /config/changes.
+        let credential_cache = Arc::new(crate::security::credential_cache::CredentialCache::new());
         let mut listener_securities = Vec::new();
         for l in &config.listeners {
-            listener_securities.push(crate::server::socket_server::listener_security(&config, &l.listener_name)?);
+            let mut security = crate::server::socket_server::listener_security(&config, &l.listener_name)?;
+            security.credentials = credential_cache.clone();
+            listener_securities.push(security);
         }
         let inter_broker_channel = crate::server::socket_server::channel_security(&config, &config.inter_broker_listener_name)?;
         let mut controller_config = ControllerConfig::from_kafka_config(&config);
@@ -308,6 +314,7 @@ impl KafkaServer {
             ),
         );
         dynamic_config_manager.set_client_quotas(client_quotas.clone());
+        dynamic_config_manager.set_credential_cache(credential_cache.clone());
         dynamic_config_manager.startup(shutdown_rx.clone()).await;
 
         // One SocketServer per listener (Kafka's Acceptor per EndPoint).
@@ -463,7 +470,20 @@ impl KafkaServer {
         }
 
         log::info!("[KafkaServer id={broker_id}] started");
-        Ok(KafkaServer { config, zk, replica_manager, controller, group_coordinator, bound_port, bound_ports, inter_broker_channel, http_port, http_routes, shutdown_tx })
+        Ok(KafkaServer {
+            config,
+            zk,
+            replica_manager,
+            controller,
+            group_coordinator,
+            bound_port,
+            bound_ports,
+            inter_broker_channel,
+            http_port,
+            http_routes,
+            credential_cache,
+            shutdown_tx,
+        })
     }
 
     pub async fn shutdown(self) {

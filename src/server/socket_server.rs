@@ -44,11 +44,22 @@ pub struct ListenerSecurity {
     /// The TLS server side for SSL and SASL_SSL listeners.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     pub client_auth: ClientAuth,
+    /// SASL_PLAINTEXT and SASL_SSL: mechanisms and PLAIN users.
+    pub sasl: Option<crate::security::SaslListenerConfig>,
+    /// The broker's SCRAM credentials (set by `KafkaServer`).
+    pub credentials: Arc<crate::security::credential_cache::CredentialCache>,
 }
 
 impl ListenerSecurity {
     pub fn plaintext(name: &str) -> ListenerSecurity {
-        ListenerSecurity { name: name.to_string(), protocol: SecurityProtocol::Plaintext, tls: None, client_auth: ClientAuth::None }
+        ListenerSecurity {
+            name: name.to_string(),
+            protocol: SecurityProtocol::Plaintext,
+            tls: None,
+            client_auth: ClientAuth::None,
+            sasl: None,
+            credentials: Default::default(),
+        }
     }
 }
 
@@ -158,9 +169,77 @@ async fn serve_connection(
             let wr = Writer::Tls(BufWriter::with_capacity(64 * 1024, wr));
             serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
         }
-        SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl => {
-            log::error!("closing connection from {peer}: SASL listener {listener} is not served by this build");
-            Ok(())
+        SecurityProtocol::SaslPlaintext => {
+            // SASL first (SaslServerAuthenticator), then requests as the
+            // authenticated principal.
+            let mut stream = stream;
+            let Some(principal) = sasl_authenticate(&mut stream, peer, &security, &mut shutdown).await else { return Ok(()) };
+            let session = Arc::new(Session { principal, peer, listener_name: listener.to_string() });
+            let (rd, wr) = stream.into_split();
+            let rd = BufReader::with_capacity(64 * 1024, rd);
+            let wr = Writer::Plain(BufWriter::with_capacity(64 * 1024, wr));
+            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
+        }
+        SecurityProtocol::SaslSsl => {
+            let Some(acceptor) = security.tls.clone() else {
+                log::error!("closing connection from {peer}: listener {listener} has no TLS settings");
+                return Ok(());
+            };
+            let handshake = tokio::select! {
+                r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => r,
+                _ = shutdown.changed() => return Ok(()),
+            };
+            let mut tls = match handshake {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    log::warn!("closing connection from {peer} on listener {listener}: TLS handshake failed: {e} (a client without TLS, or an untrusted certificate?)");
+                    return Ok(());
+                }
+                Err(_) => {
+                    log::warn!("closing connection from {peer} on listener {listener}: no TLS handshake within {} s", HANDSHAKE_TIMEOUT.as_secs());
+                    return Ok(());
+                }
+            };
+            let Some(principal) = sasl_authenticate(&mut tls, peer, &security, &mut shutdown).await else { return Ok(()) };
+            let session = Arc::new(Session { principal, peer, listener_name: listener.to_string() });
+            let (rd, wr) = tokio::io::split(tls);
+            let rd = BufReader::with_capacity(64 * 1024, rd);
+            let wr = Writer::Tls(BufWriter::with_capacity(64 * 1024, wr));
+            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
+        }
+    }
+}
+
+/// Runs the SASL exchange of a new connection (bounded by the handshake
+/// timeout); `None` when it failed (already answered and logged) or the
+/// broker is shutting down.
+async fn sasl_authenticate<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send>(
+    stream: &mut S,
+    peer: SocketAddr,
+    security: &ListenerSecurity,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<KafkaPrincipal> {
+    let Some(cfg) = &security.sasl else {
+        log::error!("closing connection from {peer}: listener {} has no SASL settings", security.name);
+        return None;
+    };
+    let ctx = cfg.for_connection(security.credentials.clone(), peer);
+    let r = tokio::select! {
+        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, crate::security::authenticate(stream, &ctx)) => r,
+        _ = shutdown.changed() => return None,
+    };
+    match r {
+        Ok(Ok(p)) => {
+            log::debug!("SASL connection from {peer} on listener {} as {p}", security.name);
+            Some(p)
+        }
+        Ok(Err(e)) => {
+            log::debug!("{e}");
+            None
+        }
+        Err(_) => {
+            log::warn!("closing connection from {peer} on listener {}: SASL authentication not completed within {} s", security.name, HANDSHAKE_TIMEOUT.as_secs());
+            None
         }
     }
 }
@@ -309,12 +388,25 @@ pub fn listener_security(config: &crate::config::KafkaConfig, name: &str) -> Res
         SecurityProtocol::Ssl => {
             let ssl = crate::security::ssl::SslSettings::from_config(config, name)?;
             let tls = tokio_rustls::TlsAcceptor::from(ssl.server_config()?);
-            Ok(ListenerSecurity { name: name.to_string(), protocol, tls: Some(tls), client_auth: ssl.client_auth })
+            Ok(ListenerSecurity {
+                name: name.to_string(),
+                protocol,
+                tls: Some(tls),
+                client_auth: ssl.client_auth,
+                sasl: None,
+                credentials: Default::default(),
+            })
         }
-        SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl => Err(format!(
-            "listener {name}: {} listeners are not supported by this build yet",
-            protocol.name()
-        )),
+        SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl => {
+            let sasl = crate::security::SaslListenerConfig::from_props(&config.props, name)?;
+            let (tls, client_auth) = if protocol == SecurityProtocol::SaslSsl {
+                let ssl = crate::security::ssl::SslSettings::from_config(config, name)?;
+                (Some(tokio_rustls::TlsAcceptor::from(ssl.server_config()?)), ssl.client_auth)
+            } else {
+                (None, ClientAuth::None)
+            };
+            Ok(ListenerSecurity { name: name.to_string(), protocol, tls, client_auth, sasl: Some(sasl), credentials: Default::default() })
+        }
     }
 }
 
@@ -332,5 +424,32 @@ pub fn channel_security(config: &crate::config::KafkaConfig, listener: &str) -> 
         }
         _ => None,
     };
-    Ok(crate::client::ChannelSecurity { protocol, tls, sasl: None })
+    let sasl = match protocol {
+        SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl => Some(inter_broker_sasl_credentials(&config.props, listener)?),
+        _ => None,
+    };
+    Ok(crate::client::ChannelSecurity { protocol, tls, sasl })
+}
+
+/// The broker's own SASL login on a SASL inter-broker listener:
+/// `sasl.mechanism.inter.broker.protocol` (Kafka's default GSSAPI is not
+/// implemented) and the `username`/`password` of that listener's JAAS
+/// config for the mechanism (Kafka's `JaasContext.loadServerContext`).
+pub fn inter_broker_sasl_credentials(
+    props: &std::collections::BTreeMap<String, String>,
+    listener: &str,
+) -> Result<crate::client::SaslCredentials, String> {
+    let mechanism = props.get("sasl.mechanism.inter.broker.protocol").map(|s| s.trim().to_string()).unwrap_or_else(|| "GSSAPI".into());
+    if !crate::security::sasl_server_authenticator::SUPPORTED_MECHANISMS.contains(&mechanism.as_str()) {
+        return Err(format!(
+            "sasl.mechanism.inter.broker.protocol={mechanism} is not supported (one of {})",
+            crate::security::sasl_server_authenticator::SUPPORTED_MECHANISMS.join(", ")
+        ));
+    }
+    let jaas = crate::security::plain::jaas_config_for(props, listener, &mechanism)
+        .ok_or_else(|| format!("no JAAS config (listener.name.{}.{}.sasl.jaas.config) for the inter-broker login", listener.to_ascii_lowercase(), mechanism.to_ascii_lowercase()))??;
+    let (username, password) = jaas
+        .username_password()
+        .ok_or_else(|| format!("the JAAS config of listener {listener} for {mechanism} has no username/password for the inter-broker login"))?;
+    Ok(crate::client::SaslCredentials { mechanism, username, password })
 }
