@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """bench/security.py [--records N] [--size B] [--rounds R]
 
-Produce and consume throughput of one zkafka broker over PLAINTEXT and SSL
-(and any further listener given with --listener NAME=conf.json) in the same
-run, with confluent-kafka (librdkafka with OpenSSL) as the client. One real
-ZooKeeper and one broker with a PLAINTEXT and an SSL listener are started;
-the certificates are made by openssl in the run directory and removed with it.
+Produce and consume throughput of one zkafka broker over PLAINTEXT, SSL and
+SASL_SSL (PLAIN) in the same run, with confluent-kafka (librdkafka with
+OpenSSL) as the client. One real ZooKeeper and one broker with the three
+listeners are started; the certificates are made by openssl in the run
+directory and removed with it.
 
 Each round produces N records of B bytes (acks=1, linger.ms=5) to a fresh
 topic of 6 partitions and consumes them back (assign() from the beginning),
@@ -102,19 +102,25 @@ def main():
     zk = ZooKeeper(run / "zk").start()
     cluster = Cluster(zk, run / "cluster", "bench-security")
     try:
-        port, sslp = free_port(), free_port()
+        port, sslp, saslp = free_port(), free_port(), free_port()
         cluster.add_broker(0, port=port, **{
-            "listeners": f"PLAINTEXT://127.0.0.1:{port},SSL://127.0.0.1:{sslp}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{port},SSL://127.0.0.1:{sslp},SASL_SSL://127.0.0.1:{saslp}",
             "ssl.keystore.type": "PEM", "ssl.keystore.location": str(certs / "keystore.pem"),
-            "ssl.truststore.type": "PEM", "ssl.truststore.location": str(certs / "ca.pem")})
+            "ssl.truststore.type": "PEM", "ssl.truststore.location": str(certs / "ca.pem"),
+            "listener.name.sasl_ssl.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.sasl_ssl.plain.sasl.jaas.config":
+                'org.apache.kafka.common.security.plain.PlainLoginModule required user_bench="bench-secret";'})
+        tls_conf = {"security.protocol": "SSL", "ssl.ca.location": str(certs / "ca.pem")}
         listeners = {
             "PLAINTEXT": (f"127.0.0.1:{port}", {}),
-            "SSL": (f"127.0.0.1:{sslp}", {"security.protocol": "SSL", "ssl.ca.location": str(certs / "ca.pem")}),
+            "SSL": (f"127.0.0.1:{sslp}", tls_conf),
+            "SASL_SSL": (f"127.0.0.1:{saslp}", {**tls_conf, "security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN",
+                                                "sasl.username": "bench", "sasl.password": "bench-secret"}),
         }
         results = {name: {"produce": [], "consume": []} for name in listeners}
         names = list(listeners)
         for r in range(args.rounds):
-            order = names if r % 2 == 0 else list(reversed(names))
+            order = names if r % 2 == 0 else list(reversed(names))  # neither always first
             for name in order:
                 bootstrap, conf = listeners[name]
                 topic = f"bench-{name.lower()}-{r}"

@@ -214,6 +214,9 @@ def test_replication_and_controller_over_the_ssl_inter_broker_listener(tls, cert
     # The restarted broker catches up over the SSL inter-broker listener.
     wait_until(lambda: len(json.loads(tls.zk_get(f"/brokers/topics/{topic}/partitions/0/state")[0])["isr"]) == 3,
                timeout=60, what="the restarted broker back in the ISR")
+    # The controller's and the fetchers' connections present the broker
+    # certificate: their principal is its DN (what super.users names).
+    assert any("on listener INTERNAL as User:CN=broker,O=zkafka" in b.log_text() for b in tls.brokers)
     for b in tls.brokers:
         log = b.log_text()
         assert "has no INTERNAL endpoint" not in log
