@@ -4,6 +4,7 @@
 //! An invalid value stops start-up with a message naming the key; an unknown
 //! key is logged as a warning, as Kafka does.
 
+use crate::zk::SecurityProtocol;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -34,11 +35,12 @@ impl EndPoint {
         let (name, rest) = s.trim().split_once("://")?;
         let (host, port) = rest.rsplit_once(':')?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        if name.is_empty() {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
             return None;
         }
         Some(EndPoint {
-            listener_name: name.to_string(),
+            // Kafka's `ListenerName.normalised`: listener names are upper case.
+            listener_name: name.to_ascii_uppercase(),
             host: host.to_string(),
             port: port.parse().ok()?,
         })
@@ -81,6 +83,25 @@ const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
     ("advertised.listeners", None),
     ("listener.security.protocol.map", None),
     ("inter.broker.listener.name", None),
+    ("security.inter.broker.protocol", Some("PLAINTEXT")),
+    ("control.plane.listener.name", None),
+    // TLS (`ssl.*`, also as `listener.name.<listener>.ssl.*`; security::ssl).
+    ("ssl.keystore.type", Some("JKS")),
+    ("ssl.keystore.location", None),
+    ("ssl.keystore.password", None),
+    ("ssl.key.password", None),
+    ("ssl.keystore.certificate.chain", None),
+    ("ssl.keystore.key", None),
+    ("ssl.truststore.type", Some("JKS")),
+    ("ssl.truststore.location", None),
+    ("ssl.truststore.password", None),
+    ("ssl.truststore.certificates", None),
+    ("ssl.client.auth", Some("none")),
+    ("ssl.protocol", Some("TLSv1.3")),
+    ("ssl.enabled.protocols", Some("TLSv1.2,TLSv1.3")),
+    ("ssl.endpoint.identification.algorithm", Some("https")),
+    ("ssl.principal.mapping.rules", Some("DEFAULT")),
+    ("ssl.cipher.suites", None),
     ("log.dirs", None),
     ("log.dir", Some("/tmp/kafka-logs")),
     ("zookeeper.connect", None),
@@ -174,6 +195,15 @@ pub struct KafkaConfig {
     pub broker_id: i32,
     pub listeners: Vec<EndPoint>,
     pub advertised_listeners: Vec<EndPoint>,
+    /// `listener.security.protocol.map`, listener names normalised (upper case).
+    pub listener_security_protocol_map: Vec<(String, SecurityProtocol)>,
+    /// `inter.broker.listener.name`, or the listener named after
+    /// `security.inter.broker.protocol`: the controller's and the replica
+    /// fetchers' listener.
+    pub inter_broker_listener_name: String,
+    /// `control.plane.listener.name`: when set, the controller's requests
+    /// to brokers use this listener instead of the inter-broker one.
+    pub control_plane_listener_name: Option<String>,
     pub log_dirs: Vec<PathBuf>,
     pub zookeeper_connect: String,
     pub zookeeper_session_timeout_ms: u64,
@@ -325,6 +355,126 @@ fn parse_listeners(key: &str, v: &str) -> Result<Vec<EndPoint>, ConfigError> {
     Ok(out)
 }
 
+/// `listener.name.<listener in lower case>.<key>`, Kafka's per-listener
+/// config prefix (`ListenerName.configPrefix`).
+pub fn listener_prefixed(listener: &str, key: &str) -> String {
+    format!("listener.name.{}.{key}", listener.to_ascii_lowercase())
+}
+
+/// Kafka's default `listener.security.protocol.map`: every protocol as a
+/// listener of its own name.
+pub const DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP: &str =
+    "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL";
+
+/// Parses `listener.security.protocol.map` (`NAME:PROTOCOL,...`).
+pub fn parse_listener_security_protocol_map(v: &str) -> Result<Vec<(String, SecurityProtocol)>, ConfigError> {
+    let key = "listener.security.protocol.map";
+    let mut out: Vec<(String, SecurityProtocol)> = Vec::new();
+    for part in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, proto) = part.split_once(':').ok_or_else(|| {
+            ConfigError(format!("Invalid value {v} for configuration {key}: Map entry {part} is not NAME:PROTOCOL"))
+        })?;
+        let name = name.trim().to_ascii_uppercase();
+        let proto = proto.trim().to_ascii_uppercase();
+        let p = SecurityProtocol::from_name(&proto).ok_or_else(|| {
+            ConfigError(format!("Invalid value {v} for configuration {key}: No enum constant for security protocol {proto}"))
+        })?;
+        if name.is_empty() || out.iter().any(|(n, _)| *n == name) {
+            return Err(ConfigError(format!("Invalid value {v} for configuration {key}: listener names must be non-empty and unique")));
+        }
+        out.push((name, p));
+    }
+    Ok(out)
+}
+
+type ListenerSettings = (Vec<(String, SecurityProtocol)>, String, Option<String>);
+
+/// Kafka's listener checks (`KafkaConfig.validateValues` and
+/// `getInterBrokerListenerNameAndSecurityProtocol`): every listener has a
+/// protocol, advertised listeners are a subset of the listeners, the
+/// inter-broker listener is advertised, the control-plane listener exists
+/// and differs from the inter-broker one.
+fn validate_listeners(
+    listeners: &[EndPoint],
+    advertised: &[EndPoint],
+    props: &BTreeMap<String, String>,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<ListenerSettings, ConfigError> {
+    let explicit_map = get("listener.security.protocol.map");
+    let map = parse_listener_security_protocol_map(
+        explicit_map.as_deref().unwrap_or(DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP),
+    )?;
+    let names: Vec<&str> = listeners.iter().map(|l| l.listener_name.as_str()).collect();
+    let valid = names.join(",");
+    for l in listeners.iter().chain(advertised) {
+        if !map.iter().any(|(n, _)| *n == l.listener_name) {
+            return Err(ConfigError(format!(
+                "Invalid value {} for configuration listeners: No security protocol defined for listener {}",
+                l.connection_string(),
+                l.listener_name
+            )));
+        }
+    }
+    if let Some(a) = advertised.iter().find(|a| !names.contains(&a.listener_name.as_str())) {
+        return Err(ConfigError(format!(
+            "advertised.listeners listener names must be equal to or a subset of the ones defined in listeners. Found {}. The valid options based on the current configuration are {valid}",
+            a.listener_name
+        )));
+    }
+    if advertised.iter().any(|a| a.host == "0.0.0.0") {
+        return Err(ConfigError(
+            "advertised.listeners cannot use the nonroutable meta-address 0.0.0.0. Use a routable IP address.".into(),
+        ));
+    }
+    let inter_broker = match (get("inter.broker.listener.name"), props.get("security.inter.broker.protocol").cloned()) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError(
+                "Only one of inter.broker.listener.name and security.inter.broker.protocol should be set.".into(),
+            ))
+        }
+        (Some(name), None) => {
+            let name = name.trim().to_ascii_uppercase();
+            if !map.iter().any(|(n, _)| *n == name) {
+                return Err(ConfigError(format!(
+                    "Listener with name {name} defined in inter.broker.listener.name not found in listener.security.protocol.map."
+                )));
+            }
+            name
+        }
+        (None, p) => {
+            let p = p.or_else(|| get("security.inter.broker.protocol")).unwrap_or_else(|| "PLAINTEXT".into());
+            let p = p.trim().to_ascii_uppercase();
+            if SecurityProtocol::from_name(&p).is_none() {
+                return Err(ConfigError(format!(
+                    "Invalid value {p} for configuration security.inter.broker.protocol: must be one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"
+                )));
+            }
+            p
+        }
+    };
+    if !advertised.iter().any(|a| a.listener_name == inter_broker) {
+        return Err(ConfigError(format!(
+            "inter.broker.listener.name must be a listener name defined in advertised.listeners. The valid options based on currently configured listeners are {valid}"
+        )));
+    }
+    let control_plane = get("control.plane.listener.name").map(|n| n.trim().to_ascii_uppercase()).filter(|n| !n.is_empty());
+    if let Some(cp) = &control_plane {
+        if !names.contains(&cp.as_str()) || !advertised.iter().any(|a| a.listener_name == *cp) {
+            return Err(ConfigError(format!(
+                "control.plane.listener.name must be a listener name defined in listeners and advertised.listeners. The valid options based on currently configured listeners are {valid}"
+            )));
+        }
+        if *cp == inter_broker {
+            return Err(ConfigError(format!(
+                "control.plane.listener.name, when defined, should have a different value from the inter broker listener name. Currently they both have the value {cp}"
+            )));
+        }
+    }
+    // The map written to ZooKeeper and used at run time: the listeners' entries.
+    let used = map.into_iter().filter(|(n, _)| names.contains(&n.as_str())).collect();
+    Ok((used, inter_broker, control_plane))
+}
+
 impl KafkaConfig {
     /// Reads a properties file and applies `overrides` (`key=value` each) on top.
     pub fn from_file(path: &std::path::Path, overrides: &[String]) -> Result<KafkaConfig, ConfigError> {
@@ -343,7 +493,8 @@ impl KafkaConfig {
     /// Builds and validates the configuration from raw key/value pairs.
     pub fn from_props(props: BTreeMap<String, String>) -> Result<KafkaConfig, ConfigError> {
         for k in props.keys() {
-            if !KNOWN_KEYS.iter().any(|(known, _)| known == k) {
+            // `listener.name.<l>.<key>` keys are read per listener (security).
+            if !KNOWN_KEYS.iter().any(|(known, _)| known == k) && !k.starts_with("listener.name.") {
                 log::warn!("The configuration '{k}' was supplied but isn't a known config.");
             }
         }
@@ -363,14 +514,6 @@ impl KafkaConfig {
             )));
         }
         let listeners = parse_listeners("listeners", &req("listeners")?)?;
-        for l in &listeners {
-            if l.listener_name != "PLAINTEXT" {
-                return Err(ConfigError(format!(
-                    "Invalid value {} for configuration listeners: only PLAINTEXT listeners are supported",
-                    l.connection_string()
-                )));
-            }
-        }
         let advertised_listeners = match get("advertised.listeners") {
             Some(v) => parse_listeners("advertised.listeners", &v)?,
             None => listeners
@@ -387,6 +530,8 @@ impl KafkaConfig {
                 })
                 .collect(),
         };
+        let (listener_security_protocol_map, inter_broker_listener_name, control_plane_listener_name) =
+            validate_listeners(&listeners, &advertised_listeners, &props, &get)?;
         let log_dirs_raw = get("log.dirs").or_else(|| get("log.dir")).unwrap_or_default();
         let log_dirs: Vec<PathBuf> =
             log_dirs_raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from).collect();
@@ -420,6 +565,9 @@ impl KafkaConfig {
             broker_id,
             listeners,
             advertised_listeners,
+            listener_security_protocol_map,
+            inter_broker_listener_name,
+            control_plane_listener_name,
             log_dirs,
             zookeeper_connect,
             zookeeper_session_timeout_ms,
@@ -480,6 +628,25 @@ impl KafkaConfig {
         self.props.get(key).cloned().or_else(|| {
             KNOWN_KEYS.iter().find(|(k, _)| *k == key).and_then(|(_, d)| d.map(str::to_string))
         })
+    }
+
+    /// The security protocol of `listener` (a normalised listener name).
+    pub fn security_protocol(&self, listener: &str) -> Option<SecurityProtocol> {
+        self.listener_security_protocol_map.iter().find(|(l, _)| l == listener).map(|(_, p)| *p)
+    }
+
+    /// The security protocol of the inter-broker listener.
+    pub fn inter_broker_security_protocol(&self) -> SecurityProtocol {
+        self.security_protocol(&self.inter_broker_listener_name).unwrap_or(SecurityProtocol::Plaintext)
+    }
+
+    /// A listener's value of `key`: `listener.name.<listener lower case>.<key>`
+    /// when set, else `key` (Kafka's `valuesWithPrefixOverride`).
+    pub fn listener_prop(&self, listener: &str, key: &str) -> Option<String> {
+        self.props
+            .get(&listener_prefixed(listener, key))
+            .cloned()
+            .or_else(|| self.get(key))
     }
 
     /// An integer key with Kafka's default; a bad value was already rejected
@@ -579,5 +746,83 @@ mod tests {
         let mut p = base();
         p.push(("log.flush.scheduler.interval.ms", "1000"));
         assert_eq!(KafkaConfig::from_props(props(&p)).unwrap().log_flush_scheduler_interval_ms, 1000);
+    }
+
+    fn listener_cfg(extra: &[(&'static str, &'static str)]) -> Result<KafkaConfig, ConfigError> {
+        let mut p = base();
+        p.extend_from_slice(extra);
+        KafkaConfig::from_props(props(&p))
+    }
+
+    #[test]
+    fn several_named_listeners_with_a_protocol_map() {
+        let c = listener_cfg(&[
+            ("listeners", "internal://127.0.0.1:9093,EXTERNAL://:9094,PLAINTEXT://:9092"),
+            ("advertised.listeners", "INTERNAL://b1:9093,external://pub.example:19094,PLAINTEXT://b1:9092"),
+            ("listener.security.protocol.map", "INTERNAL:SSL,external:sasl_ssl,PLAINTEXT:PLAINTEXT,UNUSED:SSL"),
+            ("inter.broker.listener.name", "internal"),
+            ("control.plane.listener.name", "PLAINTEXT"),
+        ])
+        .unwrap();
+        let names: Vec<&str> = c.listeners.iter().map(|l| l.listener_name.as_str()).collect();
+        assert_eq!(names, ["INTERNAL", "EXTERNAL", "PLAINTEXT"]);
+        assert_eq!(c.advertised_listeners[1].host, "pub.example");
+        assert_eq!(c.inter_broker_listener_name, "INTERNAL");
+        assert_eq!(c.inter_broker_security_protocol(), SecurityProtocol::Ssl);
+        assert_eq!(c.security_protocol("EXTERNAL"), Some(SecurityProtocol::SaslSsl));
+        assert_eq!(c.security_protocol("UNUSED"), None, "only the listeners' entries are kept");
+        assert_eq!(c.control_plane_listener_name.as_deref(), Some("PLAINTEXT"));
+    }
+
+    #[test]
+    fn default_map_and_security_inter_broker_protocol() {
+        let c = listener_cfg(&[("listeners", "PLAINTEXT://:9092,SSL://:9093"), ("security.inter.broker.protocol", "SSL")])
+            .unwrap();
+        assert_eq!(c.inter_broker_listener_name, "SSL");
+        assert_eq!(c.security_protocol("SSL"), Some(SecurityProtocol::Ssl));
+        let c = listener_cfg(&[("listeners", "PLAINTEXT://:9092,SSL://:9093")]).unwrap();
+        assert_eq!(c.inter_broker_listener_name, "PLAINTEXT");
+    }
+
+    #[test]
+    fn listener_prefixed_keys_override_plain_ones() {
+        let c = listener_cfg(&[
+            ("listeners", "PLAINTEXT://:9092,INTERNAL://:9093"),
+            ("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,INTERNAL:SSL"),
+            ("ssl.client.auth", "requested"),
+            ("listener.name.internal.ssl.client.auth", "required"),
+        ])
+        .unwrap();
+        assert_eq!(c.listener_prop("INTERNAL", "ssl.client.auth").as_deref(), Some("required"));
+        assert_eq!(c.listener_prop("PLAINTEXT", "ssl.client.auth").as_deref(), Some("requested"));
+        assert_eq!(c.listener_prop("PLAINTEXT", "ssl.keystore.location"), None);
+    }
+
+    #[test]
+    fn listener_mistakes_are_refused_as_kafka_does() {
+        for (extra, needle) in [
+            (vec![("listeners", "CLIENT://:9092")], "No security protocol defined for listener CLIENT"),
+            (
+                vec![("listeners", "PLAINTEXT://:9092"), ("advertised.listeners", "SSL://h:9093")],
+                "must be equal to or a subset",
+            ),
+            (vec![("listeners", "PLAINTEXT://:9092"), ("advertised.listeners", "PLAINTEXT://0.0.0.0:9092")], "0.0.0.0"),
+            (
+                vec![("listeners", "PLAINTEXT://:9092"), ("inter.broker.listener.name", "PLAINTEXT"), ("security.inter.broker.protocol", "PLAINTEXT")],
+                "Only one of inter.broker.listener.name and security.inter.broker.protocol",
+            ),
+            (vec![("listeners", "PLAINTEXT://:9092"), ("inter.broker.listener.name", "REPL")], "not found in listener.security.protocol.map"),
+            (vec![("listeners", "SSL://:9093")], "inter.broker.listener.name must be a listener name defined in advertised.listeners"),
+            (
+                vec![("listeners", "PLAINTEXT://:9092,SSL://:9093"), ("control.plane.listener.name", "PLAINTEXT")],
+                "should have a different value",
+            ),
+            (vec![("listeners", "PLAINTEXT://:9092"), ("control.plane.listener.name", "CTRL")], "control.plane.listener.name must be"),
+            (vec![("listeners", "PLAINTEXT://:9092,plaintext://:9093")], "Each listener must have a different name"),
+            (vec![("listeners", "PLAINTEXT://:9092"), ("listener.security.protocol.map", "PLAINTEXT:TLS")], "listener.security.protocol.map"),
+        ] {
+            let err = listener_cfg(&extra).unwrap_err();
+            assert!(err.0.contains(needle), "{extra:?}: {err} should contain {needle}");
+        }
     }
 }

@@ -919,3 +919,57 @@ impl KafkaClient {
         out
     }
 }
+
+use crate::protocol::messages::alter_user_scram_credentials::{
+    AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse, ScramCredentialDeletion, ScramCredentialUpsertion,
+};
+use crate::protocol::messages::describe_user_scram_credentials::{
+    DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse,
+};
+
+/// One change of `alter_user_scram_credentials`: Kafka's
+/// `UserScramCredentialUpsertion` (password, iterations) or `UserScramCredentialDeletion`.
+pub enum ScramAlteration {
+    Upsert { mechanism: crate::security::scram::ScramMechanism, iterations: i32, password: String },
+    Delete { mechanism: crate::security::scram::ScramMechanism },
+}
+
+impl KafkaClient {
+    /// DescribeUserScramCredentials (any broker); `users` empty = every user.
+    pub async fn describe_user_scram_credentials(&mut self, users: &[String]) -> Result<DescribeUserScramCredentialsResponse, String> {
+        let req = DescribeUserScramCredentialsRequest { users: Some(users.to_vec()), ..Default::default() };
+        let timeout = self.timeout();
+        self.send_any(0, &req, timeout).await.map_err(|e| e.to_string())
+    }
+
+    /// AlterUserScramCredentials (the controller) for one user, as Kafka's
+    /// admin client builds it: a fresh random salt per upsertion and the
+    /// salted password computed here, never the password on the wire.
+    pub async fn alter_user_scram_credentials(
+        &mut self,
+        user: &str,
+        changes: &[ScramAlteration],
+    ) -> Result<AlterUserScramCredentialsResponse, String> {
+        let mut req = AlterUserScramCredentialsRequest::default();
+        for c in changes {
+            match c {
+                ScramAlteration::Delete { mechanism } => {
+                    req.deletions.push(ScramCredentialDeletion { name: user.to_string(), mechanism: mechanism.type_id() })
+                }
+                ScramAlteration::Upsert { mechanism, iterations, password } => {
+                    let salt = crate::security::scram::secure_random_string().into_bytes();
+                    let salted = mechanism.hi(password.as_bytes(), &salt, (*iterations).max(1) as u32);
+                    req.upsertions.push(ScramCredentialUpsertion {
+                        name: user.to_string(),
+                        mechanism: mechanism.type_id(),
+                        iterations: *iterations,
+                        salt: salt.into(),
+                        salted_password: salted.into(),
+                    });
+                }
+            }
+        }
+        let timeout = self.timeout();
+        self.send_to_controller(0, &req, timeout).await.map_err(|e| e.to_string())
+    }
+}

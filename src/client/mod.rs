@@ -14,7 +14,9 @@ use crate::protocol::{encode_request_frame, CodecError, Message, Reader, Respons
 use bytes::BytesMut;
 use std::fmt;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use crate::zk::SecurityProtocol;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Largest response frame a client accepts (Kafka's `socket.request.max.bytes` default).
@@ -29,6 +31,8 @@ pub enum ClientError {
     /// A response frame claimed a size outside `0..=MAX_RESPONSE_BYTES`.
     BadFrameSize(i32),
     Timeout,
+    /// TLS or SASL failed (handshake, certificate, login).
+    Security(String),
 }
 
 impl fmt::Display for ClientError {
@@ -41,6 +45,7 @@ impl fmt::Display for ClientError {
             }
             ClientError::BadFrameSize(n) => write!(f, "bad response frame size {n}"),
             ClientError::Timeout => write!(f, "request timed out"),
+            ClientError::Security(e) => write!(f, "{e}"),
         }
     }
 }
@@ -59,9 +64,83 @@ impl From<CodecError> for ClientError {
     }
 }
 
-/// One TCP connection to one broker, with requests sent one at a time.
+/// A byte stream to a broker: plain TCP or TLS over TCP.
+pub trait BrokerStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> BrokerStream for T {}
+
+/// SASL credentials a broker uses on a SASL inter-broker listener
+/// (`sasl.mechanism.inter.broker.protocol` and the listener's JAAS login).
+#[derive(Clone)]
+pub struct SaslCredentials {
+    pub mechanism: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for SaslCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SaslCredentials({} as {})", self.mechanism, self.username)
+    }
+}
+
+/// How to open a connection to a broker's listener (Kafka's
+/// `ChannelBuilder` on the client side): the listener's security protocol,
+/// the TLS client settings for SSL/SASL_SSL, the SASL login for SASL ones.
+#[derive(Clone, Debug)]
+pub struct ChannelSecurity {
+    pub protocol: SecurityProtocol,
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub sasl: Option<SaslCredentials>,
+}
+
+impl ChannelSecurity {
+    pub fn plaintext() -> ChannelSecurity {
+        ChannelSecurity { protocol: SecurityProtocol::Plaintext, tls: None, sasl: None }
+    }
+
+    /// Opens the byte stream (TCP, then the TLS handshake, then SASL) to
+    /// `addr` ("host:port"; the host is the name checked in the server's
+    /// certificate when host name verification is on).
+    pub async fn open(&self, addr: &str) -> Result<Box<dyn BrokerStream>, ClientError> {
+        let tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let mut stream: Box<dyn BrokerStream> = match self.protocol {
+            SecurityProtocol::Plaintext | SecurityProtocol::SaslPlaintext => Box::new(tcp),
+            SecurityProtocol::Ssl | SecurityProtocol::SaslSsl => {
+                let cfg = self.tls.clone().ok_or_else(|| {
+                    ClientError::Security(format!("no TLS settings for a {} connection", self.protocol.name()))
+                })?;
+                let host = addr.rsplit_once(':').map(|(h, _)| h).unwrap_or(addr).trim_start_matches('[').trim_end_matches(']');
+                let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                    .map_err(|e| ClientError::Security(format!("bad TLS server name {host}: {e}")))?;
+                let tls = tokio_rustls::TlsConnector::from(cfg)
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| ClientError::Security(format!("TLS handshake with {addr} failed: {e}")))?;
+                Box::new(tls)
+            }
+        };
+        if matches!(self.protocol, SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl) {
+            let Some(c) = &self.sasl else {
+                return Err(ClientError::Security(format!("no SASL login for a {} connection", self.protocol.name())));
+            };
+            sasl_login(&mut stream, c).await?;
+        }
+        Ok(stream)
+    }
+}
+
+/// The SASL client exchange on a fresh connection (the `sasl` module's
+/// client side).
+async fn sasl_login(stream: &mut Box<dyn BrokerStream>, c: &SaslCredentials) -> Result<(), ClientError> {
+    crate::security::sasl_client_authenticate(stream, &c.mechanism, &c.username, &c.password)
+        .await
+        .map_err(|e| ClientError::Security(format!("SASL {} login as {} failed: {e}", c.mechanism, c.username)))
+}
+
+/// One connection to one broker, with requests sent one at a time.
 pub struct BrokerConnection {
-    stream: TcpStream,
+    stream: Box<dyn BrokerStream>,
     next_correlation_id: i32,
     client_id: String,
     addr: String,
@@ -70,10 +149,18 @@ pub struct BrokerConnection {
 impl BrokerConnection {
     /// Connects to `addr` ("host:port"), giving up after `timeout`.
     pub async fn connect(addr: &str, client_id: &str, timeout: Duration) -> Result<Self, ClientError> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| ClientError::Timeout)??;
-        stream.set_nodelay(true)?;
+        Self::connect_secured(addr, client_id, timeout, &ChannelSecurity::plaintext()).await
+    }
+
+    /// Connects to `addr` with the listener's security (TLS handshake and
+    /// SASL login included in `timeout`).
+    pub async fn connect_secured(
+        addr: &str,
+        client_id: &str,
+        timeout: Duration,
+        security: &ChannelSecurity,
+    ) -> Result<Self, ClientError> {
+        let stream = tokio::time::timeout(timeout, security.open(addr)).await.map_err(|_| ClientError::Timeout)??;
         Ok(BrokerConnection {
             stream,
             next_correlation_id: 0,

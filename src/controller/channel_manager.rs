@@ -52,7 +52,7 @@ impl ControllerChannelManager {
     /// Starts a sender for `broker` (replacing an older one).
     pub fn add_broker(&mut self, broker: &BrokerInfo) {
         self.remove_broker(broker.id);
-        let addr = broker.endpoint(&self.config.inter_broker_listener_name).map(|e| e.address());
+        let addr = broker.endpoint(&self.config.control_listener_name).map(|e| e.address());
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(run_sender(broker.id, addr, rx, self.config.clone(), self.events.clone()));
         self.senders.insert(broker.id, BrokerSender { tx, task });
@@ -111,7 +111,7 @@ async fn run_sender(
     events: ControllerEventManager,
 ) {
     let Some(addr) = addr else {
-        warn!("Broker {broker_id} has no {} endpoint; controller requests to it are dropped", config.inter_broker_listener_name);
+        warn!("Broker {broker_id} has no {} endpoint; controller requests to it are dropped", config.control_listener_name);
         while rx.recv().await.is_some() {}
         return;
     };
@@ -122,7 +122,7 @@ async fn run_sender(
         loop {
             let c = match conn.as_mut() {
                 Some(c) => c,
-                None => match BrokerConnection::connect(&addr, &client_id, config.request_timeout).await {
+                None => match BrokerConnection::connect_secured(&addr, &client_id, config.request_timeout, &config.channel).await {
                     Ok(c) => {
                         info!("Controller {} connected to broker {broker_id} at {addr}", config.broker_id);
                         conn.insert(c)

@@ -34,6 +34,11 @@ pub struct ControllerConfig {
     pub broker_id: i32,
     /// `inter.broker.listener.name` (or the listener of `security.inter.broker.protocol`).
     pub inter_broker_listener_name: String,
+    /// The listener the controller's requests to brokers go to
+    /// (`control.plane.listener.name`, else the inter-broker listener), and
+    /// how to connect to it.
+    pub control_listener_name: String,
+    pub channel: crate::client::ChannelSecurity,
     /// `controller.socket.timeout.ms` (default 30000): per request to a broker.
     pub request_timeout: Duration,
     /// Backoff between retries of a failed send to a live broker.
@@ -61,6 +66,8 @@ impl ControllerConfig {
         ControllerConfig {
             broker_id,
             inter_broker_listener_name: "PLAINTEXT".into(),
+            control_listener_name: "PLAINTEXT".into(),
+            channel: crate::client::ChannelSecurity::plaintext(),
             request_timeout: Duration::from_millis(30000),
             retry_backoff: Duration::from_millis(100),
             leader_and_isr_version: 5,
@@ -77,12 +84,9 @@ impl ControllerConfig {
 
     /// The controller settings of a broker's configuration.
     pub fn from_kafka_config(c: &KafkaConfig) -> Self {
-        let listener = c
-            .get("inter.broker.listener.name")
-            .or_else(|| c.listeners.first().map(|l| l.listener_name.clone()))
-            .unwrap_or_else(|| "PLAINTEXT".into());
         ControllerConfig {
-            inter_broker_listener_name: listener,
+            inter_broker_listener_name: c.inter_broker_listener_name.clone(),
+            control_listener_name: c.control_plane_listener_name.clone().unwrap_or_else(|| c.inter_broker_listener_name.clone()),
             request_timeout: Duration::from_millis(c.get_i64("controller.socket.timeout.ms", 30000).max(1) as u64),
             unclean_leader_election_enable: c.unclean_leader_election_enable,
             auto_leader_rebalance_enable: c.auto_leader_rebalance_enable,

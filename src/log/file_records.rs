@@ -63,6 +63,26 @@ impl FileRecords {
         Ok(Bytes::from(buf))
     }
 
+    /// Copies the slice to `w` through memory, 64 KiB at a time: for
+    /// streams that are not a plain socket (TLS), where sendfile cannot be
+    /// used. Fails if the file shrank underneath, like `write_to`.
+    pub async fn copy_to<W: tokio::io::AsyncWrite + Unpin>(&self, w: &mut W) -> io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        const CHUNK: usize = 64 * 1024;
+        let mut buf = vec![0u8; CHUNK.min(self.len)];
+        let mut done = 0usize;
+        while done < self.len {
+            let n = (self.len - done).min(CHUNK);
+            let got = read_full_at(&self.file, &mut buf[..n], self.position + done as u64)?;
+            if got < n {
+                return Err(truncated());
+            }
+            w.write_all(&buf[..n]).await?;
+            done += n;
+        }
+        Ok(())
+    }
+
     /// Sends the slice to `stream` (everything buffered before it must have
     /// been written first). Fails if the file shrank underneath: the
     /// response frame promised `len` bytes, so the connection must close.

@@ -22,6 +22,7 @@ pub enum ApiKey {
     SyncGroup = 14,
     DescribeGroups = 15,
     ListGroups = 16,
+    SaslHandshake = 17,
     ApiVersions = 18,
     CreateTopics = 19,
     DeleteTopics = 20,
@@ -32,6 +33,7 @@ pub enum ApiKey {
     AlterConfigs = 33,
     AlterReplicaLogDirs = 34,
     DescribeLogDirs = 35,
+    SaslAuthenticate = 36,
     CreatePartitions = 37,
     DeleteGroups = 42,
     ElectLeaders = 43,
@@ -41,6 +43,8 @@ pub enum ApiKey {
     OffsetDelete = 47,
     DescribeClientQuotas = 48,
     AlterClientQuotas = 49,
+    DescribeUserScramCredentials = 50,
+    AlterUserScramCredentials = 51,
     AlterIsr = 56,
 }
 
@@ -65,6 +69,7 @@ impl ApiKey {
             14 => SyncGroup,
             15 => DescribeGroups,
             16 => ListGroups,
+            17 => SaslHandshake,
             18 => ApiVersions,
             19 => CreateTopics,
             20 => DeleteTopics,
@@ -75,6 +80,7 @@ impl ApiKey {
             33 => AlterConfigs,
             34 => AlterReplicaLogDirs,
             35 => DescribeLogDirs,
+            36 => SaslAuthenticate,
             37 => CreatePartitions,
             42 => DeleteGroups,
             43 => ElectLeaders,
@@ -84,6 +90,8 @@ impl ApiKey {
             47 => OffsetDelete,
             48 => DescribeClientQuotas,
             49 => AlterClientQuotas,
+            50 => DescribeUserScramCredentials,
+            51 => AlterUserScramCredentials,
             56 => AlterIsr,
             _ => return None,
         })
@@ -134,6 +142,10 @@ impl ApiKey {
             OffsetDelete => i16::MAX,
             DescribeClientQuotas => 1,
             AlterClientQuotas => 1,
+            SaslHandshake => i16::MAX,
+            SaslAuthenticate => 2,
+            DescribeUserScramCredentials => 0,
+            AlterUserScramCredentials => 0,
             AlterIsr => 0,
         }
     }
@@ -149,8 +161,10 @@ impl ApiKey {
             Metadata | OffsetCommit | OffsetFetch => Some(3),
             DeleteRecords | InitProducerId | DescribeConfigs | AlterConfigs | AlterReplicaLogDirs | DescribeLogDirs
             | CreatePartitions | DeleteGroups | ElectLeaders | IncrementalAlterConfigs | AlterPartitionReassignments
-            | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr => Some(0),
-            Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete => None,
+            | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr
+            | DescribeUserScramCredentials | AlterUserScramCredentials => Some(0),
+            Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete
+            | SaslHandshake | SaslAuthenticate => None,
         }
     }
 
@@ -219,6 +233,10 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::DescribeClientQuotas, 0, 1),
     (ApiKey::AlterClientQuotas, 0, 1),
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
 ];
 
 /// The version range served for `key`, if any.

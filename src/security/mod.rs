@@ -6,6 +6,16 @@
 //! client certificate or a SASL exchange replaces the principal before any
 //! other request is served.
 
+pub mod credential_cache;
+pub mod plain;
+pub mod sasl_client;
+pub mod sasl_server_authenticator;
+pub mod scram;
+
+pub use sasl_client::sasl_client_authenticate;
+pub use sasl_server_authenticator::{authenticate, SaslListenerConfig, SaslServerContext};
+pub mod ssl;
+
 use std::fmt;
 use std::net::SocketAddr;
 

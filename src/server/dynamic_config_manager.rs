@@ -94,6 +94,8 @@ pub struct DynamicConfigManager {
     state: Mutex<State>,
     /// Client quotas (Kafka's `QuotaConfigHandler`s for users and clients).
     client_quotas: std::sync::OnceLock<Arc<ClientQuotaManagers>>,
+    /// SCRAM credentials (Kafka's `UserConfigHandler` → `CredentialProvider`).
+    credential_cache: OnceLock<Arc<crate::security::credential_cache::CredentialCache>>,
 }
 
 impl DynamicConfigManager {
@@ -122,6 +124,7 @@ impl DynamicConfigManager {
                 ..Default::default()
             }),
             client_quotas: std::sync::OnceLock::new(),
+            credential_cache: OnceLock::new(),
         })
     }
 
@@ -140,6 +143,11 @@ impl DynamicConfigManager {
     /// The client quota managers that `users`/`clients` changes update (set before `startup`).
     pub fn set_client_quotas(&self, quotas: Arc<ClientQuotaManagers>) {
         let _ = self.client_quotas.set(quotas);
+    }
+
+    /// The SCRAM credential cache that `users` changes update (set before `startup`).
+    pub fn set_credential_cache(&self, cache: Arc<crate::security::credential_cache::CredentialCache>) {
+        let _ = self.credential_cache.set(cache);
     }
 
     /// How old a notification must be before it is purged (tests shorten it).
@@ -220,6 +228,7 @@ impl DynamicConfigManager {
         }
         for user in children("/config/users".into()).await? {
             self.apply_client_quota("users", &user).await?;
+            self.apply_credentials(&user).await?;
             for client in children(format!("/config/users/{user}/clients")).await? {
                 self.apply_client_quota("users", &format!("{user}/clients/{client}")).await?;
             }
@@ -244,6 +253,27 @@ impl DynamicConfigManager {
             Err(e) => return Err(e),
         };
         quotas.update_entity(&entity, &config);
+        Ok(())
+    }
+
+    /// Kafka's `UserConfigHandler.processConfigChanges` for credentials: the
+    /// user's SCRAM credentials follow `/config/users/<user>` (none when the
+    /// znode is gone or has no SCRAM keys). `<default>` and `<u>/clients/<c>`
+    /// carry no credentials.
+    async fn apply_credentials(&self, entity_name: &str) -> Result<(), ZkError> {
+        let Some(cache) = self.credential_cache.get() else { return Ok(()) };
+        if entity_name.contains('/') || entity_name == DEFAULT_ENTITY_NAME {
+            return Ok(());
+        }
+        let config = match self.zk.get_entity_config("users", entity_name).await {
+            Ok(c) => c,
+            Err(ZkError::InvalidData { path, reason }) => {
+                log::warn!("[DynamicConfigManager] ignoring bad config in {path}: {reason}");
+                Default::default()
+            }
+            Err(e) => return Err(e),
+        };
+        cache.update_user(&crate::utils::desanitize(entity_name), &config);
         Ok(())
     }
 
@@ -335,7 +365,11 @@ impl DynamicConfigManager {
                 let (old, new) = self.broker_config.update(is_default, config);
                 self.reconfigure(&old, &new);
             }
-            "users" | "clients" => self.apply_client_quota(entity_type, entity_name).await?,
+            "users" => {
+                self.apply_client_quota(entity_type, entity_name).await?;
+                self.apply_credentials(entity_name).await?;
+            }
+            "clients" => self.apply_client_quota(entity_type, entity_name).await?,
             _ => {} // ip quotas are not implemented
         }
         Ok(())

@@ -469,6 +469,24 @@ impl KafkaApis {
             ApiKey::AlterClientQuotas => {
                 dispatch!(self, ctx, r, alter_client_quotas::AlterClientQuotasRequest, handle_alter_client_quotas)
             }
+            ApiKey::SaslHandshake => dispatch!(self, ctx, r, sasl_handshake::SaslHandshakeRequest, handle_sasl_handshake),
+            ApiKey::SaslAuthenticate => {
+                dispatch!(self, ctx, r, sasl_authenticate::SaslAuthenticateRequest, handle_sasl_authenticate)
+            }
+            ApiKey::DescribeUserScramCredentials => dispatch!(
+                self,
+                ctx,
+                r,
+                describe_user_scram_credentials::DescribeUserScramCredentialsRequest,
+                handle_describe_user_scram_credentials
+            ),
+            ApiKey::AlterUserScramCredentials => dispatch!(
+                self,
+                ctx,
+                r,
+                alter_user_scram_credentials::AlterUserScramCredentialsRequest,
+                handle_alter_user_scram_credentials
+            ),
             other => RequestOutcome::Close(format!("API {other:?} is not served")),
         }
     }

@@ -151,10 +151,17 @@ pub struct KafkaServer {
     pub replica_manager: Arc<ReplicaManager>,
     pub controller: KafkaController,
     pub group_coordinator: Arc<GroupCoordinator>,
+    /// The bound port of the first listener.
     pub bound_port: u16,
+    /// Every listener's bound port, by listener name.
+    pub bound_ports: Vec<(String, u16)>,
+    /// How this broker connects to the inter-broker listener.
+    inter_broker_channel: crate::client::ChannelSecurity,
     /// The port of the HTTP endpoint when `metrics.port` is set.
     pub http_port: Option<u16>,
     pub http_routes: crate::server::http_server::HttpRoutes,
+    /// The SCRAM credentials the SASL listeners authenticate against.
+    pub credential_cache: Arc<crate::security::credential_cache::CredentialCache>,
     shutdown_tx: watch::Sender<bool>,
 }
 
@@ -163,6 +170,21 @@ impl KafkaServer {
         let config = Arc::new(config);
         let broker_id = config.broker_id;
         log::info!("starting zkafka broker {broker_id}");
+        // Every listener's security and the broker's own client side of the
+        // inter-broker and control-plane listeners, checked before anything
+        // starts: a bad keystore stops start-up with a message.
+        // SCRAM credentials from /config/users, followed through /config/changes.
+        let credential_cache = Arc::new(crate::security::credential_cache::CredentialCache::new());
+        let mut listener_securities = Vec::new();
+        for l in &config.listeners {
+            let mut security = crate::server::socket_server::listener_security(&config, &l.listener_name)?;
+            security.credentials = credential_cache.clone();
+            listener_securities.push(security);
+        }
+        let inter_broker_channel = crate::server::socket_server::channel_security(&config, &config.inter_broker_listener_name)?;
+        let mut controller_config = ControllerConfig::from_kafka_config(&config);
+        controller_config.channel =
+            crate::server::socket_server::channel_security(&config, &controller_config.control_listener_name)?;
 
         let zk = KafkaZkClient::connect(ZkClientConfig {
             connect: config.zookeeper_connect.clone(),
@@ -255,6 +277,7 @@ impl KafkaServer {
             ReplicationSettings {
                 fetcher: FetcherConfig {
                     num_fetchers: broker_config.current().num_replica_fetchers(),
+                    channel: inter_broker_channel.clone(),
                     ..FetcherConfig::from_kafka_config(&config)
                 },
                 replica_lag_time_max_ms: config.replica_lag_time_max_ms,
@@ -291,18 +314,31 @@ impl KafkaServer {
             ),
         );
         dynamic_config_manager.set_client_quotas(client_quotas.clone());
+        dynamic_config_manager.set_credential_cache(credential_cache.clone());
         dynamic_config_manager.startup(shutdown_rx.clone()).await;
 
-        let listener = &config.listeners[0];
-        let bind_host = if listener.host.is_empty() { "0.0.0.0" } else { listener.host.as_str() };
-        let socket_server = SocketServer::bind(&format!("{bind_host}:{}", listener.port), config.socket_request_max_bytes)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", listener.connection_string()))?;
-        let bound_port = socket_server.local_addr().map(|a| a.port()).unwrap_or(listener.port);
+        // One SocketServer per listener (Kafka's Acceptor per EndPoint).
+        let mut socket_servers = Vec::new();
+        let mut bound_ports: Vec<(String, u16)> = Vec::new();
+        for (listener, security) in config.listeners.iter().zip(listener_securities) {
+            let host = if listener.host.is_empty() { "0.0.0.0" } else { listener.host.as_str() };
+            let server = SocketServer::bind(&format!("{host}:{}", listener.port), config.socket_request_max_bytes, security)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", listener.connection_string()))?;
+            let port = server.local_addr().map(|a| a.port()).unwrap_or(listener.port);
+            bound_ports.push((listener.listener_name.clone(), port));
+            socket_servers.push(server);
+        }
+        let first = &config.listeners[0];
+        let bind_host = if first.host.is_empty() { "0.0.0.0" } else { first.host.as_str() };
+        let bound_port = bound_ports[0].1;
         let advertised: Vec<EndPoint> = config
             .advertised_listeners
             .iter()
-            .map(|e| EndPoint { port: if e.port == 0 { bound_port } else { e.port }, ..e.clone() })
+            .map(|e| {
+                let bound = bound_ports.iter().find(|(n, _)| *n == e.listener_name).map(|(_, p)| *p).unwrap_or(e.port);
+                EndPoint { port: if e.port == 0 { bound } else { e.port }, ..e.clone() }
+            })
             .collect();
 
         let apis = Arc::new(KafkaApis {
@@ -319,14 +355,22 @@ impl KafkaServer {
             quotas: client_quotas,
         });
         group_coordinator.startup(shutdown_rx.clone());
-        tokio::spawn(socket_server.run(apis.clone(), shutdown_rx.clone()));
+        for server in socket_servers {
+            let name = server.listener_name().to_string();
+            let port = server.local_addr().map(|a| a.port()).unwrap_or(0);
+            tokio::spawn(server.run(apis.clone(), shutdown_rx.clone()));
+            log::info!("listener {name} ({}) listening on port {port}", config.security_protocol(&name).map(|p| p.name()).unwrap_or("?"));
+        }
         log::info!("listening on port {bound_port}");
 
         let broker_info = BrokerInfo::new(
             broker_id,
             advertised
                 .iter()
-                .map(|e| crate::zk::EndPoint::new(&e.listener_name, SecurityProtocol::Plaintext, &e.host, e.port as i32))
+                .map(|e| {
+                    let protocol = config.security_protocol(&e.listener_name).unwrap_or(SecurityProtocol::Plaintext);
+                    crate::zk::EndPoint::new(&e.listener_name, protocol, &e.host, e.port as i32)
+                })
                 .collect(),
             config.get("broker.rack"),
         );
@@ -338,7 +382,7 @@ impl KafkaServer {
         replica_manager.set_broker_epoch(broker_epoch);
 
         let controller =
-            KafkaController::startup(zk.clone(), broker_info.clone(), broker_epoch, ControllerConfig::from_kafka_config(&config));
+            KafkaController::startup(zk.clone(), broker_info.clone(), broker_epoch, controller_config);
         let _ = apis.controller.set(controller.clone());
         dynamic_config_manager.set_controller(controller.clone());
 
@@ -427,7 +471,20 @@ impl KafkaServer {
         }
 
         log::info!("[KafkaServer id={broker_id}] started");
-        Ok(KafkaServer { config, zk, replica_manager, controller, group_coordinator, bound_port, http_port, http_routes, shutdown_tx })
+        Ok(KafkaServer {
+            config,
+            zk,
+            replica_manager,
+            controller,
+            group_coordinator,
+            bound_port,
+            bound_ports,
+            inter_broker_channel,
+            http_port,
+            http_routes,
+            credential_cache,
+            shutdown_tx,
+        })
     }
 
     pub async fn shutdown(self) {
@@ -495,9 +552,11 @@ impl KafkaServer {
             Err(e) => return Err(format!("cannot read /controller: {e}")),
         };
         let addr = match self.zk.get_broker(controller).await {
-            Ok(Some((info, _))) => match info.endpoint("PLAINTEXT").or(info.endpoints.first()) {
+            Ok(Some((info, _))) => match info.endpoint(&self.config.inter_broker_listener_name) {
                 Some(e) => e.address(),
-                None => return Err(format!("controller {controller} has no endpoint")),
+                None => {
+                    return Err(format!("controller {controller} has no {} endpoint", self.config.inter_broker_listener_name))
+                }
             },
             Ok(None) => return Err(format!("controller {controller} is not registered")),
             Err(e) => return Err(format!("cannot read broker {controller}: {e}")),
@@ -508,7 +567,8 @@ impl KafkaServer {
             ..Default::default()
         };
         let attempt = async {
-            let mut conn = BrokerConnection::connect(&addr, &format!("broker-{id}-controlled-shutdown"), timeout)
+            let client_id = format!("broker-{id}-controlled-shutdown");
+            let mut conn = BrokerConnection::connect_secured(&addr, &client_id, timeout, &self.inter_broker_channel)
                 .await
                 .map_err(|e| format!("cannot connect to controller {controller} at {addr}: {e}"))?;
             let resp: ControlledShutdownResponse =

@@ -49,6 +49,10 @@ pub struct FetcherConfig {
     pub fetch_min_bytes: i32,
     pub fetch_backoff_ms: u64,
     pub socket_timeout_ms: u64,
+    /// The inter-broker listener: the leader's endpoint the fetchers use,
+    /// and how to connect to it (TLS, SASL).
+    pub listener_name: String,
+    pub channel: crate::client::ChannelSecurity,
 }
 
 impl FetcherConfig {
@@ -63,6 +67,8 @@ impl FetcherConfig {
             fetch_min_bytes: c.get_i64("replica.fetch.min.bytes", 1).clamp(0, i32::MAX as i64) as i32,
             fetch_backoff_ms: c.get_i64("replica.fetch.backoff.ms", 1000).max(0) as u64,
             socket_timeout_ms: c.get_i64("replica.socket.timeout.ms", 30_000).max(1) as u64,
+            listener_name: c.inter_broker_listener_name.clone(),
+            channel: crate::client::ChannelSecurity::plaintext(),
         }
     }
 
@@ -76,6 +82,8 @@ impl FetcherConfig {
             fetch_min_bytes: 1,
             fetch_backoff_ms: 1000,
             socket_timeout_ms: 30_000,
+            listener_name: "PLAINTEXT".into(),
+            channel: crate::client::ChannelSecurity::plaintext(),
         }
     }
 }
@@ -387,7 +395,13 @@ impl Fetcher {
     async fn leader_address(&self) -> Option<String> {
         let zk = self.zk.as_ref()?;
         match zk.get_broker(self.shared.leader).await {
-            Ok(Some((info, _))) => info.endpoint("PLAINTEXT").or(info.endpoints.first()).map(|e| e.address()),
+            Ok(Some((info, _))) => match info.endpoint(&self.config.listener_name) {
+                Some(e) => Some(e.address()),
+                None => {
+                    log::warn!("{} leader {} has no {} endpoint (the inter-broker listener)", self.name(), self.shared.leader, self.config.listener_name);
+                    None
+                }
+            },
             Ok(None) => None,
             Err(e) => {
                 log::warn!("{} cannot read the leader's registration: {e}", self.name());
@@ -414,7 +428,8 @@ impl Fetcher {
                     continue;
                 };
                 let client_id = format!("broker-{}-fetcher-{}", self.config.broker_id, self.shared.id);
-                match BrokerConnection::connect(&addr, &client_id, Duration::from_millis(self.config.socket_timeout_ms)).await {
+                let timeout = Duration::from_millis(self.config.socket_timeout_ms);
+                match BrokerConnection::connect_secured(&addr, &client_id, timeout, &self.config.channel).await {
                     Ok(c) => conn = Some(c),
                     Err(e) => {
                         log::warn!("{} cannot connect to leader at {addr}: {e}; backing off", self.name());

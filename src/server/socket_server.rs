@@ -9,26 +9,75 @@
 //! checked, so memory stays bounded by `socket.request.max.bytes` per connection.
 //! A connection whose client went over a quota is muted (nothing read) for
 //! the throttle time after its response, as Kafka does since KIP-219.
+//!
+//! One `SocketServer` serves one listener (Kafka's Acceptor per `EndPoint`)
+//! with the listener's security protocol: PLAINTEXT connections are
+//! `User:ANONYMOUS` and send fetched records with sendfile; SSL connections
+//! first complete a TLS handshake (a client that sends plaintext, or fails
+//! the handshake, is logged with its address and closed), take their
+//! principal from the client certificate's distinguished name, and copy
+//! fetched records through memory in bounded chunks (TLS encrypts in user
+//! space, so sendfile cannot be used).
 
+use crate::security::ssl::{subject_dn, ClientAuth, PrincipalMapper};
+use crate::security::{KafkaPrincipal, Session};
 use crate::server::kafka_apis::{KafkaApis, RequestOutcome, ResponsePart};
+use crate::zk::SecurityProtocol;
 use bytes::{BufMut, BytesMut};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter, WriteHalf};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+/// How long a client has to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A listener's name and security: what `SocketServer` does with a new
+/// connection before its first request.
+pub struct ListenerSecurity {
+    /// The listener's (normalised) name, e.g. `PLAINTEXT`, `INTERNAL`.
+    pub name: String,
+    pub protocol: SecurityProtocol,
+    /// The TLS server side for SSL and SASL_SSL listeners.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub client_auth: ClientAuth,
+    /// SASL_PLAINTEXT and SASL_SSL: mechanisms and PLAIN users.
+    pub sasl: Option<crate::security::SaslListenerConfig>,
+    /// The broker's SCRAM credentials (set by `KafkaServer`).
+    pub credentials: Arc<crate::security::credential_cache::CredentialCache>,
+}
+
+impl ListenerSecurity {
+    pub fn plaintext(name: &str) -> ListenerSecurity {
+        ListenerSecurity {
+            name: name.to_string(),
+            protocol: SecurityProtocol::Plaintext,
+            tls: None,
+            client_auth: ClientAuth::None,
+            sasl: None,
+            credentials: Default::default(),
+        }
+    }
+}
+
 pub struct SocketServer {
     listener: TcpListener,
     max_request_bytes: usize,
+    security: Arc<ListenerSecurity>,
 }
 
 impl SocketServer {
     /// Binds the listener (port 0 picks a free port).
-    pub async fn bind(addr: &str, max_request_bytes: i32) -> std::io::Result<SocketServer> {
+    pub async fn bind(addr: &str, max_request_bytes: i32, security: ListenerSecurity) -> std::io::Result<SocketServer> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(SocketServer { listener, max_request_bytes: max_request_bytes.max(0) as usize })
+        Ok(SocketServer { listener, max_request_bytes: max_request_bytes.max(0) as usize, security: Arc::new(security) })
+    }
+
+    pub fn listener_name(&self) -> &str {
+        &self.security.name
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -44,9 +93,11 @@ impl SocketServer {
                         let apis = apis.clone();
                         let max = self.max_request_bytes;
                         let shutdown = shutdown.clone();
+                        let security = self.security.clone();
                         tokio::spawn(async move {
-                            if let Err(e) = serve_connection(stream, peer, apis, max, shutdown).await {
-                                log::debug!("connection from {peer} closed: {e}");
+                            let name = security.name.clone();
+                            if let Err(e) = serve_connection(stream, peer, apis, max, shutdown, security).await {
+                                log::debug!("connection from {peer} on listener {name} closed: {e}");
                             }
                         });
                     }
@@ -69,13 +120,202 @@ async fn serve_connection(
     apis: Arc<KafkaApis>,
     max_request_bytes: usize,
     mut shutdown: watch::Receiver<bool>,
+    security: Arc<ListenerSecurity>,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
-    // The PLAINTEXT listener's connections are `User:ANONYMOUS`.
-    let session = Arc::new(crate::security::Session::anonymous(peer, "PLAINTEXT"));
-    let (rd, wr) = stream.into_split();
-    let mut rd = BufReader::with_capacity(64 * 1024, rd);
-    let mut wr = BufWriter::with_capacity(64 * 1024, wr);
+    let listener = security.name.as_str();
+    match security.protocol {
+        SecurityProtocol::Plaintext => {
+            // PLAINTEXT connections are `User:ANONYMOUS`.
+            let session = Arc::new(Session::anonymous(peer, listener));
+            let (rd, wr) = stream.into_split();
+            let rd = BufReader::with_capacity(64 * 1024, rd);
+            let wr = Writer::Plain(BufWriter::with_capacity(64 * 1024, wr));
+            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
+        }
+        SecurityProtocol::Ssl => {
+            let Some(acceptor) = security.tls.clone() else {
+                log::error!("closing connection from {peer}: listener {listener} has no TLS settings");
+                return Ok(());
+            };
+            let handshake = tokio::select! {
+                r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => r,
+                _ = shutdown.changed() => return Ok(()),
+            };
+            let tls = match handshake {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    log::warn!(
+                        "closing connection from {peer} on listener {listener}: TLS handshake failed: {e} (a client without TLS, or an untrusted certificate?)"
+                    );
+                    return Ok(());
+                }
+                Err(_) => {
+                    log::warn!("closing connection from {peer} on listener {listener}: no TLS handshake within {} s", HANDSHAKE_TIMEOUT.as_secs());
+                    return Ok(());
+                }
+            };
+            let principal = match tls_principal(&tls, security.client_auth) {
+                Ok(p) => p,
+                Err(e) => {
+                    log::warn!("closing connection from {peer} on listener {listener}: {e}");
+                    return Ok(());
+                }
+            };
+            log::debug!("TLS connection from {peer} on listener {listener} as {principal}");
+            let session = Arc::new(Session { principal, peer, listener_name: listener.to_string() });
+            let (rd, wr) = tokio::io::split(tls);
+            let rd = BufReader::with_capacity(64 * 1024, rd);
+            let wr = Writer::Tls(BufWriter::with_capacity(64 * 1024, wr));
+            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
+        }
+        SecurityProtocol::SaslPlaintext => {
+            // SASL first (SaslServerAuthenticator), then requests as the
+            // authenticated principal.
+            let mut stream = stream;
+            let Some(principal) = sasl_authenticate(&mut stream, peer, &security, &mut shutdown).await else { return Ok(()) };
+            let session = Arc::new(Session { principal, peer, listener_name: listener.to_string() });
+            let (rd, wr) = stream.into_split();
+            let rd = BufReader::with_capacity(64 * 1024, rd);
+            let wr = Writer::Plain(BufWriter::with_capacity(64 * 1024, wr));
+            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
+        }
+        SecurityProtocol::SaslSsl => {
+            let Some(acceptor) = security.tls.clone() else {
+                log::error!("closing connection from {peer}: listener {listener} has no TLS settings");
+                return Ok(());
+            };
+            let handshake = tokio::select! {
+                r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => r,
+                _ = shutdown.changed() => return Ok(()),
+            };
+            let mut tls = match handshake {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    log::warn!("closing connection from {peer} on listener {listener}: TLS handshake failed: {e} (a client without TLS, or an untrusted certificate?)");
+                    return Ok(());
+                }
+                Err(_) => {
+                    log::warn!("closing connection from {peer} on listener {listener}: no TLS handshake within {} s", HANDSHAKE_TIMEOUT.as_secs());
+                    return Ok(());
+                }
+            };
+            let Some(principal) = sasl_authenticate(&mut tls, peer, &security, &mut shutdown).await else { return Ok(()) };
+            let session = Arc::new(Session { principal, peer, listener_name: listener.to_string() });
+            let (rd, wr) = tokio::io::split(tls);
+            let rd = BufReader::with_capacity(64 * 1024, rd);
+            let wr = Writer::Tls(BufWriter::with_capacity(64 * 1024, wr));
+            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
+        }
+    }
+}
+
+/// Runs the SASL exchange of a new connection (bounded by the handshake
+/// timeout); `None` when it failed (already answered and logged) or the
+/// broker is shutting down.
+async fn sasl_authenticate<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send>(
+    stream: &mut S,
+    peer: SocketAddr,
+    security: &ListenerSecurity,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<KafkaPrincipal> {
+    let Some(cfg) = &security.sasl else {
+        log::error!("closing connection from {peer}: listener {} has no SASL settings", security.name);
+        return None;
+    };
+    let ctx = cfg.for_connection(security.credentials.clone(), peer);
+    let r = tokio::select! {
+        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, crate::security::authenticate(stream, &ctx)) => r,
+        _ = shutdown.changed() => return None,
+    };
+    match r {
+        Ok(Ok(p)) => {
+            log::debug!("SASL connection from {peer} on listener {} as {p}", security.name);
+            Some(p)
+        }
+        Ok(Err(e)) => {
+            log::debug!("{e}");
+            None
+        }
+        Err(_) => {
+            log::warn!("closing connection from {peer} on listener {}: SASL authentication not completed within {} s", security.name, HANDSHAKE_TIMEOUT.as_secs());
+            None
+        }
+    }
+}
+
+/// The principal of a TLS connection (Kafka's `DefaultKafkaPrincipalBuilder`
+/// for SSL): the client certificate's distinguished name through
+/// `ssl.principal.mapping.rules` when the client presented one, else
+/// `User:ANONYMOUS` (`ssl.client.auth=none` or `requested` without one).
+fn tls_principal(tls: &tokio_rustls::server::TlsStream<TcpStream>, auth: ClientAuth) -> Result<KafkaPrincipal, String> {
+    if auth == ClientAuth::None {
+        return Ok(KafkaPrincipal::anonymous());
+    }
+    match tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+        Some(cert) => {
+            let dn = subject_dn(cert.as_ref())?;
+            Ok(KafkaPrincipal::user(&PrincipalMapper.name(&dn)))
+        }
+        None => Ok(KafkaPrincipal::anonymous()),
+    }
+}
+
+type TlsServerStream = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// The write side of a connection: plain TCP (fetched records by
+/// sendfile) or TLS (fetched records copied through memory).
+enum Writer {
+    Plain(BufWriter<OwnedWriteHalf>),
+    Tls(BufWriter<WriteHalf<TlsServerStream>>),
+}
+
+impl Writer {
+    async fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        match self {
+            Writer::Plain(w) => w.write_all(b).await,
+            Writer::Tls(w) => w.write_all(b).await,
+        }
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Writer::Plain(w) => w.flush().await,
+            Writer::Tls(w) => w.flush().await,
+        }
+    }
+
+    /// Writes a response made of bytes and segment-file slices; on plain
+    /// TCP the slices go from the page cache to the socket
+    /// (`FileRecords::write_to`, sendfile).
+    async fn write_parts(&mut self, parts: Vec<ResponsePart>) -> std::io::Result<()> {
+        for part in parts {
+            match part {
+                ResponsePart::Bytes(b) => self.write_all(&b).await?,
+                ResponsePart::File(f) => match self {
+                    Writer::Plain(w) => {
+                        w.flush().await?;
+                        f.write_to(w.get_ref().as_ref()).await?;
+                    }
+                    Writer::Tls(w) => f.copy_to(w).await?,
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The request loop of an established (and, on secured listeners,
+/// authenticated) connection.
+async fn serve_requests<R: AsyncRead + Unpin>(
+    mut rd: BufReader<R>,
+    mut wr: Writer,
+    session: Arc<Session>,
+    apis: Arc<KafkaApis>,
+    max_request_bytes: usize,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let peer = session.peer;
     loop {
         let size = tokio::select! {
             r = rd.read_i32() => match r {
@@ -97,7 +337,7 @@ async fn serve_connection(
         let write_started = std::time::Instant::now();
         match outcome {
             RequestOutcome::Respond(bytes) => wr.write_all(&bytes).await?,
-            RequestOutcome::RespondParts(parts) => write_parts(&mut wr, parts).await?,
+            RequestOutcome::RespondParts(parts) => wr.write_parts(parts).await?,
             RequestOutcome::NoResponse => {}
             RequestOutcome::Close(reason) => {
                 log::warn!("closing connection from {peer}: {reason}");
@@ -126,24 +366,9 @@ async fn serve_connection(
     }
 }
 
-/// Writes a response made of bytes and segment-file slices; the slices go
-/// from the page cache to the socket (`FileRecords::write_to`, sendfile).
-async fn write_parts(wr: &mut BufWriter<OwnedWriteHalf>, parts: Vec<ResponsePart>) -> std::io::Result<()> {
-    for part in parts {
-        match part {
-            ResponsePart::Bytes(b) => wr.write_all(&b).await?,
-            ResponsePart::File(f) => {
-                wr.flush().await?;
-                f.write_to(wr.get_ref().as_ref()).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Reads a frame body of `size` bytes, growing the buffer only as bytes
 /// arrive: a client that claims a large size and sends little costs little.
-async fn read_frame<R: tokio::io::AsyncRead + Unpin>(rd: &mut R, size: usize) -> std::io::Result<BytesMut> {
+async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R, size: usize) -> std::io::Result<BytesMut> {
     const CHUNK: usize = 256 * 1024;
     let mut frame = BytesMut::with_capacity(size.min(CHUNK));
     while frame.len() < size {
@@ -155,4 +380,81 @@ async fn read_frame<R: tokio::io::AsyncRead + Unpin>(rd: &mut R, size: usize) ->
         }
     }
     Ok(frame)
+}
+
+/// A listener's server-side security from the broker configuration (TLS
+/// settings read with the listener's `listener.name.<l>.` prefix first).
+pub fn listener_security(config: &crate::config::KafkaConfig, name: &str) -> Result<ListenerSecurity, String> {
+    let protocol = config
+        .security_protocol(name)
+        .ok_or_else(|| format!("No security protocol defined for listener {name}"))?;
+    match protocol {
+        SecurityProtocol::Plaintext => Ok(ListenerSecurity::plaintext(name)),
+        SecurityProtocol::Ssl => {
+            let ssl = crate::security::ssl::SslSettings::from_config(config, name)?;
+            let tls = tokio_rustls::TlsAcceptor::from(ssl.server_config()?);
+            Ok(ListenerSecurity {
+                name: name.to_string(),
+                protocol,
+                tls: Some(tls),
+                client_auth: ssl.client_auth,
+                sasl: None,
+                credentials: Default::default(),
+            })
+        }
+        SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl => {
+            let sasl = crate::security::SaslListenerConfig::from_props(&config.props, name)?;
+            let (tls, client_auth) = if protocol == SecurityProtocol::SaslSsl {
+                let ssl = crate::security::ssl::SslSettings::from_config(config, name)?;
+                (Some(tokio_rustls::TlsAcceptor::from(ssl.server_config()?)), ssl.client_auth)
+            } else {
+                (None, ClientAuth::None)
+            };
+            Ok(ListenerSecurity { name: name.to_string(), protocol, tls, client_auth, sasl: Some(sasl), credentials: Default::default() })
+        }
+    }
+}
+
+/// How this broker connects to other brokers' `listener` (controller
+/// requests, replica fetchers, controlled shutdown): the client side of
+/// the listener's security, with this broker's keystore as its client
+/// certificate.
+pub fn channel_security(config: &crate::config::KafkaConfig, listener: &str) -> Result<crate::client::ChannelSecurity, String> {
+    let protocol = config
+        .security_protocol(listener)
+        .ok_or_else(|| format!("No security protocol defined for listener {listener}"))?;
+    let tls = match protocol {
+        SecurityProtocol::Ssl | SecurityProtocol::SaslSsl => {
+            Some(crate::security::ssl::SslSettings::from_config(config, listener)?.client_config()?)
+        }
+        _ => None,
+    };
+    let sasl = match protocol {
+        SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl => Some(inter_broker_sasl_credentials(&config.props, listener)?),
+        _ => None,
+    };
+    Ok(crate::client::ChannelSecurity { protocol, tls, sasl })
+}
+
+/// The broker's own SASL login on a SASL inter-broker listener:
+/// `sasl.mechanism.inter.broker.protocol` (Kafka's default GSSAPI is not
+/// implemented) and the `username`/`password` of that listener's JAAS
+/// config for the mechanism (Kafka's `JaasContext.loadServerContext`).
+pub fn inter_broker_sasl_credentials(
+    props: &std::collections::BTreeMap<String, String>,
+    listener: &str,
+) -> Result<crate::client::SaslCredentials, String> {
+    let mechanism = props.get("sasl.mechanism.inter.broker.protocol").map(|s| s.trim().to_string()).unwrap_or_else(|| "GSSAPI".into());
+    if !crate::security::sasl_server_authenticator::SUPPORTED_MECHANISMS.contains(&mechanism.as_str()) {
+        return Err(format!(
+            "sasl.mechanism.inter.broker.protocol={mechanism} is not supported (one of {})",
+            crate::security::sasl_server_authenticator::SUPPORTED_MECHANISMS.join(", ")
+        ));
+    }
+    let jaas = crate::security::plain::jaas_config_for(props, listener, &mechanism)
+        .ok_or_else(|| format!("no JAAS config (listener.name.{}.{}.sasl.jaas.config) for the inter-broker login", listener.to_ascii_lowercase(), mechanism.to_ascii_lowercase()))??;
+    let (username, password) = jaas
+        .username_password()
+        .ok_or_else(|| format!("the JAAS config of listener {listener} for {mechanism} has no username/password for the inter-broker login"))?;
+    Ok(crate::client::SaslCredentials { mechanism, username, password })
 }

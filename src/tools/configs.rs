@@ -495,9 +495,11 @@ async fn alter_quotas_bootstrap(
     use crate::zk::admin_zk_client::CLIENT_QUOTA_KEYS;
     let head = e.types[0].as_str();
     let is_quota = |k: &str| CLIENT_QUOTA_KEYS.contains(&k);
-    let unknown_add: Vec<&String> = add.keys().filter(|k| !is_quota(k)).collect();
-    let unknown_delete: Vec<&String> = delete.iter().filter(|k| !is_quota(k)).collect();
-    if head == "clients" || e.types.len() == 2 {
+    let is_scram = |k: &str| ScramMechanism::from_name(k).is_some();
+    let users_only = !(head == "clients" || e.types.len() == 2);
+    let unknown_add: Vec<&String> = add.keys().filter(|k| !is_quota(k) && !(users_only && is_scram(k))).collect();
+    let unknown_delete: Vec<&String> = delete.iter().filter(|k| !is_quota(k) && !(users_only && is_scram(k))).collect();
+    if !users_only {
         if !unknown_add.is_empty() {
             return Err(usage(format!(
                 "Only quota configs can be added for 'clients' using --bootstrap-server. Unexpected config names: {}",
@@ -523,6 +525,17 @@ async fn alter_quotas_bootstrap(
                 unknown_delete.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
             )));
         }
+    }
+    let scram_add = add.keys().any(|k| is_scram(k));
+    let scram_delete = delete.iter().any(|k| is_scram(k));
+    if users_only && (scram_add || scram_delete) {
+        if e.names.iter().any(|n| n.is_empty()) {
+            return Err(usage("The use of --entity-default or --user-defaults is not allowed with User SCRAM Credentials using --bootstrap-server."));
+        }
+        if add.keys().any(|k| is_quota(k)) || delete.iter().any(|k| is_quota(k)) {
+            return Err(usage("Cannot alter both quota and SCRAM credential configs simultaneously for 'users' using --bootstrap-server."));
+        }
+        return alter_scram_bootstrap(client, &e.names[0], add, delete).await;
     }
     // Kafka's alterQuotaConfigs.
     if e.types.len() != e.names.len() {
@@ -572,12 +585,11 @@ pub fn parse_java_double(s: &str) -> Option<f64> {
 async fn describe_bootstrap(client: &mut KafkaClient, o: &ConfigCommandOptions, e: &Entities) -> Result<(), CommandError> {
     let entity_type = e.types[0].as_str();
     if entity_type == "users" || entity_type == "clients" {
-        // SCRAM credentials (which Kafka lists after the quotas for named
-        // users) do not exist in zkafka.
         for line in quota_lines(&describe_quotas_bootstrap(client, e).await?) {
             println!("{line}");
         }
-        return Ok(());
+        // then the SCRAM credentials of named users (or all users)
+        return describe_scram_bootstrap(client, e).await;
     }
     if entity_type == "ips" {
         return Err(CommandError::Other("java.lang.UnsupportedOperationException: describing ips quotas is not supported by zkafka yet".into()));
@@ -830,6 +842,128 @@ async fn all_zk_entities(admin: &AdminZkClient, e: &ZkConfigEntity) -> Result<Ve
     }
 }
 
+/// The `iterations`/`password` of a SCRAM `--add-config` value, as Kafka's
+/// `(?:iterations=([0-9]*),)?password=(.*)` (`bootstrap`: `-1` too, meaning
+/// the default 4096). `None` when the value does not match.
+pub fn parse_scram_value(value: &str, bootstrap: bool) -> Option<(i32, String)> {
+    let (iterations, rest) = match value.strip_prefix("iterations=") {
+        Some(r) => {
+            let (num, rest) = r.split_once(',')?;
+            let digits = num.strip_prefix('-').filter(|_| bootstrap).unwrap_or(num);
+            if !digits.chars().all(|c| c.is_ascii_digit()) || digits.is_empty() {
+                // `iterations=,password=x` matches the regex but Integer.parseInt("") fails
+                return None;
+            }
+            let n: i64 = num.parse().ok()?;
+            let n = if bootstrap && n == -1 { DEFAULT_SCRAM_ITERATIONS as i64 } else { n };
+            (i32::try_from(n).ok()?, rest)
+        }
+        None => (DEFAULT_SCRAM_ITERATIONS, value),
+    };
+    let password = rest.strip_prefix("password=")?;
+    Some((iterations, password.to_string()))
+}
+
+/// Kafka's `ConfigCommand.DefaultScramIterations`.
+pub const DEFAULT_SCRAM_ITERATIONS: i32 = 4096;
+
+/// The Java enum constant name of Kafka's internal `ScramMechanism`, which
+/// ZooKeeper-mode messages print.
+fn scram_enum_name(m: ScramMechanism) -> &'static str {
+    match m {
+        ScramMechanism::Sha256 => "SCRAM_SHA_256",
+        ScramMechanism::Sha512 => "SCRAM_SHA_512",
+    }
+}
+
+/// Kafka's `preProcessScramCredentials` (ZooKeeper mode): each
+/// `SCRAM-SHA-*=[iterations=n,password=p]` becomes the stored credential
+/// (random salt, PBKDF2), never the password.
+fn pre_process_scram_credentials(add: &mut BTreeMap<String, String>) -> Result<(), CommandError> {
+    for m in ScramMechanism::ALL {
+        let Some(value) = add.get(m.mechanism_name()).cloned() else { continue };
+        let (iterations, password) = parse_scram_value(&value, false)
+            .ok_or_else(|| usage(format!("Invalid credential property {}={value}", scram_enum_name(m))))?;
+        if iterations < m.min_iterations() {
+            return Err(usage(format!(
+                "Iterations {iterations} is less than the minimum {} required for {}",
+                m.min_iterations(),
+                scram_enum_name(m)
+            )));
+        }
+        let salt = crate::security::scram::secure_random_string().into_bytes();
+        let cred = ScramCredential::generate(m, &password, &salt, iterations);
+        add.insert(m.mechanism_name().to_string(), cred.to_config_string());
+    }
+    Ok(())
+}
+
+/// Kafka's `alterUserScramCredentialConfigs` (bootstrap mode).
+async fn alter_scram_bootstrap(
+    client: &mut KafkaClient,
+    user: &str,
+    add: &BTreeMap<String, String>,
+    delete: &[String],
+) -> Result<(), CommandError> {
+    use crate::client::admin::ScramAlteration;
+    let mut changes = Vec::new();
+    for k in delete {
+        if let Some(m) = ScramMechanism::from_name(k) {
+            changes.push(ScramAlteration::Delete { mechanism: m });
+        }
+    }
+    for (k, v) in add {
+        let Some(m) = ScramMechanism::from_name(k) else { continue };
+        let (iterations, password) =
+            parse_scram_value(v, true).ok_or_else(|| usage(format!("Invalid credential property {}={v}", scram_enum_name(m))))?;
+        if iterations < m.min_iterations() {
+            return Err(usage(format!(
+                "Iterations {iterations} is less than the minimum {} required for {}",
+                m.min_iterations(),
+                m.mechanism_name()
+            )));
+        }
+        changes.push(ScramAlteration::Upsert { mechanism: m, iterations, password });
+    }
+    let resp = client.alter_user_scram_credentials(user, &changes).await.map_err(CommandError::Other)?;
+    match resp.results.into_iter().find(|r| r.error_code != crate::protocol::error::NONE) {
+        Some(r) => Err(broker_error(r.error_code, r.error_message)),
+        None => Ok(()),
+    }
+}
+
+/// Kafka's SCRAM part of `describeClientQuotaAndUserScramCredentialConfigs`.
+async fn describe_scram_bootstrap(client: &mut KafkaClient, e: &Entities) -> Result<(), CommandError> {
+    if e.types.iter().any(|t| t == "clients") || e.names.iter().any(|n| n.is_empty()) {
+        return Ok(());
+    }
+    let resp = client.describe_user_scram_credentials(&e.names).await.map_err(CommandError::Other)?;
+    if resp.error_code != crate::protocol::error::NONE {
+        return Err(broker_error(resp.error_code, resp.error_message));
+    }
+    for r in resp.results {
+        if r.error_code == crate::protocol::error::RESOURCE_NOT_FOUND {
+            continue;
+        }
+        if r.error_code != crate::protocol::error::NONE {
+            let ex = super::kafka_exception(r.error_code, r.error_message.as_deref());
+            let simple = ex.trim_start_matches("org.apache.kafka.common.errors.");
+            println!("Error retrieving SCRAM credential configs for user-principal '{}': {simple}", r.user);
+            continue;
+        }
+        let text: Vec<String> = r
+            .credential_infos
+            .iter()
+            .map(|c| {
+                let name = ScramMechanism::from_type_id(c.mechanism).map(|m| m.mechanism_name()).unwrap_or("UNKNOWN");
+                format!("{name}=iterations={}", c.iterations)
+            })
+            .collect();
+        println!("SCRAM credential configs for user-principal '{}' are {}", r.user, text.join(", "));
+    }
+    Ok(())
+}
+
 async fn alter_zk(admin: &AdminZkClient, o: &ConfigCommandOptions, e: &Entities) -> Result<(), CommandError> {
     let add = configs_to_add(o)?;
     let delete = configs_to_delete(o);
@@ -839,8 +973,9 @@ async fn alter_zk(admin: &AdminZkClient, o: &ConfigCommandOptions, e: &Entities)
     if entity_type == "ips" {
         return Err(CommandError::Other("java.lang.UnsupportedOperationException: ips configs are not supported by zkafka yet".into()));
     }
-    if entity_type == "users" && add.keys().any(|k| k.starts_with("SCRAM-")) {
-        return Err(CommandError::Other("java.lang.UnsupportedOperationException: SCRAM credentials are not supported by zkafka".into()));
+    let mut add = add;
+    if entity_type == "users" {
+        pre_process_scram_credentials(&mut add)?;
     }
     if entity_type == "brokers" {
         let dynamic: Vec<&String> = add.keys().filter(|k| !ZK_UPDATABLE_WHILE_RUNNING.contains(&k.as_str())).collect();
@@ -954,9 +1089,27 @@ pub fn main(args: Vec<String>) -> i32 {
     }
 }
 
+use crate::security::scram::{ScramCredential, ScramMechanism};
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scram_values() {
+        assert_eq!(parse_scram_value("password=a,b=c", false), Some((4096, "a,b=c".into())));
+        assert_eq!(parse_scram_value("iterations=8192,password=x", false), Some((8192, "x".into())));
+        assert_eq!(parse_scram_value("iterations=-1,password=x", true), Some((4096, "x".into())));
+        assert_eq!(parse_scram_value("iterations=-1,password=x", false), None);
+        assert_eq!(parse_scram_value("pass=x", false), None);
+        assert_eq!(parse_scram_value("iterations=,password=x", false), None);
+        let mut add: BTreeMap<String, String> = [("SCRAM-SHA-256".to_string(), "iterations=100,password=x".to_string())].into();
+        assert_eq!(pre_process_scram_credentials(&mut add), Err(usage("Iterations 100 is less than the minimum 4096 required for SCRAM_SHA_256")));
+        let mut add: BTreeMap<String, String> = [("SCRAM-SHA-512".to_string(), "password=pw".to_string())].into();
+        pre_process_scram_credentials(&mut add).unwrap();
+        let c = ScramCredential::from_config_string(&add["SCRAM-SHA-512"]).unwrap();
+        assert_eq!(c, ScramCredential::generate(ScramMechanism::Sha512, "pw", &c.salt, 4096));
+    }
 
     fn parse(args: &[&str]) -> (ConfigCommandOptions, Entities) {
         let mut v = vec!["kafka-configs.sh".to_string()];

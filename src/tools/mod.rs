@@ -97,6 +97,10 @@ pub fn kafka_exception(code: crate::protocol::ErrorCode, message: Option<&str>) 
         80 => ("PreferredLeaderNotAvailableException", "The preferred leader was not available."),
         83 => ("EligibleLeadersNotAvailableException", "Eligible topic partition leaders are not available."),
         84 => ("ElectionNotNeededException", "Leader election not needed for topic partition."),
+        33 => ("UnsupportedSaslMechanismException", "The broker does not support the requested SASL mechanism."),
+        91 => ("ResourceNotFoundException", "A request illegally referred to a resource that does not exist."),
+        92 => ("DuplicateResourceException", "A request illegally referred to the same resource twice."),
+        93 => ("UnacceptableCredentialException", "Requested credential would not meet criteria for acceptability."),
         _ => ("UnknownServerException", "The server experienced an unexpected error when processing the request."),
     };
     format!("org.apache.kafka.common.errors.{class}: {}", message.filter(|m| !m.is_empty()).unwrap_or(default))

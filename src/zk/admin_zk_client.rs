@@ -848,7 +848,14 @@ impl AdminZkClient {
         if entity_type != "users" && entity_type != "clients" {
             return Err(AdminError::InvalidRequest(format!("Invalid entity type {entity_type}")));
         }
-        validate_client_quota_configs(&configs)?;
+        // A user's SCRAM credentials live in the same znode (Kafka's
+        // DynamicConfig.User accepts the ScramMechanism names too).
+        let quota_keys: BTreeMap<String, String> = configs
+            .iter()
+            .filter(|(k, _)| entity_type != "users" || crate::security::scram::ScramMechanism::from_name(k).is_none())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        validate_client_quota_configs(&quota_keys)?;
         self.change_entity_config(entity_type, name, &configs).await
     }
 

@@ -256,6 +256,15 @@ impl SecurityProtocol {
             SecurityProtocol::SaslSsl => "SASL_SSL",
         }
     }
+    pub fn from_id(id: i16) -> Option<Self> {
+        match id {
+            0 => Some(SecurityProtocol::Plaintext),
+            1 => Some(SecurityProtocol::Ssl),
+            2 => Some(SecurityProtocol::SaslPlaintext),
+            3 => Some(SecurityProtocol::SaslSsl),
+            _ => None,
+        }
+    }
     pub fn from_name(s: &str) -> Option<Self> {
         match s {
             "PLAINTEXT" => Some(SecurityProtocol::Plaintext),

@@ -41,6 +41,11 @@ pub mod offset_commit;
 pub mod offset_delete;
 pub mod offset_fetch;
 pub mod sync_group;
+// SASL authentication and SCRAM credentials (SaslServerAuthenticator, KIP-554).
+pub mod alter_user_scram_credentials;
+pub mod describe_user_scram_credentials;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
 
 #[cfg(test)]
 mod test_util;

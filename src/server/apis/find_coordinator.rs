@@ -12,7 +12,7 @@ use crate::zk::AdminZkClient;
 use std::collections::BTreeMap;
 
 impl KafkaApis {
-    pub(crate) async fn handle_find_coordinator(&self, _ctx: &RequestContext, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
+    pub(crate) async fn handle_find_coordinator(&self, ctx: &RequestContext, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
         let fail = |code, msg: &str| FindCoordinatorResponse {
             error_code: code,
             error_message: Some(msg.to_string()),
@@ -35,7 +35,7 @@ impl KafkaApis {
         let Some(state) = self.metadata_cache.partition(GROUP_METADATA_TOPIC_NAME, partition) else {
             return fail(error::COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
         };
-        let endpoint = self.metadata_cache.broker(state.leader).and_then(|b| b.endpoint("PLAINTEXT").cloned());
+        let endpoint = self.metadata_cache.broker(state.leader).and_then(|b| b.endpoint(&ctx.session.listener_name).cloned());
         match endpoint {
             Some(ep) if state.leader >= 0 => FindCoordinatorResponse {
                 error_code: error::NONE,

@@ -17,7 +17,8 @@ pub fn is_internal_topic(name: &str) -> bool {
 impl KafkaApis {
     pub(crate) async fn handle_metadata(&self, ctx: &RequestContext, req: MetadataRequest) -> MetadataResponse {
         let cache = &self.metadata_cache;
-        let listener = "PLAINTEXT";
+        // Each client gets the endpoints of the listener it connected to.
+        let listener = ctx.session.listener_name.as_str();
         let brokers = cache
             .alive_brokers()
             .into_iter()
@@ -58,9 +59,18 @@ impl KafkaApis {
                     topic.partitions = parts
                         .into_iter()
                         .map(|(p, st)| {
-                            let leader_alive = st.leader >= 0 && cache.broker(st.leader).is_some();
+                            let leader = if st.leader >= 0 { cache.broker(st.leader) } else { None };
+                            let leader_alive = leader.as_ref().is_some_and(|b| b.endpoint(listener).is_some());
+                            // A live leader without this listener: LISTENER_NOT_FOUND from v6 (Kafka's MetadataCache).
+                            let missing_listener = leader.is_some() && !leader_alive && ctx.api_version >= 6;
                             MetadataResponsePartition {
-                                error_code: if leader_alive { error::NONE } else { error::LEADER_NOT_AVAILABLE },
+                                error_code: if leader_alive {
+                                    error::NONE
+                                } else if missing_listener {
+                                    error::LISTENER_NOT_FOUND
+                                } else {
+                                    error::LEADER_NOT_AVAILABLE
+                                },
                                 partition_index: p,
                                 leader_id: if leader_alive { st.leader } else { -1 },
                                 leader_epoch: st.leader_epoch,

@@ -25,6 +25,10 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod stop_replica;
 pub mod update_metadata;
+// SASL after authentication and SCRAM credentials (KIP-554).
+pub mod alter_user_scram_credentials;
+pub mod describe_user_scram_credentials;
+pub mod sasl;
 // Group coordinator APIs.
 pub mod delete_groups;
 pub mod describe_groups;

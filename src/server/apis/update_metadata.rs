@@ -27,7 +27,7 @@ impl KafkaApis {
                 id: b.id,
                 endpoints: if ctx.api_version == 0 {
                     vec![BrokerEndpoint {
-                        listener_name: "PLAINTEXT".into(),
+                        listener_name: crate::zk::SecurityProtocol::Plaintext.name().into(),
                         host: b.v0_host.clone(),
                         port: b.v0_port,
                         security_protocol: 0,
@@ -36,7 +36,14 @@ impl KafkaApis {
                     b.endpoints
                         .iter()
                         .map(|e| BrokerEndpoint {
-                            listener_name: if e.listener.is_empty() { "PLAINTEXT".into() } else { e.listener.clone() },
+                            // Before v3 the listener is named after its protocol.
+                            listener_name: if e.listener.is_empty() {
+                                crate::zk::SecurityProtocol::from_id(e.security_protocol)
+                                    .map(|p| p.name().to_string())
+                                    .unwrap_or_default()
+                            } else {
+                                e.listener.clone()
+                            },
                             host: e.host.clone(),
                             port: e.port,
                             security_protocol: e.security_protocol,
