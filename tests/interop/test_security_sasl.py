@@ -92,6 +92,7 @@ def sc(zookeeper, zkafka_bin, run_dir):
             "offsets.topic.replication.factor": "2",
             "offsets.topic.num.partitions": "2",
             "group.initial.rebalance.delay.ms": "0",
+            "replica.lag.time.max.ms": "6000",
         }
         c.add_broker(bid, start=True, wait=False, **props)
     for b in c.brokers:
@@ -119,7 +120,7 @@ def client_conf(sc, listener, mechanism, user, password):
 def ck_produce(conf, topic, values):
     from confluent_kafka import Producer
     errors = []
-    p = Producer({**conf, "acks": "all"})
+    p = Producer({**conf, "acks": "all", "enable.idempotence": True})
     for v in values:
         p.produce(topic, v.encode(), on_delivery=lambda e, m: errors.append(e) if e else None)
     left = p.flush(30)
