@@ -269,7 +269,7 @@ impl ClientFirstMessage {
 #[derive(Debug)]
 enum ServerState {
     ReceiveClientFirst,
-    ReceiveClientFinal { client_first_bare: String, server_first: String, nonce: String, credential: ScramCredential },
+    ReceiveClientFinal { client_first_bare: String, server_first: String, credential: ScramCredential },
     Complete,
     Failed,
 }
@@ -347,10 +347,10 @@ impl ScramServer {
                 let server_first = format!("r={},s={},i={}", nonce, B64.encode(&credential.salt), credential.iterations);
                 self.username = Some(first.username.clone());
                 let out = server_first.clone().into_bytes();
-                self.state = ServerState::ReceiveClientFinal { client_first_bare: first.bare, server_first, nonce, credential };
+                self.state = ServerState::ReceiveClientFinal { client_first_bare: first.bare, server_first, credential };
                 Ok(out)
             }
-            ServerState::ReceiveClientFinal { client_first_bare, server_first, nonce: _, credential } => {
+            ServerState::ReceiveClientFinal { client_first_bare, server_first, credential } => {
                 let bad = || SaslError::Sasl("Authentication failed: Invalid client final message".into());
                 let s = std::str::from_utf8(token).map_err(|_| bad())?;
                 let (without_proof, proof) = s.rsplit_once(",p=").ok_or_else(bad)?;
