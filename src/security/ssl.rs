@@ -407,10 +407,10 @@ fn attribute_string(tag: u32, data: &[u8]) -> Option<String> {
     match tag {
         12 | 19 | 22 | 18 | 26 => std::str::from_utf8(data).ok().map(str::to_string),
         20 => Some(data.iter().map(|&b| b as char).collect()),
-        30 if data.len() % 2 == 0 => {
+        30 if data.len().is_multiple_of(2) => {
             String::from_utf16(&data.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>()).ok()
         }
-        28 if data.len() % 4 == 0 => {
+        28 if data.len().is_multiple_of(4) => {
             data.chunks(4).map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))).collect()
         }
         _ => None,
