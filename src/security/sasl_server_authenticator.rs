@@ -156,6 +156,12 @@ fn evaluate(server: &mut MechanismServer, token: &[u8], ctx: &SaslServerContext)
 async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S, max: usize, ctx: &SaslServerContext) -> Result<Bytes, String> {
     let size = stream.read_i32().await.map_err(|e| format!("connection from {} closed during SASL authentication: {e}", ctx.peer))?;
     if size < 0 || size as usize > max {
+        // Kafka: "Failing SASL authentication due to invalid receive size"
+        log::info!(
+            "Failed authentication with {} (Failing SASL authentication due to invalid receive size {size}) on listener {}",
+            ctx.peer.ip(),
+            ctx.listener_name
+        );
         return Err(format!(
             "closing connection from {}: SASL request size {size} is outside 0..={max} (sasl.server.max.receive.size)",
             ctx.peer
