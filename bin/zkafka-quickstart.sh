@@ -26,6 +26,8 @@
 #                  ZK_PORT..ZK_PORT+2; free ports are picked if 2181 is taken)
 #      ZK_PEER_PORT first quorum port (default 2888; election ports +1000)
 #      KAFKA_PORT  first broker port (default 9092; brokers on KAFKA_PORT..+2)
+#      METRICS_PORT first HTTP port (metrics.port: metrics and the live view;
+#                  default 9404, brokers on METRICS_PORT..+2)
 #      TOPIC       (default quickstart-events)
 #      QUICKSTART_WAIT_SECS (default 90)
 set -euo pipefail
@@ -203,6 +205,7 @@ start_brokers() {
       --override "broker.id=$i" \
       --override "listeners=PLAINTEXT://127.0.0.1:$port" \
       --override "log.dirs=$STATE/kafka-logs-$i" \
+      --override "metrics.port=$(( ${METRICS_PORT:-9404} + i ))" \
       --override "zookeeper.connect=$zkc" "${extra[@]}"
   done
   say "Waiting until all $n broker(s) are registered and answer"
@@ -269,8 +272,19 @@ do_start() {
     --from-beginning --timeout-ms 5000 --property print.partition=true --property print.offset=true
 
   local zkc; zkc="$(zk_connect)"
+  local view="http://127.0.0.1:$(( ${METRICS_PORT:-9404} + 0 ))/"
   if [ "$n" -gt 1 ]; then
     cat <<EOT
+
+Watch the controller at work: open $view
+  (brokers, controller, ZooKeeper's znodes, every replica's LEO/HW and a live
+  timeline of the controller's steps; every broker serves it on its metrics.port)
+  Suggested experiment: kill -9 broker 2 and watch the controller re-elect leaders:
+    kill -9 \$(cat .run/kafka-server-2.pid)
+  After zookeeper.session.timeout.ms (18 s) its /brokers/ids/2 znode goes; the
+  timeline shows the watch firing, BrokerChange, OnlinePartition → OfflinePartition,
+  the elections (first live replica in the ISR), the fenced writes of the state
+  znodes and the LeaderAndIsr requests. bin/zkafka-quickstart.sh starts it again.
 
 zkafka is running: brokers $bs
                    ZooKeeper ensemble $zkc
@@ -311,6 +325,8 @@ EOT
     cat <<EOT
 
 zkafka is running (single broker): broker $bs, ZooKeeper $zkc.
+Watch the controller at work: open $view (ZooKeeper's znodes, the replicas and
+  the controller's timeline; start the 3-broker quick start to watch a failover).
 Try:
   bin/kafka-topics.sh --bootstrap-server $bs --describe --topic $TOPIC
   bin/kafka-console-producer.sh --bootstrap-server $bs --topic $TOPIC

@@ -322,6 +322,21 @@ impl KafkaServer {
         tokio::spawn(socket_server.run(apis.clone(), shutdown_rx.clone()));
         log::info!("listening on port {bound_port}");
 
+        // The HTTP endpoint (`metrics.port`, off when unset): Prometheus
+        // metrics and the live view register their routes on `http_routes`.
+        let http_routes = crate::server::http_server::HttpRoutes::default();
+        let mut http_port = None;
+        if let Some(port) = config.metrics_port {
+            let server = crate::server::http_server::HttpServer::bind(&format!("{bind_host}:{port}"))
+                .await
+                .map_err(|e| format!("cannot listen on {bind_host}:{port} (metrics.port): {e}"))?;
+            let bound = server.local_addr().map(|a| a.port()).unwrap_or(port);
+            tokio::spawn(server.run(http_routes.clone(), shutdown_rx.clone()));
+            log::info!("HTTP endpoint (metrics.port) listening on port {bound}");
+            http_port = Some(bound);
+        }
+        crate::server::cluster_view::register(&http_routes, zk.clone(), replica_manager.clone(), broker_id);
+
         let broker_info = BrokerInfo::new(
             broker_id,
             advertised
@@ -330,6 +345,7 @@ impl KafkaServer {
                 .collect(),
             config.get("broker.rack"),
         );
+        let broker_info = BrokerInfo { http_port, ..broker_info };
         let broker_epoch = zk
             .register_broker(&broker_info)
             .await
@@ -410,20 +426,6 @@ impl KafkaServer {
         spawn_log_task("delete-file", 200, log_manager.clone(), shutdown_rx.clone(), |lm| {
             lm.delete_due_files(crate::common::now_ms());
         });
-
-        // The HTTP endpoint (`metrics.port`, off when unset): Prometheus
-        // metrics and the live view register their routes on `http_routes`.
-        let http_routes = crate::server::http_server::HttpRoutes::default();
-        let mut http_port = None;
-        if let Some(port) = config.metrics_port {
-            let server = crate::server::http_server::HttpServer::bind(&format!("{bind_host}:{port}"))
-                .await
-                .map_err(|e| format!("cannot listen on {bind_host}:{port} (metrics.port): {e}"))?;
-            let bound = server.local_addr().map(|a| a.port()).unwrap_or(port);
-            tokio::spawn(server.run(http_routes.clone(), shutdown_rx.clone()));
-            log::info!("HTTP endpoint (metrics.port) listening on port {bound}");
-            http_port = Some(bound);
-        }
 
         log::info!("[KafkaServer id={broker_id}] started");
         Ok(KafkaServer { config, zk, replica_manager, controller, group_coordinator, bound_port, http_port, http_routes, shutdown_tx })
