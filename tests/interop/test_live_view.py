@@ -37,7 +37,7 @@ def view_cluster(zookeeper, zkafka_bin, run_dir):
         for b in c.brokers:
             b.wait_ready()
         create_topic(c.bootstrap, TOPIC, partitions=PARTITIONS, replication_factor=3)
-        produce(c.bootstrap, TOPIC, [f"v{i}".encode() for i in range(60)])
+        produce(c.bootstrap, TOPIC, [f"v{i}".encode() for i in range(60)], keys=[f"k{i}".encode() for i in range(60)])
         yield c
     finally:
         c.stop_all()
@@ -83,14 +83,30 @@ def console_errors(d) -> list:
 
 
 def timeline(d, kind: str) -> list[str]:
-    from selenium.webdriver.common.by import By
-    return [li.text for li in d.find_elements(By.CSS_SELECTOR, f'#timeline li[data-kind="{kind}"]')]
+    """The texts of the timeline's steps of one kind, newest first (read in
+    one script: the page redraws the list every second)."""
+    return d.execute_script(
+        "return Array.from(document.querySelectorAll('#timeline li[data-kind=\"' + arguments[0] + '\"]'))"
+        ".map(li => li.innerText)", kind)
 
 
 def table_leaders(d) -> dict[int, int]:
-    from selenium.webdriver.common.by import By
-    rows = d.find_elements(By.CSS_SELECTOR, f'#topics tr[data-topic="{TOPIC}"]')
-    return {int(r.get_attribute("data-partition")): int(r.get_attribute("data-leader")) for r in rows}
+    """{partition: leader} of the topic's rows in the partition table."""
+    rows = d.execute_script(
+        "return Array.from(document.querySelectorAll('#topics tr[data-topic=\"' + arguments[0] + '\"]'))"
+        ".map(r => [r.dataset.partition, r.dataset.leader])", TOPIC)
+    return {int(p): int(l) for p, l in rows}
+
+
+def row_text(d, p: int) -> str:
+    return d.execute_script(
+        "const r = document.querySelector('#topics tr[data-topic=\"' + arguments[0] + '\"][data-partition=\"' + arguments[1] + '\"]');"
+        "return r ? r.innerText : ''", TOPIC, str(p))
+
+
+def broker_ids(d) -> list[int]:
+    return sorted(int(x) for x in d.execute_script(
+        "return Array.from(document.querySelectorAll('#brokers tr[data-broker-id]')).map(r => r.dataset.brokerId)"))
 
 
 def test_page_shows_brokers_controller_partitions_and_zookeeper(view_cluster, browser):
@@ -98,20 +114,15 @@ def test_page_shows_brokers_controller_partitions_and_zookeeper(view_cluster, br
     c = view_cluster
     ctrl = controller_id(c)
     browser.get(f"http://127.0.0.1:{http_port(c.broker(ctrl))}/")
-    wait_until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#brokers tr[data-broker-id]")) == 3,
-               what="three brokers in the page")
-    ids = sorted(int(r.get_attribute("data-broker-id"))
-                 for r in browser.find_elements(By.CSS_SELECTOR, "#brokers tr[data-broker-id]"))
-    assert ids == [1, 2, 3]
+    wait_until(lambda: broker_ids(browser) == [1, 2, 3], what=lambda: f"three brokers in the page: {broker_ids(browser)}")
     wait_until(lambda: browser.find_element(By.ID, "controller").get_attribute("data-controller-id") == str(ctrl),
                what="the controller shown")
-    assert "controller" in browser.find_element(By.CSS_SELECTOR, f'#brokers tr[data-broker-id="{ctrl}"]').text
+    assert "controller" in browser.execute_script(
+        "return document.querySelector('#brokers tr[data-broker-id=\"' + arguments[0] + '\"]').innerText", str(ctrl))
     # Every partition with its ZooKeeper leader, and each replica's LEO/HW.
     wait_until(lambda: table_leaders(browser) == zk_leaders(c), what="partition table = ZooKeeper's leaders")
-    row0 = browser.find_element(By.CSS_SELECTOR, f'#topics tr[data-topic="{TOPIC}"][data-partition="0"]')
-    wait_until(lambda: row0.text.count("LEO") == 3 or browser.find_element(
-        By.CSS_SELECTOR, f'#topics tr[data-topic="{TOPIC}"][data-partition="0"]').text.count("LEO") == 3,
-        what="LEO and HW of all three replicas")
+    wait_until(lambda: row_text(browser, 0).count("LEO") == 3 and row_text(browser, 0).count("HW") == 3,
+               what=lambda: f"LEO and HW of all three replicas: {row_text(browser, 0)!r}")
     # The records produced are in the LEOs: the sum of leader LEOs is 60.
     total = browser.execute_script(
         "return state.last.topics.find(t => t.name === arguments[0]).partitions"
@@ -129,7 +140,6 @@ def test_page_shows_brokers_controller_partitions_and_zookeeper(view_cluster, br
 
 
 def test_failover_shows_in_the_timeline_and_table(view_cluster, browser):
-    from selenium.webdriver.common.by import By
     c = view_cluster
     ctrl = controller_id(c)
     if not browser.current_url.startswith(f"http://127.0.0.1:{http_port(c.broker(ctrl))}/"):
@@ -154,10 +164,9 @@ def test_failover_shows_in_the_timeline_and_table(view_cluster, browser):
     # The table shows the new leaders, which are ZooKeeper's.
     wait_until(lambda: all(l != victim for l in table_leaders(browser).values()) and table_leaders(browser) == zk_leaders(c),
                timeout=30, what=lambda: f"new leaders in the table: {table_leaders(browser)} vs ZooKeeper {zk_leaders(c)}")
-    for p in led:
-        row = browser.find_element(By.CSS_SELECTOR, f'#topics tr[data-topic="{TOPIC}"][data-partition="{p}"]')
-        assert f"✗{victim}" in row.text, row.text  # the dead replica is marked down
-    wait_until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#brokers tr[data-broker-id]")) == 2, what="two brokers left")
+    for p in range(PARTITIONS):
+        wait_until(lambda: f"✗{victim}" in row_text(browser, p), what=lambda: f"replica {victim} marked down: {row_text(browser, p)!r}")
+    wait_until(lambda: broker_ids(browser) == sorted({1, 2, 3} - {victim}), what="two brokers left")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "live-view-failover.png"
     assert browser.save_screenshot(str(shot))
