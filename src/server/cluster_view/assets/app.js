@@ -87,9 +87,10 @@ function renderSummary(v) {
 
 function addEvents(evs) {
   if (!evs.length) return;
+  const first = state.events.length === 0;
   state.events.push(...evs);
   if (state.events.length > MAX_EVENTS) state.events.splice(0, state.events.length - MAX_EVENTS);
-  if (!state.paused) renderTimeline(evs.length);
+  if (!state.paused) renderTimeline(first ? 0 : evs.length);  // flash only what arrived while watching
 }
 
 function eventVisible(e, q) {
