@@ -574,7 +574,7 @@ impl Fetcher {
                 log.log_end_offset(),
                 if d.completed { "" } else { " (will ask again)" }
             );
-            crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaFetcherThread (truncateToEpochEndOffsets)", "{} {tp}: leader epoch {leader_epoch} ends at {end_offset} on the leader; truncated from {before} to {}", self.name(), log.log_end_offset());
+            crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaFetcherThread (truncateToEpochEndOffsets)", "{} {tp}: leader epoch {leader_epoch} ends at {end_offset} on the leader; {}", self.name(), if before == log.log_end_offset() { format!("nothing to truncate (LEO {before})") } else { format!("truncated from {before} to {}", log.log_end_offset()) });
             if d.completed {
                 cur.truncation = TruncationState::Fetching;
                 cur.fetch_offset = log.log_end_offset();
