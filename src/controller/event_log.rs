@@ -96,10 +96,22 @@ impl EventLog {
         self.next_seq - 1
     }
 
-    /// Entries with `seq > since`, oldest first, at most `limit` of the newest.
+    /// The oldest `limit` entries with `seq > since` (a reader that fell
+    /// behind catches up over several reads, in order; what the ring already
+    /// dropped is gone).
     pub fn since(&self, since: u64, limit: usize) -> Vec<Entry> {
-        let newer = self.entries.iter().filter(|e| e.seq > since).count();
-        self.entries.iter().filter(|e| e.seq > since).skip(newer.saturating_sub(limit)).cloned().collect()
+        self.entries.iter().filter(|e| e.seq > since).take(limit).cloned().collect()
+    }
+
+    /// Where the next read after `since(since, ..)` returned `read` starts:
+    /// after the last entry read; unchanged when nothing was new; and the
+    /// newest seq when `since` is beyond it (this process restarted and
+    /// counts from 1 again: a reader seeing its cursor go down starts over).
+    pub fn cursor_after(&self, since: u64, read: &[Entry]) -> u64 {
+        match read.last() {
+            Some(e) => e.seq,
+            None => since.min(self.last_seq()),
+        }
     }
 }
 
@@ -115,10 +127,12 @@ pub fn record(kind: Kind, source: &'static str, kafka_class: &'static str, text:
     log.push(now, kind, source, kafka_class, text);
 }
 
-/// (entries newer than `since`, at most `limit`; the newest seq).
+/// (the oldest `limit` entries newer than `since`; the cursor for the next read).
 pub fn snapshot(since: u64, limit: usize) -> (Vec<Entry>, u64) {
     let log = global().lock().unwrap_or_else(|e| e.into_inner());
-    (log.since(since, limit), log.last_seq())
+    let read = log.since(since, limit);
+    let cursor = log.cursor_after(since, &read);
+    (read, cursor)
 }
 
 /// Up to `n` items joined with ", " and "and N more" (for entry texts that
@@ -164,7 +178,14 @@ mod tests {
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4, 5], "oldest dropped first");
         assert_eq!(log.since(4, 100).len(), 1);
         assert!(log.since(5, 100).is_empty());
-        assert_eq!(log.since(0, 2).iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5], "limit keeps the newest");
+        let first = log.since(0, 2);
+        assert_eq!(first.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4], "a limited read gives the oldest, in order");
+        assert_eq!(log.cursor_after(0, &first), 4);
+        let rest = log.since(4, 2);
+        assert_eq!(rest.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![5]);
+        assert_eq!(log.cursor_after(4, &rest), 5);
+        assert_eq!(log.cursor_after(5, &[]), 5, "nothing new: cursor unchanged");
+        assert_eq!(log.cursor_after(90, &[]), 5, "a cursor from before a restart comes back down");
     }
 
     #[test]

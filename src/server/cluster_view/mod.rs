@@ -26,7 +26,8 @@ const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const STYLE_CSS: &str = include_str!("assets/style.css");
 
-/// Events returned per broker and poll (the page asks again for the rest).
+/// Events returned per broker and poll (the oldest new ones; the next poll
+/// continues after them).
 const EVENTS_PER_POLL: usize = 2000;
 /// Largest answer read from a peer's `/ui/api/local`.
 const MAX_PEER_BODY: usize = 32 * 1024 * 1024;
@@ -109,8 +110,8 @@ impl View {
             })
             .collect();
         replicas.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-        let (events, last_seq) = event_log::snapshot(since, EVENTS_PER_POLL);
-        LocalView { broker_id: self.broker_id, last_seq, events: events.into_iter().map(LocalEvent::from).collect(), replicas }
+        let (events, cursor) = event_log::snapshot(since, EVENTS_PER_POLL);
+        LocalView { broker_id: self.broker_id, cursor, events: events.into_iter().map(LocalEvent::from).collect(), replicas }
     }
 
     /// ZooKeeper's view of the cluster joined with every live broker's local view.
@@ -194,7 +195,8 @@ impl View {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LocalView {
     pub broker_id: i32,
-    pub last_seq: u64,
+    /// Where the next poll of the event log starts (`since=`).
+    pub cursor: u64,
     #[serde(default)]
     pub events: Vec<LocalEvent>,
     #[serde(default)]
@@ -430,7 +432,7 @@ pub fn build_cluster_json(
     let mut cursors = serde_json::Map::new();
     for (id, l) in locals {
         if let Ok(l) = l {
-            cursors.insert(id.to_string(), json!(l.last_seq));
+            cursors.insert(id.to_string(), json!(l.cursor));
             for e in &l.events {
                 events.push(json!({
                     "broker": id, "seq": e.seq, "time_ms": e.time_ms, "kind": e.kind,

@@ -46,10 +46,10 @@ fn registration_carries_the_http_port_only_when_set() {
 
 #[test]
 fn peer_answers_are_checked() {
-    let body = serde_json::to_vec(&LocalView { broker_id: 2, last_seq: 5, events: vec![], replicas: vec![] }).unwrap();
+    let body = serde_json::to_vec(&LocalView { broker_id: 2, cursor: 5, events: vec![], replicas: vec![] }).unwrap();
     let mut ok = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n".to_vec();
     ok.extend_from_slice(&body);
-    assert_eq!(parse_local_answer(&ok).unwrap().last_seq, 5);
+    assert_eq!(parse_local_answer(&ok).unwrap().cursor, 5);
     assert!(parse_local_answer(b"HTTP/1.1 404 Not Found\r\n\r\nnot found").is_err());
     assert!(parse_local_answer(b"HTTP/1.1 200 OK\r\n\r\n{").is_err());
     assert!(parse_local_answer(b"garbage").is_err());
@@ -83,12 +83,12 @@ fn cluster_json_joins_zookeeper_and_each_broker() {
         1,
         Ok(LocalView {
             broker_id: 1,
-            last_seq: 9,
+            cursor: 9,
             events: vec![ev(9, 20, "b1")],
             replicas: vec![replica("t", 0, 1, 50, 40, vec![FollowerView { id: 2, leo: 40, caught_up_ms_ago: 12 }])],
         }),
     );
-    locals.insert(2, Ok(LocalView { broker_id: 2, last_seq: 4, events: vec![ev(4, 10, "b2")], replicas: vec![replica("t", 0, 1, 45, 40, vec![])] }));
+    locals.insert(2, Ok(LocalView { broker_id: 2, cursor: 4, events: vec![ev(4, 10, "b2")], replicas: vec![replica("t", 0, 1, 45, 40, vec![])] }));
     let v = build_cluster_json(1, &brokers, Some(1), Some((2, 1)), &topics, &states, &locals);
     assert_eq!(v["controller"]["id"], 1);
     assert_eq!(v["controller"]["epoch"], 2);
