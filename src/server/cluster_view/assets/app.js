@@ -41,7 +41,8 @@ async function poll() {
     if (!r.ok) throw new Error("HTTP " + r.status + ": " + (await r.text()));
     const v = await r.json();
     state.last = v;
-    const next = {};
+    // Brokers that did not answer keep their cursor (no repeats when they do again).
+    const next = Object.assign({}, state.cursors);
     for (const [b, s] of Object.entries(v.cursors)) {
       // A broker that restarted counts from 1 again: read its log from the start.
       next[b] = (state.cursors[b] !== undefined && s < state.cursors[b]) ? 0 : s;
