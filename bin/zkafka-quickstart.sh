@@ -26,7 +26,9 @@
 #                  ZK_PORT..ZK_PORT+2; free ports are picked if 2181 is taken)
 #      ZK_PEER_PORT first quorum port (default 2888; election ports +1000)
 #      KAFKA_PORT  first broker port (default 9092; brokers on KAFKA_PORT..+2)
-#      METRICS_PORT  first broker metrics.port (default 8090; /metrics on METRICS_PORT..+2)
+#      METRICS_PORT first HTTP port (metrics.port: metrics and the live view;
+#                  default 9404, brokers on METRICS_PORT..+2; a free port
+#                  is picked for one that is taken)
 #      TOPIC       (default quickstart-events)
 #      QUICKSTART_WAIT_SECS (default 90)
 set -euo pipefail
@@ -76,6 +78,8 @@ zk_connect() {
   echo "$s"
 }
 broker_port() { sed -n "$(( $1 + 1 ))p" "$STATE/kafka.ports" 2>/dev/null; }
+# metrics.port of broker N (its HTTP endpoint: metrics and the live view).
+metrics_port() { sed -n "$(( $1 + 1 ))p" "$STATE/metrics.ports" 2>/dev/null; }
 bootstrap() {
   local i s=""
   for i in "${BROKER_IDS[@]}"; do s="${s:+$s,}127.0.0.1:$(broker_port "$i")"; done
@@ -185,6 +189,15 @@ start_brokers() {
     : > "$STATE/kafka.ports"
     for i in "${BROKER_IDS[@]}"; do echo $((base + i)) >> "$STATE/kafka.ports"; done
   fi
+  if [ ! -s "$STATE/metrics.ports" ] || ! any_broker_up; then
+    # METRICS_PORT+id (default 9404..), or a free port when that one is taken.
+    : > "$STATE/metrics.ports"
+    for i in "${BROKER_IDS[@]}"; do
+      port=$(( ${METRICS_PORT:-9404} + i ))
+      if port_busy "$port"; then pick_port; port="$PORT"; fi
+      echo "$port" >> "$STATE/metrics.ports"
+    done
+  fi
   local zkc; zkc="$(zk_connect)"
   local extra=()
   if [ "$n" -gt 1 ]; then
@@ -204,7 +217,7 @@ start_brokers() {
       --override "broker.id=$i" \
       --override "listeners=PLAINTEXT://127.0.0.1:$port" \
       --override "log.dirs=$STATE/kafka-logs-$i" \
-      --override "metrics.port=$(( ${METRICS_PORT:-8090} + i ))" \
+      --override "metrics.port=$(metrics_port "$i")" \
       --override "zookeeper.connect=$zkc" "${extra[@]}"
   done
   say "Waiting until all $n broker(s) are registered and answer"
@@ -271,8 +284,19 @@ do_start() {
     --from-beginning --timeout-ms 5000 --property print.partition=true --property print.offset=true
 
   local zkc; zkc="$(zk_connect)"
+  local view; view="http://127.0.0.1:$(metrics_port 0)/"
   if [ "$n" -gt 1 ]; then
     cat <<EOT
+
+Watch the controller at work: open $view
+  (brokers, controller, ZooKeeper's znodes, every replica's LEO/HW and a live
+  timeline of the controller's steps; every broker serves it on its metrics.port)
+  Suggested experiment: kill -9 broker 2 and watch the controller re-elect leaders:
+    kill -9 \$(cat .run/kafka-server-2.pid)
+  After zookeeper.session.timeout.ms (18 s) its /brokers/ids/2 znode goes; the
+  timeline shows the watch firing, BrokerChange, OnlinePartition → OfflinePartition,
+  the elections (first live replica in the ISR), the fenced writes of the state
+  znodes and the LeaderAndIsr requests. bin/zkafka-quickstart.sh starts it again.
 
 zkafka is running: brokers $bs
                    ZooKeeper ensemble $zkc
@@ -313,6 +337,8 @@ EOT
     cat <<EOT
 
 zkafka is running (single broker): broker $bs, ZooKeeper $zkc.
+Watch the controller at work: open $view (ZooKeeper's znodes, the replicas and
+  the controller's timeline; start the 3-broker quick start to watch a failover).
 Try:
   bin/kafka-topics.sh --bootstrap-server $bs --describe --topic $TOPIC
   bin/kafka-console-producer.sh --bootstrap-server $bs --topic $TOPIC

@@ -68,6 +68,8 @@ finish() {
 if [ $install -eq 1 ]; then
   stage "prerequisites"
   debs=(kcat)
+  # The live view's browser test: Debian's chromium and its chromedriver.
+  [ $py -eq 1 ] && debs+=(chromium chromium-driver)
   command -v cc >/dev/null 2>&1 || debs+=(build-essential)
   command -v pkg-config >/dev/null 2>&1 || debs+=(pkg-config)
   command -v java >/dev/null 2>&1 || debs+=(default-jre-headless)
@@ -81,7 +83,7 @@ if [ $install -eq 1 ]; then
     fi
     want="$(sha256sum "$REQS" | cut -d' ' -f1)"
     if [ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ] || \
-       ! "$VENV/bin/python" -c 'import confluent_kafka, kafka, kazoo, pytest' 2>/dev/null; then
+       ! "$VENV/bin/python" -c 'import confluent_kafka, kafka, kazoo, pytest, selenium' 2>/dev/null; then
       echo "pip install -r tests/interop/requirements.txt into $VENV"
       "$VENV/bin/python" -m pip install -q -r "$REQS" || { record "pip install" 1; finish; }
       echo "$want" > "$VENV/.requirements.sha256"

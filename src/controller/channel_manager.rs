@@ -17,6 +17,7 @@ use crate::protocol::messages::stop_replica::*;
 use crate::protocol::messages::update_metadata::*;
 use crate::protocol::TaggedFields;
 use crate::zk::zk_data::{BrokerInfo, LeaderIsrAndControllerEpoch, ReplicaAssignment};
+use super::event_log::{some, Kind};
 use log::{debug, info, warn};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -195,10 +196,12 @@ async fn run_sender(
             match outcome {
                 Ok(()) => {
                     debug!("Delivered {} to broker {broker_id}", kind(&request));
+                    crate::record_event!(Kind::Response, "ControllerChannelManager (RequestSendThread)", "Broker {broker_id} answered {}", kind(&request));
                     break;
                 }
                 Err(e) => {
                     warn!("Sending {} to broker {broker_id} at {addr} failed: {e}; reconnecting and retrying", kind(&request));
+                    crate::record_event!(Kind::Response, "ControllerChannelManager (RequestSendThread)", "Sending {} to broker {broker_id} failed: {e}; retrying", kind(&request));
                     conn = None;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -336,6 +339,7 @@ impl ControllerBrokerRequestBatch {
                 .filter_map(|b| b.endpoint(listener).map(|e| (b.id, e)))
                 .map(|(id, e)| LeaderAndIsrLiveLeader { broker_id: id, host_name: e.host.clone(), port: e.port, tagged_fields: TaggedFields::default() })
                 .collect();
+            crate::record_event!(Kind::Request, "ControllerBrokerRequestBatch", "LeaderAndIsr → broker {broker} (controller epoch {epoch}): {}", some(states.iter().map(|(tp, s)| format!("{tp} leader {} epoch {} isr {:?}", s.leader, s.leader_epoch, s.isr)), 8));
             let mut by_topic: BTreeMap<String, Vec<LeaderAndIsrPartitionState>> = BTreeMap::new();
             for (tp, s) in states {
                 by_topic.entry(tp.topic).or_default().push(s);
@@ -403,6 +407,7 @@ impl ControllerBrokerRequestBatch {
                     live_brokers: live.clone(),
                     ..Default::default()
                 };
+                crate::record_event!(Kind::Request, "ControllerBrokerRequestBatch", "UpdateMetadata → broker {broker}: live brokers {:?}, {} partition state(s)", ctx.live_brokers.keys().collect::<Vec<_>>(), partitions.len());
                 req.set_partition_states(config.update_metadata_version, topics.clone());
                 channel.send(broker, ControllerRequest::UpdateMetadata(req));
             }
@@ -412,6 +417,7 @@ impl ControllerBrokerRequestBatch {
             if !ctx.live_brokers.contains_key(&broker) {
                 continue;
             }
+            crate::record_event!(Kind::Request, "ControllerBrokerRequestBatch", "StopReplica → broker {broker}: {}", some(parts.iter().map(|(tp, (delete, _))| format!("{tp}{}", if *delete { " (delete)" } else { "" })), 8));
             let mut by_topic: BTreeMap<String, Vec<StopReplicaPartitionState>> = BTreeMap::new();
             for (tp, (delete, force)) in parts {
                 let leader_epoch = if force || ctx.is_topic_queued_for_deletion(&tp.topic) {

@@ -14,6 +14,26 @@ pub enum ElectionStrategy {
     ControlledShutdown,
 }
 
+/// The Kafka class of a strategy (for the event log of the live view).
+pub fn kafka_strategy_name(s: ElectionStrategy) -> &'static str {
+    match s {
+        ElectionStrategy::Offline { .. } => "OfflinePartitionLeaderElectionStrategy",
+        ElectionStrategy::Reassign => "ReassignPartitionLeaderElectionStrategy",
+        ElectionStrategy::Preferred => "PreferredReplicaPartitionLeaderElectionStrategy",
+        ElectionStrategy::ControlledShutdown => "ControlledShutdownPartitionLeaderElectionStrategy",
+    }
+}
+
+/// Why a strategy's choice is the leader, in a learner's words.
+pub fn why(s: ElectionStrategy) -> &'static str {
+    match s {
+        ElectionStrategy::Offline { .. } => "the first live replica, in assignment order, that is in the ISR",
+        ElectionStrategy::Reassign => "the first live target replica that is in the ISR",
+        ElectionStrategy::Preferred => "the preferred replica (first in the assignment), live and in the ISR",
+        ElectionStrategy::ControlledShutdown => "the first in-sync replica not shutting down; shutting-down brokers leave the ISR",
+    }
+}
+
 /// Offline election. Returns (leader, new ISR).
 pub fn offline_partition_leader_election(
     assignment: &[i32],

@@ -16,6 +16,7 @@ use super::ControllerConfig;
 use crate::common::TopicPartition;
 use crate::zk::kafka_zk_client::{KafkaZkClient, ZkError};
 use crate::zk::zk_data::*;
+use super::event_log::Kind;
 use log::{error, info, warn};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
@@ -258,6 +259,7 @@ impl ControllerProcess {
                 break;
             }
             let name = format!("{event:?}");
+            crate::record_event!(Kind::Event, "ControllerEventManager", "Processing {}{}", event_name(&event), if self.is_active() { "" } else { " (not the active controller)" });
             let timer = crate::server::metrics::controller_metrics::event_started(&event, rx.len());
             let result = self.process(event).await;
             timer.done(&self.ctx, self.is_active(), rx.len());
@@ -297,7 +299,10 @@ impl ControllerProcess {
                 }
                 self.broker_info.timestamp = crate::common::now_ms();
                 match self.zk.register_broker(&self.broker_info).await {
-                    Ok(epoch) => self.shared.broker_epoch.store(epoch, Ordering::SeqCst),
+                    Ok(epoch) => {
+                        crate::record_event!(Kind::Broker, "KafkaController (RegisterBrokerAndReelect)", "ZooKeeper session expired; re-registered /brokers/ids/{} with new broker epoch {epoch}", self.me());
+                        self.shared.broker_epoch.store(epoch, Ordering::SeqCst)
+                    }
                     Err(e) => error!("Re-registering broker {} after session expiry failed: {e}", self.me()),
                 }
                 self.watch_controller().await?;
@@ -413,6 +418,7 @@ impl ControllerProcess {
                 return; // session loss: SessionReinitialized re-arms everything
             }
             if let Some(e) = to_event(ev.event_type) {
+                crate::record_event!(Kind::Watch, "KafkaController (ZNodeChangeHandler)", "ZooKeeper watch fired: {:?} on {} → queued {}", ev.event_type, ev.path, event_name(&e));
                 events.put(e);
             }
         });
@@ -477,6 +483,7 @@ impl ControllerProcess {
                 self.shared.active_controller_id.store(self.me(), Ordering::SeqCst);
                 self.shared.active.store(true, Ordering::SeqCst);
                 info!("Broker {} is the controller (epoch {epoch}); starting failover", self.me());
+                crate::record_event!(Kind::Controller, "KafkaController", "Broker {} won the election: created /controller and set /controller_epoch to {epoch} (zkVersion {version}); starting failover", self.me());
                 match self.on_controller_failover().await {
                     Ok(()) => Ok(()),
                     Err(ZkError::ControllerMoved(m)) => Err(ZkError::ControllerMoved(m)),
@@ -521,6 +528,7 @@ impl ControllerProcess {
 
     fn on_controller_resignation(&mut self) {
         info!("Broker {} resigns as controller (epoch {})", self.me(), self.ctx.epoch);
+        crate::record_event!(Kind::Controller, "KafkaController", "Broker {} resigns as controller (epoch {})", self.me(), self.ctx.epoch);
         self.shared.active.store(false, Ordering::SeqCst);
         if let Some(t) = self.rebalance_task.take() {
             t.abort();
@@ -670,6 +678,7 @@ impl ControllerProcess {
             .filter(|id| current[id].1 > self.ctx.live_broker_epochs.get(id).copied().unwrap_or(i64::MAX))
             .collect();
         info!("Broker change: new {new:?}, dead {dead:?}, bounced {bounced:?}, all live {cur_ids:?}");
+        crate::record_event!(Kind::Event, "KafkaController", "BrokerChange: new {new:?}, dead {dead:?}, bounced {bounced:?}, live now {cur_ids:?}");
         for id in dead.iter().chain(bounced.iter()) {
             self.channel.remove_broker(*id);
             self.ctx.live_brokers.remove(id);
@@ -1584,5 +1593,23 @@ impl ControllerProcess {
             }
         }
         Ok(results)
+    }
+}
+
+/// The variant name of an event with its small arguments, for the event log
+/// (not its reply channels or whole responses).
+fn event_name(e: &ControllerEvent) -> String {
+    match e {
+        ControllerEvent::BrokerModifications(id) => format!("BrokerModifications({id})"),
+        ControllerEvent::PartitionModifications(t) => format!("PartitionModifications({t})"),
+        ControllerEvent::ControlledShutdown { broker_id, .. } => format!("ControlledShutdown(broker {broker_id})"),
+        ControllerEvent::LeaderAndIsrResponseReceived { broker_id, .. } => format!("LeaderAndIsrResponseReceived(broker {broker_id})"),
+        ControllerEvent::TopicDeletionStopReplicaResponseReceived { broker_id, .. } => {
+            format!("TopicDeletionStopReplicaResponseReceived(broker {broker_id})")
+        }
+        other => {
+            let d = format!("{other:?}");
+            d.split([' ', '(', '{']).next().unwrap_or("").to_string()
+        }
     }
 }

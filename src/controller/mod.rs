@@ -12,6 +12,7 @@
 pub mod channel_manager;
 pub mod controller_context;
 pub mod election;
+pub mod event_log;
 pub mod event_manager;
 pub mod kafka_controller;
 pub mod partition_state_machine;

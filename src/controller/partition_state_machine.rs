@@ -10,6 +10,7 @@ use super::election::{self, ElectionStrategy};
 use crate::common::TopicPartition;
 use crate::zk::kafka_zk_client::{KafkaZkClient, ZkError};
 use crate::zk::zk_data::{LeaderAndIsr, LeaderIsrAndControllerEpoch};
+use super::event_log::{some, Kind};
 use log::{error, info, warn};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,6 +77,9 @@ pub async fn handle_state_changes(
             elect_leader_for_partitions(ctx, zk, batch, &existing, strategy).await?;
         }
         other => {
+            if !partitions.is_empty() {
+                crate::record_event!(Kind::StateChange, "ZkPartitionStateMachine", "{} partition(s) → {other:?}: {}", partitions.len(), some(partitions.iter().map(|tp| format!("{tp} (was {:?})", ctx.partition_states.get(tp).copied().unwrap_or(PartitionState::NonExistentPartition))), 12));
+            }
             for tp in partitions {
                 ctx.partition_states.insert(tp.clone(), other);
             }
@@ -126,6 +130,7 @@ async fn initialize_leader_and_isr_for_partitions(
             }
         };
         info!("Initialized {tp}: leader {} isr {:?} controller epoch {}", state.leader_and_isr.leader, state.leader_and_isr.isr, state.controller_epoch);
+        crate::record_event!(Kind::Election, "ZkPartitionStateMachine", "{tp}: NewPartition → OnlinePartition, leader {} (the first live assigned replica), ISR {:?} (the live assigned replicas), leader epoch 0", state.leader_and_isr.leader, state.leader_and_isr.isr);
         let a = ctx.assignment(&tp).cloned().unwrap_or_default();
         let recipients: Vec<i32> = state.leader_and_isr.isr.clone();
         ctx.partition_leadership_info.insert(tp.clone(), state.clone());
@@ -201,6 +206,7 @@ pub async fn elect_leader_for_partitions(
                         if let Some((l, _)) = &chosen {
                             warn!("Unclean leader election for {tp}: replica {l} (not in ISR {isr:?}) becomes leader; data may be lost");
                             crate::server::metrics::metrics().controller.unclean_leader_elections.mark(1);
+                            crate::record_event!(Kind::Election, "OfflinePartitionLeaderElectionStrategy", "{tp}: no live replica in ISR {isr:?}; unclean election allowed, so live replica {l} leads (data may be lost)");
                         }
                     }
                 }
@@ -210,6 +216,7 @@ pub async fn elect_leader_for_partitions(
                 None => match strategy {
                     ElectionStrategy::Offline { .. } => {
                         error!("No eligible leader for {tp} (replicas {:?}, isr {:?}); it stays offline", a.replicas, isr);
+                        crate::record_event!(Kind::Election, "OfflinePartitionLeaderElectionStrategy", "{tp}: no live replica in ISR {isr:?} (replicas {:?}); it stays OfflinePartition", a.replicas);
                         ctx.partition_states.insert(tp.clone(), PartitionState::OfflinePartition);
                     }
                     other => {
@@ -227,6 +234,7 @@ pub async fn elect_leader_for_partitions(
             match result {
                 Ok(lai) => {
                     info!("Elected leader {} for {tp} (epoch {}, isr {:?})", lai.leader, lai.leader_epoch, lai.isr);
+                    crate::record_event!(Kind::Election, election::kafka_strategy_name(strategy), "{tp}: {:?} → OnlinePartition, leader {} → {} ({}), leader epoch {}, ISR {:?}", ctx.partition_states.get(&tp).copied().unwrap_or(PartitionState::NonExistentPartition), ctx.partition_leadership_info.get(&tp).map(|s| s.leader_and_isr.leader).unwrap_or(-1), lai.leader, election::why(strategy), lai.leader_epoch, lai.isr);
                     let state = LeaderIsrAndControllerEpoch { leader_and_isr: lai, controller_epoch: ctx.epoch };
                     ctx.partition_leadership_info.insert(tp.clone(), state.clone());
                     let a = ctx.assignment(&tp).cloned().unwrap_or_default();

@@ -38,6 +38,9 @@ pub async fn handle_state_changes(
     replicas: &[(TopicPartition, i32)],
     target: ReplicaState,
 ) -> Result<(), ZkError> {
+    if !replicas.is_empty() {
+        crate::record_event!(super::event_log::Kind::StateChange, "ZkReplicaStateMachine", "{} replica(s) → {target:?}: {}", replicas.len(), super::event_log::some(replicas.iter().map(|(tp, r)| format!("{tp} on broker {r} (was {:?})", ctx.replica_states.get(&(tp.clone(), *r)).copied().unwrap_or(ReplicaState::NonExistentReplica))), 12));
+    }
     match target {
         ReplicaState::NewReplica => {
             for (tp, r) in replicas {
@@ -150,6 +153,7 @@ async fn remove_replicas_from_isr(
             match result {
                 Ok(lai) => {
                     info!("Replica {r} of {tp} is offline: now leader {} isr {:?} leader epoch {}", lai.leader, lai.isr, lai.leader_epoch);
+                    crate::record_event!(super::event_log::Kind::StateChange, "ZkReplicaStateMachine (doRemoveReplicasFromIsr)", "Replica {r} of {tp} is offline: removed from the ISR, now leader {} ISR {:?} leader epoch {}", lai.leader, lai.isr, lai.leader_epoch);
                     let l = LeaderIsrAndControllerEpoch { leader_and_isr: lai, controller_epoch: ctx.epoch };
                     ctx.partition_leadership_info.insert(tp.clone(), l.clone());
                     let a = ctx.assignment(&tp).cloned().unwrap_or_default();

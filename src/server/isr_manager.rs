@@ -119,6 +119,7 @@ async fn writer(
             let tp = req.partition.tp.clone();
             match result {
                 Ok(new_version) => {
+                    crate::record_event!(crate::controller::event_log::Kind::Broker, "Partition (legacy ISR path: expandIsr/shrinkIsr)", "Leader {broker_id} of {tp} changed its ISR to {:?}: setData of the state znode if zkVersion {} (now {new_version}); /isr_change_notification follows", req.change.new_isr, req.change.zk_version);
                     if req.partition.complete_isr_change(&req.change, new_version) {
                         let mut p = pending.lock().unwrap_or_else(|e| e.into_inner());
                         p.partitions.insert(tp);

@@ -363,6 +363,21 @@ impl KafkaServer {
         }
         log::info!("listening on port {bound_port}");
 
+        // The HTTP endpoint (`metrics.port`, off when unset): Prometheus
+        // metrics and the live view register their routes on `http_routes`.
+        let http_routes = crate::server::http_server::HttpRoutes::default();
+        let mut http_port = None;
+        if let Some(port) = config.metrics_port {
+            let server = crate::server::http_server::HttpServer::bind(&format!("{bind_host}:{port}"))
+                .await
+                .map_err(|e| format!("cannot listen on {bind_host}:{port} (metrics.port): {e}"))?;
+            let bound = server.local_addr().map(|a| a.port()).unwrap_or(port);
+            tokio::spawn(server.run(http_routes.clone(), shutdown_rx.clone()));
+            log::info!("HTTP endpoint (metrics.port) listening on port {bound}");
+            http_port = Some(bound);
+        }
+        crate::server::cluster_view::register(&http_routes, zk.clone(), replica_manager.clone(), broker_id);
+
         let broker_info = BrokerInfo::new(
             broker_id,
             advertised
@@ -374,6 +389,7 @@ impl KafkaServer {
                 .collect(),
             config.get("broker.rack"),
         );
+        let broker_info = BrokerInfo { http_port, ..broker_info };
         let broker_epoch = zk
             .register_broker(&broker_info)
             .await
@@ -455,19 +471,10 @@ impl KafkaServer {
             lm.delete_due_files(crate::common::now_ms());
         });
 
-        // The HTTP endpoint (`metrics.port`, off when unset): Prometheus
-        // metrics and the live view register their routes on `http_routes`.
-        let http_routes = crate::server::http_server::HttpRoutes::default();
-        let mut http_port = None;
-        if let Some(port) = config.metrics_port {
-            let server = crate::server::http_server::HttpServer::bind(&format!("{bind_host}:{port}"))
-                .await
-                .map_err(|e| format!("cannot listen on {bind_host}:{port} (metrics.port): {e}"))?;
-            let bound = server.local_addr().map(|a| a.port()).unwrap_or(port);
-            tokio::spawn(server.run(http_routes.clone(), shutdown_rx.clone()));
+        // Prometheus metrics on the HTTP endpoint (bound before registration,
+        // above); the route needs the controller, so it is added now.
+        if http_port.is_some() {
             http_routes.add(crate::server::metrics::endpoint::route(replica_manager.clone(), controller.clone(), group_coordinator.clone()));
-            log::info!("HTTP endpoint (metrics.port) listening on port {bound}");
-            http_port = Some(bound);
         }
 
         log::info!("[KafkaServer id={broker_id}] started");

@@ -10,6 +10,7 @@
 
 pub mod apis;
 pub mod client_quota_manager;
+pub mod cluster_view;
 pub mod dynamic_broker_config;
 pub mod dynamic_config_manager;
 pub mod http_server;

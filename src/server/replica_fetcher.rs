@@ -590,6 +590,7 @@ impl Fetcher {
                 log.log_end_offset(),
                 if d.completed { "" } else { " (will ask again)" }
             );
+            crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaFetcherThread (truncateToEpochEndOffsets)", "{} {tp}: leader epoch {leader_epoch} ends at {end_offset} on the leader; {}", self.name(), if before == log.log_end_offset() { format!("nothing to truncate (LEO {before})") } else { format!("truncated from {before} to {}", log.log_end_offset()) });
             if d.completed {
                 cur.truncation = TruncationState::Fetching;
                 cur.fetch_offset = log.log_end_offset();
@@ -686,6 +687,7 @@ impl Fetcher {
                     if let Some(div) = p.diverging_epoch.as_ref().filter(|d| d.epoch >= 0 || d.end_offset >= 0) {
                         // Fetch v12 divergence: truncate first, HW later (KAFKA-14704).
                         log::info!("{} {tp}: leader reports diverging epoch {} ending at {}", self.name(), div.epoch, div.end_offset);
+                        crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaFetcherThread (diverging epoch)", "{} {tp}: leader reports diverging epoch {} ending at {}; truncating", self.name(), div.epoch, div.end_offset);
                         let log = cur.partition.clone();
                         let d = truncation_decision(div.epoch, div.end_offset, log.log_end_offset(), log.high_watermark(), |e| {
                             log.end_offset_for_epoch(e)

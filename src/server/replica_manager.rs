@@ -406,10 +406,12 @@ impl ReplicaManager {
         let code = match partition.make_leader_or_follower(state) {
             RoleChange::Stale => error::STALE_CONTROLLER_EPOCH,
             RoleChange::BecameLeader => {
+                crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaManager (makeLeaders)", "Broker {}: LeaderAndIsr makes it leader of {tp} at leader epoch {epoch}", self.broker_id);
                 self.notify_leadership(&tp, true, epoch);
                 error::NONE
             }
             RoleChange::BecameFollower => {
+                crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaManager (makeFollowers)", "Broker {}: LeaderAndIsr makes it a follower of {tp}, leader {leader}, leader epoch {epoch}", self.broker_id);
                 self.notify_leadership(&tp, false, epoch);
                 self.fetcher_manager.remove_partitions(std::slice::from_ref(&tp));
                 if leader >= 0 {

@@ -935,7 +935,12 @@ impl KafkaZkClient {
                     Ok(_) | Err(ZkError::NodeExists(_)) => {}
                     Err(e) => warn!("Creating {path} failed: {e}"),
                 },
-                CreateStep::State(i) => out.push((states[i].0.clone(), r)),
+                CreateStep::State(i) => {
+                    if r.is_ok() {
+                        crate::record_event!(crate::controller::event_log::Kind::ZkWrite, "KafkaZkClient (createTopicPartitionStatesRaw)", "create {path} in a multi with check /controller_epoch zkVersion {controller_epoch_zk_version}: {}", String::from_utf8_lossy(&encoded[i]));
+                    }
+                    out.push((states[i].0.clone(), r))
+                }
             }
         }
         if let Some(m) = moved {
@@ -984,6 +989,7 @@ impl KafkaZkClient {
                                 _ => None,
                             })
                             .unwrap_or(lai.zk_version + 1);
+                        crate::record_event!(crate::controller::event_log::Kind::ZkWrite, "KafkaZkClient (updateLeaderAndIsr)", "setData {path} if zkVersion {} (now {v}), in a multi with check /controller_epoch zkVersion {controller_epoch_zk_version} (controller epoch {controller_epoch}): leader {} leader_epoch {} isr {:?}", lai.zk_version, lai.leader, lai.leader_epoch, lai.isr);
                         Ok(LeaderAndIsr { zk_version: v, ..lai.clone() })
                     }
                     Err(zk::MultiWriteError::OperationFailed { index: 0, source }) => {

@@ -336,6 +336,11 @@ pub struct BrokerInfo {
     pub timestamp: i64,
     /// Schema version read or to be written (5 for IBP 2.8).
     pub version: i32,
+    /// zkafka's own addition: the port of the broker's HTTP endpoint
+    /// (`metrics.port`), written as `"zkafka_http_port"` only when set, so
+    /// that the live view on any broker can reach the others. Kafka's readers
+    /// ignore keys they do not know.
+    pub http_port: Option<u16>,
 }
 
 impl BrokerInfo {
@@ -348,6 +353,7 @@ impl BrokerInfo {
             features: BTreeMap::new(),
             timestamp: crate::common::now_ms(),
             version: 5,
+            http_port: None,
         }
     }
 
@@ -384,6 +390,9 @@ impl BrokerInfo {
         fields.push(("host", plaintext.map(|e| json!(e.host)).unwrap_or(Value::Null)));
         fields.push(("version", json!(5)));
         fields.push(("timestamp", json!(self.timestamp.to_string())));
+        if let Some(p) = self.http_port {
+            fields.push(("zkafka_http_port", json!(p)));
+        }
         ordered_object(&fields)
     }
 
@@ -432,7 +441,8 @@ impl BrokerInfo {
                 features.insert(name.clone(), (lo, hi));
             }
         }
-        Ok(BrokerInfo { id, endpoints, rack, jmx_port, features, timestamp, version })
+        let http_port = m.get("zkafka_http_port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok());
+        Ok(BrokerInfo { id, endpoints, rack, jmx_port, features, timestamp, version, http_port })
     }
 }
 
