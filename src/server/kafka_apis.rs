@@ -80,6 +80,8 @@ pub struct KafkaApis {
     pub dynamic_config: Arc<crate::server::dynamic_broker_config::DynamicBrokerConfig>,
     /// Client quotas (produce, fetch, request), fed by the DynamicConfigManager.
     pub quotas: Arc<ClientQuotaManagers>,
+    /// The ACL authorizer when `authorizer.class.name` names it (set at start-up).
+    pub authorizer: std::sync::OnceLock<Arc<crate::security::authorizer::AclAuthorizer>>,
 }
 
 /// Runs `f` and measures the time spent inside its `poll` calls: the time a

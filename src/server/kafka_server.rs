@@ -305,6 +305,15 @@ impl KafkaServer {
             .map(|e| EndPoint { port: if e.port == 0 { bound_port } else { e.port }, ..e.clone() })
             .collect();
 
+        // Kafka's AclAuthorizer (authorizer.class.name): ACLs loaded from
+        // ZooKeeper before the first request is served, then followed.
+        let authorizer = crate::security::authorizer::AclAuthorizer::from_config(|k| config.get(k))?.map(Arc::new);
+        if let Some(a) = &authorizer {
+            crate::security::authorizer::zk_acl_store::start(zk.clone(), a.clone(), shutdown_rx.clone())
+                .await
+                .map_err(|e| format!("cannot load the ACLs from ZooKeeper: {e}"))?;
+        }
+
         let apis = Arc::new(KafkaApis {
             config: config.clone(),
             broker_id,
@@ -317,7 +326,11 @@ impl KafkaServer {
             controller: std::sync::OnceLock::new(),
             dynamic_config: broker_config.clone(),
             quotas: client_quotas,
+            authorizer: std::sync::OnceLock::new(),
         });
+        if let Some(a) = authorizer {
+            let _ = apis.authorizer.set(a);
+        }
         group_coordinator.startup(shutdown_rx.clone());
         tokio::spawn(socket_server.run(apis.clone(), shutdown_rx.clone()));
         log::info!("listening on port {bound_port}");
