@@ -52,6 +52,19 @@ impl KafkaApis {
         out
     }
 
+    /// Kafka's check of a config resource (Describe/AlterConfigs,
+    /// IncrementalAlterConfigs): topics on the topic, brokers and broker
+    /// loggers on the cluster. The error to answer, if refused.
+    pub fn config_resource_denied(&self, ctx: &RequestContext, op: AclOperation, resource_type: i8, name: &str) -> Option<crate::protocol::error::ErrorCode> {
+        use crate::protocol::messages::describe_configs::{RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC};
+        let (rt, name) = match resource_type {
+            RESOURCE_TOPIC => (ResourceType::Topic, name),
+            RESOURCE_BROKER | RESOURCE_BROKER_LOGGER => (ResourceType::Cluster, CLUSTER_NAME),
+            _ => return None,
+        };
+        (!self.authorize(ctx, op, rt, name)).then(|| rt.authorization_error())
+    }
+
     /// KIP-430's bitfield of the operations allowed on a resource; every
     /// supported operation without an authorizer.
     pub fn authorized_operations(&self, ctx: &RequestContext, rt: ResourceType, name: &str) -> i32 {

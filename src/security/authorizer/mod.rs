@@ -125,6 +125,18 @@ impl ResourceType {
     }
 }
 
+/// The default message of Kafka's authorization exceptions (`Errors`).
+pub fn authorization_error_message(code: crate::protocol::error::ErrorCode) -> &'static str {
+    use crate::protocol::error::*;
+    match code {
+        TOPIC_AUTHORIZATION_FAILED => "Topic authorization failed.",
+        GROUP_AUTHORIZATION_FAILED => "Group authorization failed.",
+        TRANSACTIONAL_ID_AUTHORIZATION_FAILED => "Transactional Id authorization failed.",
+        DELEGATION_TOKEN_AUTHORIZATION_FAILED => "Delegation Token authorization failed.",
+        _ => "Cluster authorization failed.",
+    }
+}
+
 /// Kafka's `AclOperation`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AclOperation {
