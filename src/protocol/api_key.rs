@@ -28,6 +28,9 @@ pub enum ApiKey {
     DeleteRecords = 21,
     InitProducerId = 22,
     OffsetForLeaderEpoch = 23,
+    DescribeAcls = 29,
+    CreateAcls = 30,
+    DeleteAcls = 31,
     DescribeConfigs = 32,
     AlterConfigs = 33,
     AlterReplicaLogDirs = 34,
@@ -42,6 +45,7 @@ pub enum ApiKey {
     DescribeClientQuotas = 48,
     AlterClientQuotas = 49,
     AlterIsr = 56,
+    DescribeCluster = 60,
 }
 
 impl ApiKey {
@@ -71,6 +75,9 @@ impl ApiKey {
             21 => DeleteRecords,
             22 => InitProducerId,
             23 => OffsetForLeaderEpoch,
+            29 => DescribeAcls,
+            30 => CreateAcls,
+            31 => DeleteAcls,
             32 => DescribeConfigs,
             33 => AlterConfigs,
             34 => AlterReplicaLogDirs,
@@ -85,6 +92,7 @@ impl ApiKey {
             48 => DescribeClientQuotas,
             49 => AlterClientQuotas,
             56 => AlterIsr,
+            60 => DescribeCluster,
             _ => return None,
         })
     }
@@ -135,6 +143,8 @@ impl ApiKey {
             DescribeClientQuotas => 1,
             AlterClientQuotas => 1,
             AlterIsr => 0,
+            DescribeAcls | CreateAcls | DeleteAcls => 2,
+            DescribeCluster => 0,
         }
     }
 
@@ -149,7 +159,8 @@ impl ApiKey {
             Metadata | OffsetCommit | OffsetFetch => Some(3),
             DeleteRecords | InitProducerId | DescribeConfigs | AlterConfigs | AlterReplicaLogDirs | DescribeLogDirs
             | CreatePartitions | DeleteGroups | ElectLeaders | IncrementalAlterConfigs | AlterPartitionReassignments
-            | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr => Some(0),
+            | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr | DescribeAcls | CreateAcls
+            | DeleteAcls | DescribeCluster => Some(0),
             Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete => None,
         }
     }
@@ -219,6 +230,10 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::DescribeClientQuotas, 0, 1),
     (ApiKey::AlterClientQuotas, 0, 1),
+    (ApiKey::DescribeAcls, 0, 2),
+    (ApiKey::CreateAcls, 0, 2),
+    (ApiKey::DeleteAcls, 0, 2),
+    (ApiKey::DescribeCluster, 0, 0),
 ];
 
 /// The version range served for `key`, if any.

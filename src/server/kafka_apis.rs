@@ -433,6 +433,10 @@ impl KafkaApis {
             ApiKey::AlterClientQuotas => {
                 dispatch!(self, ctx, r, alter_client_quotas::AlterClientQuotasRequest, handle_alter_client_quotas)
             }
+            ApiKey::DescribeAcls => dispatch!(self, ctx, r, describe_acls::DescribeAclsRequest, handle_describe_acls),
+            ApiKey::CreateAcls => dispatch!(self, ctx, r, create_acls::CreateAclsRequest, handle_create_acls),
+            ApiKey::DeleteAcls => dispatch!(self, ctx, r, delete_acls::DeleteAclsRequest, handle_delete_acls),
+            ApiKey::DescribeCluster => dispatch!(self, ctx, r, describe_cluster::DescribeClusterRequest, handle_describe_cluster),
             other => RequestOutcome::Close(format!("API {other:?} is not served")),
         }
     }
