@@ -163,6 +163,16 @@ impl KafkaServer {
         let config = Arc::new(config);
         let broker_id = config.broker_id;
         log::info!("starting zkafka broker {broker_id}");
+        // Kafka refuses zookeeper.set.acl=true when the ZooKeeper session
+        // cannot be authenticated (no SASL JAAS login, no TLS client auth):
+        // creator-only ACLs would be meaningless. zkafka's ZooKeeper client
+        // authenticates with neither, so it refuses the same way.
+        if config.get("zookeeper.set.acl").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+            return Err("zookeeper.set.acl is true, but the ZooKeeper session cannot be authenticated: zkafka's ZooKeeper \
+                client supports neither SASL (JAAS) nor TLS client authentication, so znodes cannot be created with \
+                Kafka's secure ACLs; set zookeeper.set.acl=false"
+                .to_string());
+        }
 
         let zk = KafkaZkClient::connect(ZkClientConfig {
             connect: config.zookeeper_connect.clone(),

@@ -119,7 +119,7 @@ pub fn entry_string(e: &AccessControlEntry) -> String {
 /// The ` \n \t<acl>\n\t<acl> \n` block AclCommand prints after a resource.
 fn acl_block(acls: &[AccessControlEntry]) -> String {
     let lines: Vec<String> = acls.iter().map(|a| format!("\t{}", entry_string(a))).collect();
-    format!(" \n {} \n", lines.join("\n"))
+    format!("\n {} \n", lines.join("\n"))
 }
 
 /// What went wrong: a usage error (message, exit 1, nothing changed) or a
@@ -603,7 +603,7 @@ mod tests {
         assert_eq!(pattern_string(&p), "ResourcePattern(resourceType=TOPIC, name=orders, patternType=LITERAL)");
         let e = AccessControlEntry::new("User:alice", "*", AclOperation::Read, PermissionType::Allow);
         assert_eq!(entry_string(&e), "(principal=User:alice, host=*, operation=READ, permissionType=ALLOW)");
-        assert_eq!(acl_block(&[e.clone(), e]), " \n \t(principal=User:alice, host=*, operation=READ, permissionType=ALLOW)\n\t(principal=User:alice, host=*, operation=READ, permissionType=ALLOW) \n");
+        assert_eq!(acl_block(&[e.clone(), e]), "\n \t(principal=User:alice, host=*, operation=READ, permissionType=ALLOW)\n\t(principal=User:alice, host=*, operation=READ, permissionType=ALLOW) \n");
         let f = AclBindingFilter { resource_type: ResourceType::Group, ..AclBindingFilter::ANY };
         assert_eq!(filter_string(&f), "ResourcePattern(resourceType=GROUP, name=<any>, patternType=ANY)");
     }
