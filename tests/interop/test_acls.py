@@ -81,6 +81,17 @@ def try_produce(bootstrap, topic, n=3, timeout=15):
     return len(ok), errors
 
 
+def try_produce_to(bootstrap, topic, partition, timeout=5):
+    """Produce one record to one partition: None when delivered, else the error name."""
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "message.timeout.ms": timeout * 1000,
+                  "enable.idempotence": False})
+    out = []
+    p.produce(topic, value=b"probe", partition=partition, on_delivery=lambda err, msg: out.append(err.name() if err else None))
+    p.flush(timeout + 5)
+    return out[0] if out else "UNDELIVERED"
+
+
 def segment_bytes(c, topic):
     """Bytes in every replica's first segment of the topic, over all brokers."""
     total = 0
@@ -162,9 +173,14 @@ def test_prefixed_write_on_all_brokers_and_deny_overrides(admin_from_localhost):
     assert delivered == 10 and not errors, errors
     # Write on a literal topic denied to everyone overrides the prefixed allow
     bs_acls(c, "--add", "--topic", denied_topic, "--deny-principal", "User:*", "--operation", "Write")
-    wait_until(lambda: try_produce(c.bootstrap, denied_topic, n=1, timeout=5)[1] == ["TOPIC_AUTHORIZATION_FAILED"],
-               timeout=30, what="deny to take effect")
-    assert segment_bytes(c, denied_topic) == 0
+    # (a probe may still land on a broker before the notification reaches it)
+    for p in (0, 1):  # each partition's leader refuses
+        wait_until(lambda: try_produce_to(c.bootstrap, denied_topic, p) == "TOPIC_AUTHORIZATION_FAILED",
+                   timeout=30, what=f"deny to take effect on partition {p}'s leader")
+    kept = segment_bytes(c, denied_topic)
+    delivered, errors = try_produce(c.bootstrap, denied_topic, n=5, timeout=5)
+    assert delivered == 0 and set(errors) == {"TOPIC_AUTHORIZATION_FAILED"}, errors
+    assert segment_bytes(c, denied_topic) == kept
     # a topic outside the prefix stays refused
     delivered, errors = try_produce(c.bootstrap, other, n=2, timeout=5)
     assert delivered == 0 and set(errors) == {"TOPIC_AUTHORIZATION_FAILED"}
@@ -310,3 +326,35 @@ def test_zookeeper_layout_and_notifications(acl_cluster):
     zk_acls(c, "--remove", "--force", "--topic", name, "--resource-pattern-type", "prefixed")
     with pytest.raises(Exception):
         c.zk_get(f"/kafka-acl-extended/prefixed/Topic/{name}")
+
+
+def test_super_users_and_allow_everyone(zookeeper, zkafka_bin, run_dir):
+    """super.users passes every check with no ACL at all; with
+    allow.everyone.if.no.acl.found=true a resource without ACLs is open, one
+    with an ACL follows it (and the brokers' own traffic needs no ACL)."""
+    from harness import consume, create_topic, produce
+    base = run_dir / f"acls-su-{uuid.uuid4().hex[:6]}"
+    base.mkdir()
+    c = Cluster(zookeeper, base, "acls-su")
+    try:
+        c.add_broker(0, **AUTHORIZER, **{"super.users": "User:admin;User:ANONYMOUS"})
+        t = f"su-{uuid.uuid4().hex[:6]}"
+        create_topic(c.bootstrap, t)  # CreateTopics: Create on the cluster
+        produce(c.bootstrap, t, [b"a", b"b"])
+        assert [v for _, v, _, _ in consume(c.bootstrap, t, 2)] == [b"a", b"b"]
+        assert bs_acls(c, "--list").stdout == ""
+        c.stop_all()
+        c2 = Cluster(zookeeper, base / "open", "acls-open")
+        (base / "open").mkdir()
+        c2.add_broker(0, **AUTHORIZER, **{"allow.everyone.if.no.acl.found": "true"})
+        try:
+            create_topic(c2.bootstrap, t)
+            produce(c2.bootstrap, t, [b"x"])
+            # an ACL on the topic for someone else closes it to ANONYMOUS
+            zk_acls(c2, "--add", "--topic", t, "--allow-principal", "User:alice")
+            wait_until(lambda: try_produce(c2.bootstrap, t, n=1, timeout=5)[1] == ["TOPIC_AUTHORIZATION_FAILED"],
+                       timeout=30, what="the topic to close")
+        finally:
+            c2.stop_all()
+    finally:
+        c.stop_all()
