@@ -15,6 +15,7 @@ pub mod scram;
 pub use sasl_client::sasl_client_authenticate;
 pub use sasl_server_authenticator::{authenticate, SaslListenerConfig, SaslServerContext};
 pub mod ssl;
+pub mod authorizer;
 
 use std::fmt;
 use std::net::SocketAddr;

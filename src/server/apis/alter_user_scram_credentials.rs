@@ -102,7 +102,7 @@ pub fn apply(
 impl KafkaApis {
     pub(crate) async fn handle_alter_user_scram_credentials(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: AlterUserScramCredentialsRequest,
     ) -> AlterUserScramCredentialsResponse {
         let result = |user: &str, code: ErrorCode, msg: Option<String>| AlterUserScramCredentialsResult {
@@ -111,6 +111,14 @@ impl KafkaApis {
             error_message: msg,
         };
         let mut resp = AlterUserScramCredentialsResponse::default();
+        // Kafka's handleAlterUserScramCredentialsRequest: Alter on the cluster,
+        // else every user named is answered CLUSTER_AUTHORIZATION_FAILED.
+        if !self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::Alter) {
+            let users: BTreeSet<&String> =
+                req.upsertions.iter().map(|u| &u.name).chain(req.deletions.iter().map(|d| &d.name)).collect();
+            resp.results = users.into_iter().map(|u| result(u, error::CLUSTER_AUTHORIZATION_FAILED, None)).collect();
+            return resp;
+        }
         if !self.controller.get().is_some_and(|c| c.is_active()) {
             let users: BTreeSet<&String> =
                 req.upsertions.iter().map(|u| &u.name).chain(req.deletions.iter().map(|d| &d.name)).collect();

@@ -43,10 +43,15 @@ pub fn scram_result(user: &str, config: &HashMap<String, String>) -> Option<Desc
 impl KafkaApis {
     pub(crate) async fn handle_describe_user_scram_credentials(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: DescribeUserScramCredentialsRequest,
     ) -> DescribeUserScramCredentialsResponse {
         let mut resp = DescribeUserScramCredentialsResponse::default();
+        // Kafka's handleDescribeUserScramCredentialsRequest: Describe on the cluster.
+        if !self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::Describe) {
+            resp.error_code = error::CLUSTER_AUTHORIZATION_FAILED;
+            return resp;
+        }
         let fetch = |user: String| async move { self.zk.get_entity_config("users", &sanitize(&user)).await };
         match req.users.filter(|u| !u.is_empty()) {
             None => {

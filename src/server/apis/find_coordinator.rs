@@ -4,6 +4,7 @@
 //! live brokers (so a default configuration works on a small cluster). Maps to
 //! `KafkaApis.handleFindCoordinatorRequest` / `createGroupMetadataTopic`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::coordinator::GROUP_METADATA_TOPIC_NAME;
 use crate::protocol::error;
 use crate::protocol::messages::find_coordinator::{FindCoordinatorRequest, FindCoordinatorResponse, KEY_TYPE_GROUP};
@@ -21,6 +22,13 @@ impl KafkaApis {
             port: -1,
             ..Default::default()
         };
+        // Kafka: Describe on the group or on the transactional id.
+        let resource = if req.key_type == KEY_TYPE_GROUP { ResourceType::Group } else { ResourceType::TransactionalId };
+        if matches!(req.key_type, 0 | 1) && !self.authorize(ctx, AclOperation::Describe, resource, &req.key) {
+            let code = resource.authorization_error();
+            let msg = if resource == ResourceType::Group { "Group authorization failed." } else { "Transactional Id authorization failed." };
+            return fail(code, msg);
+        }
         if req.key_type != KEY_TYPE_GROUP {
             return fail(error::COORDINATOR_NOT_AVAILABLE, "Transactions are not supported by this broker.");
         }
