@@ -28,6 +28,7 @@ pub enum ApiKey {
     DeleteRecords = 21,
     InitProducerId = 22,
     OffsetForLeaderEpoch = 23,
+    WriteTxnMarkers = 27,
     DescribeConfigs = 32,
     AlterConfigs = 33,
     AlterReplicaLogDirs = 34,
@@ -71,6 +72,7 @@ impl ApiKey {
             21 => DeleteRecords,
             22 => InitProducerId,
             23 => OffsetForLeaderEpoch,
+            27 => WriteTxnMarkers,
             32 => DescribeConfigs,
             33 => AlterConfigs,
             34 => AlterReplicaLogDirs,
@@ -121,6 +123,7 @@ impl ApiKey {
             DeleteRecords => 2,
             OffsetForLeaderEpoch => 4,
             InitProducerId => 2,
+            WriteTxnMarkers => 1,
             DescribeConfigs => 4,
             AlterConfigs => 2,
             AlterReplicaLogDirs => 2,
@@ -150,7 +153,8 @@ impl ApiKey {
             DeleteRecords | InitProducerId | DescribeConfigs | AlterConfigs | AlterReplicaLogDirs | DescribeLogDirs
             | CreatePartitions | DeleteGroups | ElectLeaders | IncrementalAlterConfigs | AlterPartitionReassignments
             | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr => Some(0),
-            Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete => None,
+            Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete
+            | WriteTxnMarkers => None,
         }
     }
 
