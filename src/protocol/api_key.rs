@@ -31,6 +31,7 @@ pub enum ApiKey {
     AddPartitionsToTxn = 24,
     AddOffsetsToTxn = 25,
     EndTxn = 26,
+    WriteTxnMarkers = 27,
     TxnOffsetCommit = 28,
     DescribeConfigs = 32,
     AlterConfigs = 33,
@@ -78,6 +79,7 @@ impl ApiKey {
             24 => AddPartitionsToTxn,
             25 => AddOffsetsToTxn,
             26 => EndTxn,
+            27 => WriteTxnMarkers,
             28 => TxnOffsetCommit,
             32 => DescribeConfigs,
             33 => AlterConfigs,
@@ -130,6 +132,7 @@ impl ApiKey {
             OffsetForLeaderEpoch => 4,
             InitProducerId => 2,
             AddPartitionsToTxn | AddOffsetsToTxn | EndTxn | TxnOffsetCommit => 3,
+            WriteTxnMarkers => 1,
             DescribeConfigs => 4,
             AlterConfigs => 2,
             AlterReplicaLogDirs => 2,
@@ -159,7 +162,8 @@ impl ApiKey {
             DeleteRecords | InitProducerId | AddPartitionsToTxn | AddOffsetsToTxn | EndTxn | TxnOffsetCommit | DescribeConfigs | AlterConfigs | AlterReplicaLogDirs | DescribeLogDirs
             | CreatePartitions | DeleteGroups | ElectLeaders | IncrementalAlterConfigs | AlterPartitionReassignments
             | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr => Some(0),
-            Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete => None,
+            Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete
+            | WriteTxnMarkers => None,
         }
     }
 

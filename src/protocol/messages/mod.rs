@@ -16,6 +16,8 @@ pub mod controlled_shutdown;
 pub mod leader_and_isr;
 pub mod stop_replica;
 pub mod update_metadata;
+// Transactions (issue 12): coordinator-to-leader markers.
+pub mod write_txn_markers;
 // Admin APIs of the controller and brokers (issue 7: operating the cluster).
 pub mod alter_client_quotas;
 pub mod alter_configs;
