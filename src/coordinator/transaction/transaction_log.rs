@@ -205,11 +205,11 @@ mod tests {
     fn value_bytes_empty_has_null_partitions() {
         let t = transit(TxnState::Empty, &[]);
         let v = value_to_bytes(&t);
-        assert_eq!(&v[19..23], &[0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(&v[17..21], &[0xff, 0xff, 0xff, 0xff]);
         assert_eq!(read_value(v).unwrap(), t);
         // an unknown status byte or a truncated value is an error, not a panic
         let mut bad = value_to_bytes(&t).to_vec();
-        bad[18] = 9;
+        bad[16] = 9;
         assert!(read_value(Bytes::from(bad)).is_err());
         assert!(read_value(value_to_bytes(&t).slice(..10)).is_err());
     }
