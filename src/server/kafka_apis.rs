@@ -438,6 +438,9 @@ impl KafkaApis {
             ApiKey::AlterClientQuotas => {
                 dispatch!(self, ctx, r, alter_client_quotas::AlterClientQuotasRequest, handle_alter_client_quotas)
             }
+            ApiKey::WriteTxnMarkers => {
+                dispatch!(self, ctx, r, write_txn_markers::WriteTxnMarkersRequest, handle_write_txn_markers)
+            }
             other => RequestOutcome::Close(format!("API {other:?} is not served")),
         }
     }

@@ -25,6 +25,8 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod stop_replica;
 pub mod update_metadata;
+// Transactions (issue 12): markers from the transaction coordinator.
+pub mod write_txn_markers;
 // Group coordinator APIs.
 pub mod delete_groups;
 pub mod describe_groups;
