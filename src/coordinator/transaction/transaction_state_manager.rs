@@ -79,6 +79,10 @@ impl TransactionStateManager {
                 return false;
             }
             g.partitions.insert(partition, PartitionStatus::Loading(epoch));
+            // What an earlier term of leadership held is stale now: the log is
+            // loaded again.
+            let n = self.num_partitions;
+            g.txns.retain(|id, _| txnlog::partition_for(id, n) != partition);
             true
         } else {
             if g.partitions.remove(&partition).is_some() {
