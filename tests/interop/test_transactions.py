@@ -111,7 +111,7 @@ def read_all(c, topics, isolation, expect=None, timeout=60, idle=3.0):
 def find_txn_coordinator(c, tid) -> int:
     def ask():
         for b in c.brokers:
-            if not b.running():
+            if not b.running:
                 continue
             try:
                 with Wire(b.port) as w:
