@@ -800,6 +800,59 @@ pub fn subscribed_topics(subscription: &[u8]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn stable_group_with_member(deadline: i64) -> GroupMetadata {
+        use crate::coordinator::group_metadata::MemberMetadata;
+        let mut g = GroupMetadata::new("g", 0);
+        g.protocol_type = Some("consumer".into());
+        g.protocol_name = Some("range".into());
+        g.generation_id = 3;
+        g.members.insert(
+            "m".into(),
+            MemberMetadata {
+                member_id: "m".into(),
+                group_instance_id: Some("i".into()),
+                client_id: "c".into(),
+                client_host: "/h".into(),
+                rebalance_timeout_ms: 300,
+                session_timeout_ms: 100,
+                protocol_type: "consumer".into(),
+                protocols: vec![("range".into(), Bytes::new())],
+                assignment: Bytes::new(),
+                awaiting_join: None,
+                awaiting_sync: None,
+                heartbeat_deadline: deadline,
+                is_new: false,
+            },
+        );
+        g.static_members.insert("i".into(), "m".into());
+        g.state = GroupState::Stable;
+        g
+    }
+
+    #[test]
+    fn a_member_is_removed_at_its_session_deadline() {
+        let mut g = stable_group_with_member(1000);
+        // the timer wakes exactly at the member's deadline ...
+        assert_eq!(g.next_deadline(), 1000);
+        assert_eq!(timer_wait(g.next_deadline(), 900), Duration::from_millis(100));
+        // ... where the member is gone, not one sweep later
+        g.tick(999);
+        assert!(g.members.contains_key("m"));
+        g.tick(1000);
+        assert!(!g.members.contains_key("m"));
+    }
+
+    #[test]
+    fn txn_offset_commit_checks_of_kip_447() {
+        let g = stable_group_with_member(i64::MAX);
+        assert_eq!(g.validate_txn_commit("m", Some("i"), 3), Ok(()));
+        assert_eq!(g.validate_txn_commit("m", None, 2), Err(error::ILLEGAL_GENERATION));
+        assert_eq!(g.validate_txn_commit("x", None, 3), Err(error::UNKNOWN_MEMBER_ID));
+        assert_eq!(g.validate_txn_commit("x", Some("i"), 3), Err(error::FENCED_INSTANCE_ID));
+        // older clients: no member id, no generation
+        assert_eq!(g.validate_txn_commit("", None, -1), Ok(()));
+    }
+
     #[test]
     fn the_timer_sleeps_until_the_deadline() {
         assert_eq!(timer_wait(1_000_250, 1_000_000), Duration::from_millis(250));
