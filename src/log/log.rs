@@ -1020,10 +1020,9 @@ fn last_stable_offset(g: &LogInner) -> i64 {
 fn collect_aborted(g: &LogInner, start_offset: i64, upper_bound: i64) -> Vec<AbortedTxn> {
     let mut out = Vec::new();
     let floor = g.segments.range(..=start_offset).next_back().map_or(i64::MIN, |(b, _)| *b);
+    // A transaction's marker may sit in a later segment than its data: go
+    // on until an entry's last stable offset passes the bound (as Kafka).
     for (_, seg) in g.segments.range(floor..) {
-        if seg.base_offset() >= upper_bound {
-            break;
-        }
         if seg.txn_index().collect_aborted(start_offset, upper_bound, &mut out) {
             break;
         }

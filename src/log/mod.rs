@@ -38,3 +38,5 @@ pub use self::log_manager::LogManager;
 mod tests;
 #[cfg(test)]
 mod cleaner_tests;
+#[cfg(test)]
+mod txn_tests;

@@ -776,6 +776,83 @@ mod tests {
         assert_eq!(m.last_entry(1).unwrap().producer_epoch, 3);
     }
 
+    fn txn(pid: i64, offset: i64, n: i32) -> ProducerBatch {
+        ProducerBatch { is_transactional: true, ..batch(pid, 0, (offset as i32) * 0, offset, n) }
+    }
+
+    fn marker(pid: i64, offset: i64, commit: bool, coordinator_epoch: i32) -> ProducerBatch {
+        ProducerBatch {
+            base_sequence: -1,
+            is_transactional: true,
+            marker: Some(TxnMarker { commit, coordinator_epoch }),
+            ..batch(pid, 0, -1, offset, 1)
+        }
+    }
+
+    #[test]
+    fn transactions_open_complete_and_the_first_unstable_offset() {
+        let mut m = ProducerStateManager::new();
+        m.replay(&[txn(1, 0, 2)], 2);
+        m.replay(&[txn(2, 2, 1)], 3);
+        // More data of an open transaction does not move its start.
+        m.replay(&[ProducerBatch { base_sequence: 2, ..txn(1, 3, 1) }], 4);
+        assert_eq!(m.ongoing_txns().collect::<Vec<_>>(), vec![(0, 1), (2, 2)]);
+        assert_eq!(m.first_unstable_offset(), Some(0));
+        // p1 aborts at 4: LSO after it is p2's start; still unreplicated.
+        let done = m.replay(&[marker(1, 4, false, 5)], 5);
+        assert_eq!(done, vec![(CompletedTxn { producer_id: 1, first_offset: 0, last_offset: 4, is_aborted: true }, 2)]);
+        assert_eq!(m.first_unstable_offset(), Some(0));
+        m.on_high_watermark_updated(5);
+        assert_eq!(m.first_unstable_offset(), Some(2));
+        assert_eq!(m.last_entry(1).unwrap().coordinator_epoch, 5);
+        // p2 commits at 5; a transaction opened after the marker (p3 at 6)
+        // does not bound the LSO of p2's completion.
+        m.replay(&[txn(3, 6, 1)], 7);
+        let done = m.replay(&[marker(2, 5, true, 5)], 6);
+        assert_eq!(done[0].1, 6);
+        assert!(!done[0].0.is_aborted);
+        m.on_high_watermark_updated(7);
+        assert_eq!(m.first_unstable_offset(), Some(6));
+        // A marker without an open transaction completes nothing.
+        assert!(m.replay(&[marker(1, 7, true, 5)], 8).is_empty());
+        // Leader checks: older coordinator epoch, older producer epoch,
+        // non-transactional write inside a transaction.
+        assert!(matches!(m.prepare(&[marker(1, 8, true, 4)], true), Err(LogError::TransactionCoordinatorFenced(_))));
+        assert!(matches!(m.prepare(&[ProducerBatch { producer_epoch: -1, ..marker(3, 8, true, 5) }], true), Err(LogError::InvalidProducerEpoch(_))));
+        assert!(matches!(m.prepare(&[ProducerBatch { base_sequence: 1, ..batch(3, 0, 1, 8, 1) }], true), Err(LogError::InvalidTxnState(_))));
+    }
+
+    #[test]
+    fn open_transactions_in_snapshots() {
+        let mut m = ProducerStateManager::new();
+        m.replay(&[txn(1, 0, 2), txn(2, 2, 1)], 3);
+        m.replay(&[marker(2, 3, true, 7)], 4);
+        m.update_map_end_offset(4);
+        let back = ProducerStateManager::decode_snapshot(&m.encode_snapshot(), 4).unwrap();
+        assert_eq!(back.ongoing_txns().collect::<Vec<_>>(), vec![(0, 1)]);
+        assert_eq!(back.last_entry(2).unwrap().coordinator_epoch, 7);
+        assert_eq!(back.first_unstable_offset(), Some(0));
+        // Truncating the head past a producer's data forgets its transaction.
+        let mut t = back.clone();
+        t.truncate_head(3);
+        assert_eq!(t.first_unstable_offset(), None);
+    }
+
+    #[test]
+    fn marker_records() {
+        let mk = TxnMarker { commit: false, coordinator_epoch: 9 };
+        let (k, v) = mk.key_value();
+        assert_eq!(k, [0, 0, 0, 0]);
+        assert_eq!(v, [0, 0, 0, 0, 0, 9]);
+        assert_eq!(TxnMarker::from_key_value(&k, &v), Some(mk));
+        assert_eq!(TxnMarker::from_key_value(&[0, 0, 0, 1], &v).unwrap().commit, true);
+        assert_eq!(TxnMarker::from_key_value(&[0, 0, 0, 2], &v), None);
+        let b = crate::protocol::records::RecordBatch::parse(mk.build_batch(4, 2, 77).unwrap()).unwrap();
+        assert!(b.is_control() && b.is_transactional());
+        assert_eq!((b.producer_id(), b.producer_epoch(), b.base_sequence()), (4, 2, -1));
+        assert_eq!(TxnMarker::from_batch(&b), Some(mk));
+    }
+
     #[test]
     fn sequence_wraps() {
         assert_eq!(increment_sequence(i32::MAX, 1), 0);

@@ -220,10 +220,14 @@ mod tests {
         let back = TransactionIndex::open(&path).unwrap();
         assert_eq!(back.entries(), idx.entries());
 
-        // overlap with [6, 10): the second one only
+        // overlap with [6, 10): the second one only; the third's LSO (13)
+        // passes 10, so later segments need not be searched
         let mut out = Vec::new();
-        assert!(!idx.collect_aborted(6, 10, &mut out));
+        assert!(idx.collect_aborted(6, 10, &mut out));
         assert_eq!(out, vec![t(2, 2, 9, 3)]);
+        out.clear();
+        assert!(!idx.collect_aborted(6, 20, &mut out));
+        assert_eq!(out.len(), 2);
         // [0, 4): the first two overlap; the first's LSO (6) passes 4: complete
         out.clear();
         assert!(idx.collect_aborted(0, 4, &mut out));
