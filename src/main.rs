@@ -14,6 +14,7 @@ Commands (each also available as bin/<command>.sh):
   kafka-console-consumer  print records of a topic
   kafka-consumer-groups   list, describe, delete consumer groups and reset their offsets
   kafka-dump-log          print the contents of segment and index files
+  kafka-acls              add, remove and list ACLs (broker or ZooKeeper)
   kafka-delete-records    delete records of partitions below given offsets
   kafka-leader-election   elect preferred or unclean leaders on demand
   kafka-preferred-replica-election  move leadership back to the preferred replicas (deprecated)
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         "kafka-consumer-groups" => zkafka::tools::consumer_groups::main(args),
         "kafka-dump-log" => zkafka::tools::dump_log::main(args),
         "kafka-delete-records" => zkafka::tools::delete_records::main(args),
+        "kafka-acls" => zkafka::tools::acls::main(args),
         "kafka-leader-election" => zkafka::tools::leader_election::main(args),
         "kafka-preferred-replica-election" => zkafka::tools::preferred_replica_election::main(args),
         "kafka-log-dirs" => zkafka::tools::log_dirs::main(args),

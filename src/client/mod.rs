@@ -7,6 +7,7 @@
 //! request to any broker, a given broker or the controller. The admin calls
 //! are in `admin`, the group protocol in `group`.
 
+pub mod acls;
 pub mod admin;
 pub mod group;
 

@@ -33,6 +33,9 @@ pub enum ApiKey {
     EndTxn = 26,
     WriteTxnMarkers = 27,
     TxnOffsetCommit = 28,
+    DescribeAcls = 29,
+    CreateAcls = 30,
+    DeleteAcls = 31,
     DescribeConfigs = 32,
     AlterConfigs = 33,
     AlterReplicaLogDirs = 34,
@@ -47,6 +50,7 @@ pub enum ApiKey {
     DescribeClientQuotas = 48,
     AlterClientQuotas = 49,
     AlterIsr = 56,
+    DescribeCluster = 60,
 }
 
 impl ApiKey {
@@ -81,6 +85,9 @@ impl ApiKey {
             26 => EndTxn,
             27 => WriteTxnMarkers,
             28 => TxnOffsetCommit,
+            29 => DescribeAcls,
+            30 => CreateAcls,
+            31 => DeleteAcls,
             32 => DescribeConfigs,
             33 => AlterConfigs,
             34 => AlterReplicaLogDirs,
@@ -95,6 +102,7 @@ impl ApiKey {
             48 => DescribeClientQuotas,
             49 => AlterClientQuotas,
             56 => AlterIsr,
+            60 => DescribeCluster,
             _ => return None,
         })
     }
@@ -147,6 +155,8 @@ impl ApiKey {
             DescribeClientQuotas => 1,
             AlterClientQuotas => 1,
             AlterIsr => 0,
+            DescribeAcls | CreateAcls | DeleteAcls => 2,
+            DescribeCluster => 0,
         }
     }
 
@@ -161,7 +171,8 @@ impl ApiKey {
             Metadata | OffsetCommit | OffsetFetch => Some(3),
             DeleteRecords | InitProducerId | AddPartitionsToTxn | AddOffsetsToTxn | EndTxn | TxnOffsetCommit | DescribeConfigs | AlterConfigs | AlterReplicaLogDirs | DescribeLogDirs
             | CreatePartitions | DeleteGroups | ElectLeaders | IncrementalAlterConfigs | AlterPartitionReassignments
-            | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr => Some(0),
+            | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr | DescribeAcls | CreateAcls
+            | DeleteAcls | DescribeCluster => Some(0),
             Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete
             | WriteTxnMarkers => None,
         }
@@ -237,6 +248,10 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::DescribeClientQuotas, 0, 1),
     (ApiKey::AlterClientQuotas, 0, 1),
+    (ApiKey::DescribeAcls, 0, 2),
+    (ApiKey::CreateAcls, 0, 2),
+    (ApiKey::DeleteAcls, 0, 2),
+    (ApiKey::DescribeCluster, 0, 0),
 ];
 
 /// The version range served for `key`, if any.

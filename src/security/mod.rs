@@ -6,6 +6,8 @@
 //! client certificate or a SASL exchange replaces the principal before any
 //! other request is served.
 
+pub mod authorizer;
+
 use std::fmt;
 use std::net::SocketAddr;
 

@@ -81,6 +81,8 @@ pub struct KafkaApis {
     pub dynamic_config: Arc<crate::server::dynamic_broker_config::DynamicBrokerConfig>,
     /// Client quotas (produce, fetch, request), fed by the DynamicConfigManager.
     pub quotas: Arc<ClientQuotaManagers>,
+    /// The ACL authorizer when `authorizer.class.name` names it (set at start-up).
+    pub authorizer: std::sync::OnceLock<Arc<crate::security::authorizer::AclAuthorizer>>,
 }
 
 /// Runs `f` and measures the time spent inside its `poll` calls: the time a
@@ -441,6 +443,10 @@ impl KafkaApis {
             ApiKey::WriteTxnMarkers => {
                 dispatch!(self, ctx, r, write_txn_markers::WriteTxnMarkersRequest, handle_write_txn_markers)
             }
+            ApiKey::DescribeAcls => dispatch!(self, ctx, r, describe_acls::DescribeAclsRequest, handle_describe_acls),
+            ApiKey::CreateAcls => dispatch!(self, ctx, r, create_acls::CreateAclsRequest, handle_create_acls),
+            ApiKey::DeleteAcls => dispatch!(self, ctx, r, delete_acls::DeleteAclsRequest, handle_delete_acls),
+            ApiKey::DescribeCluster => dispatch!(self, ctx, r, describe_cluster::DescribeClusterRequest, handle_describe_cluster),
             other => RequestOutcome::Close(format!("API {other:?} is not served")),
         }
     }

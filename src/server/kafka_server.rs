@@ -163,6 +163,16 @@ impl KafkaServer {
         let config = Arc::new(config);
         let broker_id = config.broker_id;
         log::info!("starting zkafka broker {broker_id}");
+        // Kafka refuses zookeeper.set.acl=true when the ZooKeeper session
+        // cannot be authenticated (no SASL JAAS login, no TLS client auth):
+        // creator-only ACLs would be meaningless. zkafka's ZooKeeper client
+        // authenticates with neither, so it refuses the same way.
+        if config.get("zookeeper.set.acl").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+            return Err("zookeeper.set.acl is true, but the ZooKeeper session cannot be authenticated: zkafka's ZooKeeper \
+                client supports neither SASL (JAAS) nor TLS client authentication, so znodes cannot be created with \
+                Kafka's secure ACLs; set zookeeper.set.acl=false"
+                .to_string());
+        }
 
         let zk = KafkaZkClient::connect(ZkClientConfig {
             connect: config.zookeeper_connect.clone(),
@@ -317,6 +327,15 @@ impl KafkaServer {
             .map(|e| EndPoint { port: if e.port == 0 { bound_port } else { e.port }, ..e.clone() })
             .collect();
 
+        // Kafka's AclAuthorizer (authorizer.class.name): ACLs loaded from
+        // ZooKeeper before the first request is served, then followed.
+        let authorizer = crate::security::authorizer::AclAuthorizer::from_config(|k| config.get(k))?.map(Arc::new);
+        if let Some(a) = &authorizer {
+            crate::security::authorizer::zk_acl_store::start(zk.clone(), a.clone(), shutdown_rx.clone())
+                .await
+                .map_err(|e| format!("cannot load the ACLs from ZooKeeper: {e}"))?;
+        }
+
         let apis = Arc::new(KafkaApis {
             config: config.clone(),
             broker_id,
@@ -330,7 +349,11 @@ impl KafkaServer {
             controller: std::sync::OnceLock::new(),
             dynamic_config: broker_config.clone(),
             quotas: client_quotas,
+            authorizer: std::sync::OnceLock::new(),
         });
+        if let Some(a) = authorizer {
+            let _ = apis.authorizer.set(a);
+        }
         group_coordinator.startup(shutdown_rx.clone());
         txn_coordinator.startup(shutdown_rx.clone());
         tokio::spawn(socket_server.run(apis.clone(), shutdown_rx.clone()));

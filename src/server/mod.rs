@@ -9,6 +9,7 @@
 //! (`DynamicBrokerConfig`). Maps to Kafka's `kafka.server` and `kafka.network`.
 
 pub mod apis;
+pub mod auth_helper;
 pub mod client_quota_manager;
 pub mod dynamic_broker_config;
 pub mod dynamic_config_manager;

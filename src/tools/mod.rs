@@ -4,6 +4,7 @@
 pub mod configs;
 pub mod console_consumer;
 pub mod consumer_groups;
+pub mod acls;
 pub mod delete_records;
 pub mod console_producer;
 pub mod dump_log;

@@ -758,6 +758,45 @@ impl KafkaZkClient {
         }
     }
 
+    /// Creates the persistent sequential znode `<dir>/<prefix><seq>` holding
+    /// `data` (creating `dir` if needed); returns the child's name. Kafka's
+    /// change-notification nodes (`ZkNodeChangeNotificationListener`'s producers).
+    pub async fn create_sequential_notification(&self, dir: &str, prefix: &str, data: &[u8]) -> Result<String> {
+        let path = format!("{dir}/{prefix}");
+        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let created = match self.client()?.create(&path, data, &opts).await {
+            Err(zk::Error::NoNode) => {
+                self.make_sure_persistent_path_exists(dir).await?;
+                self.client()?.create(&path, data, &opts).await
+            }
+            r => r,
+        };
+        match created {
+            Ok((_, seq)) => Ok(format!("{prefix}{seq}")),
+            Err(e) => Err(zk_err("create", &path, e)),
+        }
+    }
+
+    /// Creates `path` with `data` if it does not exist (parents too);
+    /// `Ok(false)` if it already existed.
+    pub async fn create_if_absent(&self, path: &str, data: &[u8]) -> Result<bool> {
+        match self.create_recursive(path, data).await {
+            Ok(()) => Ok(true),
+            Err(ZkError::NodeExists(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes `path` only at `expected_version`; `Ok(false)` on a version
+    /// conflict, `Ok(true)` when deleted or already gone.
+    pub async fn conditional_delete(&self, path: &str, expected_version: i32) -> Result<bool> {
+        match self.client()?.delete(path, Some(expected_version)).await {
+            Ok(()) | Err(zk::Error::NoNode) => Ok(true),
+            Err(zk::Error::BadVersion) => Ok(false),
+            Err(e) => Err(zk_err("delete", path, e)),
+        }
+    }
+
     // ------------------------------------------------------------ controller
 
     pub async fn get_controller_id(&self) -> Result<Option<i32>> {

@@ -20,6 +20,11 @@ pub mod update_metadata;
 pub mod write_txn_markers;
 // Admin APIs of the controller and brokers (issue 7: operating the cluster).
 pub mod alter_client_quotas;
+// ACLs and the cluster description (AclAuthorizer, KIP-430).
+pub mod create_acls;
+pub mod delete_acls;
+pub mod describe_acls;
+pub mod describe_cluster;
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
 pub mod alter_replica_log_dirs;

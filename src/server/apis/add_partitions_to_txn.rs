@@ -6,6 +6,7 @@
 
 use crate::common::TopicPartition;
 use crate::protocol::error::{self, ErrorCode};
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::protocol::messages::add_partitions_to_txn::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse};
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
 use std::collections::HashMap;
@@ -21,15 +22,20 @@ pub(crate) fn fenced_for_version(code: ErrorCode, version: i16, first_with_fence
 
 impl KafkaApis {
     pub(crate) async fn handle_add_partitions_to_txn(&self, ctx: &RequestContext, req: AddPartitionsToTxnRequest) -> AddPartitionsToTxnResponse {
-        // Authorization: TransactionalId Write on req.transactional_id and
-        // Topic Write on each topic go here (TRANSACTIONAL_ID_AUTHORIZATION_FAILED /
-        // TOPIC_AUTHORIZATION_FAILED), before anything else.
+        // Kafka: Write on the transactional id (else every partition gets
+        // TRANSACTIONAL_ID_AUTHORIZATION_FAILED), Write on each topic.
+        let id_ok = self.authorize(ctx, AclOperation::Write, ResourceType::TransactionalId, &req.transactional_id);
         let mut errors: HashMap<TopicPartition, ErrorCode> = HashMap::new();
         let mut partitions = Vec::new();
         for (topic, ps) in &req.topics {
+            let topic_ok = self.authorize(ctx, AclOperation::Write, ResourceType::Topic, topic);
             for p in ps {
                 let tp = TopicPartition::new(topic.clone(), *p);
-                if self.metadata_cache.partition(topic, *p).is_none() {
+                if !id_ok {
+                    errors.insert(tp, error::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+                } else if !topic_ok {
+                    errors.insert(tp, error::TOPIC_AUTHORIZATION_FAILED);
+                } else if self.metadata_cache.partition(topic, *p).is_none() {
                     errors.insert(tp, error::UNKNOWN_TOPIC_OR_PARTITION);
                 } else {
                     partitions.push(tp);
@@ -37,7 +43,7 @@ impl KafkaApis {
             }
         }
         let all = if !errors.is_empty() {
-            for tp in partitions {
+            for tp in partitions.into_iter().filter(|_| id_ok) {
                 errors.insert(tp, error::OPERATION_NOT_ATTEMPTED);
             }
             None

@@ -80,11 +80,15 @@ pub fn apply_quota_ops(props: &mut BTreeMap<String, String>, ops: &[OpData]) -> 
 }
 
 impl KafkaApis {
-    pub(crate) async fn handle_alter_client_quotas(&self, _ctx: &RequestContext, req: AlterClientQuotasRequest) -> AlterClientQuotasResponse {
+    pub(crate) async fn handle_alter_client_quotas(&self, ctx: &RequestContext, req: AlterClientQuotasRequest) -> AlterClientQuotasResponse {
         let admin = AdminZkClient::new(self.zk.clone());
         let mut entries = Vec::with_capacity(req.entries.len());
+        let authorized = self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::AlterConfigs);
         for entry in &req.entries {
             let result: Result<(), (ErrorCode, String)> = async {
+                if !authorized {
+                    return Err((error::CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.".to_string()));
+                }
                 let (config_type, path) = quota_entity_path(&entry.entity).map_err(|m| (error::INVALID_REQUEST, m))?;
                 let mut props = admin.fetch_entity_config(config_type, &path).await.map_err(|e| (e.error_code(), e.message()))?;
                 apply_quota_ops(&mut props, &entry.ops).map_err(|m| (error::INVALID_REQUEST, m))?;

@@ -13,6 +13,7 @@
 //! (Kafka wraps its `ConfigException`s so); duplicate keys, null values,
 //! APPEND/SUBTRACT on a non-list key, another broker's id → INVALID_REQUEST.
 
+use crate::security::authorizer::AclOperation;
 use crate::protocol::error::{self, ErrorCode};
 use crate::protocol::messages::alter_configs::{AlterConfigsRequest, AlterConfigsResourceResponse, AlterConfigsResponse};
 use crate::protocol::messages::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
@@ -225,10 +226,13 @@ impl KafkaApis {
             .map_err(|e| ConfigError::new(error::UNKNOWN_SERVER_ERROR, e.to_string()))
     }
 
-    pub(crate) async fn handle_alter_configs(&self, _ctx: &RequestContext, req: AlterConfigsRequest) -> AlterConfigsResponse {
+    pub(crate) async fn handle_alter_configs(&self, ctx: &RequestContext, req: AlterConfigsRequest) -> AlterConfigsResponse {
         let mut responses = Vec::with_capacity(req.resources.len());
         for res in &req.resources {
             let result = async {
+                if let Some(code) = self.config_resource_denied(ctx, AclOperation::AlterConfigs, res.resource_type, &res.resource_name) {
+                    return Err(ConfigError::new(code, crate::security::authorizer::authorization_error_message(code)));
+                }
                 let nulls: Vec<&str> = res.configs.iter().filter(|c| c.value.is_none()).map(|c| c.name.as_str()).collect();
                 if !nulls.is_empty() {
                     return Err(ConfigError::new(error::INVALID_REQUEST, format!("Null value not supported for : {}", nulls.join(","))));
@@ -252,7 +256,7 @@ impl KafkaApis {
 
     pub(crate) async fn handle_incremental_alter_configs(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: IncrementalAlterConfigsRequest,
     ) -> IncrementalAlterConfigsResponse {
         let mut responses = Vec::with_capacity(req.resources.len());
@@ -260,6 +264,9 @@ impl KafkaApis {
             let ops: Vec<(String, i8, Option<String>)> =
                 res.configs.iter().map(|c| (c.name.clone(), c.config_operation, c.value.clone())).collect();
             let result = async {
+                if let Some(code) = self.config_resource_denied(ctx, AclOperation::AlterConfigs, res.resource_type, &res.resource_name) {
+                    return Err(ConfigError::new(code, crate::security::authorizer::authorization_error_message(code)));
+                }
                 match res.resource_type {
                     RESOURCE_TOPIC => {
                         if !self.metadata_cache.contains_topic(&res.resource_name) {

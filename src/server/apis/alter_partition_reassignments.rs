@@ -16,9 +16,13 @@ use std::collections::BTreeMap;
 impl KafkaApis {
     pub(crate) async fn handle_alter_partition_reassignments(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: AlterPartitionReassignmentsRequest,
     ) -> AlterPartitionReassignmentsResponse {
+        if !self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::Alter) {
+            let code = error::CLUSTER_AUTHORIZATION_FAILED;
+            return AlterPartitionReassignmentsResponse { error_code: code, error_message: error::default_message(code).map(String::from), ..Default::default() };
+        }
         let mut reassignments: BTreeMap<TopicPartition, Option<Vec<i32>>> = BTreeMap::new();
         for t in req.topics {
             for p in t.partitions {

@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 impl KafkaApis {
     pub(crate) async fn handle_alter_replica_log_dirs(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: AlterReplicaLogDirsRequest,
     ) -> AlterReplicaLogDirsResponse {
+        let authorized = self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::Alter);
         // Kafka's `partitionDirs`: one destination per partition, the last one named wins.
         let mut dirs: BTreeMap<TopicPartition, String> = BTreeMap::new();
         for d in req.dirs {
@@ -28,9 +29,13 @@ impl KafkaApis {
         }
         let rm = self.replica_manager.clone();
         let asked: Vec<TopicPartition> = dirs.keys().cloned().collect();
-        let outcome = tokio::task::spawn_blocking(move || rm.alter_replica_log_dirs(dirs.into_iter().collect()))
+        let outcome = if !authorized {
+            asked.into_iter().map(|tp| (tp, error::CLUSTER_AUTHORIZATION_FAILED)).collect()
+        } else {
+            tokio::task::spawn_blocking(move || rm.alter_replica_log_dirs(dirs.into_iter().collect()))
             .await
-            .unwrap_or_else(|_| asked.into_iter().map(|tp| (tp, error::UNKNOWN_SERVER_ERROR)).collect());
+            .unwrap_or_else(|_| asked.into_iter().map(|tp| (tp, error::UNKNOWN_SERVER_ERROR)).collect())
+        };
         let mut by_topic: BTreeMap<String, Vec<AlterReplicaLogDirPartitionResult>> = BTreeMap::new();
         for (tp, error_code) in outcome {
             by_topic.entry(tp.topic).or_default().push(AlterReplicaLogDirPartitionResult {

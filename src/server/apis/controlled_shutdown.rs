@@ -12,9 +12,12 @@ use crate::server::kafka_apis::{KafkaApis, RequestContext};
 impl KafkaApis {
     pub(crate) async fn handle_controlled_shutdown(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: ControlledShutdownRequest,
     ) -> ControlledShutdownResponse {
+        if !self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::ClusterAction) {
+            return ControlledShutdownResponse { error_code: error::CLUSTER_AUTHORIZATION_FAILED, ..Default::default() };
+        }
         let Some(controller) = self.controller.get() else {
             return ControlledShutdownResponse { error_code: error::NOT_CONTROLLER, ..Default::default() };
         };

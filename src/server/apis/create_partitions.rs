@@ -6,6 +6,7 @@
 //! `KafkaApis.handleCreatePartitionsRequest`, `ZkAdminManager.createPartitions`
 //! and `DelayedCreatePartitions`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::protocol::error;
 use crate::protocol::messages::create_partitions::{
     CreatePartitionsRequest, CreatePartitionsResponse, CreatePartitionsTopicResult,
@@ -19,9 +20,10 @@ use std::time::{Duration, Instant};
 impl KafkaApis {
     pub(crate) async fn handle_create_partitions(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: CreatePartitionsRequest,
     ) -> CreatePartitionsResponse {
+        let alterable = self.filter_authorized(ctx, AclOperation::Alter, ResourceType::Topic, req.topics.iter().map(|t| t.name.as_str()));
         let mut results: Vec<CreatePartitionsTopicResult> = Vec::with_capacity(req.topics.len());
         let active = self.controller.get().is_some_and(|c| c.is_active());
         let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -38,6 +40,12 @@ impl KafkaApis {
                 continue; // one answer per duplicated name
             }
             let mut r = CreatePartitionsTopicResult { name: t.name.clone(), ..Default::default() };
+            if active && counts[t.name.as_str()] == 1 && !alterable.contains(&t.name) {
+                r.error_code = error::TOPIC_AUTHORIZATION_FAILED;
+                r.error_message = Some("The topic authorization is failed.".into());
+                results.push(r);
+                continue;
+            }
             let outcome: Result<(), AdminError> = async {
                 if !active {
                     return Err(AdminError::NotController);

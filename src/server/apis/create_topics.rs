@@ -4,6 +4,7 @@
 //! timeout passes. Maps to `KafkaApis.handleCreateTopicsRequest`,
 //! `ZkAdminManager.createTopics` and `DelayedCreatePartitions`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::protocol::error;
 use crate::protocol::messages::create_topics::{CreatableTopicResult, CreateTopicsRequest, CreateTopicsResponse};
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
@@ -17,6 +18,12 @@ impl KafkaApis {
         let mut results: Vec<CreatableTopicResult> = Vec::with_capacity(req.topics.len());
         let mut created: Vec<usize> = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        // Kafka: Create on the cluster, or else on each topic.
+        let creatable = if self.authorize_cluster(ctx, AclOperation::Create) {
+            req.topics.iter().map(|t| t.name.clone()).collect()
+        } else {
+            self.filter_authorized(ctx, AclOperation::Create, ResourceType::Topic, req.topics.iter().map(|t| t.name.as_str()))
+        };
         for t in &req.topics {
             let mut r = CreatableTopicResult {
                 name: t.name.clone(),
@@ -27,6 +34,12 @@ impl KafkaApis {
             if !seen.insert(t.name.clone()) {
                 r.error_code = error::INVALID_REQUEST;
                 r.error_message = Some(format!("Create topics request from client `{}` contains multiple entries for the following topics: {}", ctx.client_id(), t.name));
+                results.push(r);
+                continue;
+            }
+            if !creatable.contains(&t.name) {
+                r.error_code = error::TOPIC_AUTHORIZATION_FAILED;
+                r.error_message = Some("Authorization failed.".into());
                 results.push(r);
                 continue;
             }

@@ -4,6 +4,7 @@
 //! which moves each leader's log start offset and answers with the low
 //! watermark once the ISR has it. Maps to `KafkaApis.handleDeleteRecordsRequest`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::common::TopicPartition;
 use crate::protocol::error;
 use crate::protocol::messages::delete_records::{
@@ -14,13 +15,16 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 impl KafkaApis {
-    pub(crate) async fn handle_delete_records(&self, _ctx: &RequestContext, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
+    pub(crate) async fn handle_delete_records(&self, ctx: &RequestContext, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
         let mut answers: HashMap<TopicPartition, (i64, i16)> = HashMap::new();
         let mut to_delete = Vec::new();
+        let deletable = self.filter_authorized(ctx, AclOperation::Delete, ResourceType::Topic, req.topics.iter().map(|t| t.name.as_str()));
         for t in &req.topics {
             for p in &t.partitions {
                 let tp = TopicPartition::new(t.name.clone(), p.partition_index);
-                if self.metadata_cache.partition(&t.name, p.partition_index).is_none() {
+                if !deletable.contains(&t.name) {
+                    answers.insert(tp, (-1, error::TOPIC_AUTHORIZATION_FAILED));
+                } else if self.metadata_cache.partition(&t.name, p.partition_index).is_none() {
                     answers.insert(tp, (-1, error::UNKNOWN_TOPIC_OR_PARTITION));
                 } else if self.replica_manager.get_partition(&tp).is_none() {
                     answers.insert(tp, (-1, error::NOT_LEADER_OR_FOLLOWER));

@@ -4,6 +4,7 @@
 //! timeout passes. Maps to `KafkaApis.handleDeleteTopicsRequest`,
 //! `ZkAdminManager.deleteTopics` and `DelayedDeleteTopics`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::protocol::error;
 use crate::protocol::messages::delete_topics::{DeletableTopicResult, DeleteTopicsRequest, DeleteTopicsResponse};
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
@@ -36,8 +37,13 @@ impl KafkaApis {
         }
         let admin = AdminZkClient::new(self.zk.clone());
         let mut pending: Vec<usize> = Vec::new();
+        let deletable = self.filter_authorized(ctx, AclOperation::Delete, ResourceType::Topic, names.iter().map(String::as_str));
         for (i, r) in results.iter_mut().enumerate() {
             let name = r.name.clone().unwrap_or_default();
+            if !deletable.contains(&name) {
+                r.error_code = error::TOPIC_AUTHORIZATION_FAILED;
+                continue;
+            }
             if !self.metadata_cache.contains_topic(&name) {
                 r.error_code = error::UNKNOWN_TOPIC_OR_PARTITION;
                 continue;

@@ -127,10 +127,13 @@ pub fn describe_client_quotas(
 impl KafkaApis {
     pub(crate) async fn handle_describe_client_quotas(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: DescribeClientQuotasRequest,
     ) -> DescribeClientQuotasResponse {
         let result = match self.stored_quota_entities().await {
+            _ if !self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::DescribeConfigs) => {
+                Err((error::CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.".to_string()))
+            }
             Ok(stored) => describe_client_quotas(&req.components, req.strict, &stored),
             Err(e) => Err((error::UNKNOWN_SERVER_ERROR, e.to_string())),
         };

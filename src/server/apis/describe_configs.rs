@@ -297,6 +297,9 @@ impl KafkaApis {
 
     async fn describe_one(&self, ctx: &RequestContext, res: &DescribeConfigsResource, include_synonyms: bool) -> DescribeConfigsResult {
         let keys = res.configuration_keys.as_deref();
+        if let Some(code) = self.config_resource_denied(ctx, crate::security::authorizer::AclOperation::DescribeConfigs, res.resource_type, &res.resource_name) {
+            return failed(res, code, None);
+        }
         let configs = match res.resource_type {
             RESOURCE_TOPIC => {
                 if !self.metadata_cache.contains_topic(&res.resource_name) {

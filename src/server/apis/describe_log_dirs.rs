@@ -9,7 +9,11 @@ use crate::server::kafka_apis::{KafkaApis, RequestContext};
 use std::collections::BTreeSet;
 
 impl KafkaApis {
-    pub(crate) async fn handle_describe_log_dirs(&self, _ctx: &RequestContext, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
+    pub(crate) async fn handle_describe_log_dirs(&self, ctx: &RequestContext, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
+        // Kafka: without Describe on the cluster the answer is empty.
+        if !self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::Describe) {
+            return DescribeLogDirsResponse { throttle_time_ms: 0, ..Default::default() };
+        }
         let wanted: Option<BTreeSet<TopicPartition>> = req.topics.map(|topics| {
             topics
                 .into_iter()

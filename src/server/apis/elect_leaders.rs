@@ -36,7 +36,9 @@ impl KafkaApis {
                 })
                 .collect(),
         };
+        let authorized = self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::Alter);
         let result = match self.controller.get() {
+            _ if !authorized => Err(error::CLUSTER_AUTHORIZATION_FAILED),
             Some(c) => c.elect_leaders(election_type, Some(partitions.clone())).await,
             None => Err(error::NOT_CONTROLLER),
         };
@@ -80,7 +82,7 @@ impl KafkaApis {
             });
         }
         ElectLeadersResponse {
-            error_code: error::NONE,
+            error_code: if authorized { error::NONE } else { error::CLUSTER_AUTHORIZATION_FAILED },
             replica_election_results: by_topic
                 .into_iter()
                 .map(|(topic, partition_result)| ReplicaElectionResult { topic, partition_result, ..Default::default() })

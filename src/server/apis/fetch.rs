@@ -13,6 +13,7 @@
 //! holding the fetch offset; the most caught-up one) instead of records,
 //! unless the leader itself is in that rack (Kafka's `findPreferredReadReplica`).
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::common::TopicPartition;
 use crate::log::file_records::FileRecords;
 use crate::protocol::error;
@@ -64,12 +65,36 @@ impl KafkaApis {
                 });
             }
         }
+        // Kafka's authorization: a follower (replica_id >= 0) needs ClusterAction
+        // on the cluster for every partition, a consumer Read on each topic.
+        let denied: std::collections::HashSet<String> = if req.replica_id >= 0 {
+            if self.authorize_cluster(ctx, AclOperation::ClusterAction) {
+                Default::default()
+            } else {
+                wanted.iter().map(|w| w.tp.topic.clone()).collect()
+            }
+        } else {
+            let ok = self.filter_authorized(ctx, AclOperation::Read, ResourceType::Topic, wanted.iter().map(|w| w.tp.topic.as_str()));
+            wanted.iter().filter(|w| !ok.contains(&w.tp.topic)).map(|w| w.tp.topic.clone()).collect()
+        };
+        let unauthorized = |tp: &TopicPartition| crate::server::replica_manager::FetchPartitionResult {
+            tp: tp.clone(),
+            error: error::TOPIC_AUTHORIZATION_FAILED,
+            high_watermark: -1,
+            last_stable_offset: -1,
+            log_start_offset: -1,
+            records: None,
+            file_records: None,
+            diverging_epoch: None,
+            served_by_follower: false,
+            aborted_transactions: None,
+        };
         // KIP-392: consumers (v11+, which carry client metadata) may read
         // from followers; a rack-aware leader redirects them.
         let is_consumer_v11 = req.replica_id < 0 && ctx.api_version >= 11;
         let mut preferred: HashMap<TopicPartition, i32> = HashMap::new();
         if is_consumer_v11 && !req.rack_id.is_empty() && self.rack_aware_selector() {
-            for w in &wanted {
+            for w in wanted.iter().filter(|w| !denied.contains(&w.tp.topic)) {
                 if let Some(id) = self.preferred_read_replica(&w.tp, &req.rack_id, w.fetch_offset) {
                     preferred.insert(w.tp.clone(), id);
                 }
@@ -79,8 +104,9 @@ impl KafkaApis {
         let max_bytes = if ctx.api_version >= 3 { req.max_bytes } else { i32::MAX };
         // A redirect is answered at once (Kafka's hasPreferredReadReplica).
         let max_wait =
-            if preferred.is_empty() { Duration::from_millis(req.max_wait_ms.clamp(0, 300_000) as u64) } else { Duration::ZERO };
-        let to_read: Vec<FetchPartitionRequest> = wanted.iter().filter(|w| !preferred.contains_key(&w.tp)).cloned().collect();
+            if preferred.is_empty() && denied.is_empty() { Duration::from_millis(req.max_wait_ms.clamp(0, 300_000) as u64) } else { Duration::ZERO };
+        let to_read: Vec<FetchPartitionRequest> =
+            wanted.iter().filter(|w| !preferred.contains_key(&w.tp) && !denied.contains(&w.tp.topic)).cloned().collect();
         let read = self
             .replica_manager
             .fetch_messages_with(req.replica_id, max_wait, req.min_bytes, max_bytes, &to_read, is_consumer_v11)
@@ -94,6 +120,9 @@ impl KafkaApis {
         let results: Vec<(crate::server::replica_manager::FetchPartitionResult, i32)> = wanted
             .iter()
             .filter_map(|w| {
+                if denied.contains(&w.tp.topic) {
+                    return Some((unauthorized(&w.tp), -1));
+                }
                 if let Some(id) = preferred.get(&w.tp) {
                     let (hw, lso) = self
                         .replica_manager

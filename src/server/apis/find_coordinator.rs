@@ -7,6 +7,7 @@
 //! a small cluster). Maps to `KafkaApis.handleFindCoordinatorRequest` /
 //! `createGroupMetadataTopic` / `createTransactionStateTopic`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::coordinator::GROUP_METADATA_TOPIC_NAME;
 use crate::protocol::error;
 use crate::coordinator::transaction::TRANSACTION_STATE_TOPIC_NAME;
@@ -16,7 +17,7 @@ use crate::zk::AdminZkClient;
 use std::collections::BTreeMap;
 
 impl KafkaApis {
-    pub(crate) async fn handle_find_coordinator(&self, _ctx: &RequestContext, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
+    pub(crate) async fn handle_find_coordinator(&self, ctx: &RequestContext, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
         let fail = |code, msg: &str| FindCoordinatorResponse {
             error_code: code,
             error_message: Some(msg.to_string()),
@@ -25,16 +26,21 @@ impl KafkaApis {
             port: -1,
             ..Default::default()
         };
+        // Kafka: Describe on the group or on the transactional id.
+        let resource = if req.key_type == KEY_TYPE_GROUP { ResourceType::Group } else { ResourceType::TransactionalId };
+        if matches!(req.key_type, 0 | 1) && !self.authorize(ctx, AclOperation::Describe, resource, &req.key) {
+            let code = resource.authorization_error();
+            let msg = if resource == ResourceType::Group { "Group authorization failed." } else { "Transactional Id authorization failed." };
+            return fail(code, msg);
+        }
         let (topic, partition) = match req.key_type {
             KEY_TYPE_GROUP => {
-                // Authorization: Group Describe on req.key goes here.
                 if req.key.is_empty() {
                     return fail(error::INVALID_REQUEST, "The group id must not be empty.");
                 }
                 (GROUP_METADATA_TOPIC_NAME, self.group_coordinator.partition_for(&req.key))
             }
             KEY_TYPE_TRANSACTION => {
-                // Authorization: TransactionalId Describe on req.key goes here.
                 if req.key.is_empty() {
                     return fail(error::INVALID_REQUEST, "The transactional id must not be empty.");
                 }

@@ -24,6 +24,20 @@ impl KafkaApis {
         if (req.producer_id == -1) != (req.producer_epoch == -1) {
             return error_response(error::INVALID_REQUEST);
         }
+        // Kafka: Write on the transactional id; an idempotent producer needs
+        // IdempotentWrite on the cluster or Write on some topic.
+        use crate::security::authorizer::{AclOperation, ResourceType};
+        match req.transactional_id.as_deref() {
+            Some(id) if !self.authorize(ctx, AclOperation::Write, ResourceType::TransactionalId, id) => {
+                return error_response(error::TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+            }
+            None if !self.authorize_cluster(ctx, AclOperation::IdempotentWrite)
+                && !self.authorize_by_resource_type(ctx, AclOperation::Write, ResourceType::Topic) =>
+            {
+                return error_response(error::CLUSTER_AUTHORIZATION_FAILED);
+            }
+            _ => {}
+        }
         match req.transactional_id.as_deref() {
             None => match self.producer_id_manager.generate_producer_id().await {
                 Ok(id) => {

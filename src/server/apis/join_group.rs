@@ -1,6 +1,7 @@
 //! JoinGroup handler: hands the join to the GroupCoordinator and waits for
 //! the rebalance to answer it. Maps to `KafkaApis.handleJoinGroupRequest`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::coordinator::group_metadata::JoinRequest;
 use crate::protocol::error;
 use crate::protocol::messages::join_group::{JoinGroupRequest, JoinGroupResponse, JoinGroupResponseMember};
@@ -11,6 +12,9 @@ impl KafkaApis {
         let v = ctx.api_version;
         if req.group_instance_id.is_some() && v < 5 {
             return JoinGroupResponse { error_code: error::UNSUPPORTED_VERSION, ..Default::default() };
+        }
+        if !self.authorize(ctx, AclOperation::Read, ResourceType::Group, &req.group_id) {
+            return JoinGroupResponse { error_code: error::GROUP_AUTHORIZATION_FAILED, generation_id: -1, ..Default::default() };
         }
         let join = JoinRequest {
             member_id: req.member_id.clone(),

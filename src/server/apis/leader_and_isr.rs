@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 
 impl KafkaApis {
     pub(crate) async fn handle_leader_and_isr(&self, ctx: &RequestContext, req: LeaderAndIsrRequest) -> LeaderAndIsrResponse {
+        if !self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::ClusterAction) {
+            return LeaderAndIsrResponse { error_code: error::CLUSTER_AUTHORIZATION_FAILED, ..Default::default() };
+        }
         let rm = &self.replica_manager;
         let whole_error = if rm.is_stale_broker_epoch(req.broker_epoch) {
             Some(error::STALE_BROKER_EPOCH)

@@ -4,6 +4,7 @@
 //! offset whose timestamp is at or after a given time. Maps to
 //! `KafkaApis.handleListOffsetRequest` and `Log.fetchOffsetByTimestamp`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::common::TopicPartition;
 use crate::protocol::error;
 use crate::protocol::messages::list_offsets::{
@@ -16,6 +17,7 @@ pub const LATEST_TIMESTAMP: i64 = -1;
 
 impl KafkaApis {
     pub(crate) async fn handle_list_offsets(&self, ctx: &RequestContext, req: ListOffsetsRequest) -> ListOffsetsResponse {
+        let describable = self.filter_authorized(ctx, AclOperation::Describe, ResourceType::Topic, req.topics.iter().map(|t| t.name.as_str()));
         let topics = req
             .topics
             .iter()
@@ -26,8 +28,11 @@ impl KafkaApis {
                     .iter()
                     .map(|p| {
                         let tp = TopicPartition::new(t.name.clone(), p.partition_index);
-                        let (error_code, offset, timestamp, leader_epoch) =
-                            self.list_offset(req.replica_id, &tp, p.current_leader_epoch, p.timestamp, req.isolation_level == 1);
+                        let (error_code, offset, timestamp, leader_epoch) = if describable.contains(&t.name) {
+                            self.list_offset(req.replica_id, &tp, p.current_leader_epoch, p.timestamp, req.isolation_level == 1)
+                        } else {
+                            (error::TOPIC_AUTHORIZATION_FAILED, -1, -1, -1)
+                        };
                         ListOffsetsPartitionResponse {
                             partition_index: p.partition_index,
                             error_code,

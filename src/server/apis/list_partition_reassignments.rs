@@ -15,9 +15,13 @@ use std::collections::BTreeMap;
 impl KafkaApis {
     pub(crate) async fn handle_list_partition_reassignments(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: ListPartitionReassignmentsRequest,
     ) -> ListPartitionReassignmentsResponse {
+        if !self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::Describe) {
+            let code = error::CLUSTER_AUTHORIZATION_FAILED;
+            return ListPartitionReassignmentsResponse { error_code: code, error_message: error::default_message(code).map(String::from), ..Default::default() };
+        }
         let partitions: Option<Vec<TopicPartition>> = req.topics.map(|ts| {
             ts.into_iter().flat_map(|t| t.partition_indexes.into_iter().map(move |p| TopicPartition::new(t.name.clone(), p))).collect()
         });

@@ -2,6 +2,7 @@
 //! MetadataCache, with auto-creation of unknown topics when the request and
 //! `auto.create.topics.enable` allow it. Maps to `KafkaApis.handleTopicMetadataRequest`.
 
+use crate::security::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::protocol::error;
 use crate::protocol::messages::metadata::{
     MetadataRequest, MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -40,12 +41,29 @@ impl KafkaApis {
             Some(ts) => Some(ts.into_iter().filter_map(|t| t.name).collect()),
         };
         let allow_auto_create = ctx.api_version < 4 || req.allow_auto_topic_creation;
+        let all_topics = requested.is_none();
         let names = match requested {
             None => cache.topic_names(),
             Some(names) => names,
         };
+        // Kafka's authorization: topics the principal may not Describe are
+        // left out of an all-topics answer and refused by name otherwise;
+        // auto-creating one needs Create on the cluster or on the topic.
+        let describable = self.filter_authorized(ctx, AclOperation::Describe, ResourceType::Topic, names.iter().map(String::as_str));
+        let may_create_any = || self.authorize_cluster(ctx, AclOperation::Create);
         let mut topics = Vec::with_capacity(names.len());
         for name in names {
+            if !describable.contains(&name) {
+                if !all_topics {
+                    topics.push(MetadataResponseTopic {
+                        name,
+                        error_code: error::TOPIC_AUTHORIZATION_FAILED,
+                        topic_authorized_operations: i32::MIN,
+                        ..Default::default()
+                    });
+                }
+                continue;
+            }
             let mut topic = MetadataResponseTopic {
                 name: name.clone(),
                 is_internal: is_internal_topic(&name),
@@ -53,6 +71,9 @@ impl KafkaApis {
                 topic_authorized_operations: i32::MIN,
                 ..Default::default()
             };
+            if ctx.api_version >= 8 && req.include_topic_authorized_operations {
+                topic.topic_authorized_operations = self.authorized_operations(ctx, ResourceType::Topic, &name);
+            }
             match cache.partitions(&name) {
                 Some(parts) => {
                     topic.partitions = parts
@@ -72,6 +93,14 @@ impl KafkaApis {
                         })
                         .collect();
                 }
+                None if allow_auto_create
+                    && self.config.auto_create_topics_enable
+                    && !may_create_any()
+                    && !self.authorize(ctx, AclOperation::Create, ResourceType::Topic, &name) =>
+                {
+                    topic.error_code = error::TOPIC_AUTHORIZATION_FAILED;
+                    topic.topic_authorized_operations = i32::MIN;
+                }
                 None => {
                     topic.error_code = self.auto_create_topic(&name, allow_auto_create).await;
                 }
@@ -84,7 +113,15 @@ impl KafkaApis {
             cluster_id: Some(self.cluster_id.clone()),
             controller_id: cache.controller_id().unwrap_or(-1),
             topics,
-            cluster_authorized_operations: i32::MIN,
+            cluster_authorized_operations: if (8..=10).contains(&ctx.api_version) && req.include_cluster_authorized_operations {
+                if self.authorize_cluster(ctx, AclOperation::Describe) {
+                    self.authorized_operations(ctx, ResourceType::Cluster, CLUSTER_NAME)
+                } else {
+                    0
+                }
+            } else {
+                i32::MIN
+            },
             ..Default::default()
         }
     }

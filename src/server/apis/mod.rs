@@ -2,6 +2,11 @@
 //! (the way mini-redis keeps one file per command).
 
 pub mod alter_client_quotas;
+// ACLs and the cluster description (AclAuthorizer, KIP-430).
+pub mod create_acls;
+pub mod delete_acls;
+pub mod describe_acls;
+pub mod describe_cluster;
 pub mod alter_configs;
 pub mod alter_replica_log_dirs;
 pub mod alter_partition_reassignments;

@@ -3,6 +3,7 @@
 //! v2-4 retention times become explicit expire timestamps (value v1), as in
 //! Kafka. Maps to `KafkaApis.handleOffsetCommitRequest`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::common::{now_ms, TopicPartition};
 use crate::coordinator::group_metadata::OffsetAndMetadata;
 use crate::protocol::error;
@@ -16,9 +17,24 @@ impl KafkaApis {
         let now = now_ms();
         let mut results: HashMap<TopicPartition, i16> = HashMap::new();
         let mut to_commit = Vec::new();
+        // Kafka: Read on the group, then Read on each topic.
+        let group_ok = self.authorize(ctx, AclOperation::Read, ResourceType::Group, &req.group_id);
+        let readable = if group_ok {
+            self.filter_authorized(ctx, AclOperation::Read, ResourceType::Topic, req.topics.iter().map(|t| t.name.as_str()))
+        } else {
+            Default::default()
+        };
         for t in &req.topics {
             for p in &t.partitions {
                 let tp = TopicPartition::new(t.name.clone(), p.partition_index);
+                if !group_ok {
+                    results.insert(tp, error::GROUP_AUTHORIZATION_FAILED);
+                    continue;
+                }
+                if !readable.contains(&t.name) {
+                    results.insert(tp, error::TOPIC_AUTHORIZATION_FAILED);
+                    continue;
+                }
                 if self.metadata_cache.partition(&t.name, p.partition_index).is_none() {
                     results.insert(tp, error::UNKNOWN_TOPIC_OR_PARTITION);
                     continue;

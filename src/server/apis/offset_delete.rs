@@ -2,6 +2,7 @@
 //! consume (GROUP_SUBSCRIBED_TO_TOPIC for subscribed topics). Maps to
 //! `KafkaApis.handleOffsetDeleteRequest`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::common::TopicPartition;
 use crate::protocol::error;
 use crate::protocol::messages::offset_delete::{OffsetDeleteRequest, OffsetDeleteResponse, OffsetDeleteResponseTopic};
@@ -9,13 +10,20 @@ use crate::server::kafka_apis::{KafkaApis, RequestContext};
 use std::collections::HashMap;
 
 impl KafkaApis {
-    pub(crate) async fn handle_offset_delete(&self, _ctx: &RequestContext, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    pub(crate) async fn handle_offset_delete(&self, ctx: &RequestContext, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
         let mut codes: HashMap<TopicPartition, i16> = HashMap::new();
         let mut wanted = Vec::new();
+        // Kafka: Delete on the group, Read on each topic.
+        if !self.authorize(ctx, AclOperation::Delete, ResourceType::Group, &req.group_id) {
+            return OffsetDeleteResponse { error_code: error::GROUP_AUTHORIZATION_FAILED, ..Default::default() };
+        }
+        let readable = self.filter_authorized(ctx, AclOperation::Read, ResourceType::Topic, req.topics.iter().map(|t| t.name.as_str()));
         for t in &req.topics {
             for p in &t.partitions {
                 let tp = TopicPartition::new(t.name.clone(), *p);
-                if self.metadata_cache.partition(&t.name, *p).is_none() {
+                if !readable.contains(&t.name) {
+                    codes.insert(tp, error::TOPIC_AUTHORIZATION_FAILED);
+                } else if self.metadata_cache.partition(&t.name, *p).is_none() {
                     codes.insert(tp, error::UNKNOWN_TOPIC_OR_PARTITION);
                 } else {
                     wanted.push(tp);

@@ -4,6 +4,7 @@
 //! of an unfinished transaction. Maps to
 //! `KafkaApis.handleOffsetFetchRequest`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::common::TopicPartition;
 use crate::protocol::error;
 use crate::protocol::messages::offset_fetch::{
@@ -17,10 +18,26 @@ impl KafkaApis {
         let wanted: Option<Vec<TopicPartition>> = req.topics.as_ref().map(|ts| {
             ts.iter().flat_map(|t| t.partition_indexes.iter().map(|p| TopicPartition::new(t.name.clone(), *p))).collect()
         });
-        match self.group_coordinator.fetch_offsets(&req.group_id, wanted.clone()) {
+        // Kafka: Describe on the group; partitions of topics the principal
+        // may not Describe are answered TOPIC_AUTHORIZATION_FAILED (or left
+        // out when all partitions were asked for).
+        let group_ok = self.authorize(ctx, AclOperation::Describe, ResourceType::Group, &req.group_id);
+        let fetched = if group_ok { self.group_coordinator.fetch_offsets(&req.group_id, wanted.clone()) } else { Err(error::GROUP_AUTHORIZATION_FAILED) };
+        match fetched {
             Ok(offsets) => {
+                let describable = self.filter_authorized(ctx, AclOperation::Describe, ResourceType::Topic, offsets.iter().map(|(tp, _)| tp.topic.as_str()));
                 let mut by_topic: BTreeMap<String, Vec<OffsetFetchResponsePartition>> = BTreeMap::new();
                 for (tp, o) in offsets {
+                    if !describable.contains(&tp.topic) {
+                        if wanted.is_some() {
+                            by_topic.entry(tp.topic.clone()).or_default().push(OffsetFetchResponsePartition {
+                                partition_index: tp.partition,
+                                error_code: error::TOPIC_AUTHORIZATION_FAILED,
+                                ..Default::default()
+                            });
+                        }
+                        continue;
+                    }
                     // v7+ require_stable: offsets a transaction has not
                     // committed yet are "unstable" (KIP-447); the client retries.
                     if req.require_stable && self.group_coordinator.has_pending_txn_offsets(&req.group_id, &tp) {

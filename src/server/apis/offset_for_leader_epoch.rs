@@ -14,9 +14,17 @@ use crate::server::kafka_apis::{KafkaApis, RequestContext};
 impl KafkaApis {
     pub(crate) async fn handle_offset_for_leader_epoch(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: OffsetForLeaderEpochRequest,
     ) -> OffsetForLeaderEpochResponse {
+        use crate::security::authorizer::{AclOperation, ResourceType};
+        // Kafka: replicas (ClusterAction) may ask about any topic, clients about those they may Describe.
+        let all_ok = self.authorize_cluster(ctx, AclOperation::ClusterAction);
+        let ok = if all_ok {
+            Default::default()
+        } else {
+            self.filter_authorized(ctx, AclOperation::Describe, ResourceType::Topic, req.topics.iter().map(|t| t.topic.as_str()))
+        };
         let topics = req
             .topics
             .iter()
@@ -27,8 +35,11 @@ impl KafkaApis {
                     .iter()
                     .map(|p| {
                         let tp = TopicPartition::new(t.topic.clone(), p.partition);
-                        let (error_code, leader_epoch, end_offset) =
-                            self.last_offset_for_leader_epoch(&tp, p.current_leader_epoch, p.leader_epoch);
+                        let (error_code, leader_epoch, end_offset) = if all_ok || ok.contains(&t.topic) {
+                            self.last_offset_for_leader_epoch(&tp, p.current_leader_epoch, p.leader_epoch)
+                        } else {
+                            (error::TOPIC_AUTHORIZATION_FAILED, -1, -1)
+                        };
                         EpochEndOffset { error_code, partition: p.partition, leader_epoch, end_offset, ..Default::default() }
                     })
                     .collect(),

@@ -2,6 +2,7 @@
 //! through the ReplicaManager and answers per partition (nothing for acks=0).
 //! Maps to `KafkaApis.handleProduceRequest`.
 
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::common::TopicPartition;
 use crate::protocol::error;
 use crate::protocol::{legacy_records, records};
@@ -26,7 +27,23 @@ impl KafkaApis {
             }
             order.push((t.name, ids));
         }
-        let results = if !matches!(acks, -1 | 0 | 1) {
+        // Kafka's authorization: transactional records need Write on the
+        // transactional id (else every partition fails), each topic Write.
+        let txn_error = if entries.iter().any(|(_, r)| r.as_ref().is_some_and(|b| has_transactional_records(b)))
+            && !req.transactional_id.as_deref().is_some_and(|id| self.authorize(ctx, AclOperation::Write, ResourceType::TransactionalId, id))
+        {
+            Some(error::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        } else {
+            None
+        };
+        let writable = self.filter_authorized(ctx, AclOperation::Write, ResourceType::Topic, order.iter().map(|(t, _)| t.as_str()));
+        let (entries, unauthorized): (Vec<_>, Vec<_>) =
+            entries.into_iter().partition(|(tp, _)| txn_error.is_none() && writable.contains(&tp.topic));
+        let unauthorized: Vec<_> = unauthorized
+            .into_iter()
+            .map(|(tp, _)| (tp, txn_error.unwrap_or(error::TOPIC_AUTHORIZATION_FAILED), -1i64, -1i64, -1i64, None::<String>))
+            .collect();
+        let mut results = if !matches!(acks, -1 | 0 | 1) {
             entries
                 .into_iter()
                 .map(|(tp, _)| (tp, error::INVALID_REQUIRED_ACKS, -1, -1, -1, None))
@@ -56,6 +73,7 @@ impl KafkaApis {
             results.extend(multi.into_iter().map(|(tp, (code, msg))| (tp, code, -1, -1, -1, Some(msg))));
             results
         };
+        results.extend(unauthorized);
         if acks == 0 {
             // No response can carry an error, so Kafka closes the connection
             // to tell the client something went wrong.
@@ -91,6 +109,13 @@ impl KafkaApis {
             .collect();
         Ok(Some(ProduceResponse { responses, ..Default::default() }))
     }
+}
+
+/// Kafka's `RequestUtils.hasTransactionalRecords` for one partition: a v2
+/// batch whose attributes have the transactional bit.
+fn has_transactional_records(recs: &bytes::Bytes) -> bool {
+    // baseOffset 8, length 4, partitionLeaderEpoch 4, magic 1, crc 4, attributes 2
+    recs.len() >= 23 && recs[16] == 2 && (u16::from_be_bytes([recs[21], recs[22]]) & 0x10) != 0
 }
 
 /// Kafka's `ProduceRequest.validateRecords` for one partition's records.

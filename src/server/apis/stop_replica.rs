@@ -9,7 +9,10 @@ use crate::protocol::messages::stop_replica::{StopReplicaPartitionError, StopRep
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
 
 impl KafkaApis {
-    pub(crate) async fn handle_stop_replica(&self, _ctx: &RequestContext, req: StopReplicaRequest) -> StopReplicaResponse {
+    pub(crate) async fn handle_stop_replica(&self, ctx: &RequestContext, req: StopReplicaRequest) -> StopReplicaResponse {
+        if !self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::ClusterAction) {
+            return StopReplicaResponse { error_code: error::CLUSTER_AUTHORIZATION_FAILED, ..Default::default() };
+        }
         let rm = &self.replica_manager;
         if rm.is_stale_broker_epoch(req.broker_epoch) {
             return StopReplicaResponse { error_code: error::STALE_BROKER_EPOCH, ..Default::default() };

@@ -7,20 +7,37 @@
 use crate::common::{now_ms, TopicPartition};
 use crate::coordinator::group_metadata::OffsetAndMetadata;
 use crate::protocol::error;
+use crate::security::authorizer::{AclOperation, ResourceType};
 use crate::protocol::messages::txn_offset_commit::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
 use std::collections::HashMap;
 
 impl KafkaApis {
-    pub(crate) async fn handle_txn_offset_commit(&self, _ctx: &RequestContext, req: TxnOffsetCommitRequest) -> TxnOffsetCommitResponse {
-        // Authorization: TransactionalId Read on req.transactional_id, Group Read
-        // on req.group_id and Topic Read on each topic go here.
+    pub(crate) async fn handle_txn_offset_commit(&self, ctx: &RequestContext, req: TxnOffsetCommitRequest) -> TxnOffsetCommitResponse {
+        // Kafka: Write on the transactional id, Read on the group (else every
+        // partition gets the error), Read on each topic.
+        let denied = if !self.authorize(ctx, AclOperation::Write, ResourceType::TransactionalId, &req.transactional_id) {
+            Some(error::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        } else if !self.authorize(ctx, AclOperation::Read, ResourceType::Group, &req.group_id) {
+            Some(error::GROUP_AUTHORIZATION_FAILED)
+        } else {
+            None
+        };
         let now = now_ms();
         let mut results: HashMap<TopicPartition, i16> = HashMap::new();
         let mut to_commit = Vec::new();
         for t in &req.topics {
+            let topic_ok = self.authorize(ctx, AclOperation::Read, ResourceType::Topic, &t.name);
             for p in &t.partitions {
                 let tp = TopicPartition::new(t.name.clone(), p.partition_index);
+                if let Some(code) = denied {
+                    results.insert(tp, code);
+                    continue;
+                }
+                if !topic_ok {
+                    results.insert(tp, error::TOPIC_AUTHORIZATION_FAILED);
+                    continue;
+                }
                 if self.metadata_cache.partition(&t.name, p.partition_index).is_none() {
                     results.insert(tp, error::UNKNOWN_TOPIC_OR_PARTITION);
                     continue;

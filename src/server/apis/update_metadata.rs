@@ -13,6 +13,9 @@ impl KafkaApis {
         ctx: &RequestContext,
         req: UpdateMetadataRequest,
     ) -> UpdateMetadataResponse {
+        if !self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::ClusterAction) {
+            return UpdateMetadataResponse { error_code: error::CLUSTER_AUTHORIZATION_FAILED, ..Default::default() };
+        }
         let rm = &self.replica_manager;
         if rm.is_stale_broker_epoch(req.broker_epoch) {
             return UpdateMetadataResponse { error_code: error::STALE_BROKER_EPOCH, ..Default::default() };
