@@ -30,6 +30,12 @@ pub enum LogError {
     OutOfOrderSequence(String),
     /// An idempotent producer's batch carries an epoch older than the last seen.
     InvalidProducerEpoch(String),
+    /// A non-transactional batch from a producer with an open transaction
+    /// (`INVALID_TXN_STATE`).
+    InvalidTxnState(String),
+    /// A marker from a coordinator older than the one last seen
+    /// (`TRANSACTION_COORDINATOR_FENCED`).
+    TransactionCoordinatorFenced(String),
     /// Disk trouble (`KAFKA_STORAGE_ERROR`).
     Io(io::Error),
     /// A log dir that belongs to another broker/cluster, bad config, bad state.
@@ -53,6 +59,8 @@ impl LogError {
             LogError::UnsupportedCompression(_) => ec::UNSUPPORTED_COMPRESSION_TYPE,
             LogError::OutOfOrderSequence(_) => ec::OUT_OF_ORDER_SEQUENCE_NUMBER,
             LogError::InvalidProducerEpoch(_) => ec::INVALID_PRODUCER_EPOCH,
+            LogError::InvalidTxnState(_) => ec::INVALID_TXN_STATE,
+            LogError::TransactionCoordinatorFenced(_) => ec::TRANSACTION_COORDINATOR_FENCED,
             LogError::Io(_) | LogError::Storage(_) | LogError::Closed => ec::KAFKA_STORAGE_ERROR,
         }
     }
@@ -76,6 +84,8 @@ impl fmt::Display for LogError {
             LogError::UnsupportedCompression(s) => write!(f, "{s}"),
             LogError::OutOfOrderSequence(s) => write!(f, "{s}"),
             LogError::InvalidProducerEpoch(s) => write!(f, "{s}"),
+            LogError::InvalidTxnState(s) => write!(f, "{s}"),
+            LogError::TransactionCoordinatorFenced(s) => write!(f, "{s}"),
             LogError::Io(e) => write!(f, "I/O error: {e}"),
             LogError::Storage(s) => write!(f, "storage error: {s}"),
             LogError::Closed => write!(f, "log is closed"),

@@ -3,7 +3,11 @@
 //! offsets, high watermark, recovery point and the leader epoch cache.
 //! Leader appends are validated (and converted) by `LogValidator` and get
 //! offsets assigned by patching batch headers; follower appends keep the
-//! leader's offsets. `Log` is
+//! leader's offsets. Transactions: producer state tracks the open ones; the
+//! last stable offset (LSO) is the first offset of the oldest open (or not
+//! yet replicated) transaction, capped by the high watermark; ABORT markers
+//! add an entry to the segment's `.txnindex`, which read_committed fetches
+//! consult (Kafka's `collectAbortedTransactions`). `Log` is
 //! `Send + Sync`: state sits behind one mutex and fetches read file bytes
 //! after releasing it.
 
@@ -12,7 +16,8 @@ use crate::log::errors::{LogError, LogResult};
 use crate::log::file_records::FileRecords;
 use crate::log::leader_epoch_cache::{EpochEntry, LeaderEpochFileCache};
 use crate::log::log_config::LogConfig;
-use crate::log::producer_state::{self, ProducerBatch, ProducerStateManager};
+use crate::log::producer_state::{self, CompletedTxn, ProducerBatch, ProducerStateManager, TxnMarker};
+use crate::log::transaction_index::{AbortedTxn, TXN_INDEX_FILE_SUFFIX};
 use crate::log::retention::{self, DeletionReason, RetentionDecision, RetentionInput, SegmentSummary};
 use crate::log::log_segment::{LogSegment, ReadPlan, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX};
 use crate::log::segment_file_name;
@@ -146,6 +151,7 @@ impl Log {
                 bases.push(b);
             } else if let Some(b) = parse_segment_name(&name, INDEX_FILE_SUFFIX)
                 .or_else(|| parse_segment_name(&name, TIME_INDEX_FILE_SUFFIX))
+                .or_else(|| parse_segment_name(&name, TXN_INDEX_FILE_SUFFIX))
             {
                 index_files.push((b, entry.path()));
             }
@@ -159,6 +165,9 @@ impl Log {
         let mut epoch_cache = LeaderEpochFileCache::load(dir);
         let mut segments: BTreeMap<i64, LogSegment> = BTreeMap::new();
         let mut truncated = false;
+        // Segments whose indexes were rebuilt: their `.txnindex` is rebuilt
+        // from the producer state replay below.
+        let mut first_recovered: Option<i64> = None;
         for (i, &base) in bases.iter().enumerate() {
             if truncated {
                 // Everything after a corrupt point goes.
@@ -172,7 +181,7 @@ impl Log {
             let mut seg = LogSegment::open(dir, base, &config, now)?;
             let next_base = bases.get(i + 1).copied().unwrap_or(i64::MAX);
             let unflushed = next_base > state.recovery_point;
-            let mut needs_recovery = !indexes_exist && seg.size() > 0;
+            let mut needs_recovery = (!indexes_exist && seg.size() > 0) || seg.txn_index_unreadable();
             if !needs_recovery && (state.had_clean_shutdown || !unflushed) {
                 match seg.load_state().map_err(|e| e.to_string()).and_then(|_| seg.sanity_check()) {
                     Ok(()) => {}
@@ -185,6 +194,7 @@ impl Log {
                 needs_recovery = true;
             }
             if needs_recovery {
+                first_recovered.get_or_insert(base);
                 let cut = seg.recover(&mut |epoch, offset| {
                     let _ = epoch_cache.assign(epoch, offset);
                 })?;
@@ -205,7 +215,17 @@ impl Log {
         let high_watermark = state.high_watermark.unwrap_or(log_start_offset).clamp(log_start_offset, log_end_offset);
         epoch_cache.truncate_from_end(log_end_offset)?;
         epoch_cache.truncate_from_start(log_start_offset)?;
-        let producer_state = load_producer_state(&tp, dir, &segments, log_start_offset, log_end_offset);
+        if let Some(from) = first_recovered {
+            // Snapshots past the first rebuilt segment may not match it; the
+            // replay from an older one also yields the aborted transactions
+            // the rebuilt `.txnindex` files need.
+            producer_state::delete_snapshots(dir, |o| o > from);
+        }
+        let (mut producer_state, completed) = load_producer_state(&tp, dir, &segments, log_start_offset, log_end_offset);
+        if let Some(from) = first_recovered {
+            rebuild_txn_indexes(&tp, &mut segments, &completed, from);
+        }
+        producer_state.on_high_watermark_updated(high_watermark);
         Ok(Log {
             tp,
             inner: Mutex::new(LogInner {
@@ -285,7 +305,57 @@ impl Log {
     pub fn update_high_watermark(&self, hw: i64) -> i64 {
         let mut g = self.lock_any();
         g.high_watermark = hw.clamp(g.log_start_offset, g.log_end_offset);
-        g.high_watermark
+        let hw = g.high_watermark;
+        g.producer_state.on_high_watermark_updated(hw);
+        hw
+    }
+
+    /// The last stable offset (Kafka's `Log.lastStableOffset`): the first
+    /// offset of the oldest open or unreplicated transaction if below the
+    /// high watermark, else the high watermark.
+    pub fn last_stable_offset(&self) -> i64 {
+        last_stable_offset(&self.lock_any())
+    }
+
+    /// Base offset of the first segment after the one holding `offset`.
+    pub fn next_segment_base_after(&self, offset: i64) -> Option<i64> {
+        self.lock_any().segments.range(offset + 1..).next().map(|(b, _)| *b)
+    }
+
+    /// Open transactions as (first offset, producer id), oldest first.
+    pub fn ongoing_txns(&self) -> Vec<(i64, i64)> {
+        self.lock_any().producer_state.ongoing_txns().collect()
+    }
+
+    /// Kafka's `collectAbortedTransactions(startOffset, upperBoundOffset)`:
+    /// the aborted transactions overlapping `[start_offset, upper_bound)`,
+    /// from the `.txnindex` of the segment holding `start_offset` onwards,
+    /// until an entry's last stable offset shows that later segments cannot
+    /// hold more.
+    pub fn collect_aborted_transactions(&self, start_offset: i64, upper_bound: i64) -> Vec<AbortedTxn> {
+        let g = self.lock_any();
+        collect_aborted(&g, start_offset, upper_bound)
+    }
+
+    /// Appends a COMMIT or ABORT marker for `producer_id` as leader (Kafka's
+    /// `appendAsLeader(.., origin = Coordinator)` of an end-transaction
+    /// marker): a control batch with the transactional flag, one control
+    /// record, the producer's epoch and no sequence. The producer epoch
+    /// must not be older than the last seen (INVALID_PRODUCER_EPOCH), nor
+    /// the coordinator epoch (TRANSACTION_COORDINATOR_FENCED).
+    pub fn append_end_txn_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        coordinator_epoch: i32,
+        commit: bool,
+        leader_epoch: i32,
+    ) -> LogResult<LogAppendInfo> {
+        let marker = TxnMarker { commit, coordinator_epoch };
+        let batch = marker
+            .build_batch(producer_id, producer_epoch, now_ms())
+            .map_err(|e| LogError::Storage(format!("cannot build a transaction marker: {e}")))?;
+        self.append_as_leader(batch, leader_epoch, AppendOrigin::Coordinator)
     }
 
     /// What producer state knows of `producer_id`.
@@ -331,6 +401,13 @@ impl Log {
         let mut producer_batches = Vec::new();
         for vb in &validated.batches {
             if vb.producer_id >= 0 {
+                // Only the coordinator path may carry control batches (the
+                // validator refuses them from clients): read their marker.
+                let marker = if origin == AppendOrigin::Coordinator {
+                    control_marker(&validated.records[vb.position..vb.position + vb.size])
+                } else {
+                    None
+                };
                 let pb = ProducerBatch {
                     producer_id: vb.producer_id,
                     producer_epoch: vb.producer_epoch,
@@ -338,7 +415,13 @@ impl Log {
                     base_offset: first_offset + vb.relative_offset,
                     last_offset_delta: vb.last_offset_delta,
                     max_timestamp: vb.max_timestamp,
+                    is_transactional: vb.is_transactional,
+                    marker,
                 };
+                if marker.is_some() {
+                    producer_batches.push(pb);
+                    continue;
+                }
                 if let Some(dup) = g.producer_state.find_duplicate(&pb) {
                     log::debug!("{}: duplicate batch of producer {} ({}..{})", self.tp, pb.producer_id, dup.first_offset(), dup.last_offset);
                     return Ok(LogAppendInfo {
@@ -368,7 +451,8 @@ impl Log {
         let data = validated.records.freeze();
         let valid_bytes = data.len();
         append_to_segments(&mut g, &[&data[..]], first_offset, last_offset, max_ts, offset_of_max_ts)?;
-        g.producer_state.commit(producer_updates, last_offset + 1);
+        let completed = g.producer_state.commit(producer_updates, last_offset + 1);
+        index_aborted(&mut g, &completed)?;
         g.unflushed_messages += validated.total_records;
         maybe_flush(&mut g)?;
         Ok(LogAppendInfo {
@@ -423,15 +507,21 @@ impl Log {
             if b.partition_leader_epoch() >= 0 {
                 epochs.push((b.partition_leader_epoch(), b.base_offset()));
             }
-            if b.producer_id() >= 0 && !b.is_control() {
-                producer_batches.push(ProducerBatch {
-                    producer_id: b.producer_id(),
-                    producer_epoch: b.producer_epoch(),
-                    base_sequence: b.base_sequence(),
-                    base_offset: b.base_offset(),
-                    last_offset_delta: b.last_offset_delta(),
-                    max_timestamp: b.max_timestamp(),
-                });
+            if b.producer_id() >= 0 {
+                let marker = if b.is_control() { TxnMarker::from_batch(&b) } else { None };
+                // A control batch without a marker (cleaned away) changes nothing.
+                if !b.is_control() || marker.is_some() {
+                    producer_batches.push(ProducerBatch {
+                        producer_id: b.producer_id(),
+                        producer_epoch: b.producer_epoch(),
+                        base_sequence: b.base_sequence(),
+                        base_offset: b.base_offset(),
+                        last_offset_delta: b.last_offset_delta(),
+                        max_timestamp: b.max_timestamp(),
+                        is_transactional: b.is_transactional(),
+                        marker,
+                    });
+                }
             }
             valid += b.size_in_bytes();
             num_batches += 1;
@@ -461,7 +551,8 @@ impl Log {
             g.epoch_cache.assign(e, o)?;
         }
         append_to_segments(&mut g, &[&records[..valid]], first_offset, last_offset, max_ts, offset_of_max_ts)?;
-        g.producer_state.replay(&producer_batches, last_offset + 1);
+        let completed = g.producer_state.replay(&producer_batches, last_offset + 1);
+        index_aborted(&mut g, &completed)?;
         g.unflushed_messages += num_records;
         maybe_flush(&mut g)?;
         Ok(LogAppendInfo {
@@ -608,7 +699,9 @@ impl Log {
             g.log_start_offset = leo;
         }
         let lso = g.log_start_offset;
-        g.producer_state = load_producer_state(&self.tp, &g.dir, &g.segments, lso, leo);
+        let hw = g.high_watermark;
+        g.producer_state = load_producer_state(&self.tp, &g.dir, &g.segments, lso, leo).0;
+        g.producer_state.on_high_watermark_updated(hw);
         Ok(true)
     }
 
@@ -899,7 +992,7 @@ fn roll_segment(g: &mut LogInner, new_base: i64) -> LogResult<()> {
         }
     }
     // Leftover files with the new name would be stale.
-    for suffix in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] {
+    for suffix in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, TXN_INDEX_FILE_SUFFIX] {
         let p = g.dir.join(segment_file_name(new_base, suffix));
         if p.exists() {
             log::warn!("removing stale {}", p.display());
@@ -918,6 +1011,71 @@ fn roll_segment(g: &mut LogInner, new_base: i64) -> LogResult<()> {
     Ok(())
 }
 
+fn last_stable_offset(g: &LogInner) -> i64 {
+    match g.producer_state.first_unstable_offset() {
+        Some(f) if f < g.high_watermark => f,
+        _ => g.high_watermark,
+    }
+}
+
+fn collect_aborted(g: &LogInner, start_offset: i64, upper_bound: i64) -> Vec<AbortedTxn> {
+    let mut out = Vec::new();
+    let floor = g.segments.range(..=start_offset).next_back().map_or(i64::MIN, |(b, _)| *b);
+    // A transaction's marker may sit in a later segment than its data: go
+    // on until an entry's last stable offset passes the bound (as Kafka).
+    for (_, seg) in g.segments.range(floor..) {
+        if seg.txn_index().collect_aborted(start_offset, upper_bound, &mut out) {
+            break;
+        }
+    }
+    out
+}
+
+/// The marker of a control batch given as bytes (the coordinator's append).
+fn control_marker(batch: &[u8]) -> Option<TxnMarker> {
+    let b = RecordBatch::parse(Bytes::copy_from_slice(batch)).ok()?;
+    if b.is_control() {
+        TxnMarker::from_batch(&b)
+    } else {
+        None
+    }
+}
+
+/// Writes the aborted ones of just-completed transactions to the active
+/// segment's `.txnindex` (where their markers went).
+fn index_aborted(g: &mut LogInner, completed: &[(CompletedTxn, i64)]) -> LogResult<()> {
+    for (c, lso) in completed.iter().filter(|(c, _)| c.is_aborted) {
+        let seg = g
+            .segments
+            .range_mut(..=c.last_offset)
+            .next_back()
+            .map(|(_, s)| s)
+            .ok_or_else(|| LogError::Storage("log has no segment".into()))?;
+        seg.append_aborted_txn(AbortedTxn {
+            producer_id: c.producer_id,
+            first_offset: c.first_offset,
+            last_offset: c.last_offset,
+            last_stable_offset: *lso,
+        })?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the `.txnindex` of the segments from `from` on (reset by their
+/// recovery) from the transactions the producer state replay completed.
+fn rebuild_txn_indexes(tp: &TopicPartition, segments: &mut BTreeMap<i64, LogSegment>, completed: &[(CompletedTxn, i64)], from: i64) {
+    for (c, lso) in completed.iter().filter(|(c, _)| c.is_aborted && c.last_offset >= from) {
+        let Some((_, seg)) = segments.range_mut(..=c.last_offset).next_back() else { continue };
+        if seg.base_offset() < from {
+            continue;
+        }
+        let t = AbortedTxn { producer_id: c.producer_id, first_offset: c.first_offset, last_offset: c.last_offset, last_stable_offset: *lso };
+        if let Err(e) = seg.append_aborted_txn(t) {
+            log::warn!("{tp}: cannot rebuild the transaction index of segment {}: {e}", seg.base_offset());
+        }
+    }
+}
+
 /// Producer state of a log being opened or truncated (Kafka's
 /// `loadProducerState`): the newest snapshot at or below the log end, merged
 /// with a replay of the batch headers after it. Kafka replays from the
@@ -931,7 +1089,7 @@ fn load_producer_state(
     segments: &BTreeMap<i64, LogSegment>,
     log_start_offset: i64,
     log_end_offset: i64,
-) -> ProducerStateManager {
+) -> (ProducerStateManager, Vec<(CompletedTxn, i64)>) {
     producer_state::delete_snapshots(dir, |o| o > log_end_offset);
     let snapshot = producer_state::load_latest_snapshot(dir, log_end_offset);
     let snap_offset = snapshot.as_ref().map(|s| s.map_end_offset());
@@ -964,14 +1122,27 @@ fn load_producer_state(
         }
     }
     let mut replayed = ProducerStateManager::new();
+    let mut completed = Vec::new();
     for chunk in chunks.iter().rev() {
         for b in chunk {
-            replayed.replay(std::slice::from_ref(b), b.last_offset() + 1);
+            let done = replayed.replay(std::slice::from_ref(b), b.last_offset() + 1);
+            if snap_offset.is_none() {
+                completed.extend(done);
+            }
         }
     }
     let mut state = match snapshot {
         Some(mut s) => {
+            // Batch metadata from the replay (which may start before the
+            // snapshot); transactions from the snapshot, then the batches
+            // after it.
             s.merge_replayed(replayed);
+            s.reindex_ongoing_txns();
+            let so = snap_offset.unwrap_or(0);
+            for chunk in chunks.iter().rev() {
+                let after: Vec<ProducerBatch> = chunk.iter().filter(|b| b.base_offset >= so).copied().collect();
+                completed.extend(s.replay_txns(&after));
+            }
             s
         }
         None => replayed,
@@ -981,7 +1152,7 @@ fn load_producer_state(
     if !state.is_empty() {
         log::debug!("{tp}: loaded the state of {} producers", state.len());
     }
-    state
+    (state, completed)
 }
 
 /// The batches with a producer id in `seg` that end at or after `from` and
@@ -994,15 +1165,21 @@ fn segment_producer_batches(seg: &LogSegment, from: i64, to: i64) -> LogResult<V
             break;
         }
         let is_control = h.attributes & 0x20 != 0;
-        if h.producer_id >= 0 && !is_control && h.last_offset >= from {
-            out.push(ProducerBatch {
-                producer_id: h.producer_id,
-                producer_epoch: h.producer_epoch,
-                base_sequence: h.base_sequence,
-                base_offset: h.base_offset,
-                last_offset_delta: (h.last_offset - h.base_offset) as i32,
-                max_timestamp: h.max_timestamp,
-            });
+        if h.producer_id >= 0 && h.last_offset >= from {
+            // A control batch's marker is in its one record: read the batch.
+            let marker = if is_control { seg.read_batch_at(pos, h.size)?.as_ref().and_then(TxnMarker::from_batch) } else { None };
+            if !is_control || marker.is_some() {
+                out.push(ProducerBatch {
+                    producer_id: h.producer_id,
+                    producer_epoch: h.producer_epoch,
+                    base_sequence: h.base_sequence,
+                    base_offset: h.base_offset,
+                    last_offset_delta: (h.last_offset - h.base_offset) as i32,
+                    max_timestamp: h.max_timestamp,
+                    is_transactional: h.attributes & 0x10 != 0,
+                    marker,
+                });
+            }
         }
         pos += h.size;
     }

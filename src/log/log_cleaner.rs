@@ -26,6 +26,7 @@ use crate::log::log_cleaner_manager::{group_segments_by_size, segments_in_range,
 use crate::log::log_manager::LogManager;
 use crate::log::log_segment::{LogSegment, INDEX_FILE_SUFFIX, LOG_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX};
 use crate::log::segment_file_name;
+use crate::log::transaction_index::TXN_INDEX_FILE_SUFFIX;
 use crate::protocol::compression;
 use crate::protocol::records::{
     self, RecordBatch, LOG_OVERHEAD, MAGIC_V2, MIN_ENTRY_SIZE, NO_TIMESTAMP, RECORD_BATCH_OVERHEAD,
@@ -832,7 +833,7 @@ impl WriteBuffer {
 }
 
 fn delete_cleaned_files(dir: &Path, base: i64) {
-    for suffix in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] {
+    for suffix in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, TXN_INDEX_FILE_SUFFIX] {
         let _ = std::fs::remove_file(dir.join(format!("{}{CLEANED_FILE_SUFFIX}", segment_file_name(base, suffix))));
     }
 }

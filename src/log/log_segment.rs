@@ -9,6 +9,7 @@ use crate::log::log_config::LogConfig;
 use crate::log::offset_index::OffsetIndex;
 use crate::log::segment_file_name;
 use crate::log::time_index::TimeIndex;
+use crate::log::transaction_index::{AbortedTxn, TransactionIndex, TXN_INDEX_FILE_SUFFIX};
 use crate::protocol::records::{self, RecordBatch, LOG_OVERHEAD, MAGIC_V2, RECORD_BATCH_OVERHEAD};
 use bytes::Bytes;
 use std::fs::{self, File, OpenOptions};
@@ -182,6 +183,10 @@ pub struct LogSegment {
     size: u64,
     offset_index: OffsetIndex,
     time_index: TimeIndex,
+    /// Aborted transactions whose ABORT marker is in this segment.
+    txn_index: TransactionIndex,
+    /// The `.txnindex` file could not be read: `Log::open` recovers the segment.
+    txn_index_unreadable: bool,
     index_interval_bytes: u64,
     bytes_since_last_index_entry: u64,
     max_timestamp_so_far: i64,
@@ -215,6 +220,14 @@ impl LogSegment {
         let size = file.metadata()?.len();
         let offset_index = OffsetIndex::open(&named(INDEX_FILE_SUFFIX), base_offset, config.segment_index_bytes)?;
         let time_index = TimeIndex::open(&named(TIME_INDEX_FILE_SUFFIX), base_offset, config.segment_index_bytes)?;
+        let txn_path = named(TXN_INDEX_FILE_SUFFIX);
+        let (txn_index, txn_index_unreadable) = match TransactionIndex::open(&txn_path) {
+            Ok(t) => (t, false),
+            Err(e) => {
+                log::warn!("{e}: the segment's transaction index will be rebuilt");
+                (TransactionIndex::empty_at(&txn_path), true)
+            }
+        };
         Ok(LogSegment {
             base_offset,
             log_path,
@@ -222,6 +235,8 @@ impl LogSegment {
             size,
             offset_index,
             time_index,
+            txn_index,
+            txn_index_unreadable,
             index_interval_bytes: config.index_interval_bytes,
             bytes_since_last_index_entry: 0,
             max_timestamp_so_far: records::NO_TIMESTAMP,
@@ -249,6 +264,18 @@ impl LogSegment {
     }
     pub fn time_index(&self) -> &TimeIndex {
         &self.time_index
+    }
+    pub fn txn_index(&self) -> &TransactionIndex {
+        &self.txn_index
+    }
+    /// Whether the `.txnindex` could not be read at open (rebuild needed).
+    pub fn txn_index_unreadable(&self) -> bool {
+        self.txn_index_unreadable
+    }
+    /// Records a transaction aborted by a marker in this segment (Kafka's
+    /// `LogSegment.updateTxnIndex`).
+    pub fn append_aborted_txn(&mut self, txn: AbortedTxn) -> LogResult<()> {
+        self.txn_index.append(txn)
     }
     pub fn log_path(&self) -> &Path {
         &self.log_path
@@ -292,6 +319,17 @@ impl LogSegment {
             pos += h.size;
         }
         Ok(None)
+    }
+
+    /// The whole batch at `pos` of `size` bytes (from its header), `None` if
+    /// it does not parse; bounded by the file size.
+    pub fn read_batch_at(&self, pos: u64, size: u64) -> LogResult<Option<RecordBatch>> {
+        if pos.saturating_add(size) > self.size {
+            return Ok(None);
+        }
+        let mut buf = vec![0u8; size as usize];
+        self.log.read_exact_at(&mut buf, pos)?;
+        Ok(RecordBatch::parse(Bytes::from(buf)).ok())
     }
 
     /// Finds where `offset`'s batch starts using the index, then a short scan.
@@ -424,6 +462,9 @@ impl LogSegment {
     pub fn recover(&mut self, leader_epochs: &mut dyn FnMut(i32, i64)) -> LogResult<u64> {
         self.offset_index.reset()?;
         self.time_index.reset()?;
+        // Rebuilt by the log from the markers (it knows the producers' state).
+        self.txn_index.reset()?;
+        self.txn_index_unreadable = false;
         self.max_timestamp_so_far = records::NO_TIMESTAMP;
         self.offset_of_max_timestamp_so_far = self.base_offset;
         self.rolling_based_timestamp = None;
@@ -496,6 +537,7 @@ impl LogSegment {
         };
         self.offset_index.truncate_to(offset)?;
         self.time_index.truncate_to(offset)?;
+        self.txn_index.truncate_to(offset)?;
         let removed = self.size - pos;
         self.log.set_len(pos)?;
         self.size = pos;
@@ -566,12 +608,13 @@ impl LogSegment {
         self.log.sync_data()?;
         self.offset_index.flush()?;
         self.time_index.flush()?;
+        self.txn_index.flush()?;
         Ok(())
     }
 
     /// Removes the three files (open handles stay readable until dropped).
     pub fn delete_files(&self) -> LogResult<()> {
-        for p in [self.log_path.as_path(), self.offset_index.path(), self.time_index.path()] {
+        for p in [self.log_path.as_path(), self.offset_index.path(), self.time_index.path(), self.txn_index.path()] {
             match fs::remove_file(p) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -606,10 +649,12 @@ impl LogSegment {
         let log_to = with(&self.log_path);
         let idx_to = with(self.offset_index.path());
         let tidx_to = with(self.time_index.path());
+        let txn_to = with(self.txn_index.path());
         for (from, to) in [
             (self.log_path.clone(), log_to.clone()),
             (self.offset_index.path().to_path_buf(), idx_to.clone()),
             (self.time_index.path().to_path_buf(), tidx_to.clone()),
+            (self.txn_index.path().to_path_buf(), txn_to.clone()),
         ] {
             match fs::rename(&from, &to) {
                 Ok(()) => renamed.push(to),
@@ -620,6 +665,7 @@ impl LogSegment {
         self.log_path = log_to;
         self.offset_index.set_path(idx_to);
         self.time_index.set_path(tidx_to);
+        self.txn_index.set_path(txn_to);
         Ok(renamed)
     }
 
@@ -642,6 +688,14 @@ impl LogSegment {
         self.offset_index.set_path(idx_to);
         fs::rename(self.time_index.path(), &tidx_to)?;
         self.time_index.set_path(tidx_to);
+        // The transaction index exists only once a transaction was aborted.
+        let txn_to = swap(self.txn_index.path())?;
+        match fs::rename(self.txn_index.path(), &txn_to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.txn_index.set_path(txn_to);
         Ok(())
     }
 
@@ -670,5 +724,6 @@ impl LogSegment {
         self.log_path = dir.join(segment_file_name(self.base_offset, LOG_FILE_SUFFIX));
         self.offset_index.set_path(dir.join(segment_file_name(self.base_offset, INDEX_FILE_SUFFIX)));
         self.time_index.set_path(dir.join(segment_file_name(self.base_offset, TIME_INDEX_FILE_SUFFIX)));
+        self.txn_index.set_path(dir.join(segment_file_name(self.base_offset, TXN_INDEX_FILE_SUFFIX)));
     }
 }

@@ -173,7 +173,7 @@ pub(super) fn complete_swap_operations(dir: &Path, tp: &TopicPartition, config: 
         seg.recover(&mut |_, _| {})?;
         let next = seg.next_offset().max(base + 1);
         for &b in log_bases.iter().filter(|b| **b >= base && **b < next) {
-            for suffix in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX] {
+            for suffix in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, TXN_INDEX_FILE_SUFFIX] {
                 match fs::remove_file(dir.join(segment_file_name(b, suffix))) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -18,6 +18,7 @@ pub mod offset_index;
 pub mod producer_state;
 pub mod retention;
 pub mod time_index;
+pub mod transaction_index;
 
 pub use self::errors::{LogError, LogResult};
 pub use self::leader_epoch_cache::LeaderEpochFileCache;
@@ -37,3 +38,5 @@ pub use self::log_manager::LogManager;
 mod tests;
 #[cfg(test)]
 mod cleaner_tests;
+#[cfg(test)]
+mod txn_tests;

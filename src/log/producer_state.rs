@@ -6,13 +6,20 @@
 //! duplicates; follower appends and log replay only record. Snapshots
 //! (`<offset>.snapshot`, version 1) hold the last batch of each producer.
 //!
+//! Transactions (KIP-98): a producer's first transactional batch opens its
+//! transaction (`current_txn_first_offset`, Kafka's `ongoingTxns`); a COMMIT
+//! or ABORT marker closes it, yielding a `CompletedTxn` that the log writes to
+//! the segment's `.txnindex` if aborted; a completed transaction holds the
+//! last stable offset back until the high watermark passes its marker
+//! (Kafka's `unreplicatedTxns`).
+//!
 //! This module is pure bookkeeping plus the snapshot codec and files; the
 //! `Log` decides when to validate, commit, replay and snapshot.
 
 use crate::log::errors::{LogError, LogResult};
 use crate::log::segment_file_name;
 use crate::protocol::records::{crc32c, NO_PRODUCER_EPOCH, NO_SEQUENCE};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -77,9 +84,10 @@ pub struct ProducerStateEntry {
     pub producer_epoch: i16,
     /// Oldest first, at most `NUM_BATCHES_TO_RETAIN`, all of `producer_epoch`.
     pub batches: VecDeque<BatchMetadata>,
+    /// Epoch of the transaction coordinator that wrote the last marker.
     pub coordinator_epoch: i32,
     pub last_timestamp: i64,
-    /// Always -1: transactions are not served.
+    /// First offset of the producer's open transaction, -1 if none.
     pub current_txn_first_offset: i64,
 }
 
@@ -123,6 +131,64 @@ impl ProducerStateEntry {
     }
 }
 
+/// The end of a transaction written as a control batch (Kafka's
+/// `EndTransactionMarker`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnMarker {
+    pub commit: bool,
+    pub coordinator_epoch: i32,
+}
+
+/// Control record types (Kafka's `ControlRecordType`): the key of a control
+/// record is version (i16, 0) and type (i16).
+pub const CONTROL_TYPE_ABORT: i16 = 0;
+pub const CONTROL_TYPE_COMMIT: i16 = 1;
+
+impl TxnMarker {
+    /// The control record's key and value (Kafka's `EndTransactionMarker`:
+    /// value = version (i16, 0) and coordinator epoch (i32)).
+    pub fn key_value(&self) -> ([u8; 4], [u8; 6]) {
+        let t = if self.commit { CONTROL_TYPE_COMMIT } else { CONTROL_TYPE_ABORT };
+        let mut k = [0u8; 4];
+        k[2..].copy_from_slice(&t.to_be_bytes());
+        let mut v = [0u8; 6];
+        v[2..].copy_from_slice(&self.coordinator_epoch.to_be_bytes());
+        (k, v)
+    }
+
+    /// Reads the marker of a control batch's first record; `None` for other
+    /// control records (or a malformed one).
+    pub fn from_batch(batch: &crate::protocol::records::RecordBatch) -> Option<TxnMarker> {
+        let recs = batch.records().ok()?;
+        let r = recs.first()?;
+        TxnMarker::from_key_value(r.key.as_deref()?, r.value.as_deref()?)
+    }
+
+    pub fn from_key_value(key: &[u8], value: &[u8]) -> Option<TxnMarker> {
+        if key.len() < 4 || value.len() < 6 {
+            return None;
+        }
+        let commit = match i16::from_be_bytes([key[2], key[3]]) {
+            CONTROL_TYPE_ABORT => false,
+            CONTROL_TYPE_COMMIT => true,
+            _ => return None,
+        };
+        Some(TxnMarker { commit, coordinator_epoch: i32::from_be_bytes([value[2], value[3], value[4], value[5]]) })
+    }
+
+    /// A control batch holding this marker for producer `pid`/`epoch`
+    /// (transactional and control flags set, no sequence), offset 0.
+    pub fn build_batch(&self, pid: i64, epoch: i16, timestamp: i64) -> std::io::Result<bytes::Bytes> {
+        let (k, v) = self.key_value();
+        let mut b = crate::protocol::records::RecordBatchBuilder::new(crate::protocol::compression::Compression::None)
+            .producer(pid, epoch, NO_SEQUENCE)
+            .transactional(true)
+            .control(true);
+        b.append(timestamp, Some(&k), Some(&v), &[]);
+        b.build()
+    }
+}
+
 /// A batch with a producer id as producer state sees it, offsets assigned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProducerBatch {
@@ -132,6 +198,19 @@ pub struct ProducerBatch {
     pub base_offset: i64,
     pub last_offset_delta: i32,
     pub max_timestamp: i64,
+    pub is_transactional: bool,
+    /// A control batch: the marker it carries (`None` for data batches).
+    pub marker: Option<TxnMarker>,
+}
+
+/// A transaction closed by a marker (Kafka's `CompletedTxn`): data from
+/// `first_offset`, marker at `last_offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletedTxn {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    pub last_offset: i64,
+    pub is_aborted: bool,
 }
 
 impl ProducerBatch {
@@ -197,6 +276,9 @@ fn check_batch(entry: &ProducerStateEntry, b: &ProducerBatch, validate_sequence:
 #[derive(Debug, Default)]
 pub struct PendingUpdates {
     entries: Vec<ProducerStateEntry>,
+    /// Transactions opened: (first offset, producer id).
+    started: Vec<(i64, i64)>,
+    completed: Vec<CompletedTxn>,
 }
 
 impl PendingUpdates {
@@ -205,12 +287,73 @@ impl PendingUpdates {
     }
 }
 
+/// Applies one batch's transaction effect to `e` (Kafka's `appendDataBatch`
+/// transaction part and `appendEndTxnMarker`); `validate` is false for
+/// replication and replay, where fencing is only logged.
+fn apply_txn(
+    e: &mut ProducerStateEntry,
+    b: &ProducerBatch,
+    validate: bool,
+    started: &mut Vec<(i64, i64)>,
+    completed: &mut Vec<CompletedTxn>,
+) -> LogResult<()> {
+    match b.marker {
+        Some(m) => {
+            if e.coordinator_epoch > m.coordinator_epoch {
+                let msg = format!(
+                    "invalid coordinator epoch for producer {} at offset {}: {} (zombie), {} (current)",
+                    b.producer_id, b.base_offset, m.coordinator_epoch, e.coordinator_epoch
+                );
+                if validate {
+                    return Err(LogError::TransactionCoordinatorFenced(msg));
+                }
+                log::info!("{msg}");
+            }
+            if e.current_txn_first_offset >= 0 {
+                completed.push(CompletedTxn {
+                    producer_id: b.producer_id,
+                    first_offset: e.current_txn_first_offset,
+                    last_offset: b.base_offset,
+                    is_aborted: !m.commit,
+                });
+            }
+            if e.producer_epoch != b.producer_epoch {
+                e.batches.clear();
+                e.producer_epoch = b.producer_epoch;
+            }
+            e.current_txn_first_offset = -1;
+            e.coordinator_epoch = m.coordinator_epoch;
+            e.last_timestamp = b.max_timestamp;
+        }
+        None if b.is_transactional => {
+            if e.current_txn_first_offset < 0 {
+                e.current_txn_first_offset = b.base_offset;
+                started.push((b.base_offset, b.producer_id));
+            }
+        }
+        None => {
+            if e.current_txn_first_offset >= 0 && validate {
+                return Err(LogError::InvalidTxnState(format!(
+                    "expected a transactional write from producer {} at offset {}",
+                    b.producer_id, b.base_offset
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The producers of one partition's log.
 #[derive(Debug, Default, Clone)]
 pub struct ProducerStateManager {
     producers: HashMap<i64, ProducerStateEntry>,
     /// Offset up to which the log has been applied (exclusive).
     map_end_offset: i64,
+    /// Open transactions: first offset -> producer id (Kafka's `ongoingTxns`).
+    ongoing_txns: BTreeMap<i64, i64>,
+    /// Completed transactions whose marker is not below the high watermark
+    /// yet, by first offset (Kafka's `unreplicatedTxns`).
+    unreplicated_txns: BTreeMap<i64, CompletedTxn>,
 }
 
 impl ProducerStateManager {
@@ -246,6 +389,7 @@ impl ProducerStateManager {
     /// returns the entries to commit; nothing changes yet.
     pub fn prepare(&self, batches: &[ProducerBatch], validate_sequence: bool) -> LogResult<PendingUpdates> {
         let mut staged: Vec<ProducerStateEntry> = Vec::new();
+        let (mut started, mut completed) = (Vec::new(), Vec::new());
         for b in batches {
             if b.producer_id < 0 {
                 continue;
@@ -258,31 +402,118 @@ impl ProducerStateManager {
                     staged.len() - 1
                 }
             };
-            check_batch(&staged[idx], b, validate_sequence)?;
-            staged[idx].add_batch(b.producer_epoch, b.metadata());
+            if b.marker.is_some() {
+                if b.producer_epoch < staged[idx].producer_epoch {
+                    let msg = format!(
+                        "epoch of producer {} at offset {} is {}, which is smaller than the last seen epoch {}",
+                        b.producer_id, b.base_offset, b.producer_epoch, staged[idx].producer_epoch
+                    );
+                    if validate_sequence {
+                        return Err(LogError::InvalidProducerEpoch(msg));
+                    }
+                    log::warn!("{msg}");
+                }
+            } else {
+                check_batch(&staged[idx], b, validate_sequence)?;
+                staged[idx].add_batch(b.producer_epoch, b.metadata());
+            }
+            apply_txn(&mut staged[idx], b, validate_sequence, &mut started, &mut completed)?;
         }
-        Ok(PendingUpdates { entries: staged })
+        Ok(PendingUpdates { entries: staged, started, completed })
     }
 
     /// Applies prepared updates; `end_offset` is the log end after the append.
-    pub fn commit(&mut self, updates: PendingUpdates, end_offset: i64) {
+    /// Returns the transactions the append completed, each with the last
+    /// stable offset right after it (Kafka's `lastStableOffset(completedTxn)`:
+    /// the first other open transaction before its marker, else the offset
+    /// after the marker) — the log indexes the aborted ones.
+    pub fn commit(&mut self, updates: PendingUpdates, end_offset: i64) -> Vec<(CompletedTxn, i64)> {
         for e in updates.entries {
             self.producers.insert(e.producer_id, e);
         }
+        for (first, pid) in updates.started {
+            self.ongoing_txns.insert(first, pid);
+        }
+        let mut done = Vec::with_capacity(updates.completed.len());
+        for c in updates.completed {
+            let lso = self
+                .ongoing_txns
+                .iter()
+                .find(|(f, p)| **p != c.producer_id && **f < c.last_offset)
+                .map_or(c.last_offset + 1, |(f, _)| *f);
+            self.ongoing_txns.remove(&c.first_offset);
+            self.unreplicated_txns.insert(c.first_offset, c);
+            done.push((c, lso));
+        }
         self.map_end_offset = self.map_end_offset.max(end_offset);
+        done
     }
 
-    /// Records batches already in the log (follower appends, replay).
-    pub fn replay(&mut self, batches: &[ProducerBatch], end_offset: i64) {
-        // Without sequence validation only nothing can fail.
-        if let Ok(u) = self.prepare(batches, false) {
-            self.commit(u, end_offset);
+    /// Records batches already in the log (follower appends, replay);
+    /// returns the transactions they completed, as `commit` does.
+    pub fn replay(&mut self, batches: &[ProducerBatch], end_offset: i64) -> Vec<(CompletedTxn, i64)> {
+        // Without validation nothing can fail.
+        match self.prepare(batches, false) {
+            Ok(u) => self.commit(u, end_offset),
+            Err(_) => Vec::new(),
         }
+    }
+
+    /// Applies only the transaction effects of `batches` (already in the
+    /// log, after a snapshot whose entries were merged with a replay of
+    /// their batch metadata); returns the completed transactions.
+    pub fn replay_txns(&mut self, batches: &[ProducerBatch]) -> Vec<(CompletedTxn, i64)> {
+        let mut out = Vec::new();
+        for b in batches {
+            if b.producer_id < 0 {
+                continue;
+            }
+            let Some(mut e) = self.producers.get(&b.producer_id).cloned() else { continue };
+            let (mut started, mut completed) = (Vec::new(), Vec::new());
+            if apply_txn(&mut e, b, false, &mut started, &mut completed).is_ok() {
+                out.extend(self.commit(PendingUpdates { entries: vec![e], started, completed }, 0));
+            }
+        }
+        out
+    }
+
+    /// Forgets the open and unreplicated transactions and rebuilds the open
+    /// ones from the entries (after loading a snapshot).
+    pub fn reindex_ongoing_txns(&mut self) {
+        self.unreplicated_txns.clear();
+        self.ongoing_txns =
+            self.producers.values().filter(|e| e.current_txn_first_offset >= 0).map(|e| (e.current_txn_first_offset, e.producer_id)).collect();
+    }
+
+    /// The high watermark moved: completed transactions whose marker is now
+    /// below it stop holding the last stable offset back.
+    pub fn on_high_watermark_updated(&mut self, hw: i64) {
+        if !self.unreplicated_txns.is_empty() {
+            self.unreplicated_txns.retain(|_, c| c.last_offset >= hw);
+        }
+    }
+
+    /// First offset of the oldest open or unreplicated transaction (Kafka's
+    /// `firstUnstableOffset`); the LSO is the minimum of it and the HW.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        let a = self.ongoing_txns.keys().next().copied();
+        let b = self.unreplicated_txns.keys().next().copied();
+        match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        }
+    }
+
+    /// Open transactions as (first offset, producer id), oldest first.
+    pub fn ongoing_txns(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.ongoing_txns.iter().map(|(f, p)| (*f, *p))
     }
 
     /// Forgets everything (the log was emptied).
     pub fn clear(&mut self, map_end_offset: i64) {
         self.producers.clear();
+        self.ongoing_txns.clear();
+        self.unreplicated_txns.clear();
         self.map_end_offset = map_end_offset;
     }
 
@@ -290,6 +521,9 @@ impl ProducerStateManager {
     /// (Kafka's `truncateHead`).
     pub fn truncate_head(&mut self, log_start_offset: i64) {
         self.producers.retain(|_, e| e.last_offset() >= log_start_offset);
+        let producers = &self.producers;
+        self.ongoing_txns.retain(|_, pid| producers.contains_key(pid));
+        self.unreplicated_txns.retain(|_, c| c.last_offset >= log_start_offset);
         if self.map_end_offset < log_start_offset {
             self.map_end_offset = log_start_offset;
         }
@@ -304,6 +538,9 @@ impl ProducerStateManager {
         for (id, e) in replayed.producers {
             match self.producers.get_mut(&id) {
                 None => {
+                    let mut e = e;
+                    e.current_txn_first_offset = -1;
+                    e.coordinator_epoch = -1;
                     self.producers.insert(id, e);
                 }
                 Some(old) if old.producer_epoch == e.producer_epoch => {
@@ -316,7 +553,10 @@ impl ProducerStateManager {
                 }
                 Some(old) => {
                     if e.last_offset() >= old.last_offset() {
+                        let (txn, ce) = (old.current_txn_first_offset, old.coordinator_epoch);
                         *old = e;
+                        old.current_txn_first_offset = txn;
+                        old.coordinator_epoch = ce;
                     }
                 }
             }
@@ -368,7 +608,7 @@ impl ProducerStateManager {
         if n < 0 || (body.len() - 4) != n as usize * SNAPSHOT_ENTRY {
             return Err(format!("snapshot holds {} bytes for {n} entries", body.len() - 4));
         }
-        let mut m = ProducerStateManager { producers: HashMap::new(), map_end_offset: offset };
+        let mut m = ProducerStateManager { map_end_offset: offset, ..Default::default() };
         for chunk in body[4..].chunks_exact(SNAPSHOT_ENTRY) {
             let i64_at = |at: usize| {
                 let mut a = [0u8; 8];
@@ -387,6 +627,7 @@ impl ProducerStateManager {
             e.last_timestamp = meta.timestamp;
             m.producers.insert(producer_id, e);
         }
+        m.reindex_ongoing_txns();
         Ok(m)
     }
 
@@ -465,6 +706,8 @@ mod tests {
             base_offset: offset,
             last_offset_delta: n - 1,
             max_timestamp: 1000 + offset,
+            is_transactional: false,
+            marker: None,
         }
     }
 
@@ -531,6 +774,83 @@ mod tests {
         // Replication only records, even an older epoch.
         m.replay(&[batch(1, 3, 7, 3, 1)], 4);
         assert_eq!(m.last_entry(1).unwrap().producer_epoch, 3);
+    }
+
+    fn txn(pid: i64, offset: i64, n: i32) -> ProducerBatch {
+        ProducerBatch { is_transactional: true, ..batch(pid, 0, (offset as i32) * 0, offset, n) }
+    }
+
+    fn marker(pid: i64, offset: i64, commit: bool, coordinator_epoch: i32) -> ProducerBatch {
+        ProducerBatch {
+            base_sequence: -1,
+            is_transactional: true,
+            marker: Some(TxnMarker { commit, coordinator_epoch }),
+            ..batch(pid, 0, -1, offset, 1)
+        }
+    }
+
+    #[test]
+    fn transactions_open_complete_and_the_first_unstable_offset() {
+        let mut m = ProducerStateManager::new();
+        m.replay(&[txn(1, 0, 2)], 2);
+        m.replay(&[txn(2, 2, 1)], 3);
+        // More data of an open transaction does not move its start.
+        m.replay(&[ProducerBatch { base_sequence: 2, ..txn(1, 3, 1) }], 4);
+        assert_eq!(m.ongoing_txns().collect::<Vec<_>>(), vec![(0, 1), (2, 2)]);
+        assert_eq!(m.first_unstable_offset(), Some(0));
+        // p1 aborts at 4: LSO after it is p2's start; still unreplicated.
+        let done = m.replay(&[marker(1, 4, false, 5)], 5);
+        assert_eq!(done, vec![(CompletedTxn { producer_id: 1, first_offset: 0, last_offset: 4, is_aborted: true }, 2)]);
+        assert_eq!(m.first_unstable_offset(), Some(0));
+        m.on_high_watermark_updated(5);
+        assert_eq!(m.first_unstable_offset(), Some(2));
+        assert_eq!(m.last_entry(1).unwrap().coordinator_epoch, 5);
+        // p2 commits at 5; a transaction opened after the marker (p3 at 6)
+        // does not bound the LSO of p2's completion.
+        m.replay(&[txn(3, 6, 1)], 7);
+        let done = m.replay(&[marker(2, 5, true, 5)], 6);
+        assert_eq!(done[0].1, 6);
+        assert!(!done[0].0.is_aborted);
+        m.on_high_watermark_updated(7);
+        assert_eq!(m.first_unstable_offset(), Some(6));
+        // A marker without an open transaction completes nothing.
+        assert!(m.replay(&[marker(1, 7, true, 5)], 8).is_empty());
+        // Leader checks: older coordinator epoch, older producer epoch,
+        // non-transactional write inside a transaction.
+        assert!(matches!(m.prepare(&[marker(1, 8, true, 4)], true), Err(LogError::TransactionCoordinatorFenced(_))));
+        assert!(matches!(m.prepare(&[ProducerBatch { producer_epoch: -1, ..marker(3, 8, true, 5) }], true), Err(LogError::InvalidProducerEpoch(_))));
+        assert!(matches!(m.prepare(&[ProducerBatch { base_sequence: 1, ..batch(3, 0, 1, 8, 1) }], true), Err(LogError::InvalidTxnState(_))));
+    }
+
+    #[test]
+    fn open_transactions_in_snapshots() {
+        let mut m = ProducerStateManager::new();
+        m.replay(&[txn(1, 0, 2), txn(2, 2, 1)], 3);
+        m.replay(&[marker(2, 3, true, 7)], 4);
+        m.update_map_end_offset(4);
+        let back = ProducerStateManager::decode_snapshot(&m.encode_snapshot(), 4).unwrap();
+        assert_eq!(back.ongoing_txns().collect::<Vec<_>>(), vec![(0, 1)]);
+        assert_eq!(back.last_entry(2).unwrap().coordinator_epoch, 7);
+        assert_eq!(back.first_unstable_offset(), Some(0));
+        // Truncating the head past a producer's data forgets its transaction.
+        let mut t = back.clone();
+        t.truncate_head(3);
+        assert_eq!(t.first_unstable_offset(), None);
+    }
+
+    #[test]
+    fn marker_records() {
+        let mk = TxnMarker { commit: false, coordinator_epoch: 9 };
+        let (k, v) = mk.key_value();
+        assert_eq!(k, [0, 0, 0, 0]);
+        assert_eq!(v, [0, 0, 0, 0, 0, 9]);
+        assert_eq!(TxnMarker::from_key_value(&k, &v), Some(mk));
+        assert_eq!(TxnMarker::from_key_value(&[0, 0, 0, 1], &v).unwrap().commit, true);
+        assert_eq!(TxnMarker::from_key_value(&[0, 0, 0, 2], &v), None);
+        let b = crate::protocol::records::RecordBatch::parse(mk.build_batch(4, 2, 77).unwrap()).unwrap();
+        assert!(b.is_control() && b.is_transactional());
+        assert_eq!((b.producer_id(), b.producer_epoch(), b.base_sequence()), (4, 2, -1));
+        assert_eq!(TxnMarker::from_batch(&b), Some(mk));
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub enum ApiKey {
     DeleteRecords = 21,
     InitProducerId = 22,
     OffsetForLeaderEpoch = 23,
+    AddPartitionsToTxn = 24,
+    AddOffsetsToTxn = 25,
+    EndTxn = 26,
+    WriteTxnMarkers = 27,
+    TxnOffsetCommit = 28,
     DescribeAcls = 29,
     CreateAcls = 30,
     DeleteAcls = 31,
@@ -80,6 +85,11 @@ impl ApiKey {
             21 => DeleteRecords,
             22 => InitProducerId,
             23 => OffsetForLeaderEpoch,
+            24 => AddPartitionsToTxn,
+            25 => AddOffsetsToTxn,
+            26 => EndTxn,
+            27 => WriteTxnMarkers,
+            28 => TxnOffsetCommit,
             29 => DescribeAcls,
             30 => CreateAcls,
             31 => DeleteAcls,
@@ -137,6 +147,8 @@ impl ApiKey {
             DeleteRecords => 2,
             OffsetForLeaderEpoch => 4,
             InitProducerId => 2,
+            AddPartitionsToTxn | AddOffsetsToTxn | EndTxn | TxnOffsetCommit => 3,
+            WriteTxnMarkers => 1,
             DescribeConfigs => 4,
             AlterConfigs => 2,
             AlterReplicaLogDirs => 2,
@@ -169,13 +181,13 @@ impl ApiKey {
             Fetch | FindCoordinator | Heartbeat | LeaveGroup | SyncGroup | DescribeGroups | ListGroups | DeleteTopics => Some(1),
             ListOffsets | JoinGroup | CreateTopics | OffsetForLeaderEpoch => Some(2),
             Metadata | OffsetCommit | OffsetFetch => Some(3),
-            DeleteRecords | InitProducerId | DescribeConfigs | AlterConfigs | AlterReplicaLogDirs | DescribeLogDirs
+            DeleteRecords | InitProducerId | AddPartitionsToTxn | AddOffsetsToTxn | EndTxn | TxnOffsetCommit | DescribeConfigs | AlterConfigs | AlterReplicaLogDirs | DescribeLogDirs
             | CreatePartitions | DeleteGroups | ElectLeaders | IncrementalAlterConfigs | AlterPartitionReassignments
             | ListPartitionReassignments | DescribeClientQuotas | AlterClientQuotas | AlterIsr
             | DescribeUserScramCredentials | AlterUserScramCredentials | DescribeAcls | CreateAcls | DeleteAcls
             | DescribeCluster => Some(0),
             Produce | ApiVersions | LeaderAndIsr | StopReplica | UpdateMetadata | ControlledShutdown | OffsetDelete
-            | SaslHandshake | SaslAuthenticate => None,
+            | SaslHandshake | SaslAuthenticate | WriteTxnMarkers => None,
         }
     }
 
@@ -231,6 +243,11 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::OffsetForLeaderEpoch, 0, 4),
     (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::AddPartitionsToTxn, 0, 3),
+    (ApiKey::AddOffsetsToTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 3),
+    (ApiKey::TxnOffsetCommit, 0, 3),
+    (ApiKey::WriteTxnMarkers, 0, 1),
     (ApiKey::DescribeConfigs, 0, 4),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::IncrementalAlterConfigs, 0, 1),

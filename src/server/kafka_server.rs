@@ -303,9 +303,21 @@ impl KafkaServer {
             GroupConfig::from_broker(&config),
             replica_manager.clone(),
         );
+        let producer_id_manager = Arc::new(crate::server::producer_id_manager::ProducerIdManager::new(broker_id, zk.clone()));
+        let txn_coordinator = crate::coordinator::transaction::TransactionCoordinator::new(
+            broker_id,
+            crate::coordinator::transaction::TransactionConfig::from_broker(&config),
+            replica_manager.clone(),
+            metadata_cache.clone(),
+            producer_id_manager.clone(),
+        );
         {
             let gc = group_coordinator.clone();
-            replica_manager.set_leadership_listener(Box::new(move |tp, leader, epoch| gc.on_leadership_change(tp, leader, epoch)));
+            let tc = txn_coordinator.clone();
+            replica_manager.set_leadership_listener(Box::new(move |tp, leader, epoch| {
+                gc.on_leadership_change(tp, leader, epoch);
+                tc.on_leadership_change(tp, leader, epoch);
+            }));
         }
 
         // Dynamic topic and broker configs (throttles, min ISR, log configs):
@@ -368,7 +380,8 @@ impl KafkaServer {
             metadata_cache: metadata_cache.clone(),
             zk: zk.clone(),
             group_coordinator: group_coordinator.clone(),
-            producer_id_manager: Arc::new(crate::server::producer_id_manager::ProducerIdManager::new(broker_id, zk.clone())),
+            producer_id_manager,
+            txn_coordinator: txn_coordinator.clone(),
             controller: std::sync::OnceLock::new(),
             dynamic_config: broker_config.clone(),
             quotas: client_quotas,
@@ -378,6 +391,7 @@ impl KafkaServer {
             let _ = apis.authorizer.set(a);
         }
         group_coordinator.startup(shutdown_rx.clone());
+        txn_coordinator.startup(shutdown_rx.clone());
         for server in socket_servers {
             let name = server.listener_name().to_string();
             let port = server.local_addr().map(|a| a.port()).unwrap_or(0);

@@ -14,6 +14,7 @@
 
 use crate::common::{now_ms, TopicPartition};
 use crate::log::file_records::FileRecords;
+use crate::log::transaction_index::AbortedTxn;
 use crate::log::{Log, LogAppendInfo, LogConfig, LogResult, TimestampAndOffset};
 use crate::protocol::error::{self, ErrorCode};
 use crate::protocol::records::AppendOrigin;
@@ -135,6 +136,9 @@ pub struct FetchParams {
     /// The records may come back as a slice of the segment file
     /// (`PartitionRead::file_records`) to be sent without copying.
     pub zero_copy: bool,
+    /// Consumers with isolation_level=read_committed (Fetch v4+): read up to
+    /// the last stable offset and get the aborted transactions of the range.
+    pub read_committed: bool,
 }
 
 /// The answer to one partition's fetch.
@@ -146,6 +150,9 @@ pub struct PartitionRead {
     pub high_watermark: i64,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
+    pub last_stable_offset: i64,
+    /// read_committed fetches: the aborted transactions overlapping the range.
+    pub aborted_transactions: Option<Vec<AbortedTxn>>,
     /// Fetch v12: (epoch, end offset) where the requester's log diverges.
     pub diverging_epoch: Option<(i32, i64)>,
     /// A follower fetch changed the ISR set to write (to submit) or moved the HW.
@@ -293,6 +300,44 @@ impl Partition {
         Ok(LeaderAppend { info, leader_epoch, log_start_offset: self.log.log_start_offset() })
     }
 
+    /// Appends a COMMIT/ABORT marker as leader (Kafka's WriteTxnMarkers path:
+    /// `appendRecordsToLeader` with origin Coordinator and acks=-1), under the
+    /// read lock like any leader append; the caller waits for replication
+    /// with `check_enough_replicas_reach_offset`.
+    pub fn append_end_txn_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        coordinator_epoch: i32,
+        commit: bool,
+        min_isr: i32,
+    ) -> Result<LeaderAppend, PartitionError> {
+        let _guard = self.read_guard();
+        let (leader_epoch, isr) = {
+            let g = self.lock();
+            if g.state.leader != self.local_broker_id {
+                return Err(PartitionError::new(error::NOT_LEADER_OR_FOLLOWER));
+            }
+            (g.state.leader_epoch, g.state.isr.len() as i32)
+        };
+        if isr < min_isr {
+            return Err(PartitionError::msg(
+                error::NOT_ENOUGH_REPLICAS,
+                format!("the ISR of {} ({isr}) is below min.insync.replicas {min_isr}", self.tp),
+            ));
+        }
+        let info = self
+            .log
+            .append_end_txn_marker(producer_id, producer_epoch, coordinator_epoch, commit, leader_epoch)
+            .map_err(|e| PartitionError::msg(e.error_code(), e.to_string()))?;
+        self.increment_high_watermark_locked();
+        Ok(LeaderAppend { info, leader_epoch, log_start_offset: self.log.log_start_offset() })
+    }
+
+    pub fn last_stable_offset(&self) -> i64 {
+        self.log.last_stable_offset()
+    }
+
     /// Kafka's `checkEnoughReplicasReachOffset` for a waiting acks=all
     /// produce appended under `leader_epoch`. `None`: keep waiting. The
     /// partition must still be led here, and the records must still be the
@@ -369,6 +414,8 @@ impl Partition {
                     high_watermark: log.high_watermark(),
                     log_start_offset: log.log_start_offset(),
                     log_end_offset: log.log_end_offset(),
+                    last_stable_offset: log.last_stable_offset(),
+                    aborted_transactions: None,
                     diverging_epoch: Some((epoch, end)),
                     isr_change: None,
                     high_watermark_moved: false,
@@ -394,13 +441,34 @@ impl Partition {
             high_watermark_moved = log.high_watermark() != before;
         }
         let hw = log.high_watermark();
-        let max_offset = if p.replica_id >= 0 { None } else { Some(hw) };
+        let last_stable = log.last_stable_offset();
+        // Kafka's FetchIsolation: followers to the log end, consumers to the
+        // high watermark, read_committed consumers to the last stable offset.
+        let max_offset = if p.replica_id >= 0 {
+            None
+        } else if p.read_committed {
+            Some(last_stable)
+        } else {
+            Some(hw)
+        };
+        let mut aborted_transactions = None;
         let (records, file_records) = if p.throttled {
             (Bytes::new(), None)
         } else {
             let read = log
                 .read_with(p.fetch_offset, p.max_bytes, max_offset, p.min_one_message, p.zero_copy)
                 .map_err(|e| PartitionError::msg(e.error_code(), e.to_string()))?;
+            if p.read_committed {
+                // Kafka's addAbortedTransactions: up to where the segment of
+                // the fetch offset ends (reads stay within one segment).
+                let has_data = !read.records.is_empty() || read.file_records.as_ref().is_some_and(|f| f.len > 0);
+                aborted_transactions = Some(if has_data {
+                    let upper = log.next_segment_base_after(p.fetch_offset).unwrap_or(leo).min(last_stable);
+                    log.collect_aborted_transactions(p.fetch_offset, upper)
+                } else {
+                    Vec::new()
+                });
+            }
             (read.records, read.file_records)
         };
         Ok(PartitionRead {
@@ -409,6 +477,8 @@ impl Partition {
             high_watermark: hw,
             log_start_offset: lso,
             log_end_offset: leo,
+            last_stable_offset: last_stable,
+            aborted_transactions,
             diverging_epoch: None,
             isr_change,
             high_watermark_moved,
@@ -419,7 +489,14 @@ impl Partition {
     /// Kafka's `Partition.fetchOffsetForTimestamp` (ListOffsets): (error,
     /// offset, timestamp, leader epoch). Only the leader answers, except the
     /// "debugging" replica id -2.
-    pub fn fetch_offset_for_timestamp(&self, replica_id: i32, current_epoch: i32, timestamp: i64) -> (ErrorCode, i64, i64, i32) {
+    /// `read_committed` (isolation level 1): "latest" is the last stable offset.
+    pub fn fetch_offset_for_timestamp(
+        &self,
+        replica_id: i32,
+        current_epoch: i32,
+        timestamp: i64,
+        read_committed: bool,
+    ) -> (ErrorCode, i64, i64, i32) {
         use crate::protocol::messages::list_offsets::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
         let fail = |code| (code, -1, -1, -1);
         let _guard = self.read_guard();
@@ -440,12 +517,19 @@ impl Partition {
         match timestamp {
             EARLIEST_TIMESTAMP => (error::NONE, log.log_start_offset(), -1, epoch),
             LATEST_TIMESTAMP => {
-                let offset = if replica_id >= 0 || replica_id == -2 { log.log_end_offset() } else { log.high_watermark() };
+                let offset = if replica_id >= 0 || replica_id == -2 {
+                    log.log_end_offset()
+                } else if read_committed {
+                    log.last_stable_offset()
+                } else {
+                    log.high_watermark()
+                };
                 (error::NONE, offset, -1, epoch)
             }
             ts => match log.fetch_offset_by_timestamp(ts) {
                 Ok(Some(TimestampAndOffset { offset, timestamp, leader_epoch, .. }))
-                    if replica_id >= 0 || offset < log.high_watermark() =>
+                    if replica_id >= 0
+                        || offset < if read_committed { log.last_stable_offset() } else { log.high_watermark() } =>
                 {
                     (error::NONE, offset, timestamp, leader_epoch.unwrap_or(epoch))
                 }
@@ -922,6 +1006,7 @@ mod tests {
             record_follower_state: false,
             throttled: false,
             zero_copy: false,
+            read_committed: false,
         };
         assert_eq!(p.fetch_records(&fetch).unwrap_err().code, error::NOT_LEADER_OR_FOLLOWER);
         let r = p.fetch_records(&FetchParams { allow_follower: true, ..fetch }).unwrap();

@@ -57,6 +57,8 @@ pub struct FetchPartitionRequest {
     /// The requester can be sent the records as they are stored (v2 batches,
     /// Fetch v4+): they may come back as `FetchPartitionResult::file_records`.
     pub zero_copy: bool,
+    /// A consumer's isolation_level=read_committed (Fetch v4+).
+    pub read_committed: bool,
 }
 
 /// One partition's answer to DeleteRecords.
@@ -75,6 +77,8 @@ pub struct FetchPartitionResult {
     pub high_watermark: i64,
     pub last_stable_offset: i64,
     pub log_start_offset: i64,
+    /// read_committed fetches: the aborted transactions of the fetched range.
+    pub aborted_transactions: Option<Vec<crate::log::transaction_index::AbortedTxn>>,
     pub records: Option<Bytes>,
     /// The records as a slice of a segment file, sent with `sendfile`
     /// (then `records` is empty); only for `zero_copy` requests.
@@ -541,6 +545,66 @@ impl ReplicaManager {
         results
     }
 
+    /// WriteTxnMarkers' append (Kafka's `appendRecords` with
+    /// `requiredAcks = -1`, origin Coordinator): each marker goes to its
+    /// partition's leader log (`Partition::append_end_txn_marker`); the
+    /// answer waits until the ISR has it or `timeout` passes. One error code
+    /// per entry, in order.
+    pub async fn append_txn_markers(&self, timeout: Duration, markers: &[(TopicPartition, i64, i16, i32, bool)]) -> Vec<ErrorCode> {
+        let mut results = Vec::with_capacity(markers.len());
+        let mut waiting: Vec<(usize, Arc<Partition>, i64, i32, i32)> = Vec::new();
+        for (tp, pid, epoch, coordinator_epoch, commit) in markers {
+            let Some(partition) = self.get_partition(tp) else {
+                results.push(error::UNKNOWN_TOPIC_OR_PARTITION);
+                continue;
+            };
+            let min_isr = self.min_isr(&tp.topic);
+            match partition.append_end_txn_marker(*pid, *epoch, *coordinator_epoch, *commit, min_isr) {
+                Ok(appended) => {
+                    self.data_notify.notify_waiters();
+                    waiting.push((results.len(), partition, appended.info.last_offset, appended.leader_epoch, min_isr));
+                    results.push(error::NONE);
+                }
+                Err(e) => {
+                    log::info!(
+                        "[ReplicaManager broker={}] {} marker of producer {pid} refused by {tp}: {} {}",
+                        self.broker_id,
+                        if *commit { "COMMIT" } else { "ABORT" },
+                        error::error_name(e.code),
+                        e.message.unwrap_or_default()
+                    );
+                    results.push(e.code);
+                }
+            }
+        }
+        let deadline = Instant::now() + timeout;
+        while !waiting.is_empty() {
+            let notified = self.data_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            waiting.retain(|(idx, p, last, epoch, min_isr)| match p.check_enough_replicas_reach_offset(*last, *epoch, *min_isr) {
+                None => true,
+                Some(Ok(())) => false,
+                Some(Err(e)) => {
+                    results[*idx] = e.code;
+                    false
+                }
+            });
+            if waiting.is_empty() {
+                break;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                for (idx, ..) in &waiting {
+                    results[*idx] = error::REQUEST_TIMED_OUT;
+                }
+                break;
+            }
+            let _ = tokio::time::timeout(deadline - now, notified).await;
+        }
+        results
+    }
+
     /// Reads from the leaders' logs. Consumers (`replica_id` < 0) see only
     /// offsets below the high watermark; followers read to the log end and
     /// their fetch offset counts as their log end offset. Waits up to
@@ -619,6 +683,7 @@ impl ReplicaManager {
                 high_watermark: hw,
                 last_stable_offset: -1,
                 log_start_offset: lso,
+                aborted_transactions: None,
                 records: None,
                 file_records: None,
                 diverging_epoch: None,
@@ -644,6 +709,7 @@ impl ReplicaManager {
                     && !partition.is_in_sync(replica_id)
                     && self.quotas.leader.is_quota_exceeded(),
                 zero_copy: req.zero_copy,
+                read_committed: req.read_committed && replica_id < 0,
             };
             let read = match partition.fetch_records(&params) {
                 Ok(r) => r,
@@ -675,8 +741,9 @@ impl ReplicaManager {
                 tp: tp.clone(),
                 error: error::NONE,
                 high_watermark: read.high_watermark,
-                last_stable_offset: read.high_watermark,
+                last_stable_offset: read.last_stable_offset,
                 log_start_offset: read.log_start_offset,
+                aborted_transactions: read.aborted_transactions,
                 records: Some(read.records),
                 file_records: read.file_records,
                 diverging_epoch: read.diverging_epoch,

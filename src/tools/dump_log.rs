@@ -1,6 +1,7 @@
 //! `kafka-dump-log`: prints the batches (and with `--deep-iteration` the
-//! records) of `.log` segment files, and the entries of `.index` and
-//! `.timeindex` files, in Kafka 2.8's format. Maps to Kafka's
+//! records) of `.log` segment files (control batches with their
+//! `endTxnMarker`), and the entries of `.index`, `.timeindex` and `.txnindex`
+//! files, in Kafka 2.8's format. Maps to Kafka's
 //! `kafka.tools.DumpLogSegments`.
 
 use crate::protocol::records::{batches, entry_prefix, RecordBatch};
@@ -63,6 +64,13 @@ pub fn main(args: Vec<String>) -> i32 {
                     print!("{}", dump_time_index(base, &data));
                 }
             }
+            Some("txnindex") => match dump_txn_index(&data) {
+                Ok(text) => print!("{text}"),
+                Err(e) => {
+                    eprintln!("Cannot parse {f}: {e}");
+                    code = 1;
+                }
+            },
             _ => {
                 eprintln!("Ignoring unknown file {f}");
             }
@@ -142,7 +150,10 @@ pub fn dump_segment(base: i64, data: Bytes, deep: bool, print_data: bool, skip_m
                                 r.headers.iter().map(|h| h.key.clone()).collect::<Vec<_>>().join(",")
                             );
                         }
-                        if print_data {
+                        if !skip_metadata && b.is_control() {
+                            let _ = write!(line, "{}", control_record_text(r.key.as_deref(), r.value.as_deref()));
+                        }
+                        if print_data && !b.is_control() {
                             if let Some(k) = &r.key {
                                 let _ = write!(line, " key: {}", String::from_utf8_lossy(k));
                             }
@@ -168,6 +179,32 @@ pub fn dump_segment(base: i64, data: Bytes, deep: bool, print_data: bool, skip_m
         }
     }
     out
+}
+
+/// Kafka's description of a control record: ` endTxnMarker: COMMIT
+/// coordinatorEpoch: N` for transaction markers, else ` controlType: ...`.
+pub fn control_record_text(key: Option<&[u8]>, value: Option<&[u8]>) -> String {
+    let type_id = key.filter(|k| k.len() >= 4).map_or(-1, |k| i16::from_be_bytes([k[2], k[3]]));
+    match (key, value) {
+        (Some(k), Some(v)) => match crate::log::producer_state::TxnMarker::from_key_value(k, v) {
+            Some(m) => format!(" endTxnMarker: {} coordinatorEpoch: {}", if m.commit { "COMMIT" } else { "ABORT" }, m.coordinator_epoch),
+            None => format!(" controlType: UNKNOWN({type_id})"),
+        },
+        _ => format!(" controlType: UNKNOWN({type_id})"),
+    }
+}
+
+/// The text for one `.txnindex` file (Kafka's `dumpTxnIndex`).
+pub fn dump_txn_index(data: &[u8]) -> Result<String, String> {
+    let mut out = String::new();
+    for t in crate::log::transaction_index::parse_entries(data)? {
+        let _ = writeln!(
+            out,
+            "version: 0 producerId: {} firstOffset: {} lastOffset: {} lastStableOffset: {}",
+            t.producer_id, t.first_offset, t.last_offset, t.last_stable_offset
+        );
+    }
+    Ok(out)
 }
 
 /// The text for one `.index` file.
@@ -196,4 +233,30 @@ pub fn dump_time_index(base: i64, data: &[u8]) -> String {
         let _ = writeln!(out, "timestamp: {} offset: {}", ts, base + rel as i64);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::producer_state::TxnMarker;
+    use crate::log::transaction_index::AbortedTxn;
+
+    #[test]
+    fn control_batches_and_txn_index() {
+        let m = TxnMarker { commit: true, coordinator_epoch: 4 }.build_batch(9, 1, 1000).unwrap();
+        let text = dump_segment(0, m, true, true, false);
+        assert!(text.contains("producerId: 9 producerEpoch: 1 partitionLeaderEpoch: -1 isTransactional: true isControl: true"), "{text}");
+        assert!(text.contains(" endTxnMarker: COMMIT coordinatorEpoch: 4"), "{text}");
+        assert!(!text.contains("payload"), "{text}");
+        let a = TxnMarker { commit: false, coordinator_epoch: 0 }.key_value();
+        assert_eq!(control_record_text(Some(&a.0), Some(&a.1)), " endTxnMarker: ABORT coordinatorEpoch: 0");
+        assert_eq!(control_record_text(Some(&[0, 0, 0, 5]), Some(&a.1)), " controlType: UNKNOWN(5)");
+        let mut idx = Vec::new();
+        idx.extend_from_slice(&AbortedTxn { producer_id: 3, first_offset: 10, last_offset: 12, last_stable_offset: 13 }.encode());
+        assert_eq!(
+            dump_txn_index(&idx).unwrap(),
+            "version: 0 producerId: 3 firstOffset: 10 lastOffset: 12 lastStableOffset: 13\n"
+        );
+        assert!(dump_txn_index(&idx[..20]).is_err());
+    }
 }

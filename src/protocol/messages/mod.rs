@@ -16,6 +16,8 @@ pub mod controlled_shutdown;
 pub mod leader_and_isr;
 pub mod stop_replica;
 pub mod update_metadata;
+// Transactions (issue 12): coordinator-to-leader markers.
+pub mod write_txn_markers;
 // Admin APIs of the controller and brokers (issue 7: operating the cluster).
 pub mod alter_client_quotas;
 // ACLs and the cluster description (AclAuthorizer, KIP-430).
@@ -51,6 +53,11 @@ pub mod alter_user_scram_credentials;
 pub mod describe_user_scram_credentials;
 pub mod sasl_authenticate;
 pub mod sasl_handshake;
+// Transaction coordinator APIs (TransactionCoordinator).
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
+pub mod end_txn;
+pub mod txn_offset_commit;
 
 #[cfg(test)]
 mod test_util;

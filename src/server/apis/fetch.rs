@@ -18,7 +18,7 @@ use crate::common::TopicPartition;
 use crate::log::file_records::FileRecords;
 use crate::protocol::error;
 use crate::protocol::{legacy_records, records};
-use crate::protocol::messages::fetch::{EpochEndOffset, FetchRequest, FetchResponse, FetchResponsePartition, FetchResponseTopic};
+use crate::protocol::messages::fetch::{AbortedTransaction, EpochEndOffset, FetchRequest, FetchResponse, FetchResponsePartition, FetchResponseTopic};
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
 use crate::server::replica_manager::FetchPartitionRequest;
 use std::collections::HashMap;
@@ -60,6 +60,8 @@ impl KafkaApis {
                     log_start_offset: if ctx.api_version >= 5 { p.log_start_offset } else { -1 },
                     // v4+ takes v2 batches as stored: sent from the file.
                     zero_copy: ctx.api_version >= 4,
+                    // isolation_level exists from v4 (1 = read_committed).
+                    read_committed: ctx.api_version >= 4 && req.isolation_level == 1,
                 });
             }
         }
@@ -85,6 +87,7 @@ impl KafkaApis {
             file_records: None,
             diverging_epoch: None,
             served_by_follower: false,
+            aborted_transactions: None,
         };
         // KIP-392: consumers (v11+, which carry client metadata) may read
         // from followers; a rack-aware leader redirects them.
@@ -132,6 +135,7 @@ impl KafkaApis {
                             high_watermark: hw,
                             last_stable_offset: hw,
                             log_start_offset: lso,
+                            aborted_transactions: None,
                             records: None,
                             file_records: None,
                             diverging_epoch: None,
@@ -174,7 +178,17 @@ impl KafkaApis {
                     high_watermark: r.high_watermark,
                     last_stable_offset: r.last_stable_offset,
                     log_start_offset: r.log_start_offset,
-                    aborted_transactions: if req.isolation_level == 1 { Some(Vec::new()) } else { None },
+                    aborted_transactions: if req.isolation_level == 1 {
+                        Some(
+                            r.aborted_transactions
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|a| AbortedTransaction { producer_id: a.producer_id, first_offset: a.first_offset, ..Default::default() })
+                                .collect(),
+                        )
+                    } else {
+                        None
+                    },
                     preferred_read_replica,
                     diverging_epoch: r.diverging_epoch.map(|(epoch, end_offset)| EpochEndOffset {
                         epoch,

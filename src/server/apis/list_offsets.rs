@@ -1,5 +1,6 @@
 //! ListOffsets handler: the earliest offset (timestamp -2), the latest (-1;
-//! the high watermark for consumers, the log end for replicas), or the first
+//! the high watermark for consumers, the last stable offset for read_committed
+//! ones (isolation level 1, v2+), the log end for replicas), or the first
 //! offset whose timestamp is at or after a given time. Maps to
 //! `KafkaApis.handleListOffsetRequest` and `Log.fetchOffsetByTimestamp`.
 
@@ -28,7 +29,7 @@ impl KafkaApis {
                     .map(|p| {
                         let tp = TopicPartition::new(t.name.clone(), p.partition_index);
                         let (error_code, offset, timestamp, leader_epoch) = if describable.contains(&t.name) {
-                            self.list_offset(req.replica_id, &tp, p.current_leader_epoch, p.timestamp)
+                            self.list_offset(req.replica_id, &tp, p.current_leader_epoch, p.timestamp, req.isolation_level == 1)
                         } else {
                             (error::TOPIC_AUTHORIZATION_FAILED, -1, -1, -1)
                         };
@@ -50,11 +51,18 @@ impl KafkaApis {
     }
 
     /// (error, offset, timestamp, leader epoch) for one partition.
-    fn list_offset(&self, replica_id: i32, tp: &TopicPartition, current_epoch: i32, timestamp: i64) -> (i16, i64, i64, i32) {
+    fn list_offset(
+        &self,
+        replica_id: i32,
+        tp: &TopicPartition,
+        current_epoch: i32,
+        timestamp: i64,
+        read_committed: bool,
+    ) -> (i16, i64, i64, i32) {
         let fail = |code| (code, -1, -1, -1);
         let Some(partition) = self.replica_manager.get_partition(tp) else {
             return fail(error::UNKNOWN_TOPIC_OR_PARTITION);
         };
-        partition.fetch_offset_for_timestamp(replica_id, current_epoch, timestamp)
+        partition.fetch_offset_for_timestamp(replica_id, current_epoch, timestamp, read_committed)
     }
 }

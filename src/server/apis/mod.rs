@@ -34,6 +34,8 @@ pub mod update_metadata;
 pub mod alter_user_scram_credentials;
 pub mod describe_user_scram_credentials;
 pub mod sasl;
+// Transactions (issue 12): markers from the transaction coordinator.
+pub mod write_txn_markers;
 // Group coordinator APIs.
 pub mod delete_groups;
 pub mod describe_groups;
@@ -46,3 +48,8 @@ pub mod offset_commit;
 pub mod offset_delete;
 pub mod offset_fetch;
 pub mod sync_group;
+// Transaction coordinator APIs.
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
+pub mod end_txn;
+pub mod txn_offset_commit;
