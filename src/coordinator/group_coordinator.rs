@@ -36,6 +36,9 @@ struct Inner {
     partitions: HashMap<i32, PartitionStatus>,
     join_waiters: HashMap<u64, oneshot::Sender<JoinResult>>,
     sync_waiters: HashMap<u64, oneshot::Sender<SyncResult>>,
+    /// Offsets committed in transactions whose marker has not come yet:
+    /// producer id -> group -> offsets (Kafka's `pendingTransactionalOffsetCommits`).
+    pending_txn: HashMap<i64, HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>>,
 }
 
 /// A summary of one group for DescribeGroups / ListGroups.
@@ -57,6 +60,8 @@ pub struct GroupCoordinator {
     next_request: AtomicU64,
     events_tx: mpsc::UnboundedSender<(i32, bool, i32)>,
     events_rx: Mutex<Option<mpsc::UnboundedReceiver<(i32, bool, i32)>>>,
+    /// Wakes the group timer when a deadline may have moved earlier.
+    timer_wake: tokio::sync::Notify,
 }
 
 fn map_store_error(code: ErrorCode) -> ErrorCode {
@@ -83,6 +88,7 @@ impl GroupCoordinator {
             next_request: AtomicU64::new(1),
             events_tx: tx,
             events_rx: Mutex::new(Some(rx)),
+            timer_wake: tokio::sync::Notify::new(),
         })
     }
 
@@ -134,13 +140,18 @@ impl GroupCoordinator {
                 }
             });
         }
+        // The group timers: sleep until the earliest deadline of any group
+        // (a member's session, a delayed join, a pending sync), or until a
+        // request may have set an earlier one, so that a member is removed
+        // at its deadline rather than at the next periodic sweep.
         let me = self.clone();
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(100));
             loop {
+                let wait = timer_wait(me.next_deadline(), now_ms());
                 tokio::select! {
-                    _ = tick.tick() => me.tick_all(),
+                    _ = tokio::time::sleep(wait) => me.tick_all(),
+                    _ = me.timer_wake.notified() => {}
                     _ = stop.changed() => break,
                 }
             }
@@ -207,8 +218,14 @@ impl GroupCoordinator {
         rest
     }
 
+    /// The earliest deadline of any group served here.
+    fn next_deadline(&self) -> i64 {
+        self.lock().groups.values().map(GroupMetadata::next_deadline).min().unwrap_or(i64::MAX)
+    }
+
     /// Delivers responses and starts the record writes the effects ask for.
     fn process(self: &Arc<Self>, inner: &mut Inner, group_id: &str, fx: Vec<Effect>) {
+        self.timer_wake.notify_one();
         for e in Self::deliver(inner, fx) {
             if let Effect::StoreGroup { sync } = e {
                 let Some(group) = inner.groups.get(group_id) else { continue };
@@ -307,11 +324,25 @@ impl GroupCoordinator {
         if g.partitions.get(&partition) != Some(&PartitionStatus::Loading(epoch)) {
             return;
         }
+        let pending = std::mem::take(&mut loaded.pending_txn);
+        for (pid, by_group) in &pending {
+            for group in by_group.keys() {
+                loaded.offsets.entry(group.clone()).or_default();
+            }
+            let _ = pid;
+        }
         let groups = loaded.into_groups(now);
         let n = groups.len();
         for grp in groups {
             g.groups.entry(grp.group_id.clone()).or_insert(grp);
         }
+        for (pid, by_group) in pending {
+            let e = g.pending_txn.entry(pid).or_default();
+            for (group, offsets) in by_group {
+                e.entry(group).or_default().extend(offsets);
+            }
+        }
+        self.timer_wake.notify_one();
         g.partitions.insert(partition, PartitionStatus::Loaded(epoch));
         log::info!("[GroupCoordinator {}]: loaded {n} groups of {tp} (leader epoch {epoch}) in {} ms", self.broker_id, started.elapsed().as_millis());
     }
@@ -327,6 +358,11 @@ impl GroupCoordinator {
             Self::deliver(&mut g, fx);
             g.groups.remove(id);
         }
+        let n = self.offset_config.offsets_topic_num_partitions;
+        for by_group in g.pending_txn.values_mut() {
+            by_group.retain(|group, _| gmm::partition_for(group, n) != partition);
+        }
+        g.pending_txn.retain(|_, by_group| !by_group.is_empty());
         log::info!("[GroupCoordinator {}]: unloaded {} groups of {GROUP_METADATA_TOPIC_NAME}-{partition}", self.broker_id, ids.len());
     }
 
@@ -467,6 +503,116 @@ impl GroupCoordinator {
         }
         results.extend(to_apply.into_iter().map(|(tp, _)| (tp, code)));
         results
+    }
+
+    /// TxnOffsetCommit: checks the group metadata of KIP-447, appends the
+    /// offsets as a transactional batch of the producer (so that the
+    /// transaction's marker lands after them in `__consumer_offsets`), and
+    /// keeps them pending until `handle_txn_completion`. Returns one error
+    /// per partition. Maps to `GroupCoordinator.handleTxnCommitOffsets`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn commit_txn_offsets(
+        self: &Arc<Self>,
+        group_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+        generation_id: i32,
+        offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+    ) -> Vec<(TopicPartition, ErrorCode)> {
+        let all = |e: ErrorCode, offsets: &[(TopicPartition, OffsetAndMetadata)]| offsets.iter().map(|(tp, _)| (tp.clone(), e)).collect();
+        {
+            let mut g = self.lock();
+            if let Some(e) = Self::check_partition(&g, self.partition_for(group_id)) {
+                return all(e, &offsets);
+            }
+            if group_id.is_empty() {
+                return all(error::INVALID_GROUP_ID, &offsets);
+            }
+            let grp = g.groups.entry(group_id.to_string()).or_insert_with(|| GroupMetadata::new(group_id, now_ms()));
+            if let Err(e) = grp.validate_txn_commit(member_id, group_instance_id, generation_id) {
+                return all(e, &offsets);
+            }
+        }
+        let mut results = Vec::with_capacity(offsets.len());
+        let mut records = Vec::new();
+        let mut to_apply = Vec::new();
+        for (tp, o) in offsets {
+            if o.metadata.len() > self.offset_config.max_metadata_size {
+                results.push((tp, error::OFFSET_METADATA_TOO_LARGE));
+            } else {
+                records.push((gmm::offset_commit_key(group_id, &tp), Some(gmm::offset_commit_value(&o))));
+                to_apply.push((tp, o));
+            }
+        }
+        let code = if records.is_empty() {
+            error::NONE
+        } else {
+            let mut b = crate::protocol::records::RecordBatchBuilder::new(crate::protocol::compression::Compression::None)
+                .producer(producer_id, producer_epoch, 0)
+                .transactional(true);
+            let now = now_ms();
+            for (k, v) in &records {
+                b.append(now, Some(k), v.as_deref(), &[]);
+            }
+            match b.build() {
+                Ok(batch) => {
+                    let tp = TopicPartition::new(GROUP_METADATA_TOPIC_NAME, self.partition_for(group_id));
+                    let timeout = Duration::from_millis(self.offset_config.offset_commit_timeout_ms as u64);
+                    let results = self
+                        .replica_manager
+                        .append_records_with_origin(timeout, -1, vec![(tp, Some(batch))], crate::protocol::records::AppendOrigin::Coordinator)
+                        .await;
+                    map_store_error(results.into_iter().next().map_or(error::UNKNOWN_SERVER_ERROR, |(_, r)| r.error))
+                }
+                Err(e) => {
+                    log::error!("cannot build a __consumer_offsets batch: {e}");
+                    error::UNKNOWN_SERVER_ERROR
+                }
+            }
+        };
+        if code == error::NONE && !to_apply.is_empty() {
+            let mut g = self.lock();
+            let pending = g.pending_txn.entry(producer_id).or_default().entry(group_id.to_string()).or_default();
+            for (tp, o) in &to_apply {
+                pending.insert(tp.clone(), o.clone());
+            }
+        }
+        results.extend(to_apply.into_iter().map(|(tp, _)| (tp, code)));
+        results
+    }
+
+    /// A transaction's marker reached the `__consumer_offsets` partitions
+    /// `offsets_partitions`: the offsets `producer_id` committed in it for
+    /// groups of those partitions become the groups' committed offsets
+    /// (`commit`) or are dropped. Called by the WriteTxnMarkers handler once
+    /// the marker is written. Maps to `GroupMetadataManager.handleTxnCompletion`.
+    pub fn handle_txn_completion(&self, producer_id: i64, offsets_partitions: &[i32], commit: bool) {
+        let mut g = self.lock();
+        let Some(mut by_group) = g.pending_txn.remove(&producer_id) else { return };
+        let mut done = Vec::new();
+        for (group, _) in by_group.iter() {
+            if offsets_partitions.contains(&self.partition_for(group)) {
+                done.push(group.clone());
+            }
+        }
+        for group in done {
+            let Some(offsets) = by_group.remove(&group) else { continue };
+            if commit {
+                let grp = g.groups.entry(group.clone()).or_insert_with(|| GroupMetadata::new(&group, now_ms()));
+                grp.offsets.extend(offsets);
+            }
+        }
+        if !by_group.is_empty() {
+            g.pending_txn.insert(producer_id, by_group);
+        }
+    }
+
+    /// Whether a transaction holds uncommitted offsets for `tp` of the group
+    /// (OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT).
+    pub fn has_pending_txn_offsets(&self, group_id: &str, tp: &TopicPartition) -> bool {
+        self.lock().pending_txn.values().any(|m| m.get(group_id).is_some_and(|o| o.contains_key(tp)))
     }
 
     /// OffsetFetch: committed offsets of `partitions` (all when `None`).
@@ -637,9 +783,81 @@ impl GroupCoordinator {
     }
 }
 
+/// How long the group timer sleeps before the deadline `next` (at most a
+/// second, so that a missed wake-up costs little).
+pub fn timer_wait(next: i64, now: i64) -> Duration {
+    Duration::from_millis(next.saturating_sub(now).clamp(0, 1000) as u64)
+}
+
 /// The topics of a ConsumerProtocol subscription (int16 version, [topic]...).
 pub fn subscribed_topics(subscription: &[u8]) -> Vec<String> {
     let mut r = crate::protocol::Reader::new(Bytes::copy_from_slice(subscription));
     let Ok(_version) = r.i16() else { return Vec::new() };
     r.array(false, |r| r.string(false)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stable_group_with_member(deadline: i64) -> GroupMetadata {
+        use crate::coordinator::group_metadata::MemberMetadata;
+        let mut g = GroupMetadata::new("g", 0);
+        g.protocol_type = Some("consumer".into());
+        g.protocol_name = Some("range".into());
+        g.generation_id = 3;
+        g.members.insert(
+            "m".into(),
+            MemberMetadata {
+                member_id: "m".into(),
+                group_instance_id: Some("i".into()),
+                client_id: "c".into(),
+                client_host: "/h".into(),
+                rebalance_timeout_ms: 300,
+                session_timeout_ms: 100,
+                protocol_type: "consumer".into(),
+                protocols: vec![("range".into(), Bytes::new())],
+                assignment: Bytes::new(),
+                awaiting_join: None,
+                awaiting_sync: None,
+                heartbeat_deadline: deadline,
+                is_new: false,
+            },
+        );
+        g.static_members.insert("i".into(), "m".into());
+        g.state = GroupState::Stable;
+        g
+    }
+
+    #[test]
+    fn a_member_is_removed_at_its_session_deadline() {
+        let mut g = stable_group_with_member(1000);
+        // the timer wakes exactly at the member's deadline ...
+        assert_eq!(g.next_deadline(), 1000);
+        assert_eq!(timer_wait(g.next_deadline(), 900), Duration::from_millis(100));
+        // ... where the member is gone, not one sweep later
+        g.tick(999);
+        assert!(g.members.contains_key("m"));
+        g.tick(1000);
+        assert!(!g.members.contains_key("m"));
+    }
+
+    #[test]
+    fn txn_offset_commit_checks_of_kip_447() {
+        let g = stable_group_with_member(i64::MAX);
+        assert_eq!(g.validate_txn_commit("m", Some("i"), 3), Ok(()));
+        assert_eq!(g.validate_txn_commit("m", None, 2), Err(error::ILLEGAL_GENERATION));
+        assert_eq!(g.validate_txn_commit("x", None, 3), Err(error::UNKNOWN_MEMBER_ID));
+        assert_eq!(g.validate_txn_commit("x", Some("i"), 3), Err(error::FENCED_INSTANCE_ID));
+        // older clients: no member id, no generation
+        assert_eq!(g.validate_txn_commit("", None, -1), Ok(()));
+    }
+
+    #[test]
+    fn the_timer_sleeps_until_the_deadline() {
+        assert_eq!(timer_wait(1_000_250, 1_000_000), Duration::from_millis(250));
+        assert_eq!(timer_wait(1_000_000, 1_000_000), Duration::ZERO);
+        assert_eq!(timer_wait(999_000, 1_000_000), Duration::ZERO);
+        assert_eq!(timer_wait(i64::MAX, 1_000_000), Duration::from_millis(1000));
+    }
 }

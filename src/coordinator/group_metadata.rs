@@ -825,6 +825,54 @@ impl GroupMetadata {
         Ok(())
     }
 
+    /// The KIP-447 checks of a TxnOffsetCommit (Kafka's
+    /// `GroupCoordinator.doTxnCommitOffsets`): a fenced static member, an
+    /// unknown member (an empty member id, as older clients send, passes) and
+    /// a generation other than the group's (a negative one passes).
+    pub fn validate_txn_commit(&self, member_id: &str, group_instance_id: Option<&str>, generation_id: i32) -> Result<(), ErrorCode> {
+        if self.is(GroupState::Dead) {
+            return Err(error::COORDINATOR_NOT_AVAILABLE);
+        }
+        if let Some(instance) = group_instance_id {
+            if self.static_members.get(instance).is_some_and(|known| known != member_id) {
+                return Err(error::FENCED_INSTANCE_ID);
+            }
+        }
+        if !member_id.is_empty() && !self.members.contains_key(member_id) {
+            return Err(error::UNKNOWN_MEMBER_ID);
+        }
+        if generation_id >= 0 && generation_id != self.generation_id {
+            return Err(error::ILLEGAL_GENERATION);
+        }
+        Ok(())
+    }
+
+    /// The earliest time `tick` has something to do (`i64::MAX` if never):
+    /// the coordinator sleeps until then, so that a member is removed at its
+    /// session deadline, as Kafka's per-member delayed heartbeat does.
+    pub fn next_deadline(&self) -> i64 {
+        if self.is(GroupState::Dead) {
+            return i64::MAX;
+        }
+        let mut next = i64::MAX;
+        // pending ids expire once the deadline has passed (`> now` keeps them)
+        for d in self.pending_members.values() {
+            next = next.min(d.saturating_add(1));
+        }
+        for m in self.members.values() {
+            if m.awaiting_join.is_none() && m.awaiting_sync.is_none() {
+                next = next.min(m.heartbeat_deadline);
+            }
+        }
+        if matches!(self.state, GroupState::CompletingRebalance | GroupState::Stable) && !self.pending_sync.is_empty() {
+            next = next.min(self.pending_sync_deadline);
+        }
+        if self.is(GroupState::PreparingRebalance) {
+            next = next.min(self.join_deadline);
+        }
+        next
+    }
+
     /// Timers: delayed join completion, session expiry of members and of
     /// pending member ids, and members that never sent SyncGroup.
     pub fn tick(&mut self, now: i64) -> Vec<Effect> {

@@ -217,6 +217,21 @@ pub struct LoadedPartition {
     pub offsets: HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>,
     /// Groups whose group record was a tombstone after their offsets.
     pub removed_groups: Vec<String>,
+    /// Offsets of transactions with no marker yet: producer id -> group -> offsets.
+    pub pending_txn: HashMap<i64, HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>>,
+}
+
+/// The marker of a control batch's record key (version, type): Some(true)
+/// for COMMIT, Some(false) for ABORT, None for anything else.
+pub fn control_marker(key: &[u8]) -> Option<bool> {
+    if key.len() < 4 {
+        return None;
+    }
+    match i16::from_be_bytes([key[2], key[3]]) {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
 }
 
 impl LoadedPartition {
@@ -226,9 +241,21 @@ impl LoadedPartition {
         for batch in batches(log_bytes) {
             let batch = batch.map_err(|e| e.to_string())?;
             next = batch.next_offset();
+            let producer_id = batch.producer_id();
             if batch.is_control() {
+                // A transaction's end: its offsets become committed or vanish.
+                let recs = batch.records().map_err(|e| e.to_string())?;
+                let marker = recs.first().and_then(|r| r.key.as_deref().and_then(control_marker));
+                if let (Some(commit), Some(pending)) = (marker, self.pending_txn.remove(&producer_id)) {
+                    if commit {
+                        for (group, offsets) in pending {
+                            self.offsets.entry(group).or_default().extend(offsets);
+                        }
+                    }
+                }
                 continue;
             }
+            let transactional = batch.is_transactional();
             for rec in batch.records().map_err(|e| e.to_string())? {
                 let Some(key) = rec.key else { continue };
                 let key = match read_key(key) {
@@ -241,6 +268,9 @@ impl LoadedPartition {
                 match key {
                     BaseKey::Offset { group, tp } => match rec.value {
                         Some(v) => match read_offset_value(v) {
+                            Ok(o) if transactional => {
+                                self.pending_txn.entry(producer_id).or_default().entry(group).or_default().insert(tp, o);
+                            }
                             Ok(o) => {
                                 self.offsets.entry(group).or_default().insert(tp, o);
                             }
@@ -270,15 +300,24 @@ impl LoadedPartition {
     }
 
     /// The groups to serve: group records plus offsets-only groups.
-    pub fn into_groups(self, now: i64) -> Vec<GroupMetadata> {
+    pub fn into_groups(mut self, now: i64) -> Vec<GroupMetadata> {
+        // Groups with only pending transactional offsets exist too (as Kafka
+        // loads them), so that the marker finds them.
+        for pending in self.pending_txn.values() {
+            for group in pending.keys() {
+                self.offsets.entry(group.clone()).or_default();
+            }
+        }
         let mut out: HashMap<String, GroupMetadata> = HashMap::new();
         for (id, g) in self.groups {
             if let Some(g) = g {
                 out.insert(id, g.loaded(now));
             }
         }
-        for (id, offsets) in self.offsets {
-            if offsets.is_empty() {
+        let with_pending: std::collections::HashSet<&String> = self.pending_txn.values().flat_map(|m| m.keys()).collect();
+        for (id, offsets) in &self.offsets {
+            let (id, offsets) = (id.clone(), offsets.clone());
+            if offsets.is_empty() && !with_pending.contains(&id) {
                 continue;
             }
             let g = out.entry(id.clone()).or_insert_with(|| GroupMetadata::new(&id, now));
@@ -418,5 +457,39 @@ mod tests {
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].group_id, "g");
         assert_eq!(groups[0].offsets[&tp].offset, 2);
+    }
+
+    #[test]
+    fn replay_keeps_transactional_offsets_pending_until_their_marker() {
+        use crate::protocol::records::RecordBatchBuilder;
+        let tp = TopicPartition::new("t", 0);
+        let o = |off| OffsetAndMetadata { offset: off, leader_epoch: -1, metadata: String::new(), commit_timestamp: 1, expire_timestamp: None };
+        let txn_batch = |pid: i64, off: i64, base: i64| {
+            let mut b = RecordBatchBuilder::new(Compression::None).producer(pid, 0, 0).transactional(true).base_offset(base);
+            b.append(1, Some(&offset_commit_key("g", &tp)), Some(&offset_commit_value(&o(off))), &[]);
+            b.build().unwrap()
+        };
+        let marker = |pid: i64, commit: bool, base: i64| {
+            let mut b = RecordBatchBuilder::new(Compression::None).producer(pid, 0, -1).transactional(true).control(true).base_offset(base);
+            b.append(1, Some(&[0, 0, 0, commit as u8]), Some(&[0, 0, 0, 0, 0, 0]), &[]);
+            b.build().unwrap()
+        };
+        let plain = build_batch(&[(offset_commit_key("g", &tp), Some(offset_commit_value(&o(1))))], 1).unwrap();
+        let mut all = plain.to_vec();
+        all.extend_from_slice(&txn_batch(7, 5, 1)); // committed below
+        all.extend_from_slice(&txn_batch(8, 9, 2)); // aborted below
+        all.extend_from_slice(&marker(8, false, 3));
+        let mut lp = LoadedPartition::default();
+        lp.replay(Bytes::from(all.clone())).unwrap();
+        assert_eq!(lp.offsets["g"][&tp].offset, 1, "nothing visible before the commit marker");
+        assert!(lp.pending_txn.contains_key(&7) && !lp.pending_txn.contains_key(&8));
+        all.extend_from_slice(&marker(7, true, 4));
+        let mut lp = LoadedPartition::default();
+        lp.replay(Bytes::from(all)).unwrap();
+        assert_eq!(lp.offsets["g"][&tp].offset, 5);
+        assert!(lp.pending_txn.is_empty());
+        assert_eq!(control_marker(&[0, 0, 0, 1]), Some(true));
+        assert_eq!(control_marker(&[0, 0, 0, 0]), Some(false));
+        assert_eq!(control_marker(&[0, 0]), None);
     }
 }

@@ -7,7 +7,7 @@ pub mod group_coordinator;
 pub mod group_metadata;
 pub mod group_metadata_manager;
 pub mod offset_config;
-pub mod txn_completion;
+pub mod transaction;
 
 pub use group_coordinator::GroupCoordinator;
 pub use offset_config::{GroupConfig, OffsetConfig, GROUP_METADATA_TOPIC_NAME};

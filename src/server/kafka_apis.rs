@@ -74,6 +74,7 @@ pub struct KafkaApis {
     pub zk: KafkaZkClient,
     pub group_coordinator: Arc<GroupCoordinator>,
     pub producer_id_manager: Arc<crate::server::producer_id_manager::ProducerIdManager>,
+    pub txn_coordinator: Arc<crate::coordinator::transaction::TransactionCoordinator>,
     /// This broker's controller, set once it has started (after the socket server).
     pub controller: std::sync::OnceLock<crate::controller::KafkaController>,
     /// The live broker configuration (server.properties + dynamic configs).
@@ -390,6 +391,12 @@ impl KafkaApis {
                 handle_offset_for_leader_epoch
             ),
             ApiKey::InitProducerId => dispatch!(self, ctx, r, init_producer_id::InitProducerIdRequest, handle_init_producer_id),
+            ApiKey::AddPartitionsToTxn => {
+                dispatch!(self, ctx, r, add_partitions_to_txn::AddPartitionsToTxnRequest, handle_add_partitions_to_txn)
+            }
+            ApiKey::AddOffsetsToTxn => dispatch!(self, ctx, r, add_offsets_to_txn::AddOffsetsToTxnRequest, handle_add_offsets_to_txn),
+            ApiKey::EndTxn => dispatch!(self, ctx, r, end_txn::EndTxnRequest, handle_end_txn),
+            ApiKey::TxnOffsetCommit => dispatch!(self, ctx, r, txn_offset_commit::TxnOffsetCommitRequest, handle_txn_offset_commit),
             ApiKey::DescribeConfigs => dispatch!(self, ctx, r, describe_configs::DescribeConfigsRequest, handle_describe_configs),
             ApiKey::AlterConfigs => dispatch!(self, ctx, r, alter_configs::AlterConfigsRequest, handle_alter_configs),
             ApiKey::IncrementalAlterConfigs => dispatch!(

@@ -270,9 +270,21 @@ impl KafkaServer {
             GroupConfig::from_broker(&config),
             replica_manager.clone(),
         );
+        let producer_id_manager = Arc::new(crate::server::producer_id_manager::ProducerIdManager::new(broker_id, zk.clone()));
+        let txn_coordinator = crate::coordinator::transaction::TransactionCoordinator::new(
+            broker_id,
+            crate::coordinator::transaction::TransactionConfig::from_broker(&config),
+            replica_manager.clone(),
+            metadata_cache.clone(),
+            producer_id_manager.clone(),
+        );
         {
             let gc = group_coordinator.clone();
-            replica_manager.set_leadership_listener(Box::new(move |tp, leader, epoch| gc.on_leadership_change(tp, leader, epoch)));
+            let tc = txn_coordinator.clone();
+            replica_manager.set_leadership_listener(Box::new(move |tp, leader, epoch| {
+                gc.on_leadership_change(tp, leader, epoch);
+                tc.on_leadership_change(tp, leader, epoch);
+            }));
         }
 
         // Dynamic topic and broker configs (throttles, min ISR, log configs):
@@ -313,12 +325,14 @@ impl KafkaServer {
             metadata_cache: metadata_cache.clone(),
             zk: zk.clone(),
             group_coordinator: group_coordinator.clone(),
-            producer_id_manager: Arc::new(crate::server::producer_id_manager::ProducerIdManager::new(broker_id, zk.clone())),
+            producer_id_manager,
+            txn_coordinator: txn_coordinator.clone(),
             controller: std::sync::OnceLock::new(),
             dynamic_config: broker_config.clone(),
             quotas: client_quotas,
         });
         group_coordinator.startup(shutdown_rx.clone());
+        txn_coordinator.startup(shutdown_rx.clone());
         tokio::spawn(socket_server.run(apis.clone(), shutdown_rx.clone()));
         log::info!("listening on port {bound_port}");
 

@@ -43,6 +43,11 @@ pub mod offset_commit;
 pub mod offset_delete;
 pub mod offset_fetch;
 pub mod sync_group;
+// Transaction coordinator APIs (TransactionCoordinator).
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
+pub mod end_txn;
+pub mod txn_offset_commit;
 
 #[cfg(test)]
 mod test_util;

@@ -1,20 +1,14 @@
-//! InitProducerId handler (Kafka's `KafkaApis.handleInitProducerIdRequest`
-//! and `TransactionCoordinator.handleInitProducerId`) for idempotent
-//! producers: a null `transactional_id` gets a fresh id from the
-//! `ProducerIdManager` with epoch 0.
-//!
-//! There is no transaction coordinator (no `__transaction_state`), so a
-//! transactional id gets the answers a 2.8 broker gives before and instead of
-//! serving it: INVALID_REQUEST for an empty id, INVALID_TRANSACTION_TIMEOUT for
-//! a timeout outside (0, 15 min], otherwise NOT_COORDINATOR (this broker
-//! coordinates no transactional id).
+//! InitProducerId handler (Kafka's `KafkaApis.handleInitProducerIdRequest`):
+//! a null `transactional_id` (idempotent producer) gets a fresh id from the
+//! `ProducerIdManager` with epoch 0; a transactional id goes to the
+//! TransactionCoordinator, which bumps the epoch (fencing older producers of
+//! the id), with KIP-360's bump when the client sends its current id and
+//! epoch. PRODUCER_FENCED is INVALID_PRODUCER_EPOCH below v4.
 
 use crate::protocol::error;
 use crate::protocol::messages::init_producer_id::{InitProducerIdRequest, InitProducerIdResponse};
+use crate::server::apis::add_partitions_to_txn::fenced_for_version;
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
-
-/// `transaction.max.timeout.ms` default.
-const TRANSACTION_MAX_TIMEOUT_MS: i32 = 900_000;
 
 fn error_response(code: i16) -> InitProducerIdResponse {
     InitProducerIdResponse { error_code: code, producer_id: -1, producer_epoch: -1, ..Default::default() }
@@ -42,13 +36,15 @@ impl KafkaApis {
                     error_response(error::COORDINATOR_LOAD_IN_PROGRESS)
                 }
             },
-            Some("") => error_response(error::INVALID_REQUEST),
-            Some(_) if req.transaction_timeout_ms <= 0 || req.transaction_timeout_ms > TRANSACTION_MAX_TIMEOUT_MS => {
-                error_response(error::INVALID_TRANSACTION_TIMEOUT)
-            }
             Some(tid) => {
-                log::debug!("transactional id {tid:?} from {:?}: transactions are not served", ctx.client_id());
-                error_response(error::NOT_COORDINATOR)
+                // Authorization: TransactionalId Write on `tid` goes here.
+                let expected = (req.producer_id != -1).then_some((req.producer_id, req.producer_epoch));
+                let (code, pid, epoch) = self.txn_coordinator.init_producer_id(tid, req.transaction_timeout_ms, expected).await;
+                if code != error::NONE {
+                    return error_response(fenced_for_version(code, ctx.api_version, 4));
+                }
+                log::debug!("transactional id {tid:?}: producer id {pid} epoch {epoch} for client {:?}", ctx.client_id());
+                InitProducerIdResponse { producer_id: pid, producer_epoch: epoch, ..Default::default() }
             }
         }
     }

@@ -1,5 +1,7 @@
 //! OffsetFetch handler: a group's committed offsets (-1 where none), for the
-//! partitions asked or, with null topics (v2+), for all of them. Maps to
+//! partitions asked or, with null topics (v2+), for all of them; with
+//! `require_stable` (v7+), UNSTABLE_OFFSET_COMMIT for partitions with offsets
+//! of an unfinished transaction. Maps to
 //! `KafkaApis.handleOffsetFetchRequest`.
 
 use crate::common::TopicPartition;
@@ -19,6 +21,17 @@ impl KafkaApis {
             Ok(offsets) => {
                 let mut by_topic: BTreeMap<String, Vec<OffsetFetchResponsePartition>> = BTreeMap::new();
                 for (tp, o) in offsets {
+                    // v7+ require_stable: offsets a transaction has not
+                    // committed yet are "unstable" (KIP-447); the client retries.
+                    if req.require_stable && self.group_coordinator.has_pending_txn_offsets(&req.group_id, &tp) {
+                        let p = OffsetFetchResponsePartition {
+                            partition_index: tp.partition,
+                            error_code: error::UNSTABLE_OFFSET_COMMIT,
+                            ..Default::default()
+                        };
+                        by_topic.entry(tp.topic).or_default().push(p);
+                        continue;
+                    }
                     let p = match o {
                         Some(o) => OffsetFetchResponsePartition {
                             partition_index: tp.partition,
