@@ -23,7 +23,9 @@ def c1(zookeeper, zkafka_bin, run_dir):
     base.mkdir()
     c = Cluster(zookeeper, base, "txnlog")
     try:
-        c.add_broker(1, **{"transaction.state.log.num.partitions": "2", "offsets.topic.num.partitions": "2"})
+        c.add_broker(1, **{"transaction.state.log.num.partitions": "2", "offsets.topic.num.partitions": "2",
+                           # kill -9: the dead broker's ZooKeeper session goes quickly
+                           "zookeeper.session.timeout.ms": "4000"})
         yield c
     finally:
         c.stop_all()
@@ -167,6 +169,7 @@ def test_markers_lso_read_committed_dump_and_restart(c1):
 
     # kill -9 and restart: the transaction index and producer state come back.
     c1.broker(1).kill()
+    wait_until(lambda: "1" not in c1.zk_children("/brokers/ids"), 60, "the killed broker's session expired")
     c1.broker(1).start()
     assert [l for l in dump(idx).splitlines() if l.startswith("version: 0")] == entries
     wait_until(lambda: _ok(lambda: list_offset(c1, topic, 1)) == 11, 60, "LSO after restart")
