@@ -245,3 +245,100 @@ fn startup_completes_an_interrupted_swap_and_drops_cleaned_files() {
     assert_eq!(now_bases[0], bases[0]);
     assert!(!now_bases.contains(&bases[1]), "{now_bases:?}");
 }
+
+/// Transactions under compaction: records of aborted transactions neither
+/// shadow committed values nor survive; markers and their `.txnindex`
+/// entries stay; nothing past the first unstable offset is cleaned.
+#[test]
+fn cleaning_drops_aborted_transactions_and_keeps_markers() {
+    let d = TempDir::new("clean-txn");
+    let tp = TopicPartition::new("c", 0);
+    let log = Arc::new(Log::open(&d.0.join("c-0"), tp.clone(), config(), Default::default()).unwrap());
+    let txn = |pid: i64, seq: i32, recs: &[(String, Option<String>)]| {
+        let mut b = RecordBatchBuilder::new(Compression::None).producer(pid, 0, seq).transactional(true);
+        for (k, v) in recs {
+            b.append(crate::common::now_ms(), Some(k.as_bytes()), v.as_deref().map(str::as_bytes), &[]);
+        }
+        log.append_as_leader(b.build().unwrap(), 0, AppendOrigin::Client).unwrap()
+    };
+    let mut seqs = std::collections::HashMap::new();
+    let mut committed: BTreeMap<String, String> = BTreeMap::new();
+    for round in 0..30 {
+        let pid = 100 + (round % 3) as i64;
+        let commit = round % 3 != 1;
+        let recs: Vec<(String, Option<String>)> =
+            (0..3).map(|i| (format!("k{}", (round + i) % 7), Some(format!("{}-{round}-{i}", if commit { "c" } else { "a" })))).collect();
+        let seq = seqs.entry(pid).or_insert(0);
+        txn(pid, *seq, &recs);
+        *seq += 3;
+        log.append_end_txn_marker(pid, 0, 0, commit, 0).unwrap();
+        if commit {
+            for (k, v) in recs {
+                committed.insert(k, v.unwrap());
+            }
+        }
+    }
+    // One transaction left open at the end: uncleanable from its start.
+    let open = txn(200, 0, &[("k0".into(), Some("open".into()))]).first_offset;
+    for _ in 0..5 {
+        log.append_as_leader(keyed(Compression::None, &[("pad".into(), Some("x".repeat(200)))]), 0, AppendOrigin::Client).unwrap();
+    }
+    log.update_high_watermark(log.log_end_offset());
+    let aborted_before = log.collect_aborted_transactions(0, i64::MAX);
+    assert_eq!(aborted_before.len(), 10);
+    let mgr = LogCleanerManager::new(&[d.0.clone()]);
+    let cc = CleanerConfig { dedupe_buffer_size: 1 << 20, ..Default::default() };
+    let mut cleaner = Cleaner::new(0, &cc, Arc::new(Throttler::new(f64::MAX)));
+    let end = clean_once(&log, &mgr, &mut cleaner).expect("cleaned");
+    assert!(end <= open, "cleaned past the open transaction: {end} > {open}");
+    // Markers all kept, entries still there; no aborted record left in the cleaned part.
+    assert_eq!(log.collect_aborted_transactions(0, i64::MAX), aborted_before);
+    let mut markers = 0;
+    let mut start = 0;
+    let mut latest: BTreeMap<String, String> = BTreeMap::new();
+    loop {
+        let f = log.read(start, 1 << 20, None, true).unwrap();
+        if f.records.is_empty() {
+            break;
+        }
+        for b in records::batches(f.records) {
+            let b = b.unwrap();
+            if b.is_control() {
+                markers += 1;
+            } else {
+                for r in b.records().unwrap() {
+                    let k = String::from_utf8(r.key.unwrap().to_vec()).unwrap();
+                    let v = String::from_utf8(r.value.unwrap().to_vec()).unwrap();
+                    if r.offset < end {
+                        assert!(!v.starts_with("a-"), "aborted record {k}={v} at {} survived", r.offset);
+                    }
+                    if v.starts_with("c-") {
+                        latest.insert(k, v);
+                    }
+                }
+            }
+            start = b.next_offset();
+        }
+    }
+    assert_eq!(markers, 30);
+    assert_eq!(latest, committed, "every key keeps its latest committed value");
+    // Reopened cleanly: same aborted list. After an unclean stop the
+    // `.txnindex` files are rebuilt from the log, where the cleaned part no
+    // longer holds aborted data (so, as in Kafka, only the uncleaned part's
+    // aborts are found again); the open transaction is still open.
+    drop(cleaner);
+    let leo = log.log_end_offset();
+    log.close().unwrap();
+    drop(log);
+    let reopen = |state| Log::open(&d.0.join("c-0"), tp.clone(), config(), state).unwrap();
+    let log = reopen(LogOpenState { had_clean_shutdown: true, recovery_point: leo, high_watermark: Some(leo), ..Default::default() });
+    assert_eq!(log.collect_aborted_transactions(0, i64::MAX), aborted_before);
+    drop(log);
+    let log = reopen(LogOpenState { recovery_point: 0, high_watermark: Some(leo), ..Default::default() });
+    let rebuilt = log.collect_aborted_transactions(0, i64::MAX);
+    let uncleaned: Vec<_> = aborted_before.iter().filter(|t| t.first_offset >= end).copied().collect();
+    assert!(!uncleaned.is_empty());
+    assert!(uncleaned.iter().all(|t| rebuilt.contains(t)), "{rebuilt:?}");
+    assert!(rebuilt.iter().all(|t| aborted_before.contains(t)), "{rebuilt:?}");
+    assert_eq!(log.last_stable_offset(), open);
+}

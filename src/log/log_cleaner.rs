@@ -644,6 +644,7 @@ impl Cleaner {
         check_done: &dyn Fn() -> bool,
     ) -> Result<(), CleanError> {
         self.map.clear();
+        let aborted = AbortedRanges::new(view);
         let dirty: Vec<&CleanerSegment> = segments_in_range(&view.segments, start, end).collect();
         log::info!("Cleaner {}: Building offset map for log {tp} for {} segments in offset range [{start}, {end}).", self.id, dirty.len());
         let max_desired = (self.map.slots() as f64 * self.load_factor) as usize;
@@ -668,7 +669,8 @@ impl Cleaner {
                 if batch.last_offset() < start {
                     continue;
                 }
-                if !batch.is_control() {
+                // Records of aborted transactions never shadow other records.
+                if !batch.is_control() && !aborted.contains(&batch) {
                     let body = batch.records_body().map_err(|e| CleanError::Failed(e.to_string()))?;
                     let recs = scan_records(&body, batch.records_count()).map_err(CleanError::Failed)?;
                     for r in recs {
@@ -753,6 +755,7 @@ impl Cleaner {
         check_done: &dyn Fn() -> bool,
     ) -> Result<(), CleanError> {
         let flush_at = view.config.index_interval_bytes.max(4096) as usize;
+        let aborted = AbortedRanges::new(view);
         for seg in group {
             let retain_deletes = seg.last_modified_ms > delete_horizon_ms;
             let mut reader = BatchReader::new(&seg.file, seg.size, self.io_buffer_size, true);
@@ -767,6 +770,18 @@ impl Cleaner {
                 self.throttler.maybe_throttle(size as u64);
                 stats.bytes_read += size as u64;
                 let retention = batch_retention(batch.producer_id(), batch.last_offset(), &view.last_offsets_of_active_producers);
+                // Kafka discards the records of aborted transactions (their
+                // ABORT markers stay, as every control batch does here); a
+                // producer's last batch keeps its header.
+                if aborted.contains(&batch) {
+                    stats.messages_read += batch.records_count().max(0) as u64;
+                    if retention == BatchRetention::RetainEmpty {
+                        let bytes = empty_batch(&batch);
+                        stats.bytes_written += bytes.len() as u64;
+                        out.push(&batch, bytes);
+                    }
+                    continue;
+                }
                 let map = &self.map;
                 let mut invalid = 0u64;
                 let (outcome, read) = filter_batch(&batch, retention, |offset, key, has_value| {
@@ -793,7 +808,38 @@ impl Cleaner {
             }
             out.write_to(dest)?;
         }
+        // The markers are all kept: so are the aborted transactions they end.
+        for seg in group {
+            for t in &seg.aborted_txns {
+                dest.append_aborted_txn(*t)?;
+            }
+        }
         Ok(())
+    }
+}
+
+/// The aborted transactions of a log as producer id -> (first, last) offset
+/// ranges, to recognise the data batches of aborted transactions (a
+/// producer's transactions never overlap).
+struct AbortedRanges(std::collections::HashMap<i64, Vec<(i64, i64)>>);
+
+impl AbortedRanges {
+    fn new(view: &CleanerView) -> AbortedRanges {
+        let mut m: std::collections::HashMap<i64, Vec<(i64, i64)>> = std::collections::HashMap::new();
+        for s in &view.segments {
+            for t in &s.aborted_txns {
+                m.entry(t.producer_id).or_default().push((t.first_offset, t.last_offset));
+            }
+        }
+        AbortedRanges(m)
+    }
+
+    fn contains(&self, batch: &RecordBatch) -> bool {
+        if self.0.is_empty() || !batch.is_transactional() || batch.is_control() {
+            return false;
+        }
+        let o = batch.base_offset();
+        self.0.get(&batch.producer_id()).is_some_and(|v| v.iter().any(|(f, l)| *f <= o && o <= *l))
     }
 }
 

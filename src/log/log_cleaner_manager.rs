@@ -39,7 +39,7 @@ pub struct OffsetsToClean {
 
 /// Kafka's `cleanableOffsets`: from the checkpointed clean offset (reset to
 /// the log start if it is below it or past the log end), up to the first of:
-/// the active segment, the first dirty segment holding a record newer than
+/// the first unstable offset, the active segment, the first dirty segment holding a record newer than
 /// `now - min.compaction.lag.ms`.
 pub fn cleanable_offsets(view: &CleanerView, last_clean_offset: Option<i64>, now: i64) -> OffsetsToClean {
     let lso = view.log_start_offset;
@@ -50,6 +50,10 @@ pub fn cleanable_offsets(view: &CleanerView, last_clean_offset: Option<i64>, now
         (checkpoint, false)
     };
     let mut uncleanable = view.active_base_offset();
+    // Never beyond the first unstable offset (open transactions).
+    if let Some(fu) = view.first_unstable_offset {
+        uncleanable = uncleanable.min(fu);
+    }
     let lag = view.config.min_compaction_lag_ms.max(0);
     if lag > 0 {
         if let Some(s) = non_active_segments_from(&view.segments, first_dirty)
@@ -481,6 +485,7 @@ mod tests {
             offset_index_bytes: 8,
             time_index_bytes: 12,
             file: file.clone(),
+            aborted_txns: Vec::new(),
         }
     }
 
@@ -493,6 +498,7 @@ mod tests {
             config,
             last_offsets_of_active_producers: HashMap::new(),
             dir: PathBuf::from("/tmp/x/t-0"),
+            first_unstable_offset: None,
         }
     }
 

@@ -33,6 +33,9 @@ pub struct CleanerSegment {
     pub offset_index_bytes: u64,
     pub time_index_bytes: u64,
     pub file: Arc<File>,
+    /// The segment's `.txnindex` entries (copied into the cleaned segment:
+    /// the cleaner keeps every marker).
+    pub aborted_txns: Vec<crate::log::transaction_index::AbortedTxn>,
 }
 
 /// A snapshot of a log for the cleaner.
@@ -50,6 +53,8 @@ pub struct CleanerView {
     /// last data batch's last record.
     pub last_offsets_of_active_producers: HashMap<i64, i64>,
     pub dir: PathBuf,
+    /// Kafka's `firstUnstableOffset`: the cleaner stops before it.
+    pub first_unstable_offset: Option<i64>,
 }
 
 impl CleanerView {
@@ -78,6 +83,7 @@ impl Log {
                 offset_index_bytes,
                 time_index_bytes,
                 file: s.log_file(),
+                aborted_txns: s.txn_index().entries().to_vec(),
             });
         }
         let last_offsets_of_active_producers =
@@ -90,6 +96,7 @@ impl Log {
             config: g.config.clone(),
             last_offsets_of_active_producers,
             dir: g.dir.clone(),
+            first_unstable_offset: g.producer_state.first_unstable_offset(),
         })
     }
 
@@ -157,6 +164,9 @@ pub(super) fn complete_swap_operations(dir: &Path, tp: &TopicPartition, config: 
         } else if let Some(stem) = name.strip_suffix(SWAP_FILE_SUFFIX) {
             match parse_segment_name(stem, LOG_FILE_SUFFIX) {
                 Some(base) => swaps.push(base),
+                // The aborted transactions cannot be rebuilt from the swap
+                // segment alone (they need the producers' state): kept.
+                None if parse_segment_name(stem, TXN_INDEX_FILE_SUFFIX).is_some() => {}
                 None => {
                     log::info!("{tp}: deleting index {} of an interrupted swap", entry.path().display());
                     fs::remove_file(entry.path())?;
@@ -170,7 +180,12 @@ pub(super) fn complete_swap_operations(dir: &Path, tp: &TopicPartition, config: 
     for base in swaps {
         log::info!("{tp}: found {} from an interrupted swap; completing it", segment_file_name(base, ".log.swap"));
         let mut seg = LogSegment::open_with_suffix(dir, base, config, now, SWAP_FILE_SUFFIX)?;
+        let aborted = seg.txn_index().entries().to_vec();
         seg.recover(&mut |_, _| {})?;
+        let end = seg.next_offset();
+        for t in aborted.into_iter().filter(|t| t.last_offset < end) {
+            seg.append_aborted_txn(t)?;
+        }
         let next = seg.next_offset().max(base + 1);
         for &b in log_bases.iter().filter(|b| **b >= base && **b < next) {
             for suffix in [LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX, TXN_INDEX_FILE_SUFFIX] {

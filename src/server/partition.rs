@@ -441,7 +441,8 @@ impl Partition {
             high_watermark_moved = log.high_watermark() != before;
         }
         let hw = log.high_watermark();
-        let last_stable = log.last_stable_offset();
+        // Read after the HW: never above the HW this answer reports.
+        let last_stable = log.last_stable_offset().min(hw);
         // Kafka's FetchIsolation: followers to the log end, consumers to the
         // high watermark, read_committed consumers to the last stable offset.
         let max_offset = if p.replica_id >= 0 {
