@@ -310,6 +310,7 @@ impl KafkaServer {
             replica_manager.clone(),
             metadata_cache.clone(),
             producer_id_manager.clone(),
+            (config.inter_broker_listener_name.clone(), inter_broker_channel.clone()),
         );
         {
             let gc = group_coordinator.clone();

@@ -108,13 +108,14 @@ impl TransactionCoordinator {
         replica_manager: Arc<ReplicaManager>,
         metadata_cache: Arc<MetadataCache>,
         producer_id_manager: Arc<ProducerIdManager>,
+        inter_broker: (String, crate::client::ChannelSecurity),
     ) -> Arc<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
         let timeout = Duration::from_millis(config.request_timeout_ms as u64);
         Arc::new(TransactionCoordinator {
             broker_id,
             state: TransactionStateManager::new(broker_id, config.transaction_log_num_partitions, timeout, replica_manager),
-            markers: TransactionMarkerChannelManager::new(broker_id, metadata_cache, timeout),
+            markers: TransactionMarkerChannelManager::new(broker_id, metadata_cache, timeout, inter_broker),
             config,
             producer_id_manager,
             loads_tx: tx,

@@ -43,6 +43,11 @@ pub struct TransactionMarkerChannelManager {
     metadata_cache: Arc<MetadataCache>,
     idle: Mutex<HashMap<i32, Vec<BrokerConnection>>>,
     request_timeout: Duration,
+    /// The inter-broker listener's name and security: markers go where the
+    /// replica fetchers go (Kafka's `TransactionMarkerChannelManager` uses
+    /// `interBrokerListenerName` and the inter-broker channel builder).
+    listener_name: String,
+    channel: crate::client::ChannelSecurity,
 }
 
 /// One transaction's markers.
@@ -56,13 +61,25 @@ pub struct TxnMarkers {
 }
 
 impl TransactionMarkerChannelManager {
-    pub fn new(broker_id: i32, metadata_cache: Arc<MetadataCache>, request_timeout: Duration) -> Self {
-        TransactionMarkerChannelManager { broker_id, metadata_cache, idle: Mutex::new(HashMap::new()), request_timeout }
+    pub fn new(
+        broker_id: i32,
+        metadata_cache: Arc<MetadataCache>,
+        request_timeout: Duration,
+        (listener_name, channel): (String, crate::client::ChannelSecurity),
+    ) -> Self {
+        TransactionMarkerChannelManager {
+            broker_id,
+            metadata_cache,
+            idle: Mutex::new(HashMap::new()),
+            request_timeout,
+            listener_name,
+            channel,
+        }
     }
 
     fn address(&self, broker: i32) -> Option<String> {
         let b = self.metadata_cache.broker(broker)?;
-        let ep = b.endpoint("PLAINTEXT").or(b.endpoints.first())?;
+        let ep = b.endpoint(&self.listener_name)?;
         Some(format!("{}:{}", ep.host, ep.port))
     }
 
@@ -73,7 +90,7 @@ impl TransactionMarkerChannelManager {
             None => {
                 let addr = self.address(broker).ok_or_else(|| format!("broker {broker} is not known"))?;
                 let client_id = format!("broker-{}-txn-marker-sender", self.broker_id);
-                BrokerConnection::connect(&addr, &client_id, self.request_timeout).await.map_err(|e| e.to_string())?
+                BrokerConnection::connect_secured(&addr, &client_id, self.request_timeout, &self.channel).await.map_err(|e| e.to_string())?
             }
         };
         let resp = conn

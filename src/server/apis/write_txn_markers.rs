@@ -22,10 +22,9 @@ impl KafkaApis {
     pub(crate) async fn handle_write_txn_markers(&self, ctx: &RequestContext, req: WriteTxnMarkersRequest) -> WriteTxnMarkersResponse {
         // AUTHORIZATION: Kafka requires ClusterAction on the Cluster resource
         // (only brokers send this); without it every partition answers
-        // CLUSTER_AUTHORIZATION_FAILED and nothing is appended. The ACL
-        // authorizer (issue 11) plugs its check in here.
-        let authorized = true;
-        let _ = ctx;
+        // CLUSTER_AUTHORIZATION_FAILED and nothing is appended (always
+        // allowed when no authorizer is configured).
+        let authorized = self.authorize_cluster(ctx, crate::security::authorizer::AclOperation::ClusterAction);
         let timeout = Duration::from_millis(self.config.get_i64("request.timeout.ms", 30_000).clamp(1, 300_000) as u64);
         let mut markers = Vec::with_capacity(req.markers.len());
         for m in &req.markers {
