@@ -70,6 +70,8 @@ if [ $install -eq 1 ]; then
   debs=(kcat)
   # The live view's browser test: Debian's chromium and its chromedriver.
   [ $py -eq 1 ] && debs+=(chromium chromium-driver)
+  # The security tests make their certificates with openssl.
+  command -v openssl >/dev/null 2>&1 || debs+=(openssl)
   command -v cc >/dev/null 2>&1 || debs+=(build-essential)
   command -v pkg-config >/dev/null 2>&1 || debs+=(pkg-config)
   command -v java >/dev/null 2>&1 || debs+=(default-jre-headless)
