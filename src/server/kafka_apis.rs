@@ -273,6 +273,7 @@ impl KafkaApis {
         let metrics = crate::server::metrics::metrics().request_channel.for_request(api_key, r.rest());
         let dispatched = Instant::now();
         let (outcome, busy) = timed(self.dispatch(&ctx, r)).await;
+        crate::server::metrics::metrics().socket_server.handler_busy(busy);
         let metrics = (!matches!(outcome, RequestOutcome::Close(_))).then_some((metrics, api_version, size, dispatched, busy));
         let mut throttle = ctx.throttle_ms.load(Ordering::Relaxed);
         // Produce and Fetch count their handler time themselves (it goes into

@@ -316,6 +316,8 @@ async fn serve_requests<R: AsyncRead + Unpin>(
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let peer = session.peer;
+    let net = &crate::server::metrics::metrics().socket_server;
+    let _open = net.connection_opened(&session.listener_name);
     loop {
         let size = tokio::select! {
             r = rd.read_i32() => match r {
@@ -331,13 +333,23 @@ async fn serve_requests<R: AsyncRead + Unpin>(
             );
             return Ok(());
         }
-        let frame = read_frame(&mut rd, size as usize).await?;
+        let (frame, busy) = crate::server::kafka_apis::timed(read_frame(&mut rd, size as usize)).await;
+        net.network_busy(busy);
+        let frame = frame?;
         let received = std::time::Instant::now();
         let (outcome, mute_ms, timer) = apis.handle_timed(frame.freeze(), &session, received).await;
         let write_started = std::time::Instant::now();
         match outcome {
-            RequestOutcome::Respond(bytes) => wr.write_all(&bytes).await?,
-            RequestOutcome::RespondParts(parts) => wr.write_parts(parts).await?,
+            RequestOutcome::Respond(bytes) => {
+                let (r, busy) = crate::server::kafka_apis::timed(wr.write_all(&bytes)).await;
+                net.network_busy(busy);
+                r?
+            }
+            RequestOutcome::RespondParts(parts) => {
+                let (r, busy) = crate::server::kafka_apis::timed(wr.write_parts(parts)).await;
+                net.network_busy(busy);
+                r?
+            }
             RequestOutcome::NoResponse => {}
             RequestOutcome::Close(reason) => {
                 log::warn!("closing connection from {peer}: {reason}");

@@ -19,6 +19,7 @@ pub fn render(rm: &ReplicaManager, controller: &KafkaController, gc: &GroupCoord
     let mut t = MetricsText::new();
     m.broker_topic_stats.write(&mut t);
     m.request_channel.write(&mut t);
+    m.socket_server.write(&mut t);
     super::replica_manager_metrics::write(&mut t, rm);
     m.fetcher_lag.write(&mut t);
     super::log_metrics::write(&mut t, &rm.log_manager);

@@ -22,6 +22,7 @@ pub mod log_metrics;
 pub mod purgatory_metrics;
 pub mod replica_manager_metrics;
 pub mod request_metrics;
+pub mod socket_server_metrics;
 pub mod zookeeper_client_metrics;
 
 use histogram::{Histogram, QUANTILES};
@@ -54,6 +55,7 @@ pub struct KafkaMetrics {
     pub log_flush: log_metrics::LogFlushStats,
     pub zookeeper: zookeeper_client_metrics::ZooKeeperClientMetrics,
     pub purgatory: purgatory_metrics::DelayedOperationPurgatoryMetrics,
+    pub socket_server: socket_server_metrics::SocketServerMetrics,
 }
 
 pub fn metrics() -> &'static KafkaMetrics {
@@ -67,6 +69,7 @@ pub fn metrics() -> &'static KafkaMetrics {
         log_flush: Default::default(),
         zookeeper: Default::default(),
         purgatory: Default::default(),
+        socket_server: Default::default(),
     })
 }
 
