@@ -512,7 +512,18 @@ impl KafkaServer {
         // Prometheus metrics on the HTTP endpoint (bound before registration,
         // above); the route needs the controller, so it is added now.
         if http_port.is_some() {
-            http_routes.add(crate::server::metrics::endpoint::route(replica_manager.clone(), controller.clone(), group_coordinator.clone()));
+            let peers = Arc::new(crate::server::metrics::endpoint::PeerAccess {
+                broker_id,
+                metadata_cache: metadata_cache.clone(),
+                listener_name: config.inter_broker_listener_name.clone(),
+                channel: inter_broker_channel.clone(),
+            });
+            http_routes.add(crate::server::metrics::endpoint::route(
+                replica_manager.clone(),
+                controller.clone(),
+                group_coordinator.clone(),
+                peers,
+            ));
         }
 
         log::info!("[KafkaServer id={broker_id}] started");

@@ -223,6 +223,37 @@ def test_group_lag_matches_kafka_consumer_groups(mcluster, topic):
     assert s.total("kafka_coordinator_group_groupmetadatamanager_numgroups") >= 1
 
 
+def test_group_lag_of_partitions_without_a_replica_on_the_coordinator(mcluster):
+    """One partition on each broker (RF=1): whichever broker coordinates the
+    group, two of its partitions have no replica there, and their lag comes
+    from their leaders."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    name = f"metrics-rf1-{uuid.uuid4().hex[:6]}"
+    run_tool("kafka-topics", "--bootstrap-server", mcluster.bootstrap, "--create", "--topic", name,
+             "--replica-assignment", "0,1,2")
+    try:
+        # acks=1: one replica each, below the cluster's min.insync.replicas
+        p = Producer({"bootstrap.servers": mcluster.bootstrap, "acks": "1"})
+        for q in range(3):
+            for i in range(10 * (q + 1)):
+                p.produce(name, f"v{i}".encode(), partition=q)
+        assert p.flush(30) == 0
+        group = f"g-rf1-{uuid.uuid4().hex[:6]}"
+        c = Consumer({"bootstrap.servers": mcluster.bootstrap, "group.id": group, "enable.auto.commit": False})
+        c.commit(offsets=[TopicPartition(name, q, q + 1) for q in range(3)], asynchronous=False)
+        c.close()
+        want = {q: 10 * (q + 1) - (q + 1) for q in range(3)}
+        s = Scraper(mcluster.brokers)
+
+        def scraped():
+            return {q: s.total("kafka_consumergroup_lag", consumergroup=group, topic=name, partition=q)
+                    for q in range(3)}
+        wait_until(lambda: scraped() == want, 30, lambda: f"scraped lag {scraped()} == {want}")
+    finally:
+        run_tool("kafka-topics", "--bootstrap-server", mcluster.bootstrap, "--delete", "--topic", name)
+        wait_until(lambda: name not in mcluster.zk_children("/brokers/topics"), 60, f"{name} deleted")
+
+
 @pytest.mark.time_limit(150)
 def test_under_replicated_partitions_follow_a_dead_follower(mcluster, topic):
     s = Scraper(mcluster.brokers)

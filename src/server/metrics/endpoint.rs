@@ -14,7 +14,12 @@ use std::sync::Arc;
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The whole page.
-pub fn render(rm: &ReplicaManager, controller: &KafkaController, gc: &GroupCoordinator) -> String {
+pub fn render(
+    rm: &ReplicaManager,
+    controller: &KafkaController,
+    gc: &GroupCoordinator,
+    remote_ends: &std::collections::HashMap<crate::common::TopicPartition, i64>,
+) -> String {
     let m = super::metrics();
     let mut t = MetricsText::new();
     m.broker_topic_stats.write(&mut t);
@@ -26,7 +31,7 @@ pub fn render(rm: &ReplicaManager, controller: &KafkaController, gc: &GroupCoord
     m.purgatory.write(&mut t);
     m.controller.write(&mut t, controller.is_active());
     m.zookeeper.write(&mut t);
-    super::group_metadata_manager_metrics::write(&mut t, gc, rm);
+    super::group_metadata_manager_metrics::write(&mut t, gc, rm, remote_ends);
     write_linux_io(&mut t, &std::fs::read_to_string("/proc/self/io").unwrap_or_default());
     t.into_string()
 }
@@ -65,15 +70,37 @@ mod tests {
     }
 }
 
+/// How the route reaches other brokers: for the end offsets of partitions a
+/// group committed that have no replica on this broker.
+pub struct PeerAccess {
+    pub broker_id: i32,
+    pub metadata_cache: Arc<crate::server::metadata_cache::MetadataCache>,
+    pub listener_name: String,
+    pub channel: crate::client::ChannelSecurity,
+}
+
 /// The route: GET /metrics.
-pub fn route(rm: Arc<ReplicaManager>, controller: KafkaController, gc: Arc<GroupCoordinator>) -> HttpHandler {
+pub fn route(rm: Arc<ReplicaManager>, controller: KafkaController, gc: Arc<GroupCoordinator>, peers: Arc<PeerAccess>) -> HttpHandler {
     Arc::new(move |req| {
-        let (rm, controller, gc) = (rm.clone(), controller.clone(), gc.clone());
+        let (rm, controller, gc, peers) = (rm.clone(), controller.clone(), gc.clone(), peers.clone());
         Box::pin(async move {
             if req.path != "/metrics" {
                 return None;
             }
-            let body = tokio::task::spawn_blocking(move || render(&rm, &controller, &gc)).await;
+            let remote = super::group_metadata_manager_metrics::partitions_without_local_replica(&gc, &rm);
+            let remote_ends = if remote.is_empty() {
+                Default::default()
+            } else {
+                super::group_metadata_manager_metrics::remote_end_offsets(
+                    &remote,
+                    &peers.metadata_cache,
+                    &peers.listener_name,
+                    &peers.channel,
+                    peers.broker_id,
+                )
+                .await
+            };
+            let body = tokio::task::spawn_blocking(move || render(&rm, &controller, &gc, &remote_ends)).await;
             Some(match body {
                 Ok(b) => HttpResponse::ok(CONTENT_TYPE, b),
                 Err(e) => HttpResponse::text(500, format!("metrics failed: {e}\n")),

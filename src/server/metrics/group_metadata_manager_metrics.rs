@@ -4,7 +4,8 @@
 //! `kafka_coordinator_group_groupmetadatamanager_numgroups`), and consumer
 //! group lag per group and partition, which Kafka's brokers do not export
 //! (operators run kafka_exporter or Burrow for it): here the coordinator
-//! computes it from the committed offset and the partition's high watermark,
+//! computes it from the committed offset and the partition's high watermark
+//! (its own replica's, else asked of the leader at scrape time),
 //! as `kafka-consumer-groups --describe` shows LAG, under kafka_exporter's
 //! names (`kafka_consumergroup_lag{consumergroup,topic,partition}`).
 
@@ -12,6 +13,7 @@ use super::{Kind, MetricsText};
 use crate::common::TopicPartition;
 use crate::coordinator::GroupCoordinator;
 use crate::server::replica_manager::ReplicaManager;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One group's committed partitions: (partition, committed, end offset).
 pub type GroupLag = (String, Vec<(TopicPartition, i64, Option<i64>)>);
@@ -25,7 +27,82 @@ pub fn lag(committed: i64, end: Option<i64>) -> Option<i64> {
     }
 }
 
-pub fn write(t: &mut MetricsText, gc: &GroupCoordinator, rm: &ReplicaManager) {
+/// The committed partitions of this coordinator's groups that have no
+/// replica on this broker: their end offsets must be asked of their leaders.
+pub fn partitions_without_local_replica(gc: &GroupCoordinator, rm: &ReplicaManager) -> BTreeSet<TopicPartition> {
+    let (_, groups) = gc.list_groups(&[]);
+    let mut out = BTreeSet::new();
+    for (group, _, _) in &groups {
+        let Ok(offsets) = gc.fetch_offsets(group, None) else { continue };
+        for (tp, o) in offsets {
+            if o.is_some() && rm.get_partition(&tp).is_none() {
+                out.insert(tp);
+            }
+        }
+    }
+    out
+}
+
+/// The high watermarks of `partitions` from their leaders (ListOffsets for
+/// the latest offset, one request per leader over the inter-broker
+/// listener), as the consumer-groups tool reads LOG-END-OFFSET. A partition
+/// whose leader is unknown or does not answer is left out.
+pub async fn remote_end_offsets(
+    partitions: &BTreeSet<TopicPartition>,
+    metadata_cache: &crate::server::metadata_cache::MetadataCache,
+    listener_name: &str,
+    channel: &crate::client::ChannelSecurity,
+    broker_id: i32,
+) -> HashMap<TopicPartition, i64> {
+    use crate::protocol::messages::list_offsets::{ListOffsetsPartition, ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopic};
+    let mut by_leader: BTreeMap<i32, BTreeMap<String, Vec<i32>>> = BTreeMap::new();
+    for tp in partitions {
+        if let Some(p) = metadata_cache.partition(&tp.topic, tp.partition).filter(|p| p.leader >= 0) {
+            by_leader.entry(p.leader).or_default().entry(tp.topic.clone()).or_default().push(tp.partition);
+        }
+    }
+    let timeout = std::time::Duration::from_secs(3);
+    let mut out = HashMap::new();
+    for (leader, topics) in by_leader {
+        let Some(ep) = metadata_cache.broker(leader).and_then(|b| b.endpoint(listener_name).map(|e| format!("{}:{}", e.host, e.port)))
+        else {
+            continue;
+        };
+        let req = ListOffsetsRequest {
+            replica_id: -1,
+            isolation_level: 0,
+            topics: topics
+                .into_iter()
+                .map(|(name, ps)| ListOffsetsTopic {
+                    name,
+                    partitions: ps
+                        .into_iter()
+                        .map(|p| ListOffsetsPartition { partition_index: p, current_leader_epoch: -1, timestamp: -1, ..Default::default() })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let client_id = format!("broker-{broker_id}-group-lag");
+        let answer = async {
+            let mut conn = crate::client::BrokerConnection::connect_secured(&ep, &client_id, timeout, channel).await.ok()?;
+            conn.send_timeout::<_, ListOffsetsResponse>(crate::client::admin::LIST_OFFSETS_VERSION, &req, timeout).await.ok()
+        };
+        if let Some(resp) = answer.await {
+            for t in resp.topics {
+                for p in t.partitions.into_iter().filter(|p| p.error_code == crate::protocol::error::NONE) {
+                    out.insert(TopicPartition::new(t.name.clone(), p.partition_index), p.offset);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The group gauges and lags; `remote_ends` has the end offsets of committed
+/// partitions without a replica here (`remote_end_offsets`).
+pub fn write(t: &mut MetricsText, gc: &GroupCoordinator, rm: &ReplicaManager, remote_ends: &HashMap<TopicPartition, i64>) {
     let (_, groups) = gc.list_groups(&[]);
     let mut by_state = [0u64; 5];
     let states = ["PreparingRebalance", "CompletingRebalance", "Stable", "Dead", "Empty"];
@@ -42,8 +119,8 @@ pub fn write(t: &mut MetricsText, gc: &GroupCoordinator, rm: &ReplicaManager) {
             let Some(o) = o else { continue };
             // The end offset as a consumer sees it: the high watermark, from
             // the replica here (the leader's is exact; a follower's trails
-            // it by at most one fetch).
-            let end = rm.get_partition(&tp).map(|p| p.high_watermark());
+            // it by at most one fetch), else as its leader answered.
+            let end = rm.get_partition(&tp).map(|p| p.high_watermark()).or_else(|| remote_ends.get(&tp).copied());
             parts.push((tp, o.offset, end));
         }
         parts.sort_by(|a, b| a.0.cmp(&b.0));
