@@ -307,8 +307,9 @@ def test_active_controller_count_sums_to_one_through_a_failover(mcluster, topic)
             now = controller_id(mcluster)
         except Exception:  # noqa: BLE001 (no /controller for a moment)
             return None
-        return now if now != old else None
-    new = wait_until(new_controller, 60, "a new controller")
+        # a tuple: broker id 0 is a valid answer but not a truthy one
+        return (now,) if now != old else None
+    (new,) = wait_until(new_controller, 60, "a new controller")
     assert s.value(mcluster.broker(new), "kafka_controller_kafkacontroller_activecontrollercount") == 1
     # Its failover ran as a controller-change event (the old controller's
     # registration went with its session, so no BrokerChange follows), timed

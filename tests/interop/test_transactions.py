@@ -242,13 +242,18 @@ def test_consume_transform_produce_survives_kill_9(c3, tmp_path):
         time.sleep(rnd.uniform(0.0, 0.6))
         proc.kill()
         proc.wait()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        got = read_all(c3, [out], "read_committed", expect=n, timeout=150, idle=4)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert len(got) == n, f"{len(got)} outputs for {n} inputs; duplicates: {len(got) - len(set(got))}"
+    # The last processor's stderr is kept: if it stops early, its error says why.
+    err_path = tmp_path / "processor.stderr"
+    with open(err_path, "w") as err:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            got = read_all(c3, [out], "read_committed", expect=n, timeout=150, idle=4)
+        finally:
+            exited = proc.poll()
+            proc.kill()
+            proc.wait()
+    assert len(got) == n, (f"{len(got)} outputs for {n} inputs; duplicates: {len(got) - len(set(got))}; "
+                           f"processor exited early: {exited}; its stderr: {err_path.read_text()[-2000:]}")
     assert set(got) == {f"out-v{i}" for i in range(n)}
 
 
