@@ -134,27 +134,7 @@ async fn serve_connection(
             serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
         }
         SecurityProtocol::Ssl => {
-            let Some(acceptor) = security.tls.clone() else {
-                log::error!("closing connection from {peer}: listener {listener} has no TLS settings");
-                return Ok(());
-            };
-            let handshake = tokio::select! {
-                r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => r,
-                _ = shutdown.changed() => return Ok(()),
-            };
-            let tls = match handshake {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    log::warn!(
-                        "closing connection from {peer} on listener {listener}: TLS handshake failed: {e} (a client without TLS, or an untrusted certificate?)"
-                    );
-                    return Ok(());
-                }
-                Err(_) => {
-                    log::warn!("closing connection from {peer} on listener {listener}: no TLS handshake within {} s", HANDSHAKE_TIMEOUT.as_secs());
-                    return Ok(());
-                }
-            };
+            let Some(tls) = tls_handshake(stream, peer, &security, &mut shutdown).await else { return Ok(()) };
             let principal = match tls_principal(&tls, security.client_auth) {
                 Ok(p) => p,
                 Err(e) => {
@@ -181,31 +161,46 @@ async fn serve_connection(
             serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
         }
         SecurityProtocol::SaslSsl => {
-            let Some(acceptor) = security.tls.clone() else {
-                log::error!("closing connection from {peer}: listener {listener} has no TLS settings");
-                return Ok(());
-            };
-            let handshake = tokio::select! {
-                r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => r,
-                _ = shutdown.changed() => return Ok(()),
-            };
-            let mut tls = match handshake {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    log::warn!("closing connection from {peer} on listener {listener}: TLS handshake failed: {e} (a client without TLS, or an untrusted certificate?)");
-                    return Ok(());
-                }
-                Err(_) => {
-                    log::warn!("closing connection from {peer} on listener {listener}: no TLS handshake within {} s", HANDSHAKE_TIMEOUT.as_secs());
-                    return Ok(());
-                }
-            };
+            let Some(mut tls) = tls_handshake(stream, peer, &security, &mut shutdown).await else { return Ok(()) };
             let Some(principal) = sasl_authenticate(&mut tls, peer, &security, &mut shutdown).await else { return Ok(()) };
             let session = Arc::new(Session { principal, peer, listener_name: listener.to_string() });
             let (rd, wr) = tokio::io::split(tls);
             let rd = BufReader::with_capacity(64 * 1024, rd);
             let wr = Writer::Tls(BufWriter::with_capacity(64 * 1024, wr));
             serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
+        }
+    }
+}
+
+/// The TLS handshake of a new connection on an SSL or SASL_SSL listener
+/// (bounded by the handshake timeout); `None` when it failed (logged with
+/// the client's address) or the broker is shutting down.
+async fn tls_handshake(
+    stream: TcpStream,
+    peer: SocketAddr,
+    security: &ListenerSecurity,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let listener = security.name.as_str();
+    let Some(acceptor) = security.tls.clone() else {
+        log::error!("closing connection from {peer}: listener {listener} has no TLS settings");
+        return None;
+    };
+    let handshake = tokio::select! {
+        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => r,
+        _ = shutdown.changed() => return None,
+    };
+    match handshake {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            log::warn!(
+                "closing connection from {peer} on listener {listener}: TLS handshake failed: {e} (a client without TLS, or an untrusted certificate?)"
+            );
+            None
+        }
+        Err(_) => {
+            log::warn!("closing connection from {peer} on listener {listener}: no TLS handshake within {} s", HANDSHAKE_TIMEOUT.as_secs());
+            None
         }
     }
 }
