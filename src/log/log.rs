@@ -390,8 +390,9 @@ impl Log {
         let config = self.lock()?.config.clone();
         let vcfg = ValidationConfig::new(&config, now_ms(), origin);
         let mut validated = log_validator::validate(&records, &vcfg)?;
-        if validated.records.len() as u64 > config.segment_bytes {
-            return Err(LogError::RecordListTooLarge { size: validated.records.len(), max: config.segment_bytes as usize });
+        let valid_bytes = validated.size_in_bytes();
+        if valid_bytes as u64 > config.segment_bytes {
+            return Err(LogError::RecordListTooLarge { size: valid_bytes, max: config.segment_bytes as usize });
         }
         let mut g = self.lock()?;
         let first_offset = g.log_end_offset;
@@ -404,7 +405,7 @@ impl Log {
                 // Only the coordinator path may carry control batches (the
                 // validator refuses them from clients): read their marker.
                 let marker = if origin == AppendOrigin::Coordinator {
-                    control_marker(&validated.records[vb.position..vb.position + vb.size])
+                    control_marker(validated.original(vb))
                 } else {
                     None
                 };
@@ -448,9 +449,8 @@ impl Log {
         if leader_epoch >= 0 {
             g.epoch_cache.assign(leader_epoch, first_offset)?;
         }
-        let data = validated.records.freeze();
-        let valid_bytes = data.len();
-        append_to_segments(&mut g, &[&data[..]], first_offset, last_offset, max_ts, offset_of_max_ts)?;
+        // Patched headers between the request's unchanged record bytes: one pwritev, no copy.
+        append_to_segments(&mut g, &validated.parts(), first_offset, last_offset, max_ts, offset_of_max_ts)?;
         let completed = g.producer_state.commit(producer_updates, last_offset + 1);
         index_aborted(&mut g, &completed)?;
         g.unflushed_messages += validated.total_records;
@@ -1032,8 +1032,8 @@ fn collect_aborted(g: &LogInner, start_offset: i64, upper_bound: i64) -> Vec<Abo
 }
 
 /// The marker of a control batch given as bytes (the coordinator's append).
-fn control_marker(batch: &[u8]) -> Option<TxnMarker> {
-    let b = RecordBatch::parse(Bytes::copy_from_slice(batch)).ok()?;
+fn control_marker(batch: Bytes) -> Option<TxnMarker> {
+    let b = RecordBatch::parse(batch).ok()?;
     if b.is_control() {
         TxnMarker::from_batch(&b)
     } else {

@@ -10,8 +10,11 @@
 //!
 //! Uncompressed v2 batches that need no change take the fast path: their
 //! records' framing is scanned without building records, and the bytes are
-//! copied once; only a LogAppendTime topic or a wrong max timestamp in the
-//! header makes it rewrite the header (and CRC).
+//! not copied: each batch is handed to the log as its 61-byte header (a
+//! copy, patched: offsets, epoch, and for a LogAppendTime topic or a wrong
+//! max timestamp the attributes, max timestamp and CRC) followed by its
+//! records, a slice of the request's own buffer (`ValidatedRecords::parts`,
+//! written with one `pwritev`).
 
 use crate::log::log_config::LogConfig;
 use crate::protocol::compression::Compression;
@@ -21,6 +24,9 @@ use crate::protocol::records::{
     TimestampType, LOG_OVERHEAD, MAGIC_V0, MAGIC_V1, MAGIC_V2, NO_TIMESTAMP,
 };
 use bytes::{Bytes, BytesMut};
+
+/// A v2 batch header (`RECORD_BATCH_OVERHEAD` bytes).
+pub type BatchHeader = [u8; records::RECORD_BATCH_OVERHEAD];
 
 /// Where an append comes from (Kafka's `AppendOrigin`): only the
 /// coordinator may write control batches.
@@ -88,9 +94,12 @@ impl ValidationConfig {
 /// One v2 batch of the validated set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatedBatch {
-    /// Byte position of the batch within `ValidatedRecords::records`.
+    /// Byte position of the batch within `ValidatedRecords::source`.
     pub position: usize,
     pub size: usize,
+    /// The batch's header as it will be written (a patched copy; the
+    /// records after it are `source[position + 61..position + size]`).
+    pub header: BatchHeader,
     /// First offset of the batch relative to the first of the set.
     pub relative_offset: i64,
     pub records_count: i32,
@@ -109,8 +118,11 @@ pub struct ValidatedBatch {
 /// What `validate` hands to the log (Kafka's `ValidationAndOffsetAssignResult`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatedRecords {
-    /// v2 batches, base offsets relative to the first (patched by `assign_offsets`).
-    pub records: BytesMut,
+    /// Where the batches' record bytes are: the request's own buffer (fast
+    /// path, untouched) or the rebuilt batch. Their headers are in
+    /// `batches[i].header`, with base offsets relative to the first until
+    /// `assign_offsets`.
+    pub source: Bytes,
     pub batches: Vec<ValidatedBatch>,
     pub total_records: i64,
     pub max_timestamp: i64,
@@ -123,12 +135,52 @@ pub struct ValidatedRecords {
 }
 
 impl ValidatedRecords {
-    /// Places the validated batches at `first_offset` under `leader_epoch`.
+    /// Places the validated batches at `first_offset` under `leader_epoch`
+    /// (only the headers change).
     pub fn assign_offsets(&mut self, first_offset: i64, leader_epoch: i32) {
-        for b in &self.batches {
-            patch_offset_and_epoch(&mut self.records[b.position..b.position + b.size], first_offset + b.relative_offset, leader_epoch);
+        for b in &mut self.batches {
+            patch_offset_and_epoch(&mut b.header, first_offset + b.relative_offset, leader_epoch);
         }
     }
+    /// Total size of the batches as written.
+    pub fn size_in_bytes(&self) -> usize {
+        self.batches.iter().map(|b| b.size).sum()
+    }
+    /// The bytes to write, in order: header, records, header, records, ...
+    /// (no copy of the records).
+    pub fn parts(&self) -> Vec<&[u8]> {
+        let mut parts = Vec::with_capacity(2 * self.batches.len());
+        for b in &self.batches {
+            parts.push(&b.header[..]);
+            parts.push(self.body(b));
+        }
+        parts
+    }
+    /// The records of `b` (the bytes after its header).
+    pub fn body(&self, b: &ValidatedBatch) -> &[u8] {
+        &self.source[b.position + records::RECORD_BATCH_OVERHEAD..b.position + b.size]
+    }
+    /// The batch `b` as received or rebuilt (header not patched), without a copy.
+    pub fn original(&self, b: &ValidatedBatch) -> Bytes {
+        self.source.slice(b.position..b.position + b.size)
+    }
+    /// The batches as written, in one buffer (a copy: for tests and tools).
+    pub fn to_bytes(&self) -> BytesMut {
+        let mut out = BytesMut::with_capacity(self.size_in_bytes());
+        for p in self.parts() {
+            out.extend_from_slice(p);
+        }
+        out
+    }
+}
+
+/// A copy of the header of `batch` (at least `RECORD_BATCH_OVERHEAD` bytes:
+/// `RecordBatch::parse` refuses shorter ones).
+fn header_of(batch: &[u8]) -> BatchHeader {
+    let mut h = [0u8; records::RECORD_BATCH_OVERHEAD];
+    let n = batch.len().min(records::RECORD_BATCH_OVERHEAD);
+    h[..n].copy_from_slice(&batch[..n]);
+    h
 }
 
 fn invalid(s: impl Into<String>) -> RecordsError {
@@ -316,7 +368,7 @@ pub fn validate(records: &Bytes, cfg: &ValidationConfig) -> Result<ValidatedReco
 fn validate_in_place(records: &Bytes, batches: &[&RecordBatch], cfg: &ValidationConfig) -> Result<Option<ValidatedRecords>> {
     let lat = cfg.timestamp_type == TimestampType::LogAppendTime;
     let mut out = ValidatedRecords {
-        records: BytesMut::from(&records[..]),
+        source: records.clone(),
         batches: Vec::with_capacity(batches.len()),
         total_records: 0,
         max_timestamp: NO_TIMESTAMP,
@@ -355,14 +407,16 @@ fn validate_in_place(records: &Bytes, batches: &[&RecordBatch], cfg: &Validation
         }
         let size = batch.size_in_bytes();
         let count = batch.records_count();
-        let slice = &mut out.records[position..position + size];
+        let whole = &records[position..position + size];
+        let mut header = header_of(whole);
+        let body = &whole[header.len().min(whole.len())..];
         if lat {
-            records::set_max_timestamp(slice, TimestampType::LogAppendTime, cfg.now);
+            records::set_max_timestamp_split(&mut header, body, TimestampType::LogAppendTime, cfg.now);
             max_ts = cfg.now;
             max_delta = count - 1;
         } else if batch.max_timestamp() != max_ts {
             // Kafka rewrites the header's max timestamp with the records' own.
-            records::set_max_timestamp(slice, TimestampType::CreateTime, max_ts);
+            records::set_max_timestamp_split(&mut header, body, TimestampType::CreateTime, max_ts);
         }
         if max_ts > out.max_timestamp || out.batches.is_empty() {
             out.max_timestamp = max_ts;
@@ -371,6 +425,7 @@ fn validate_in_place(records: &Bytes, batches: &[&RecordBatch], cfg: &Validation
         out.batches.push(ValidatedBatch {
             position,
             size,
+            header,
             relative_offset: relative,
             records_count: count,
             last_offset_delta: batch.last_offset_delta(),
@@ -447,11 +502,14 @@ fn rebuild(entries: &[Entry], target: Compression, cfg: &ValidationConfig) -> Re
         max_delta = count - 1;
     }
     let size = bytes.len();
+    if size < records::RECORD_BATCH_OVERHEAD {
+        return Err(invalid(format!("the rebuilt batch has only {size} bytes")));
+    }
     Ok(ValidatedRecords {
-        records: BytesMut::from(&bytes[..]),
         batches: vec![ValidatedBatch {
             position: 0,
             size,
+            header: header_of(&bytes),
             relative_offset: 0,
             records_count: count,
             last_offset_delta: count - 1,
@@ -468,6 +526,7 @@ fn rebuild(entries: &[Entry], target: Compression, cfg: &ValidationConfig) -> Re
         offset_of_max_timestamp: max_delta as i64,
         log_append_time: if lat { cfg.now } else { NO_TIMESTAMP },
         rebuilt: true,
+        source: bytes,
     })
 }
 

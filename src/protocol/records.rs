@@ -615,13 +615,23 @@ pub fn set_max_timestamp(buf: &mut [u8], tt: TimestampType, max_ts: i64) {
 /// `set_log_append_time` for a batch held as its header (`RECORD_BATCH_OVERHEAD`
 /// bytes, patched) and the rest (`body`, unchanged): the CRC covers both.
 pub fn set_log_append_time_split(header: &mut [u8], body: &[u8], now: i64) {
+    set_max_timestamp_split(header, body, TimestampType::LogAppendTime, now);
+}
+
+/// `set_max_timestamp` for a batch held as its header (`RECORD_BATCH_OVERHEAD`
+/// bytes, patched) and the rest (`body`, unchanged): the CRC covers both.
+pub fn set_max_timestamp_split(header: &mut [u8], body: &[u8], tt: TimestampType, max_ts: i64) {
     if header.len() < RECORD_BATCH_OVERHEAD {
         return;
     }
-    let attrs = be_i16(header, ATTRIBUTES_OFFSET) | TIMESTAMP_TYPE_MASK;
+    let mut attrs = be_i16(header, ATTRIBUTES_OFFSET);
+    match tt {
+        TimestampType::LogAppendTime => attrs |= TIMESTAMP_TYPE_MASK,
+        TimestampType::CreateTime => attrs &= !TIMESTAMP_TYPE_MASK,
+    }
     header[ATTRIBUTES_OFFSET..ATTRIBUTES_OFFSET + 2].copy_from_slice(&attrs.to_be_bytes());
-    header[MAX_TIMESTAMP_OFFSET..MAX_TIMESTAMP_OFFSET + 8].copy_from_slice(&now.to_be_bytes());
-    let crc = crc32c::crc32c_append(crc32c(&header[ATTRIBUTES_OFFSET..]), body);
+    header[MAX_TIMESTAMP_OFFSET..MAX_TIMESTAMP_OFFSET + 8].copy_from_slice(&max_ts.to_be_bytes());
+    let crc = crc32c::crc32c_append(crc32c(&header[ATTRIBUTES_OFFSET..RECORD_BATCH_OVERHEAD]), body);
     header[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
 }
 

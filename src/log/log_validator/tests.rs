@@ -46,7 +46,7 @@ fn batch(c: Compression, n: usize) -> Bytes {
 
 /// The records of the single v2 batch of a validated set.
 fn only_batch(v: &ValidatedRecords) -> (RecordBatch, Vec<Record>) {
-    let mut it = batches(Bytes::copy_from_slice(&v.records));
+    let mut it = batches(v.to_bytes().freeze());
     let b = it.next().unwrap().unwrap();
     assert!(it.next().is_none());
     assert!(b.is_valid());
@@ -75,7 +75,9 @@ fn fast_path_keeps_the_bytes_and_assigns_offsets() {
         let bytes = batch_with(c, 40, NOW - 500, Some((9, 2, 100, true)));
         let mut v = validate(&bytes, &cfg()).unwrap();
         assert!(!v.rebuilt, "{c:?}");
-        assert_eq!(&v.records[..], &bytes[..], "{c:?}: no change before offsets");
+        assert_eq!(&v.to_bytes()[..], &bytes[..], "{c:?}: no change before offsets");
+        // the records are the request's own bytes, not a copy
+        assert_eq!(v.body(&v.batches[0]).as_ptr(), bytes[RECORD_BATCH_OVERHEAD..].as_ptr(), "{c:?}");
         assert_eq!(v.total_records, 40);
         assert_eq!(v.max_timestamp, NOW - 500 + 39);
         assert_eq!(v.offset_of_max_timestamp, 39);
