@@ -52,6 +52,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # utime+stime of a live process, in clock ticks; its RSS in kB.
 proc_cpu_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
+proc_utime_ticks() { awk '{sub(/^.*\) /, ""); print $12}' "/proc/$1/stat"; }
 proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # "commit subject" of the git tree a binary was built in, if any.

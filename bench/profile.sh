@@ -11,7 +11,12 @@
 # the top N (25) symbols by self time (`perf report --no-children`) and the
 # share of the broker's CPU in each handler thread (tokio workers, writers, ...)
 # by command name, and a breakdown: user space grouped by self time, kernel
-# by system call (inclusive). The perf.data is kept in bench/.build/profile-*/;
+# by system call (inclusive). Alongside, `perf stat` counts the broker's
+# system calls (all, and the data path's by name), context switches and page
+# faults, printed per 1M records with its user and system CPU separately:
+# counts do not depend on how loaded the shared machine is, so two binaries
+# compare by them where CPU seconds are noisy (this VM has no hardware
+# counters). The perf.data is kept in bench/.build/profile-*/;
 # `bench/profile.sh --report PERF_DATA` prints the report of one again.
 set -euo pipefail
 BENCH="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
@@ -70,10 +75,11 @@ BIN="$(readlink -f "$BIN")"
 
 OUT="$BUILD/profile-$(date +%Y%m%d-%H%M%S)"
 RUN="$OUT/run"; mkdir -p "$RUN/zk"
-PERF_PID=""
+PERF_PID=""; STAT_PID=""
 finish() {
   set +e
   [ -n "$PERF_PID" ] && kill -INT "$PERF_PID" 2>/dev/null && wait "$PERF_PID" 2>/dev/null
+  [ -n "$STAT_PID" ] && kill -INT "$STAT_PID" 2>/dev/null && wait "$STAT_PID" 2>/dev/null
   stop_brokers
   [ -n "$ZK_PID" ] && stop_pid "$ZK_PID" 10
   rm -rf "$RUN"
@@ -94,15 +100,22 @@ consume() {
 }
 
 [ "$PHASE" = consume ] && produce
-before="$(proc_cpu_ticks "$BROKER")"
+STAT_EVENTS="raw_syscalls:sys_enter,context-switches,page-faults"
+for sc in pwritev pwrite64 write writev recvfrom read sendto sendfile64 epoll_wait futex; do
+  [ -d "/sys/kernel/tracing/events/syscalls/sys_enter_$sc" ] && STAT_EVENTS+=",syscalls:sys_enter_$sc"
+done
+before="$(proc_cpu_ticks "$BROKER")"; before_u="$(proc_utime_ticks "$BROKER")"
 perf record -g -F 999 -p "$BROKER" -o "$OUT/perf.data" >"$OUT/perf-record.log" 2>&1 & PERF_PID=$!
+perf stat -x, -e "$STAT_EVENTS" -p "$BROKER" -o "$OUT/perf-stat.csv" >/dev/null 2>&1 & STAT_PID=$!
 sleep 1   # perf attaches
 "$PHASE"
-after="$(proc_cpu_ticks "$BROKER")"
-kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true; PERF_PID=""
+after="$(proc_cpu_ticks "$BROKER")"; after_u="$(proc_utime_ticks "$BROKER")"
+kill -INT "$PERF_PID" "$STAT_PID"; wait "$PERF_PID" 2>/dev/null || true; wait "$STAT_PID" 2>/dev/null || true; PERF_PID=""; STAT_PID=""
 
 echo "profile of $BIN ($(describe_bin "$BIN"))"
 echo "  $PHASE of $N x $SIZE B, 1 broker, 6 partitions, acks=1, linger.ms=5: $(summary "$OUT/$PHASE.out")"
 echo "  broker CPU during it: $(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$N" 'BEGIN {printf "%.2f s (%.3f s per 1M records)", t/hz, t/hz*1e6/n}')"
+echo "  of which user $(awk -v t=$((after_u - before_u)) -v hz="$CLK_TCK" -v n="$N" 'BEGIN {printf "%.3f", t/hz*1e6/n}') s and system $(awk -v t=$(( (after - before) - (after_u - before_u) )) -v hz="$CLK_TCK" -v n="$N" 'BEGIN {printf "%.3f", t/hz*1e6/n}') s per 1M records"
+echo "  counts per 1M records (perf stat):$(awk -F, -v n="$N" '$1 ~ /^[0-9]+$/ {e = $3; sub(/^(raw_)?syscalls:sys_enter_?/, "", e); if (e == "") e = "syscalls"; printf " %s %.0f,", e, $1 * 1e6 / n}' "$OUT/perf-stat.csv" | sed 's/,$//')"
 echo "  perf data: $OUT/perf.data"
 report_profile "$OUT/perf.data"
