@@ -478,43 +478,15 @@ impl ReplicaManager {
         // (result index, partition, last offset, epoch appended in, min ISR)
         let mut waiting: Vec<(usize, Arc<Partition>, i64, i32, i32)> = Vec::new();
         let stats = &crate::server::metrics::metrics().broker_topic_stats;
-        let jobs: Vec<_> = entries
-            .into_iter()
-            .map(|(tp, records)| {
-                let partition = self.get_partition(&tp);
-                let min_isr = if partition.is_some() { self.min_isr(&tp.topic) } else { 0 };
-                (tp, partition, records, min_isr)
-            })
-            .collect();
-        let tps: Vec<TopicPartition> = jobs.iter().map(|j| j.0.clone()).collect();
-        // The appends (segment writes, a roll's flush) run on a blocking
-        // thread, off the executor's workers; each under its Partition's lock.
-        let done = tokio::task::spawn_blocking(move || {
-            jobs.into_iter()
-                .map(|(tp, partition, records, min_isr)| {
-                    let size = records.as_ref().map_or(0, |r| r.len());
-                    let appended = partition
-                        .as_ref()
-                        .map(|p| p.append_records_to_leader(records.unwrap_or_default(), origin, acks, min_isr));
-                    (tp, partition, size, min_isr, appended)
-                })
-                .collect::<Vec<_>>()
-        })
-        .await;
-        let done = match done {
-            Ok(d) => d,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => {
-                return tps.into_iter().map(|tp| (tp, ProducePartitionResult::error(error::UNKNOWN_SERVER_ERROR, None))).collect();
-            }
-        };
-        for (tp, partition, size, min_isr, appended) in done {
-            let (Some(partition), Some(appended)) = (partition, appended) else {
+        for (tp, records) in entries {
+            let size = records.as_ref().map_or(0, |r| r.len());
+            let Some(partition) = self.get_partition(&tp) else {
                 stats.record_produce(&tp, size, 0, error::UNKNOWN_TOPIC_OR_PARTITION);
                 results.push((tp, ProducePartitionResult::error(error::UNKNOWN_TOPIC_OR_PARTITION, None)));
                 continue;
             };
-            match appended {
+            let min_isr = self.min_isr(&tp.topic);
+            match partition.append_records_to_leader(records.unwrap_or_default(), origin, acks, min_isr) {
                 Ok(appended) => {
                     stats.record_produce(&tp, appended.info.valid_bytes, appended.info.num_records, error::NONE);
                     self.data_notify.notify_waiters();
