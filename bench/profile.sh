@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # bench/profile.sh [--bin BIN] [--phase produce|consume] [--records N] [--size B] [--top N] [--report PERF_DATA]
+#                  [--producer-opts "ARGS"]
 #
 # Where one broker spends its CPU: starts ZooKeeper and one broker of BIN
 # (default: this tree's release binary; e.g. /tmp/zk-base/target/release/zkafka
@@ -18,6 +19,9 @@
 # compare by them where CPU seconds are noisy (this VM has no hardware
 # counters). The perf.data is kept in bench/.build/profile-*/;
 # `bench/profile.sh --report PERF_DATA` prints the report of one again.
+# --producer-opts adds rdkafka_performance arguments to the produce, e.g.
+# "-X linger.ms=0 -X batch.num.messages=20" for many small requests, where
+# the per-request cost (parsing, metrics, authorization) shows.
 set -euo pipefail
 BENCH="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 . "$BENCH/lib.sh"
@@ -48,7 +52,7 @@ report_profile() {  # report_profile PERF_DATA
   perf report -i "$1" --no-children --stdio -g none --sort comm 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 10
 }
 
-BIN=""; PHASE=produce; REPORT=""; N=5000000; SIZE=100; TOP=25
+PRODUCER_OPTS=""; BIN=""; PHASE=produce; REPORT=""; N=5000000; SIZE=100; TOP=25
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) BIN="$2"; shift ;;
@@ -56,6 +60,7 @@ while [ $# -gt 0 ]; do
     --records) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "--records needs a number" >&2; exit 2; }; N="$2"; shift ;;
     --size) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "--size needs a number" >&2; exit 2; }; SIZE="$2"; shift ;;
     --report) [ -f "${2:-}" ] || { echo "--report needs a perf.data file" >&2; exit 2; }; REPORT="$2"; shift ;;
+    --producer-opts) [ $# -ge 2 ] || { echo "--producer-opts needs arguments" >&2; exit 2; }; PRODUCER_OPTS="$2"; shift ;;
     --top) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "--top needs a number" >&2; exit 2; }; TOP="$2"; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see $0 --help)" >&2; exit 2 ;;
@@ -91,7 +96,8 @@ create_topic "$BIN" prof 1 ""
 BROKER="${BROKER_PIDS[0]}"
 
 produce() {
-  "$PERF" -P -t prof -b "$BS" -s "$SIZE" -c "$N" -a 1 -X linger.ms=5 >"$OUT/produce.out" 2>&1
+  # shellcheck disable=SC2086
+  "$PERF" -P -t prof -b "$BS" -s "$SIZE" -c "$N" -a 1 -X linger.ms=5 $PRODUCER_OPTS >"$OUT/produce.out" 2>&1
 }
 consume() {
   local args=() i
@@ -113,7 +119,7 @@ after="$(proc_cpu_ticks "$BROKER")"; after_u="$(proc_utime_ticks "$BROKER")"
 kill -INT "$PERF_PID" "$STAT_PID"; wait "$PERF_PID" 2>/dev/null || true; wait "$STAT_PID" 2>/dev/null || true; PERF_PID=""; STAT_PID=""
 
 echo "profile of $BIN ($(describe_bin "$BIN"))"
-echo "  $PHASE of $N x $SIZE B, 1 broker, 6 partitions, acks=1, linger.ms=5: $(summary "$OUT/$PHASE.out")"
+echo "  $PHASE of $N x $SIZE B, 1 broker, 6 partitions, acks=1, linger.ms=5 $PRODUCER_OPTS: $(summary "$OUT/$PHASE.out")"
 echo "  broker CPU during it: $(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$N" 'BEGIN {printf "%.2f s (%.3f s per 1M records)", t/hz, t/hz*1e6/n}')"
 echo "  of which user $(awk -v t=$((after_u - before_u)) -v hz="$CLK_TCK" -v n="$N" 'BEGIN {printf "%.3f", t/hz*1e6/n}') s and system $(awk -v t=$(( (after - before) - (after_u - before_u) )) -v hz="$CLK_TCK" -v n="$N" 'BEGIN {printf "%.3f", t/hz*1e6/n}') s per 1M records"
 echo "  counts per 1M records (perf stat):$(awk -F, -v n="$N" '$1 ~ /^[0-9]+$/ {e = $3; sub(/^(raw_)?syscalls:sys_enter_?/, "", e); if (e == "") e = "syscalls"; printf " %s %.0f,", e, $1 * 1e6 / n}' "$OUT/perf-stat.csv" | sed 's/,$//')"
