@@ -151,6 +151,7 @@ report() {
   local labels=("$@") l
   echo
   echo "zkafka benchmark ($(date -u +%Y-%m-%dT%H:%MZ)): $(nproc) cores shared by the brokers, ZooKeeper and rdkafka_performance"
+  echo "  load average (1, 5, 15 min): $LOAD_BEFORE before the run, $(cut -d' ' -f1-3 /proc/loadavg) after (above $(nproc): other work shares the cores)"
   for l in "${labels[@]}"; do echo "  $l = ${BIN_OF[$l]} ($(describe_bin "${BIN_OF[$l]}"))"; done
   echo "  $ROUNDS round(s) per binary, interleaved; figures are medians over the rounds"
   echo "  producer: rdkafka_performance -P -s SIZE -a ACKS -X linger.ms=$LINGER ${BENCH_PRODUCER_OPTS:-}(librdkafka $("$PERF" -h 2>&1 | sed -n 's/^librdkafka version \([^ ]*\).*/\1/p'), no compression)"
@@ -207,6 +208,7 @@ bench() {
     labels+=(base); BIN_OF[base]="$(readlink -f "$BASELINE")"
   fi
   trap cleanup EXIT
+  LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
   RUN="$BUILD/run-$(date +%Y%m%d-%H%M%S)"; mkdir -p "$RUN/zk"
   start_zk
   local l i
