@@ -331,7 +331,7 @@ def new_topic_on(c, assignment):
     from harness import admin, wait_for_topic
     name = f"txn-{uuid.uuid4().hex[:8]}"
     client = admin(all_bootstrap(c))
-    client.create_topics([NewTopic(name, replica_assignment=assignment)], operation_timeout=30, request_timeout=30)[name].result(30)
+    client.create_topics([NewTopic(name, num_partitions=len(assignment), replica_assignment=assignment)], operation_timeout=30, request_timeout=30)[name].result(30)
     wait_for_topic(all_bootstrap(c), name, len(assignment), timeout=30)
     return name
 
@@ -355,31 +355,35 @@ def txn_state_partition(tid, partitions=int(PROPS["transaction.state.log.num.par
 
 def txn_log_states(c, tid, timeout=30):
     """The states written for `tid` to __transaction_state, in log order
-    (None for a tombstone), read from its partition with a plain consumer."""
+    (None for a tombstone), read up to the high watermark with a plain
+    read_uncommitted consumer; None if that fails within `timeout`."""
     from confluent_kafka import OFFSET_BEGINNING
     cons = Consumer({"bootstrap.servers": all_bootstrap(c), "group.id": f"txnlog-{uuid.uuid4().hex[:6]}",
-                     "enable.auto.commit": False, "enable.partition.eof": True})
-    cons.assign([TopicPartition("__transaction_state", txn_state_partition(tid), OFFSET_BEGINNING)])
+                     "enable.auto.commit": False, "isolation.level": "read_uncommitted"})
+    tp = TopicPartition("__transaction_state", txn_state_partition(tid), OFFSET_BEGINNING)
     states = []
     deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
+        try:
+            _, hw = cons.get_watermark_offsets(tp, timeout=min(10, timeout))
+        except KafkaException:
+            return None
+        cons.assign([tp])
+        last = -1
+        while last < hw - 1 and time.monotonic() < deadline:
             m = cons.poll(0.5)
-            if m is None:
+            if m is None or m.error():
                 continue
-            if m.error():
-                if m.error().code() == KafkaError._PARTITION_EOF:
-                    return states
-                continue
+            last = m.offset()
             key = m.key()
             (n,) = struct.unpack(">h", key[2:4])
             if key[4:4 + n].decode() != tid:
                 continue
             v = m.value()
             states.append(None if v is None else TXN_STATES.get(v[16], v[16]))
+        return states if last >= hw - 1 else None
     finally:
         cons.close()
-    return None
 
 
 @pytest.mark.time_limit(420)
@@ -402,16 +406,20 @@ def test_new_coordinator_completes_a_prepared_commit(c3):
             expected += [f"s{rnd}-{i}", f"h{rnd}-{i}"]
         p.flush(30)
         c3.broker(holder).kill()
-        # EndTxn is answered once PrepareCommit is written; the marker of
-        # `stuck` cannot be, so the transaction stays prepared.
-        wait_until(lambda: _try(lambda: p.commit_transaction(30)), 120, "commit_transaction", every=0.5)
-        states = wait_until(lambda: (lambda s: s if s and s[-1] == "PrepareCommit" else None)(txn_log_states(c3, tid)),
-                            60, f"PrepareCommit of {tid} in __transaction_state")
-        assert "CompleteCommit" not in states, states
-        assert find_txn_coordinator(c3, tid) == coord
-        c3.broker(coord).kill()
-        restart_killed(c3, c3.broker(coord))
-        restart_killed(c3, c3.broker(holder))
+        try:
+            # EndTxn is answered once PrepareCommit is written; the marker of
+            # `stuck` cannot be, so the transaction stays prepared.
+            wait_until(lambda: _try(lambda: p.commit_transaction(30)), 120, "commit_transaction", every=0.5)
+            seen = []
+            states = wait_until(lambda: (lambda s: seen.append(s) or (s if s and s[-1] == "PrepareCommit" else None))(txn_log_states(c3, tid)),
+                                60, lambda: f"PrepareCommit of {tid} in __transaction_state (read: {seen[-3:]})")
+            assert "CompleteCommit" not in states, states
+            assert find_txn_coordinator(c3, tid) == coord
+            c3.broker(coord).kill()
+        finally:
+            for b in (coord, holder):
+                if not c3.broker(b).running:
+                    restart_killed(c3, c3.broker(b))
         wait_until(lambda: (txn_log_states(c3, tid) or [None])[-1] == "CompleteCommit", 120,
                    f"CompleteCommit of {tid} written by the new coordinator")
         got = read_all(c3, [stuck, shared], "read_committed", expect=len(expected), timeout=90)
@@ -424,7 +432,7 @@ def test_data_leader_killed_during_transaction(c3):
     p = txn_producer(c3, tid)
     coord = find_txn_coordinator(c3, tid)
     # The data partition's leader is another broker than the coordinator.
-    leader = next(b.broker_id for b in c3.brokers if b.broker_id != coord)
+    leader = next(b.broker_id for b in c3.brokers if b.broker_id != coord and b.running)
     t = new_topic_on(c3, [[leader] + [b.broker_id for b in c3.brokers if b.broker_id != leader]])
     wait_until(lambda: partition_leader(c3, t, 0) == leader, 60, f"broker {leader} leads {t}-0")
     p.begin_transaction()
