@@ -346,11 +346,14 @@ TXN_STATES = {0: "Empty", 1: "Ongoing", 2: "PrepareCommit", 3: "PrepareAbort", 4
 
 
 def txn_state_partition(tid, partitions=int(PROPS["transaction.state.log.num.partitions"])):
-    """Kafka's partitionFor: abs(String.hashCode) % partitions."""
+    """Kafka's partitionFor: Utils.abs(String.hashCode) % partitions
+    (Math.abs, with Integer.MIN_VALUE mapped to 0)."""
     h = 0
     for ch in tid:
         h = (31 * h + ord(ch)) & 0xFFFFFFFF
-    return (h & 0x7FFFFFFF) % partitions
+    if h >= 0x80000000:
+        h -= 0x100000000
+    return (0 if h == -0x80000000 else abs(h)) % partitions
 
 
 def txn_log_states(c, tid, timeout=30):
