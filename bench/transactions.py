@@ -8,12 +8,19 @@ tests/interop/harness.py), topic of 6 partitions RF=3 min.insync.replicas=2:
   txn-10000     ... of 10,000 records
   rc / ru       consume everything written above with read_committed and with
                 read_uncommitted (one consumer, all partitions)
+  concurrent    BENCH_TXN_PRODUCERS producers (8) in threads, each committing
+                transactions of 10 records to all 6 partitions: many
+                transactions end at once, so the coordinator's markers for a
+                broker share WriteTxnMarkers requests (transactions/s)
 
 Prints records/s of each, in one run. Client: confluent-kafka (librdkafka).
-Env: BENCH_TXN_RECORDS (100000 per produce phase)."""
+Env: BENCH_TXN_RECORDS (100000 per produce phase), BENCH_TXN_PRODUCERS (8),
+BENCH_TXN_CONCURRENT_TXNS (transactions per producer, 100), BENCH_TXN_ONLY=concurrent
+(only that phase)."""
 
 import os
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -56,6 +63,38 @@ def produce(bootstrap, topic, txn_size):
     return N / (time.monotonic() - start)
 
 
+def concurrent(bootstrap, topic, producers, txns):
+    """`producers` transactional producers in threads, `txns` transactions of
+    10 records each; returns transactions/s over all of them."""
+    ps = []
+    for _ in range(producers):
+        p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 1,
+                      "transactional.id": f"bench-c-{uuid.uuid4().hex[:6]}"})
+        p.init_transactions(60)
+        ps.append(p)
+    errors = []
+
+    def run(p):
+        try:
+            for _ in range(txns):
+                p.begin_transaction()
+                for i in range(10):
+                    p.produce(topic, VALUE, partition=i % 6)
+                p.commit_transaction(60)
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=(p,)) for p in ps]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.monotonic() - start
+    if errors:
+        raise errors[0]
+    return producers * txns / took
+
+
 def consume(bootstrap, topics, isolation, expect):
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex[:6]}",
                   "auto.offset.reset": "earliest", "enable.auto.commit": False, "isolation.level": isolation})
@@ -90,6 +129,15 @@ def main():
         bootstrap = ",".join(b.bootstrap for b in c.brokers)
         rows = []
         topics = []
+        only = os.environ.get("BENCH_TXN_ONLY")
+        t = f"bench-concurrent-{uuid.uuid4().hex[:4]}"
+        create_topic(bootstrap, t, partitions=6, replication_factor=3, config={"min.insync.replicas": "2"})
+        producers = int(os.environ.get("BENCH_TXN_PRODUCERS", "8"))
+        txns = int(os.environ.get("BENCH_TXN_CONCURRENT_TXNS", "100"))
+        tps = concurrent(bootstrap, t, producers, txns)
+        print(f"{producers} producers x {txns} transactions of 10 records: {tps:,.0f} transactions/s")
+        if only == "concurrent":
+            return
         for name, size in (("idempotent", 0), ("txn-100", 100), ("txn-1000", 1000), ("txn-10000", 10000)):
             t = f"bench-{name}-{uuid.uuid4().hex[:4]}"
             create_topic(bootstrap, t, partitions=6, replication_factor=3, config={"min.insync.replicas": "2"})
@@ -101,6 +149,7 @@ def main():
         print(f"\n{N} records x 100 B per produce phase, 3 brokers, RF=3, 6 partitions")
         for name, rate in rows:
             print(f"{name:42s} {rate:12,.0f} records/s")
+        print(f"{'concurrent (' + str(producers) + ' producers, 10-record txns)':42s} {tps:12,.0f} transactions/s")
     finally:
         c.stop_all()
         zk.stop()

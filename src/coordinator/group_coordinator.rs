@@ -39,6 +39,12 @@ struct Inner {
     /// Offsets committed in transactions whose marker has not come yet:
     /// producer id -> group -> offsets (Kafka's `pendingTransactionalOffsetCommits`).
     pending_txn: HashMap<i64, HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>>,
+    /// Pending transactional offsets whose append to the log has not
+    /// finished: (producer id, group, partition). A marker that comes
+    /// meanwhile drops them without committing them, and the append's end
+    /// then leaves them alone (Kafka's `CommitRecordMetadataAndOffset`
+    /// without an `appendedBatchOffset`).
+    txn_appending: std::collections::HashSet<(i64, String, TopicPartition)>,
 }
 
 /// A summary of one group for DescribeGroups / ListGroups.
@@ -546,6 +552,20 @@ impl GroupCoordinator {
                 to_apply.push((tp, o));
             }
         }
+        if !to_apply.is_empty() {
+            // Pending before the append (Kafka's `prepareTxnOffsetCommit`):
+            // the producer's transaction may end (a fenced producer's abort)
+            // while the append waits for the ISR, and its marker must then
+            // find and drop these offsets.
+            let mut g = self.lock();
+            let pending = g.pending_txn.entry(producer_id).or_default().entry(group_id.to_string()).or_default();
+            for (tp, o) in &to_apply {
+                pending.insert(tp.clone(), o.clone());
+            }
+            for (tp, _) in &to_apply {
+                g.txn_appending.insert((producer_id, group_id.to_string(), tp.clone()));
+            }
+        }
         let code = if records.is_empty() {
             error::NONE
         } else {
@@ -564,7 +584,15 @@ impl GroupCoordinator {
                         .replica_manager
                         .append_records_with_origin(timeout, -1, vec![(tp, Some(batch))], crate::protocol::records::AppendOrigin::Coordinator)
                         .await;
-                    map_store_error(results.into_iter().next().map_or(error::UNKNOWN_SERVER_ERROR, |(_, r)| r.error))
+                    let code = results.into_iter().next().map_or(error::UNKNOWN_SERVER_ERROR, |(_, r)| r.error);
+                    if code != error::NONE {
+                        log::info!(
+                            "[GroupCoordinator {}]: transactional offsets of group {group_id} (producer {producer_id}, epoch {producer_epoch}) not stored: {}",
+                            self.broker_id,
+                            error::error_name(code)
+                        );
+                    }
+                    map_store_error(code)
                 }
                 Err(e) => {
                     log::error!("cannot build a __consumer_offsets batch: {e}");
@@ -572,11 +600,29 @@ impl GroupCoordinator {
                 }
             }
         };
-        if code == error::NONE && !to_apply.is_empty() {
+        if !to_apply.is_empty() {
+            // Kafka's `onTxnOffsetCommitAppend` / `failedTxnOffsetCommitAppend`.
             let mut g = self.lock();
-            let pending = g.pending_txn.entry(producer_id).or_default().entry(group_id.to_string()).or_default();
+            let g = &mut *g;
             for (tp, o) in &to_apply {
-                pending.insert(tp.clone(), o.clone());
+                if !g.txn_appending.remove(&(producer_id, group_id.to_string(), tp.clone())) {
+                    continue; // the transaction ended meanwhile
+                }
+                if code != error::NONE {
+                    if let Some(by_group) = g.pending_txn.get_mut(&producer_id) {
+                        if let Some(pending) = by_group.get_mut(group_id) {
+                            if pending.get(tp) == Some(o) {
+                                pending.remove(tp);
+                            }
+                            if pending.is_empty() {
+                                by_group.remove(group_id);
+                            }
+                        }
+                        if by_group.is_empty() {
+                            g.pending_txn.remove(&producer_id);
+                        }
+                    }
+                }
             }
         }
         results.extend(to_apply.into_iter().map(|(tp, _)| (tp, code)));
@@ -599,6 +645,10 @@ impl GroupCoordinator {
         }
         for group in done {
             let Some(offsets) = by_group.remove(&group) else { continue };
+            // Offsets whose append has not finished are dropped, never
+            // committed (Kafka's `completePendingTxnOffsetCommit`).
+            let offsets: Vec<_> =
+                offsets.into_iter().filter(|(tp, _)| !g.txn_appending.remove(&(producer_id, group.clone(), tp.clone()))).collect();
             if commit {
                 let grp = g.groups.entry(group.clone()).or_insert_with(|| GroupMetadata::new(&group, now_ms()));
                 grp.offsets.extend(offsets);

@@ -423,7 +423,10 @@ impl Log {
                     producer_batches.push(pb);
                     continue;
                 }
-                if let Some(dup) = g.producer_state.find_duplicate(&pb) {
+                // Kafka looks for duplicates of client appends only: the
+                // group coordinator writes every TxnOffsetCommit at sequence 0.
+                let dup = if origin == AppendOrigin::Client { g.producer_state.find_duplicate(&pb) } else { None };
+                if let Some(dup) = dup {
                     log::debug!("{}: duplicate batch of producer {} ({}..{})", self.tp, pb.producer_id, dup.first_offset(), dup.last_offset);
                     return Ok(LogAppendInfo {
                         first_offset: dup.first_offset(),
@@ -440,7 +443,7 @@ impl Log {
                 producer_batches.push(pb);
             }
         }
-        let producer_updates = g.producer_state.prepare(&producer_batches, true)?;
+        let producer_updates = g.producer_state.prepare_checked(&producer_batches, true, origin == AppendOrigin::Client)?;
         validated.assign_offsets(first_offset, leader_epoch);
         let max_ts = validated.max_timestamp;
         let offset_of_max_ts = first_offset + validated.offset_of_max_timestamp;

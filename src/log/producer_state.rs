@@ -231,21 +231,23 @@ impl ProducerBatch {
 }
 
 /// Checks an appended batch against `entry` (Kafka's `checkProducerEpoch` and
-/// `checkSequence`); `validate_sequence` is false for replication and replay,
-/// where an older epoch is only logged.
-fn check_batch(entry: &ProducerStateEntry, b: &ProducerBatch, validate_sequence: bool) -> LogResult<()> {
+/// `checkSequence`); `validate` is false for replication and replay, where an
+/// older epoch is only logged; `check_sequence` is false for the
+/// coordinator's own writes (Kafka checks sequences of client appends only:
+/// the group coordinator writes every TxnOffsetCommit batch at sequence 0).
+fn check_batch(entry: &ProducerStateEntry, b: &ProducerBatch, validate: bool, check_sequence: bool) -> LogResult<()> {
     let epoch = b.producer_epoch;
     if epoch < entry.producer_epoch {
         let msg = format!(
             "epoch of producer {} at offset {} is {epoch}, which is smaller than the last seen epoch {}",
             b.producer_id, b.base_offset, entry.producer_epoch
         );
-        if validate_sequence {
+        if validate {
             return Err(LogError::InvalidProducerEpoch(msg));
         }
         log::warn!("{msg}");
     }
-    if !validate_sequence {
+    if !validate || !check_sequence {
         return Ok(());
     }
     let first_seq = b.base_sequence;
@@ -388,6 +390,15 @@ impl ProducerStateManager {
     /// Checks `batches` in order (several may belong to one producer) and
     /// returns the entries to commit; nothing changes yet.
     pub fn prepare(&self, batches: &[ProducerBatch], validate_sequence: bool) -> LogResult<PendingUpdates> {
+        self.prepare_checked(batches, validate_sequence, true)
+    }
+
+    /// `prepare` for an append of the given origin: `validate` (leader
+    /// appends) refuses stale epochs and invalid transaction states;
+    /// `check_sequence` (client appends only, as Kafka's
+    /// `ProducerAppendInfo` does for `AppendOrigin.Client`) also requires
+    /// sequences in order.
+    pub fn prepare_checked(&self, batches: &[ProducerBatch], validate_sequence: bool, check_sequence: bool) -> LogResult<PendingUpdates> {
         let mut staged: Vec<ProducerStateEntry> = Vec::new();
         let (mut started, mut completed) = (Vec::new(), Vec::new());
         for b in batches {
@@ -414,7 +425,7 @@ impl ProducerStateManager {
                     log::warn!("{msg}");
                 }
             } else {
-                check_batch(&staged[idx], b, validate_sequence)?;
+                check_batch(&staged[idx], b, validate_sequence, check_sequence)?;
                 staged[idx].add_batch(b.producer_epoch, b.metadata());
             }
             apply_txn(&mut staged[idx], b, validate_sequence, &mut started, &mut completed)?;
@@ -774,6 +785,23 @@ mod tests {
         // Replication only records, even an older epoch.
         m.replay(&[batch(1, 3, 7, 3, 1)], 4);
         assert_eq!(m.last_entry(1).unwrap().producer_epoch, 3);
+    }
+
+    #[test]
+    fn coordinator_writes_skip_the_sequence_check_but_not_the_epoch_check() {
+        // The group coordinator writes each TxnOffsetCommit of a producer at
+        // sequence 0, whatever the number of records before.
+        let mut m = ProducerStateManager::new();
+        let offsets = |offset: i64, n: i32| ProducerBatch { is_transactional: true, ..batch(1, 2, 0, offset, n) };
+        let u = m.prepare_checked(&[offsets(0, 3)], true, false).unwrap();
+        m.commit(u, 3);
+        assert!(matches!(m.prepare(&[offsets(3, 2)], true), Err(LogError::OutOfOrderSequence(_))));
+        let u = m.prepare_checked(&[offsets(3, 2)], true, false).unwrap();
+        m.commit(u, 5);
+        assert_eq!(m.first_unstable_offset(), Some(0));
+        // A stale epoch is still refused.
+        let stale = ProducerBatch { is_transactional: true, ..batch(1, 1, 0, 5, 1) };
+        assert!(matches!(m.prepare_checked(&[stale], true, false), Err(LogError::InvalidProducerEpoch(_))));
     }
 
     fn txn(pid: i64, offset: i64, n: i32) -> ProducerBatch {

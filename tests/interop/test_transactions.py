@@ -235,10 +235,16 @@ def test_consume_transform_produce_survives_kill_9(c3, tmp_path):
     args = [sys.executable, str(script), all_bootstrap(c3), inp, out, group, tid]
     rnd = random.Random(12)
     for _round in range(3):
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        round_err = tmp_path / f"processor-{_round}.stderr"
+        with open(round_err, "w") as err:
+            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True)
         # Kill it once it has committed something, at a random moment.
         first = proc.stdout.readline()
-        assert first.startswith("committed"), first
+        if not first.startswith("committed"):
+            proc.kill()
+            proc.wait()
+        assert first.startswith("committed"), (f"round {_round}: {first!r}; exited: {proc.poll()}; "
+                                               f"its stderr: {round_err.read_text()[-2000:]}")
         time.sleep(rnd.uniform(0.0, 0.6))
         proc.kill()
         proc.wait()
@@ -318,20 +324,124 @@ def test_coordinator_killed_during_commit(c3):
         assert sorted(mine) == (sorted(f"r{rnd}-{i}" for i in range(20)) if ok else []), (rnd, ok, len(mine))
 
 
+def new_topic_on(c, assignment):
+    """A topic whose partition i has the replicas assignment[i], the first
+    being its leader while it is alive."""
+    from confluent_kafka.admin import NewTopic
+    from harness import admin, wait_for_topic
+    name = f"txn-{uuid.uuid4().hex[:8]}"
+    client = admin(all_bootstrap(c))
+    client.create_topics([NewTopic(name, num_partitions=len(assignment), replica_assignment=assignment)], operation_timeout=30, request_timeout=30)[name].result(30)
+    wait_for_topic(all_bootstrap(c), name, len(assignment), timeout=30)
+    return name
+
+
+def partition_leader(c, topic, partition):
+    md = Consumer({"bootstrap.servers": all_bootstrap(c), "group.id": "md"}).list_topics(topic, timeout=10)
+    return md.topics[topic].partitions[partition].leader
+
+
+TXN_STATES = {0: "Empty", 1: "Ongoing", 2: "PrepareCommit", 3: "PrepareAbort", 4: "CompleteCommit",
+              5: "CompleteAbort", 6: "Dead", 7: "PrepareEpochFence"}
+
+
+def txn_state_partition(tid, partitions=int(PROPS["transaction.state.log.num.partitions"])):
+    """Kafka's partitionFor: Utils.abs(String.hashCode) % partitions
+    (Math.abs, with Integer.MIN_VALUE mapped to 0)."""
+    h = 0
+    for ch in tid:
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    if h >= 0x80000000:
+        h -= 0x100000000
+    return (0 if h == -0x80000000 else abs(h)) % partitions
+
+
+def txn_log_states(c, tid, timeout=30):
+    """The states written for `tid` to __transaction_state, in log order
+    (None for a tombstone), read up to the high watermark with a plain
+    read_uncommitted consumer; None if that fails within `timeout`."""
+    from confluent_kafka import OFFSET_BEGINNING
+    cons = Consumer({"bootstrap.servers": all_bootstrap(c), "group.id": f"txnlog-{uuid.uuid4().hex[:6]}",
+                     "enable.auto.commit": False, "isolation.level": "read_uncommitted"})
+    tp = TopicPartition("__transaction_state", txn_state_partition(tid), OFFSET_BEGINNING)
+    states = []
+    deadline = time.monotonic() + timeout
+    try:
+        try:
+            _, hw = cons.get_watermark_offsets(tp, timeout=min(10, timeout))
+        except KafkaException:
+            return None
+        cons.assign([tp])
+        last = -1
+        while last < hw - 1 and time.monotonic() < deadline:
+            m = cons.poll(0.5)
+            if m is None or m.error():
+                continue
+            last = m.offset()
+            key = m.key()
+            (n,) = struct.unpack(">h", key[2:4])
+            if key[4:4 + n].decode() != tid:
+                continue
+            v = m.value()
+            states.append(None if v is None else TXN_STATES.get(v[16], v[16]))
+        return states if last >= hw - 1 else None
+    finally:
+        cons.close()
+
+
+@pytest.mark.time_limit(420)
+def test_new_coordinator_completes_a_prepared_commit(c3):
+    """The coordinator is killed while a commit is prepared but its markers
+    cannot all be written (the only replica of one partition is down): the
+    broker that takes over `__transaction_state` completes the commit."""
+    for rnd in range(2):
+        tid = f"tx-prepared-{rnd}-{uuid.uuid4().hex[:6]}"
+        p = txn_producer(c3, tid)
+        coord = find_txn_coordinator(c3, tid)
+        holder = next(b.broker_id for b in c3.brokers if b.broker_id != coord)
+        stuck = new_topic_on(c3, [[holder]])  # offline while `holder` is down
+        shared = new_topic(c3, 3)
+        p.begin_transaction()
+        expected = []
+        for i in range(10):
+            p.produce(stuck, value=f"s{rnd}-{i}".encode(), partition=0)
+            p.produce(shared, value=f"h{rnd}-{i}".encode(), partition=i % 3)
+            expected += [f"s{rnd}-{i}", f"h{rnd}-{i}"]
+        p.flush(30)
+        c3.broker(holder).kill()
+        try:
+            # EndTxn is answered once PrepareCommit is written; the marker of
+            # `stuck` cannot be, so the transaction stays prepared.
+            wait_until(lambda: _try(lambda: p.commit_transaction(30)), 120, "commit_transaction", every=0.5)
+            seen = []
+            states = wait_until(lambda: (lambda s: seen.append(s) or (s if s and s[-1] == "PrepareCommit" else None))(txn_log_states(c3, tid)),
+                                60, lambda: f"PrepareCommit of {tid} in __transaction_state (read: {seen[-3:]})")
+            assert "CompleteCommit" not in states, states
+            assert find_txn_coordinator(c3, tid) == coord
+            c3.broker(coord).kill()
+        finally:
+            for b in (coord, holder):
+                if not c3.broker(b).running:
+                    restart_killed(c3, c3.broker(b))
+        wait_until(lambda: (txn_log_states(c3, tid) or [None])[-1] == "CompleteCommit", 120,
+                   f"CompleteCommit of {tid} written by the new coordinator")
+        got = read_all(c3, [stuck, shared], "read_committed", expect=len(expected), timeout=90)
+        assert sorted(got) == sorted(expected), (rnd, len(got))
+
+
 @pytest.mark.time_limit(240)
 def test_data_leader_killed_during_transaction(c3):
-    t = new_topic(c3, 1)
     tid = f"tx-kill-leader-{uuid.uuid4().hex[:6]}"
     p = txn_producer(c3, tid)
     coord = find_txn_coordinator(c3, tid)
+    # The data partition's leader is another broker than the coordinator.
+    leader = next(b.broker_id for b in c3.brokers if b.broker_id != coord and b.running)
+    t = new_topic_on(c3, [[leader] + [b.broker_id for b in c3.brokers if b.broker_id != leader]])
+    wait_until(lambda: partition_leader(c3, t, 0) == leader, 60, f"broker {leader} leads {t}-0")
     p.begin_transaction()
     for i in range(10):
         p.produce(t, value=f"k-{i}".encode())
     p.flush(30)
-    md = Consumer({"bootstrap.servers": all_bootstrap(c3), "group.id": "md"}).list_topics(t, timeout=10)
-    leader = md.topics[t].partitions[0].leader
-    if leader == coord:
-        pytest.skip("the data leader is also the coordinator (covered by the coordinator test)")
     c3.broker(leader).kill()
     for i in range(10, 20):
         p.produce(t, value=f"k-{i}".encode())

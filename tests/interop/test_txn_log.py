@@ -31,6 +31,24 @@ def c1(zookeeper, zkafka_bin, run_dir):
         c.stop_all()
 
 
+EXPIRATION_MS = 3000
+
+
+@pytest.fixture(scope="module")
+def c_exp(zookeeper, zkafka_bin, run_dir):
+    """A broker that forgets transactional ids idle for 3 s, looking every 0.5 s."""
+    base = run_dir / f"txnexp-{uuid.uuid4().hex[:6]}"
+    base.mkdir()
+    c = Cluster(zookeeper, base, "txnexp")
+    try:
+        c.add_broker(1, **{"transaction.state.log.num.partitions": "1", "offsets.topic.num.partitions": "1",
+                           "transactional.id.expiration.ms": str(EXPIRATION_MS),
+                           "transaction.remove.expired.transaction.cleanup.interval.ms": "500"})
+        yield c
+    finally:
+        c.stop_all()
+
+
 def txn_producer(c, tid):
     p = Producer({"bootstrap.servers": c.bootstrap, "transactional.id": tid})
 
@@ -188,3 +206,62 @@ def _ok(f):
         return f()
     except (OSError, AssertionError):
         return None
+
+
+def init_pid(c, tid):
+    """InitProducerId v1 with a transactional id: (error, producer id, epoch)."""
+    with Wire(c.broker(1).port) as w:
+        r = Reader(w.request(22, 1, Wire.string(tid) + struct.pack(">i", 60000)))
+    r.i32()
+    return r.i16(), r.i64(), r.i16()
+
+
+def txn_log_records(c, tid):
+    """(key id, value or None) of `tid` in __transaction_state-0, in order."""
+    from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+    cons = Consumer({"bootstrap.servers": c.bootstrap, "group.id": f"tl-{uuid.uuid4().hex[:6]}",
+                     "enable.auto.commit": False, "enable.partition.eof": True})
+    cons.assign([TopicPartition("__transaction_state", 0, OFFSET_BEGINNING)])
+    out = []
+    try:
+        while True:
+            m = cons.poll(10)
+            assert m is not None, "no end of __transaction_state-0"
+            if m.error():
+                if m.error().code() == KafkaError._PARTITION_EOF:
+                    return out
+                continue
+            (n,) = struct.unpack(">h", m.key()[2:4])
+            if m.key()[4:4 + n].decode() == tid:
+                out.append(m.value())
+    finally:
+        cons.close()
+
+
+@pytest.mark.time_limit(120)
+def test_idle_transactional_id_expires(c_exp):
+    topic = f"te-{uuid.uuid4().hex[:6]}"
+    create_topic(c_exp.bootstrap, topic, partitions=1, replication_factor=1)
+    tid = f"tid-exp-{topic}"
+    p = txn_producer(c_exp, tid)
+    p.begin_transaction()
+    p.produce(topic, b"before", partition=0)
+    p.commit_transaction(30)
+    # While the id is in use it keeps its producer id (the epoch goes up).
+    err, pid, epoch = init_pid(c_exp, tid)
+    assert err == 0 and epoch >= 1
+    # Idle past transactional.id.expiration.ms: the coordinator writes a
+    # tombstone and forgets the id.
+    wait_until(lambda: (lambda r: r and r[-1] is None)(txn_log_records(c_exp, tid)), 60,
+               f"a tombstone of {tid} in __transaction_state")
+    records = txn_log_records(c_exp, tid)
+    assert all(v is not None for v in records[:-1]) and len(records) >= 2, records
+    # A later InitProducerId starts afresh: a new producer id at epoch 0.
+    err, pid2, epoch2 = wait_until(lambda: (lambda x: x if x[0] == 0 else None)(init_pid(c_exp, tid)), 30, "InitProducerId")
+    assert pid2 != pid and epoch2 == 0, (pid, epoch, pid2, epoch2)
+    # and a real producer with the id works again.
+    p2 = txn_producer(c_exp, tid)
+    p2.begin_transaction()
+    p2.produce(topic, b"after", partition=0)
+    p2.commit_transaction(30)
+    assert sorted(read_values(c_exp, topic, "read_committed", 2)) == ["after", "before"]
