@@ -529,7 +529,15 @@ pub fn main(args: Vec<String>) -> i32 {
     };
     let result = rt.block_on(async {
         let service = if let Some(bootstrap) = &opts.bootstrap_server {
-            Service::Admin(crate::client::KafkaClient::new(bootstrap, "adminclient-1", std::time::Duration::from_secs(30)))
+            Service::Admin(
+                crate::client::KafkaClient::with_config_file(
+                    bootstrap,
+                    "adminclient-1",
+                    std::time::Duration::from_secs(30),
+                    opts.command_config.as_deref(),
+                )
+                .map_err(Execution)?,
+            )
         } else {
             let props = parse_properties(&opts.authorizer_properties)?;
             if let Some(class) = &opts.authorizer {
