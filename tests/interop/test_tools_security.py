@@ -338,4 +338,5 @@ def test_bad_client_configurations_change_nothing(sec, walkthrough):
     r = ssl_tool(sec, "kafka-topics", "--create", "--topic", "pay-bad", "--partitions", "1",
                  "--replication-factor", "1", config=nocert, check=False)
     assert r.returncode != 0
+    assert "CertificateRequired" in r.stderr, r.stderr  # the broker's TLS alert, as the tool reports it
     assert sec.zk.kazoo().exists(sec.chroot + "/brokers/topics/pay-bad") is None
