@@ -5,10 +5,12 @@
 //! and the replica fetchers), and a cluster client (`KafkaClient`) that
 //! bootstraps, keeps the brokers and the controller from Metadata and sends a
 //! request to any broker, a given broker or the controller. The admin calls
-//! are in `admin`, the group protocol in `group`.
+//! are in `admin`, the group protocol in `group`, the security settings of a
+//! tool's client configuration (`--command-config`) in `client_config`.
 
 pub mod acls;
 pub mod admin;
+pub mod client_config;
 pub mod group;
 
 use crate::protocol::{encode_request_frame, CodecError, Message, Reader, ResponseHeader};
@@ -227,6 +229,9 @@ pub struct KafkaClient {
     controller_id: Option<i32>,
     conns: HashMap<i32, BrokerConnection>,
     bootstrap_conn: Option<BrokerConnection>,
+    /// How every connection is opened (TLS, SASL), from the tool's client
+    /// configuration; PLAINTEXT unless `with_security` says otherwise.
+    security: ChannelSecurity,
 }
 
 impl KafkaClient {
@@ -240,7 +245,29 @@ impl KafkaClient {
             controller_id: None,
             conns: HashMap::new(),
             bootstrap_conn: None,
+            security: ChannelSecurity::plaintext(),
         }
+    }
+
+    /// The same client, connecting with `security` (a tool's
+    /// `--command-config`, see `client_config`).
+    pub fn with_security(mut self, security: ChannelSecurity) -> KafkaClient {
+        self.security = security;
+        self.conns.clear();
+        self.bootstrap_conn = None;
+        self
+    }
+
+    /// A client whose connections follow the client configuration file
+    /// `config` (`--command-config`, `--admin.config`), PLAINTEXT without
+    /// one. A missing or bad file is an error before any connection.
+    pub fn with_config_file(bootstrap: &str, client_id: &str, timeout: Duration, config: Option<&str>) -> Result<KafkaClient, String> {
+        let security = client_config::channel_security_from_file(config)?;
+        Ok(KafkaClient::new(bootstrap, client_id, timeout).with_security(security))
+    }
+
+    pub fn security(&self) -> &ChannelSecurity {
+        &self.security
     }
 
     pub fn timeout(&self) -> Duration {
@@ -252,11 +279,14 @@ impl KafkaClient {
         if self.bootstrap_conn.is_none() {
             let mut last_err = ClientError::Io(std::io::Error::other("no bootstrap servers given"));
             for addr in self.bootstrap.clone() {
-                match BrokerConnection::connect(&addr, &self.client_id, self.timeout).await {
+                match BrokerConnection::connect_secured(&addr, &self.client_id, self.timeout, &self.security).await {
                     Ok(c) => {
                         self.bootstrap_conn = Some(c);
                         break;
                     }
+                    // A refused login or certificate is the same on every
+                    // broker: give up at once, as Kafka's clients do.
+                    Err(e @ ClientError::Security(_)) => return Err(e),
                     Err(e) => last_err = e,
                 }
             }
@@ -308,7 +338,7 @@ impl KafkaClient {
                 .get(&id)
                 .cloned()
                 .ok_or_else(|| ClientError::Io(std::io::Error::other(format!("unknown broker {id}"))))?;
-            let c = BrokerConnection::connect(&addr, &self.client_id, self.timeout).await?;
+            let c = BrokerConnection::connect_secured(&addr, &self.client_id, self.timeout, &self.security).await?;
             self.conns.insert(id, c);
         }
         self.conns.get_mut(&id).ok_or(ClientError::Timeout)

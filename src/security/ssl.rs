@@ -49,6 +49,8 @@ pub struct KeyMaterial {
 
 /// One listener's TLS settings, read from the broker configuration.
 pub struct SslSettings {
+    /// What these settings belong to, for messages ("listener SSL", or a
+    /// client configuration file).
     pub listener: String,
     pub keystore: Option<KeyMaterial>,
     pub trusted: Vec<CertificateDer<'static>>,
@@ -66,29 +68,39 @@ fn provider() -> Arc<CryptoProvider> {
 impl SslSettings {
     /// Reads `listener`'s `ssl.*` keys (prefixed ones first).
     pub fn from_config(c: &KafkaConfig, listener: &str) -> Result<SslSettings, String> {
-        let get = |k: &str| c.listener_prop(listener, k).filter(|v| !v.trim().is_empty());
-        let ctx = |e: String| format!("listener {listener}: {e}");
-        let keystore = load_keystore(&get).map_err(ctx)?;
-        let trusted = load_truststore(&get).map_err(ctx)?;
-        let client_auth = ClientAuth::parse(&get("ssl.client.auth").unwrap_or_default()).map_err(ctx)?;
-        let versions = enabled_protocols(&get("ssl.enabled.protocols").unwrap_or_else(|| "TLSv1.2,TLSv1.3".into())).map_err(ctx)?;
+        let raw = |k: &str| c.listener_prop(listener, k);
+        let name = format!("listener {listener}");
+        Self::from_lookup(&raw, &name).map_err(|e| format!("{name}: {e}"))
+    }
+
+    /// Reads the `ssl.*` keys through `raw` (a key's value as written,
+    /// empty included; `None` when absent). `name` names these settings
+    /// in messages (a listener, or a client configuration). Used for the
+    /// broker's listeners and for the tools' client properties
+    /// (`crate::client::client_config`).
+    pub fn from_lookup(raw: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<SslSettings, String> {
+        let get = |k: &str| raw(k).filter(|v| !v.trim().is_empty());
+        let keystore = load_keystore(&get)?;
+        let trusted = load_truststore(&get)?;
+        let client_auth = ClientAuth::parse(&get("ssl.client.auth").unwrap_or_default())?;
+        let versions = enabled_protocols(&get("ssl.enabled.protocols").unwrap_or_else(|| "TLSv1.2,TLSv1.3".into()))?;
         if let Some(rules) = get("ssl.principal.mapping.rules") {
-            PrincipalMapper::parse(&rules).map_err(ctx)?;
+            PrincipalMapper::parse(&rules)?;
         }
         if get("ssl.cipher.suites").is_some() {
-            log::warn!("listener {listener}: ssl.cipher.suites is ignored; the TLS library's safe default suites are used");
+            log::warn!("{name}: ssl.cipher.suites is ignored; the TLS library's safe default suites are used");
         }
         let verify_hostname = get("ssl.endpoint.identification.algorithm").is_some_and(|v| v.eq_ignore_ascii_case("https"))
             // An explicitly empty value turns the check off (Kafka's way);
             // absent means Kafka's default, https.
-            || c.listener_prop(listener, "ssl.endpoint.identification.algorithm").is_none();
-        Ok(SslSettings { listener: listener.to_string(), keystore, trusted, client_auth, versions, verify_hostname })
+            || raw("ssl.endpoint.identification.algorithm").is_none();
+        Ok(SslSettings { listener: name.to_string(), keystore, trusted, client_auth, versions, verify_hostname })
     }
 
     fn roots(&self) -> Result<Arc<RootCertStore>, String> {
         let mut roots = RootCertStore::empty();
         for c in &self.trusted {
-            roots.add(c.clone()).map_err(|e| format!("listener {}: bad truststore certificate: {e}", self.listener))?;
+            roots.add(c.clone()).map_err(|e| format!("{}: bad truststore certificate: {e}", self.listener))?;
         }
         Ok(Arc::new(roots))
     }
@@ -97,26 +109,26 @@ impl SslSettings {
     pub fn server_config(&self) -> Result<Arc<ServerConfig>, String> {
         let l = &self.listener;
         let ks = self.keystore.as_ref().ok_or_else(|| {
-            format!("listener {l}: an SSL listener needs a keystore (ssl.keystore.location, or ssl.keystore.certificate.chain and ssl.keystore.key)")
+            format!("{l}: an SSL listener needs a keystore (ssl.keystore.location, or ssl.keystore.certificate.chain and ssl.keystore.key)")
         })?;
         let builder = ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(&self.versions)
-            .map_err(|e| format!("listener {l}: {e}"))?;
+            .map_err(|e| format!("{l}: {e}"))?;
         let verifier = match self.client_auth {
             ClientAuth::None => WebPkiClientVerifier::no_client_auth(),
             auth => {
                 if self.trusted.is_empty() {
-                    return Err(format!("listener {l}: ssl.client.auth={} needs a truststore (ssl.truststore.location or ssl.truststore.certificates)", if auth == ClientAuth::Required { "required" } else { "requested" }));
+                    return Err(format!("{l}: ssl.client.auth={} needs a truststore (ssl.truststore.location or ssl.truststore.certificates)", if auth == ClientAuth::Required { "required" } else { "requested" }));
                 }
                 let b = WebPkiClientVerifier::builder_with_provider(self.roots()?, provider());
                 let b = if auth == ClientAuth::Requested { b.allow_unauthenticated() } else { b };
-                b.build().map_err(|e| format!("listener {l}: {e}"))?
+                b.build().map_err(|e| format!("{l}: {e}"))?
             }
         };
         let cfg = builder
             .with_client_cert_verifier(verifier)
             .with_single_cert(ks.chain.clone(), ks.key.clone_key())
-            .map_err(|e| format!("listener {l}: the keystore's key and certificate do not fit: {e}"))?;
+            .map_err(|e| format!("{l}: the keystore's key and certificate do not fit: {e}"))?;
         Ok(Arc::new(cfg))
     }
 
@@ -126,14 +138,14 @@ impl SslSettings {
     pub fn client_config(&self) -> Result<Arc<ClientConfig>, String> {
         let l = &self.listener;
         if self.trusted.is_empty() {
-            return Err(format!("listener {l}: connecting to other brokers over TLS needs a truststore (ssl.truststore.location or ssl.truststore.certificates)"));
+            return Err(format!("{l}: connecting to brokers over TLS needs a truststore (ssl.truststore.location or ssl.truststore.certificates)"));
         }
         let builder = ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(&self.versions)
-            .map_err(|e| format!("listener {l}: {e}"))?;
+            .map_err(|e| format!("{l}: {e}"))?;
         let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(self.roots()?, provider())
             .build()
-            .map_err(|e| format!("listener {l}: {e}"))?;
+            .map_err(|e| format!("{l}: {e}"))?;
         let builder = if self.verify_hostname {
             builder.with_webpki_verifier(webpki)
         } else {
@@ -142,7 +154,7 @@ impl SslSettings {
         let cfg = match &self.keystore {
             Some(ks) => builder
                 .with_client_auth_cert(ks.chain.clone(), ks.key.clone_key())
-                .map_err(|e| format!("listener {l}: the keystore's key and certificate do not fit: {e}"))?,
+                .map_err(|e| format!("{l}: the keystore's key and certificate do not fit: {e}"))?,
             None => builder.with_no_client_auth(),
         };
         Ok(Arc::new(cfg))

@@ -353,7 +353,7 @@ pub fn resource_to_acls(opts: &AclCommandOptions) -> Result<Vec<(ResourcePattern
 
 /// Where the ACLs are: a broker (admin client) or ZooKeeper (the authorizer's store).
 enum Service {
-    Admin(crate::client::KafkaClient),
+    Admin(Box<crate::client::KafkaClient>),
     Zk(crate::zk::KafkaZkClient),
 }
 
@@ -529,7 +529,15 @@ pub fn main(args: Vec<String>) -> i32 {
     };
     let result = rt.block_on(async {
         let service = if let Some(bootstrap) = &opts.bootstrap_server {
-            Service::Admin(crate::client::KafkaClient::new(bootstrap, "adminclient-1", std::time::Duration::from_secs(30)))
+            Service::Admin(Box::new(
+                crate::client::KafkaClient::with_config_file(
+                    bootstrap,
+                    "adminclient-1",
+                    std::time::Duration::from_secs(30),
+                    opts.command_config.as_deref(),
+                )
+                .map_err(Execution)?,
+            ))
         } else {
             let props = parse_properties(&opts.authorizer_properties)?;
             if let Some(class) = &opts.authorizer {

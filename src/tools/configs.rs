@@ -1049,10 +1049,8 @@ async fn run(o: &ConfigCommandOptions, e: &Entities) -> Result<(), CommandError>
         }
     } else {
         let bs = o.bootstrap_server.clone().unwrap_or_default();
-        if let Some(cc) = &o.command_config {
-            std::fs::metadata(cc).map_err(|x| CommandError::Other(format!("java.nio.file.NoSuchFileException: {cc} ({x})")))?;
-        }
-        let mut client = KafkaClient::new(&bs, "adminclient-1", Duration::from_secs(30));
+        let mut client = KafkaClient::with_config_file(&bs, "adminclient-1", Duration::from_secs(30), o.command_config.as_deref())
+            .map_err(CommandError::Other)?;
         if o.alter {
             alter_bootstrap(&mut client, o, e).await
         } else {

@@ -47,9 +47,12 @@ pub struct ConsumerOptions {
     /// The properties to initialize the message formatter: print.timestamp, print.key, print.value, print.partition, print.offset, print.headers, key.separator, line.separator, headers.separator, null.literal.
     #[arg(long)]
     pub property: Vec<String>,
-    /// Consumer properties (accepted for compatibility).
+    /// A mechanism to pass user-defined properties in the form key=value to the consumer (group.id, security.protocol, ssl.*, sasl.* are honoured).
     #[arg(long)]
     pub consumer_property: Vec<String>,
+    /// Consumer config properties file (group.id, security.protocol, ssl.*, sasl.* are honoured). Note that [consumer-property] takes precedence over this config.
+    #[arg(long = "consumer.config", value_name = "config file")]
+    pub consumer_config: Option<String>,
     /// Set to read_committed in order to filter out transactional messages which are not committed.
     #[arg(long, default_value = "read_uncommitted")]
     pub isolation_level: String,
@@ -184,6 +187,39 @@ pub fn main(args: Vec<String>) -> i32 {
         eprintln!("Exactly one of whitelist/topic is required.");
         return 1;
     };
+    // The client properties: the file's, then --consumer-property's.
+    let mut client_props = crate::client::client_config::ClientProperties::new();
+    if let Some(f) = &opts.consumer_config {
+        if let Err(e) = client_props.load_file(f) {
+            eprintln!("{e}");
+            return 1;
+        }
+    }
+    for p in &opts.consumer_property {
+        if let Err(e) = client_props.add_assignment(p) {
+            eprintln!("{e}");
+            return 1;
+        }
+    }
+    let security = match client_props.channel_security() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ERROR {e}");
+            return 1;
+        }
+    };
+    // group.id from the properties, as Kafka's ConsoleConsumer; --group and
+    // a different group.id together are refused.
+    let mut opts = opts;
+    if let Some(g) = client_props.get("group.id").map(str::trim).filter(|g| !g.is_empty()) {
+        match &opts.group {
+            Some(og) if og != g => {
+                eprintln!("Group id specified in both --group ({og}) and the consumer properties (group.id={g}); they must be the same.");
+                return 1;
+            }
+            _ => opts.group = Some(g.to_string()),
+        }
+    }
     if opts.group.is_some() && opts.partition.is_some() {
         eprintln!("Options group and partition cannot be specified together.");
         return 1;
@@ -223,10 +259,10 @@ pub fn main(args: Vec<String>) -> i32 {
     };
     let mut count = 0u64;
     let result = rt.block_on(async {
-        let mut member = opts.group.as_deref().map(|g| GroupMember::new(&servers, g, &topic));
+        let mut member = opts.group.as_deref().map(|g| GroupMember::new(&servers, g, &topic, security.clone()));
         let mut positions: BTreeMap<i32, i64> = BTreeMap::new();
         let r = tokio::select! {
-            r = consume(&servers, &topic, opts.partition, start, &formatter, opts.max_messages, opts.timeout_ms, isolation, &mut count, member.as_mut(), &mut positions) => r,
+            r = consume(&servers, &security, &topic, opts.partition, start, &formatter, opts.max_messages, opts.timeout_ms, isolation, &mut count, member.as_mut(), &mut positions) => r,
             _ = tokio::signal::ctrl_c() => Ok(()),
         };
         if let Some(m) = member.as_mut() {
@@ -255,6 +291,7 @@ enum Start {
 #[allow(clippy::too_many_arguments)]
 async fn consume(
     servers: &str,
+    security: &crate::client::ChannelSecurity,
     topic: &str,
     only_partition: Option<i32>,
     start: Start,
@@ -266,7 +303,7 @@ async fn consume(
     mut member: Option<&mut GroupMember>,
     positions: &mut BTreeMap<i32, i64>,
 ) -> Result<(), String> {
-    let mut client = KafkaClient::new(servers, "console-consumer", Duration::from_secs(10));
+    let mut client = KafkaClient::new(servers, "console-consumer", Duration::from_secs(10)).with_security(security.clone());
     let mut leaders: BTreeMap<i32, i32> = BTreeMap::new();
     refresh_leaders(&mut client, topic, only_partition, &mut leaders).await?;
     match member.as_deref_mut() {
@@ -462,10 +499,10 @@ const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(3);
 const AUTO_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 
 impl GroupMember {
-    pub fn new(servers: &str, group: &str, _topic: &str) -> GroupMember {
+    pub fn new(servers: &str, group: &str, _topic: &str, security: crate::client::ChannelSecurity) -> GroupMember {
         let client_id = format!("consumer-{group}-1");
         GroupMember {
-            client: KafkaClient::new(servers, &client_id, Duration::from_secs(10)),
+            client: KafkaClient::new(servers, &client_id, Duration::from_secs(10)).with_security(security),
             group: group.to_string(),
             client_id,
             member_id: String::new(),

@@ -51,10 +51,10 @@ pub struct ProducerOptions {
     /// A mechanism to pass user-defined properties to the message reader: parse.key, key.separator, ignore.error.
     #[arg(long)]
     pub property: Vec<String>,
-    /// A mechanism to pass user-defined properties in the form key=value to the producer (acks, compression.type are honoured).
+    /// A mechanism to pass user-defined properties in the form key=value to the producer (acks, compression.type, security.protocol, ssl.*, sasl.* are honoured).
     #[arg(long)]
     pub producer_property: Vec<String>,
-    /// Producer config properties file (acks, compression.type are honoured).
+    /// Producer config properties file (acks, compression.type, security.protocol, ssl.*, sasl.* are honoured).
     #[arg(long = "producer.config")]
     pub producer_config: Option<String>,
 }
@@ -163,12 +163,24 @@ pub fn main(args: Vec<String>) -> i32 {
         eprintln!("Invalid compression codec '{codec_s}': must be one of none, gzip, snappy, lz4, zstd");
         return 1;
     };
+    // security.protocol, ssl.*, sasl.*: the file's, then --producer-property's.
+    let mut client_props = crate::client::client_config::ClientProperties::new();
+    for (k, v) in &producer_props {
+        client_props.set(k, v);
+    }
+    let security = match client_props.channel_security() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ERROR {e}");
+            return 1;
+        }
+    };
     let rt = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
     let batch = if opts.sync { 1 } else { opts.batch_size.max(1) };
-    match rt.block_on(run(servers, topic, reader, acks, codec, batch, opts.request_timeout_ms)) {
+    match rt.block_on(run(servers, topic, reader, acks, codec, batch, opts.request_timeout_ms, security)) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("ERROR {e}");
@@ -184,6 +196,7 @@ struct Pending {
     timestamp: i64,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     servers: String,
     topic: String,
@@ -192,8 +205,9 @@ async fn run(
     codec: Compression,
     batch: usize,
     timeout_ms: i32,
+    security: crate::client::ChannelSecurity,
 ) -> Result<(), String> {
-    let mut client = KafkaClient::new(&servers, "console-producer", Duration::from_secs(10));
+    let mut client = KafkaClient::new(&servers, "console-producer", Duration::from_secs(10)).with_security(security);
     // Lines come from a blocking reader thread.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(Option<Vec<u8>>, Vec<u8>), String>>(4096);
     std::thread::spawn(move || {

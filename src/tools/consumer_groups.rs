@@ -126,7 +126,13 @@ pub fn main(args: Vec<String>) -> i32 {
         Err(code) => return code,
     };
     let timeout = Duration::from_millis(opts.timeout.max(1000));
-    let mut client = KafkaClient::new(&servers, "adminclient-1", timeout);
+    let mut client = match KafkaClient::with_config_file(&servers, "adminclient-1", timeout, opts.command_config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
     let r = rt.block_on(async {
         let mut cmd = Command { client: &mut client, opts: &opts, timeout };
         if opts.list {

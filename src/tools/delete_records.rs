@@ -89,12 +89,13 @@ pub fn main(args: Vec<String>) -> i32 {
         eprintln!("Run `kafka-delete-records.sh --help` for the list of options.");
         return 1;
     };
-    if let Some(cc) = &opts.command_config {
-        if let Err(e) = std::fs::metadata(cc) {
-            eprintln!("Error: cannot read {cc}: {e}");
+    let security = match crate::client::client_config::channel_security_from_file(opts.command_config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error: {e}");
             return 1;
         }
-    }
+    };
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
@@ -116,7 +117,7 @@ pub fn main(args: Vec<String>) -> i32 {
     println!("Executing records delete operation");
     let timeout = std::time::Duration::from_secs(30);
     let results = rt.block_on(async {
-        let mut client = crate::client::KafkaClient::new(&bootstrap, "adminclient-1", timeout);
+        let mut client = crate::client::KafkaClient::new(&bootstrap, "adminclient-1", timeout).with_security(security);
         client.delete_records(&offsets, 30_000).await
     });
     match results {

@@ -162,7 +162,7 @@ pub fn main(args: Vec<String>) -> i32 {
         Err(code) => return code,
     };
     let bootstrap = opts.bootstrap_server.clone().unwrap_or_default();
-    let results = match rt.block_on(elect_leaders(&bootstrap, election, partitions)) {
+    let results = match rt.block_on(elect_leaders(&bootstrap, election, partitions, opts.admin_config.as_deref())) {
         Ok(r) => r,
         Err(msg) => {
             println!("Error while making request");
@@ -186,8 +186,10 @@ async fn elect_leaders(
     bootstrap: &str,
     election: ElectionType,
     partitions: Option<Vec<TopicPartition>>,
+    admin_config: Option<&str>,
 ) -> Result<BTreeMap<TopicPartition, (ErrorCode, Option<String>)>, String> {
-    let mut client = crate::client::KafkaClient::new(bootstrap, "leader-election", std::time::Duration::from_secs(15));
+    let mut client =
+        crate::client::KafkaClient::with_config_file(bootstrap, "leader-election", std::time::Duration::from_secs(15), admin_config)?;
     client.elect_leaders(election.wire(), partitions.as_deref(), 15_000).await
 }
 

@@ -18,7 +18,7 @@ pub struct LogDirsCommandOptions {
     /// REQUIRED: the server(s) to use for bootstrapping
     #[arg(long, value_name = "The server(s) to use for bootstrapping")]
     pub bootstrap_server: Option<String>,
-    /// Property file containing configs to be passed to Admin Client (accepted, not used).
+    /// Property file containing configs to be passed to Admin Client.
     #[arg(long, value_name = "Admin client property file")]
     pub command_config: Option<String>,
     /// Describe the specified log directories on the specified brokers.
@@ -39,6 +39,8 @@ pub struct LogDirsArgs {
     pub topics: BTreeSet<String>,
     /// `None`: every broker in the cluster.
     pub brokers: Option<Vec<i32>>,
+    /// `--command-config`: the admin client's properties (security).
+    pub command_config: Option<String>,
 }
 
 /// Kafka's `checkRequiredArgs` and list parsing (empty entries are dropped).
@@ -59,7 +61,7 @@ pub fn validate(opts: LogDirsCommandOptions) -> Result<LogDirsArgs, String> {
                 .collect::<Result<Vec<i32>, String>>()?,
         ),
     };
-    Ok(LogDirsArgs { bootstrap_server, topics, brokers })
+    Ok(LogDirsArgs { bootstrap_server, topics, brokers, command_config: opts.command_config })
 }
 
 /// The Java exception class Kafka's admin client turns an error code into
@@ -159,7 +161,18 @@ pub fn main(args: Vec<String>) -> i32 {
 }
 
 async fn run(args: LogDirsArgs) -> i32 {
-    let mut admin = crate::client::KafkaClient::new(&args.bootstrap_server, "log-dirs-tool", Duration::from_secs(30));
+    let mut admin = match crate::client::KafkaClient::with_config_file(
+        &args.bootstrap_server,
+        "log-dirs-tool",
+        Duration::from_secs(30),
+        args.command_config.as_deref(),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
     let cluster = match admin.metadata(Some(&[]), false).await {
         Ok(m) => m,
         Err(e) => {
@@ -211,7 +224,7 @@ mod tests {
     #[test]
     fn arguments() {
         let a = opts(&["--bootstrap-server", "h:1", "--describe"]).unwrap();
-        assert_eq!(a, LogDirsArgs { bootstrap_server: "h:1".into(), topics: BTreeSet::new(), brokers: None });
+        assert_eq!(a, LogDirsArgs { bootstrap_server: "h:1".into(), topics: BTreeSet::new(), brokers: None, command_config: None });
         let a = opts(&["--bootstrap-server", "h:1", "--describe", "--broker-list", "0,1,", "--topic-list", "a,,b"]).unwrap();
         assert_eq!(a.brokers, Some(vec![0, 1]));
         assert_eq!(a.topics, ["a".to_string(), "b".to_string()].into_iter().collect());

@@ -102,7 +102,7 @@ pub fn main(args: Vec<String>) -> i32 {
             println!("Use --bootstrap-server instead to specify a broker to connect to.");
             rt.block_on(run_zk(zk, partitions))
         }
-        (None, Some(bs)) => rt.block_on(run_bootstrap(bs, partitions)),
+        (None, Some(bs)) => rt.block_on(run_bootstrap(bs, partitions, opts.admin_config.as_deref())),
         (None, None) => Err("no connection".into()),
     };
     match result {
@@ -171,8 +171,8 @@ async fn write_election(zk: &KafkaZkClient, requested: Option<Vec<TopicPartition
     Ok(())
 }
 
-async fn run_bootstrap(bootstrap: &str, partitions: Option<Vec<TopicPartition>>) -> Result<(), String> {
-    let results = match elect_preferred(bootstrap, partitions).await {
+async fn run_bootstrap(bootstrap: &str, partitions: Option<Vec<TopicPartition>>, admin_config: Option<&str>) -> Result<(), String> {
+    let results = match elect_preferred(bootstrap, partitions, admin_config).await {
         Ok(r) => r,
         Err(msg) => {
             println!("Error while making request");
@@ -190,8 +190,10 @@ async fn run_bootstrap(bootstrap: &str, partitions: Option<Vec<TopicPartition>>)
 async fn elect_preferred(
     bootstrap: &str,
     partitions: Option<Vec<TopicPartition>>,
+    admin_config: Option<&str>,
 ) -> Result<BTreeMap<TopicPartition, (ErrorCode, Option<String>)>, String> {
-    let mut client = crate::client::KafkaClient::new(bootstrap, "preferred-replica-election", Duration::from_secs(30));
+    let mut client =
+        crate::client::KafkaClient::with_config_file(bootstrap, "preferred-replica-election", Duration::from_secs(30), admin_config)?;
     client.elect_leaders(0, partitions.as_deref(), 30_000).await
 }
 

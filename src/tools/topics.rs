@@ -34,7 +34,7 @@ pub struct TopicCommandOptions {
     /// DEPRECATED, the connection string for the zookeeper connection in the form host:port[/chroot].
     #[arg(long, value_name = "String: hosts")]
     pub zookeeper: Option<String>,
-    /// Property file containing configs to be passed to Admin Client (accepted, not used).
+    /// Property file containing configs to be passed to Admin Client.
     #[arg(long, value_name = "String: command config property file")]
     pub command_config: Option<String>,
     /// The topic to create, describe or list (a regular expression except with --create).
@@ -486,7 +486,7 @@ async fn run(o: &TopicCommandOptions) -> Result<(), String> {
             };
             TopicService::Zk(KafkaZkClient::connect(config).await.map_err(|e| e.to_string())?)
         }
-        (None, Some(bs)) => TopicService::Admin(KafkaClient::new(bs, "adminclient-1", Duration::from_secs(30))),
+        (None, Some(bs)) => TopicService::Admin(KafkaClient::with_config_file(bs, "adminclient-1", Duration::from_secs(30), o.command_config.as_deref())?),
         (None, None) => return Err("no connection given".into()),
     };
     let result = if o.create {

@@ -3,6 +3,9 @@ SASL_SSL listeners with PLAIN (JAAS users) and SCRAM-SHA-256/512
 (credentials in /config/users/<user>, managed with kafka-configs in both
 modes while the brokers run), inter-broker traffic on SASL_SSL with
 SCRAM-SHA-512, and the bad input Kafka's SaslServerAuthenticator refuses.
+The same brokers also serve an SSL listener with ssl.client.auth=required:
+all four listener types in one cluster, each used by confluent-kafka,
+kafka-python and kcat.
 
 One module-scoped cluster of two brokers (real ZooKeeper, real processes);
 certificates are generated here with openssl, never committed.
@@ -34,8 +37,12 @@ WARN = ("Warning: --zookeeper is deprecated and will be removed in a future vers
         "Use --bootstrap-server instead to specify a broker to connect to.\n")
 
 
+CLIENT_DN = "CN=client-1,OU=test,O=zkafka"
+
+
 def make_certs(d):
-    """A CA and one server certificate for 127.0.0.1/localhost, PEM."""
+    """A CA, one server certificate for 127.0.0.1/localhost and one client
+    certificate (subject CLIENT_DN), PEM."""
     d.mkdir(parents=True, exist_ok=True)
 
     def ossl(*args):
@@ -49,6 +56,11 @@ def make_certs(d):
     ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
          "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
     (d / "server-chain.pem").write_text((d / "server.crt").read_text() + (d / "server.key").read_text())
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
+         "-subj", "/O=zkafka/OU=test/CN=client-1")
+    (d / "client.ext").write_text("basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
+    ossl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+         "-out", "client.pem", "-days", "2", "-extfile", "client.ext")
     return d
 
 
@@ -72,13 +84,19 @@ def sc(zookeeper, zkafka_bin, run_dir):
             "--entity-type", "users", "--entity-name", "alice")
     c.sasl_ports = {}
     c.ssl_ports = {}
+    c.mtls_ports = {}
     c.certs = certs
+    old_log = os.environ.get("RUST_LOG")
+    # The socket server logs each TLS connection's principal at debug.
+    os.environ["RUST_LOG"] = "info,zkafka::server::socket_server=debug"
     for bid in (0, 1):
-        p, ps, pss = free_port(), free_port(), free_port()
-        c.sasl_ports[bid], c.ssl_ports[bid] = ps, pss
+        p, ps, pss, pm = free_port(), free_port(), free_port(), free_port()
+        c.sasl_ports[bid], c.ssl_ports[bid], c.mtls_ports[bid] = ps, pss, pm
         props = {
             "port": p,
-            "listeners": f"PLAINTEXT://127.0.0.1:{p},SASL_PLAINTEXT://127.0.0.1:{ps},SASL_SSL://127.0.0.1:{pss}",
+            "listeners": (f"PLAINTEXT://127.0.0.1:{p},SASL_PLAINTEXT://127.0.0.1:{ps},SASL_SSL://127.0.0.1:{pss},"
+                          f"SSL://127.0.0.1:{pm}"),
+            "listener.name.ssl.ssl.client.auth": "required",
             "inter.broker.listener.name": "SASL_SSL",
             "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
             "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
@@ -95,10 +113,15 @@ def sc(zookeeper, zkafka_bin, run_dir):
             "replica.lag.time.max.ms": "6000",
         }
         c.add_broker(bid, start=True, wait=False, **props)
+    if old_log is None:
+        os.environ.pop("RUST_LOG", None)
+    else:
+        os.environ["RUST_LOG"] = old_log
     for b in c.brokers:
         b.wait_ready(60)
     c.sasl_bootstrap = ",".join(f"127.0.0.1:{c.sasl_ports[b]}" for b in (0, 1))
     c.ssl_bootstrap = ",".join(f"127.0.0.1:{c.ssl_ports[b]}" for b in (0, 1))
+    c.mtls_bootstrap = ",".join(f"127.0.0.1:{c.mtls_ports[b]}" for b in (0, 1))
     yield c
     c.stop_all()
 
@@ -212,6 +235,52 @@ def test_clients_on_each_mechanism(sc, listener):
              "-X", "sasl.username=alice", "-X", "sasl.password=alice-secret"]
     if listener == "SASL_SSL":
         kargs += ["-X", f"ssl.ca.location={sc.certs / 'ca.pem'}"]
+    out = kcat(*kargs, "-C", "-t", topic, "-e", "-q").stdout.split()
+    assert sorted(out) == sorted(expected)
+
+
+def test_clients_on_the_mutual_tls_listener(sc):
+    """The SSL listener (ssl.client.auth=required) of the same brokers:
+    confluent-kafka, kafka-python and kcat produce and consume with a client
+    certificate; the connection's principal is the certificate's DN; a
+    client without a certificate is refused."""
+    topic = f"mtls-{uuid.uuid4().hex[:6]}"
+    create_topic(sc, topic)
+    ca, cert, key = (str(sc.certs / n) for n in ("ca.pem", "client.pem", "client.key"))
+    conf = {"bootstrap.servers": sc.mtls_bootstrap, "security.protocol": "SSL", "ssl.ca.location": ca,
+            "ssl.certificate.location": cert, "ssl.key.location": key, "socket.timeout.ms": 10000}
+    expected = [f"mtls-ck-{i}" for i in range(5)]
+    ck_produce(conf, topic, expected)
+    kargs = ["-b", sc.mtls_bootstrap, "-X", "security.protocol=SSL", "-X", f"ssl.ca.location={ca}",
+             "-X", f"ssl.certificate.location={cert}", "-X", f"ssl.key.location={key}"]
+    kcat(*kargs, "-P", "-t", topic, "-p", "1", input="mtls-kcat\n")
+    expected.append("mtls-kcat")
+    from kafka import KafkaConsumer, KafkaProducer
+    kw = dict(bootstrap_servers=sc.mtls_bootstrap.split(","), security_protocol="SSL", ssl_cafile=ca,
+              ssl_certfile=cert, ssl_keyfile=key, ssl_check_hostname=True)
+    p = KafkaProducer(acks="all", **kw)
+    p.send(topic, b"mtls-kafka-python").get(timeout=30)
+    p.close()
+    expected.append("mtls-kafka-python")
+    kc = KafkaConsumer(topic, group_id=f"kp-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest",
+                       consumer_timeout_ms=15000, **kw)
+    got = set()
+    for m in kc:
+        got.add(m.value.decode())
+        if got >= set(expected):
+            break
+    kc.close()
+    assert got == set(expected)
+    assert sorted(ck_consume(conf, topic, len(expected), f"g-{uuid.uuid4().hex[:6]}")) == sorted(expected)
+    out = kcat(*kargs, "-C", "-t", topic, "-e", "-q").stdout.split()
+    assert sorted(out) == sorted(expected)
+    # the principal of these connections is the certificate's subject DN
+    wait_until(lambda: any(f"on listener SSL as User:{CLIENT_DN}" in b.log_text() for b in sc.brokers), 20,
+               what="the mutual-TLS principal in a broker's log")
+    # without a client certificate the handshake is refused and nothing lands
+    r = kcat("-b", sc.mtls_bootstrap, "-X", "security.protocol=SSL", "-X", f"ssl.ca.location={ca}",
+             "-X", "message.timeout.ms=5000", "-P", "-t", topic, input="no-cert\n", check=False, timeout=40)
+    assert r.returncode != 0
     out = kcat(*kargs, "-C", "-t", topic, "-e", "-q").stdout.split()
     assert sorted(out) == sorted(expected)
 

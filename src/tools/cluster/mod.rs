@@ -18,7 +18,7 @@ use crate::protocol::error::{self, error_name};
 use crate::protocol::messages::describe_configs::{DescribeConfigsRequest, DescribeConfigsResource, RESOURCE_BROKER, RESOURCE_TOPIC};
 use crate::protocol::messages::describe_groups::DescribeGroupsRequest;
 use crate::protocol::messages::offset_fetch::OffsetFetchRequest;
-use crate::zk::{KafkaZkClient, SecurityProtocol, ZkClientConfig};
+use crate::zk::{KafkaZkClient, ZkClientConfig};
 use clap::Parser;
 use health::{BrokerInfo, GroupInfo, LogDirInfo, PartitionInfo, ReassignmentInfo, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,6 +45,9 @@ pub struct ClusterOptions {
     /// How long to wait for each broker or ZooKeeper answer, in ms.
     #[arg(long, value_name = "ms", default_value_t = 10_000)]
     pub timeout_ms: u64,
+    /// A Kafka client properties file (security.protocol, ssl.*, sasl.*) for the connections to the brokers, as kafka-topics' --command-config.
+    #[arg(long, value_name = "command config property file")]
+    pub command_config: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +62,7 @@ pub struct ClusterArgs {
     pub watch: Option<Duration>,
     pub json: bool,
     pub timeout: Duration,
+    pub command_config: Option<String>,
 }
 
 pub fn validate(o: ClusterOptions) -> Result<ClusterArgs, String> {
@@ -76,7 +80,7 @@ pub fn validate(o: ClusterOptions) -> Result<ClusterArgs, String> {
     if o.timeout_ms == 0 {
         return Err("--timeout-ms must be positive".into());
     }
-    Ok(ClusterArgs { mode, watch, json: o.json, timeout: Duration::from_millis(o.timeout_ms) })
+    Ok(ClusterArgs { mode, watch, json: o.json, timeout: Duration::from_millis(o.timeout_ms), command_config: o.command_config })
 }
 
 pub fn main(mut args: Vec<String>) -> i32 {
@@ -97,17 +101,24 @@ pub fn main(mut args: Vec<String>) -> i32 {
             return 1;
         }
     };
+    let security = match crate::client::client_config::channel_security_from_file(args.command_config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
     let rt = match super::runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
-    rt.block_on(run(args))
+    rt.block_on(run(args, security))
 }
 
 /// Exit codes: 0 healthy, 2 problems found, 1 the cluster could not be read
 /// (or bad usage). `--watch` exits 0 on Ctrl-C.
-async fn run(args: ClusterArgs) -> i32 {
-    let mut g = Gatherer::new(&args);
+async fn run(args: ClusterArgs, security: crate::client::ChannelSecurity) -> i32 {
+    let mut g = Gatherer::new(&args, security);
     let Some(every) = args.watch else {
         return match g.snapshot().await {
             Ok(s) => {
@@ -182,11 +193,13 @@ struct Gatherer {
     /// Bootstrap mode: where ZooKeeper was looked for and why it failed, if it did.
     zk_failure: Option<String>,
     zk_connect: Option<String>,
+    /// How the brokers are reached (`--command-config`).
+    security: crate::client::ChannelSecurity,
 }
 
 impl Gatherer {
-    fn new(a: &ClusterArgs) -> Gatherer {
-        Gatherer { mode: a.mode.clone(), timeout: a.timeout, client: None, zk: None, zk_failure: None, zk_connect: None }
+    fn new(a: &ClusterArgs, security: crate::client::ChannelSecurity) -> Gatherer {
+        Gatherer { mode: a.mode.clone(), timeout: a.timeout, client: None, zk: None, zk_failure: None, zk_connect: None, security }
     }
 
     async fn snapshot(&mut self) -> Result<Snapshot, String> {
@@ -212,7 +225,8 @@ impl Gatherer {
 
     async fn read_through_brokers(&mut self, bootstrap: &str) -> Result<Snapshot, String> {
         let timeout = self.timeout;
-        let client = self.client.get_or_insert_with(|| KafkaClient::new(bootstrap, "zkafka-cluster", timeout));
+        let security = self.security.clone();
+        let client = self.client.get_or_insert_with(|| KafkaClient::new(bootstrap, "zkafka-cluster", timeout).with_security(security));
         let md = client
             .metadata(None, false)
             .await
@@ -349,6 +363,7 @@ impl Gatherer {
 
     async fn read_from_zookeeper(&mut self, connect: &str) -> Result<Snapshot, String> {
         let timeout = self.timeout;
+        let protocol = self.security.protocol;
         let zk = self.connect_zk(connect).await?;
         let zerr = |what: &str, e: crate::zk::ZkError| format!("cannot read {what} from ZooKeeper at {connect}: {e}");
         if zk.exists(crate::zk::zk_data::BROKER_IDS_PATH).await.map_err(|e| zerr("/brokers/ids", e))?.is_none() {
@@ -359,7 +374,9 @@ impl Gatherer {
         let regs = zk.get_all_brokers_and_epochs().await.map_err(|e| zerr("/brokers/ids", e))?;
         let mut addrs: BTreeMap<i32, Option<String>> = BTreeMap::new();
         for (id, (info, epoch)) in &regs {
-            let ep = info.endpoints.iter().find(|e| e.security_protocol == SecurityProtocol::Plaintext);
+            // The first listener of the protocol --command-config asks for
+            // (PLAINTEXT without one).
+            let ep = info.endpoints.iter().find(|e| e.security_protocol == protocol);
             addrs.insert(*id, ep.map(|e| e.address()));
             s.brokers.push(BrokerInfo {
                 id: *id,
@@ -424,7 +441,8 @@ impl Gatherer {
             );
         }
         // Log dir sizes and groups are not in ZooKeeper: ask the registered brokers.
-        let client = self.client.get_or_insert_with(|| KafkaClient::new("", "zkafka-cluster", timeout));
+        let security = self.security.clone();
+        let client = self.client.get_or_insert_with(|| KafkaClient::new("", "zkafka-cluster", timeout).with_security(security));
         let mut ids = Vec::new();
         for (id, addr) in &addrs {
             match addr {
@@ -433,7 +451,10 @@ impl Gatherer {
                     ids.push(*id);
                 }
                 None => {
-                    s.notes.push(format!("broker {id} has no PLAINTEXT listener: its log dirs and groups are not shown"));
+                    s.notes.push(format!(
+                        "broker {id} has no {} listener: its log dirs and groups are not shown",
+                        self.security.protocol.name()
+                    ));
                 }
             }
         }

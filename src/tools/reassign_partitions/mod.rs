@@ -447,10 +447,7 @@ async fn run(o: &ReassignOptions, action: Action) -> Res<()> {
         if o.zookeeper.is_some() {
             println!("Warning: ignoring deprecated --zookeeper option because --bootstrap-server was specified.  The --zookeeper option will be removed in a future version of Kafka.");
         }
-        if let Some(path) = &o.command_config {
-            std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-        }
-        let client = KafkaClient::new(bs, "reassign-partitions-tool", Duration::from_secs(30));
+        let client = KafkaClient::with_config_file(bs, "reassign-partitions-tool", Duration::from_secs(30), o.command_config.as_deref())?;
         let mut admin = AdminMode { client };
         match action {
             Action::Verify => admin.verify(&read_file(o.reassignment_json_file.as_deref())?, o.preserve_throttles).await,
