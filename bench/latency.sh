@@ -19,8 +19,16 @@
 #   --rounds N     latency runs per binary (2), medians reported
 #   --seconds S    counted seconds per latency run (10; plus 1 s warm-up)
 #
-# Env: BENCH_PARTITIONS (6), BENCH_LAT_LINGER_MS (0: each record is sent as
-# soon as the connection is free; librdkafka batches what queues meanwhile),
+# The producer: acks=all, linger.ms=0 and max.in.flight.requests.per.connection=5
+# (the Java producer's defaults, with which Kafka's published latency figures
+# were measured): a batch goes out as soon as fewer than 5 requests are in
+# flight to its leader, and records queue into the next batch meanwhile.
+# librdkafka's own default of 1,000,000 requests in flight with linger.ms=0
+# sends one tiny request after another to a broker that answers a
+# connection's requests one at a time (as Kafka does), and the queue of
+# requests grows without bound (seconds of latency at any broker).
+#
+# Env: BENCH_PARTITIONS (6), BENCH_LAT_LINGER_MS (0), BENCH_LAT_INFLIGHT (5),
 # BENCH_LAT_SIZE (100), BENCH_LAT_OPTS (extra -X producer.key=value / -C
 # consumer.key=value for the driver), BENCH_KEEP=1 keeps the run directory.
 set -euo pipefail
@@ -41,6 +49,7 @@ while [ $# -gt 0 ]; do
 done
 PARTITIONS="${BENCH_PARTITIONS:-6}"
 LINGER="${BENCH_LAT_LINGER_MS:-0}"
+INFLIGHT="${BENCH_LAT_INFLIGHT:-5}"
 SIZE="${BENCH_LAT_SIZE:-100}"
 DRIVER="$BUILD/bin/latency"
 
@@ -93,7 +102,7 @@ measure() {
   c0="$(cpu_sum)"
   # shellcheck disable=SC2086
   timeout $((SECONDS_RUN + 120)) "$DRIVER" -b "$BS" -t t100 -n "$PARTITIONS" -r "$RATE" -d "$SECONDS_RUN" -s "$SIZE" \
-    -X acks=all -X "linger.ms=$LINGER" ${BENCH_LAT_OPTS:-} >"$out" 2>&1 \
+    -X acks=all -X "linger.ms=$LINGER" -X "max.in.flight.requests.per.connection=$INFLIGHT" ${BENCH_LAT_OPTS:-} >"$out" 2>&1 \
     || { log "[$label] latency run failed"; tail -n 5 "$out" >&2; exit 1; }
   c1="$(cpu_sum)"
   finish "$label" "$tag"
@@ -136,7 +145,7 @@ main() {
   echo
   echo "zkafka latency benchmark ($(date -u +%Y-%m-%dT%H:%MZ)): $(nproc) cores shared by the brokers, ZooKeeper and the driver"
   for l in "${labels[@]}"; do echo "  $l = ${BIN_OF[$l]} ($(describe_bin "${BIN_OF[$l]}"))"; done
-  echo "  3 brokers, topic of $PARTITIONS partitions RF=3 min.insync.replicas=2; producer acks=all linger.ms=$LINGER, $SIZE B records"
+  echo "  3 brokers, topic of $PARTITIONS partitions RF=3 min.insync.replicas=2; producer acks=all linger.ms=$LINGER max.in.flight=$INFLIGHT ${BENCH_LAT_OPTS:-}, $SIZE B records"
   echo "  $RATE rec/s ($rate_note) for $SECONDS_RUN s after 1 s warm-up; $ROUNDS round(s) per binary, interleaved, medians"
   echo "  e2e = send -> consumed (librdkafka consumer, defaults); ack = send -> acks=all delivery report"
   echo
