@@ -63,7 +63,7 @@ describe_bin() {
   else echo "not in a git tree"; fi
 }
 
-RUN=""; ZK_PID=""; BROKER_PIDS=(); BS=""
+RUN=""; ZK_PID=""; BROKER_PIDS=(); BS=""; METRICS_PORTS=()
 stop_pid() {  # stop_pid PID SECONDS
   kill -0 "$1" 2>/dev/null || return 0
   kill -TERM "$1"; for _ in $(seq 1 $(( $2 * 5 ))); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done
@@ -105,17 +105,22 @@ start_zk() {
 
 # start_brokers BIN DIR N CHROOT: brokers 0..N-1 of BIN under the ZooKeeper
 # chroot /CHROOT with their data in DIR; waits until each sees N brokers.
-# Sets BROKER_PIDS and BS (the bootstrap list).
+# Sets BROKER_PIDS, BS (the bootstrap list) and METRICS_PORTS (each
+# broker's metrics.port).
 start_brokers() {
-  local bin="$1" dir="$2" n="$3" chroot="$4" i kp ports=()
-  BS=""
+  local bin="$1" dir="$2" n="$3" chroot="$4" i kp mp ports=()
+  BS=""; METRICS_PORTS=()
   for ((i = 0; i < n; i++)); do
     kp="$(free_port)"; ports+=("$kp"); BS="${BS:+$BS,}127.0.0.1:$kp"
+    # Each broker its own HTTP (metrics) port: the sample config's fixed
+    # 9404 would collide between brokers and with other runs.
+    mp="$(free_port)"; METRICS_PORTS+=("$mp")
     mkdir -p "$dir/broker-$i"
     sed -e "s#^broker.id=.*#broker.id=$i#" \
         -e "s#^listeners=.*#listeners=PLAINTEXT://127.0.0.1:$kp#" \
         -e "s#^log.dirs=.*#log.dirs=$dir/broker-$i#" \
         -e "s#^zookeeper.connect=.*#zookeeper.connect=127.0.0.1:$ZKP/$chroot#" \
+        -e "s#^metrics.port=.*#metrics.port=$mp#" \
         "$REPO/config/server.properties" > "$dir/server-$i.properties"
     RUST_LOG="${RUST_LOG:-warn}" "$bin" kafka-server-start "$dir/server-$i.properties" \
       >"$dir/broker-$i.log" 2>&1 </dev/null &

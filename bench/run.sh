@@ -16,6 +16,8 @@
 #                             a run of both binaries takes about two minutes
 #   --rounds N                rounds per binary (2); the median is reported
 #   --only single|rf3         only the 1-broker or only the 3-broker workload
+#                             (rf3 also runs the 1-broker acks=1 100 B produce
+#                             just before, for the ratio)
 #
 # A baseline binary from an older commit (main at f98fb75 here):
 #   git worktree add /tmp/zk-base f98fb75 && (cd /tmp/zk-base && cargo build --release)
@@ -50,7 +52,9 @@
 # Env: BENCH_RECORDS, BENCH_RECORDS_1K, BENCH_PARTITIONS (6), BENCH_LINGER_MS
 #      (5), BENCH_PRODUCER_OPTS / BENCH_CONSUMER_OPTS (extra
 #      rdkafka_performance args, e.g. "-z snappy"), BENCH_TIMEOUT (300 s per
-#      phase), BENCH_KEEP=1 keeps the run directory (broker data and logs).
+#      phase), BENCH_KEEP=1 keeps the run directory (broker data and logs),
+#      BENCH_RF3_METRICS=1 prints each broker's request metrics after the rf3
+#      phase (bench/rf3_metrics.py).
 set -euo pipefail
 BENCH="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 . "$BENCH/lib.sh"
@@ -136,13 +140,50 @@ run_single() {
   [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
 
+# run_p100 LABEL BIN: one broker, only the 100 B acks=1 produce (the
+# denominator of the rf3 ratio when only rf3 runs).
+run_p100() {
+  local label="$1" bin="$2" dir
+  dir="$RUN/$label-p100-r$ROUND"
+  start_brokers "$bin" "$dir" 1 "$label-p100-r$ROUND"
+  create_topic "$bin" t100 1 ""
+  phase "$label" p100 1 "$RECORDS" 100 1 t100 "$BS"
+  stop_brokers
+  [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
+}
+
+# rf3_metrics LABEL T0 TICKS0...: with BENCH_RF3_METRICS=1, each broker's
+# request metrics after the rf3 phase (bench/rf3_metrics.py: produce sizes and
+# waits for the followers, follower fetches per second and their long-poll
+# waits, CPU per broker), kept in the run directory and printed.
+rf3_metrics() {
+  local label="$1" t0="$2" wall cpus="" i f files=()
+  shift 2
+  wall="$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')"
+  for ((i = 0; i < 3; i++)); do
+    cpus+="${cpus:+,}$(awk -v t=$(( $(proc_cpu_ticks "${BROKER_PIDS[$i]}") - $1 )) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t/hz}')"
+    shift
+    f="$RUN/$label-rf3-r$ROUND-broker-$i.prom"
+    curl -s --max-time 10 "http://127.0.0.1:${METRICS_PORTS[$i]}/metrics" >"$f" || true
+    files+=("$f")
+  done
+  python3 "$BENCH/rf3_metrics.py" "$wall" "$cpus" "${files[@]}" >"$RUN/$label-rf3-r$ROUND-metrics.txt" 2>&1 || true
+  log "[$label] rf3 round $ROUND, per broker (${wall}s):"
+  cat "$RUN/$label-rf3-r$ROUND-metrics.txt" >&2
+}
+
 # run_rf3 LABEL BIN: three brokers, RF=3, min.insync.replicas=2, acks=all.
 run_rf3() {
   local label="$1" bin="$2" dir
   dir="$RUN/$label-rf3-r$ROUND"
   start_brokers "$bin" "$dir" 3 "$label-rf3-r$ROUND"
   create_topic "$bin" t100 3 2
+  local t0 c0=() i
+  if [ "${BENCH_RF3_METRICS:-0}" = 1 ]; then
+    t0="$(date +%s.%N)"; for ((i = 0; i < 3; i++)); do c0+=("$(proc_cpu_ticks "${BROKER_PIDS[$i]}")"); done
+  fi
   phase "$label" rf3 3 "$RECORDS" 100 -1 t100 "$BS"
+  if [ "${BENCH_RF3_METRICS:-0}" = 1 ]; then rf3_metrics "$label" "$t0" "${c0[@]}"; fi
   stop_brokers
   [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
@@ -221,11 +262,12 @@ bench() {
     fi
     if [ "$ONLY" != single ]; then
       for l in "${order[@]}"; do
+        # --only rf3: the 1-broker acks=1 produce of the same binary in the
+        # same round, right before, for the ratio.
+        [ "$ONLY" = rf3 ] && run_p100 "$l" "${BIN_OF[$l]}"
         run_rf3 "$l" "${BIN_OF[$l]}"
-        if [ "$ONLY" != rf3 ]; then
-          local p r; p="$(awk '{print $NF}' <<<"${R["$l|p100.rate"]}")"; r="$(awk '{print $NF}' <<<"${R["$l|rf3.rate"]}")"
-          add "$l" ratio "$(awk -v p="$p" -v r="$r" 'BEGIN {printf "%.0f", 100 * r / p}')"
-        fi
+        local p r; p="$(awk '{print $NF}' <<<"${R["$l|p100.rate"]}")"; r="$(awk '{print $NF}' <<<"${R["$l|rf3.rate"]}")"
+        add "$l" ratio "$(awk -v p="$p" -v r="$r" 'BEGIN {printf "%.0f", 100 * r / p}')"
       done
     fi
   done

@@ -14,7 +14,7 @@
 //! until the next LeaderAndIsr; an offset out of range resets the fetch
 //! position as Kafka does; connection errors back off `replica.fetch.backoff.ms`.
 
-use crate::client::BrokerConnection;
+use crate::client::{BrokerStream, ChannelSecurity, ClientError, MAX_RESPONSE_BYTES};
 use crate::common::TopicPartition;
 use crate::config::KafkaConfig;
 use crate::protocol::error::{self, ErrorCode};
@@ -27,11 +27,14 @@ use crate::protocol::messages::offset_for_leader_epoch::{
 };
 use crate::server::partition::Partition;
 use crate::server::replication_quota_manager::ReplicationQuotas;
+use crate::protocol::{encode_request_frame, Message, Reader, ResponseHeader};
 use crate::zk::KafkaZkClient;
+use bytes::{Buf, BytesMut};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{watch, Notify};
 
 pub const FETCH_VERSION: i16 = 12;
@@ -88,6 +91,70 @@ impl FetcherConfig {
     }
 }
 
+/// A fetcher's connection to its leader: `BrokerConnection`'s framing (one
+/// request at a time, correlation ids checked), reading every response into
+/// one receive buffer kept for the connection's life. A fetch response's
+/// records are slices of that buffer; once they are appended and dropped,
+/// the next response reuses the same memory (`BytesMut::reserve` reclaims a
+/// buffer nothing else refers to), where a fresh zero-filled buffer per
+/// response cost a page fault per 4 KiB on the follower's critical path.
+struct LeaderConnection {
+    stream: Box<dyn BrokerStream>,
+    next_correlation_id: i32,
+    client_id: String,
+    buf: BytesMut,
+}
+
+impl LeaderConnection {
+    const INITIAL_BUFFER: usize = 64 * 1024;
+
+    async fn connect(addr: &str, client_id: &str, timeout: Duration, security: &ChannelSecurity) -> Result<Self, ClientError> {
+        let stream = tokio::time::timeout(timeout, security.open(addr)).await.map_err(|_| ClientError::Timeout)??;
+        Ok(LeaderConnection {
+            stream,
+            next_correlation_id: 0,
+            client_id: client_id.to_string(),
+            buf: BytesMut::with_capacity(Self::INITIAL_BUFFER),
+        })
+    }
+
+    /// Reads until the buffer holds at least `n` bytes.
+    async fn fill(&mut self, n: usize) -> Result<(), ClientError> {
+        if self.buf.len() < n {
+            self.buf.reserve(n - self.buf.len());
+        }
+        while self.buf.len() < n {
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return Err(ClientError::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "leader closed the connection")));
+            }
+        }
+        Ok(())
+    }
+
+    async fn send<Req: Message, Resp: Message>(&mut self, version: i16, req: &Req) -> Result<Resp, ClientError> {
+        let correlation_id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
+        let frame = encode_request_frame(correlation_id, version, Some(&self.client_id), req)?;
+        self.stream.write_all(&frame).await?;
+        self.fill(4).await?;
+        let size = self.buf.get_i32();
+        if size < 0 || size as usize > MAX_RESPONSE_BYTES {
+            return Err(ClientError::BadFrameSize(size));
+        }
+        self.fill(size as usize).await?;
+        let mut r = Reader::new(self.buf.split_to(size as usize).freeze());
+        let header = ResponseHeader::decode(&mut r, Resp::API_KEY.response_header_version(version))?;
+        if header.correlation_id != correlation_id {
+            return Err(ClientError::CorrelationMismatch { expected: correlation_id, got: header.correlation_id });
+        }
+        Ok(Resp::decode(&mut r, version)?)
+    }
+
+    async fn send_timeout<Req: Message, Resp: Message>(&mut self, version: i16, req: &Req, timeout: Duration) -> Result<Resp, ClientError> {
+        tokio::time::timeout(timeout, self.send(version, req)).await.map_err(|_| ClientError::Timeout)?
+    }
+}
+
 /// Kafka's `AbstractFetcherManager.getFetcherId`.
 pub fn fetcher_id(tp: &TopicPartition, num_fetchers: usize) -> usize {
     let h = crate::common::java_string_hash(&tp.topic).wrapping_mul(31).wrapping_add(tp.partition);
@@ -113,6 +180,36 @@ struct FetchState {
     /// The leader's high watermark minus our log end after the last fetch
     /// (Kafka's `PartitionFetchState.lag`); in sync when known and <= 0.
     lag: Option<i64>,
+    /// Errors in a row saying the leader has not taken its role yet (see
+    /// `partition_error_backoff`); 0 after an answer without error.
+    not_ready_errors: u32,
+}
+
+/// The first retry after the leader answered that it does not lead the
+/// partition yet; doubled on each further such error up to
+/// `replica.fetch.backoff.ms`.
+pub const NOT_READY_FIRST_BACKOFF_MS: u64 = 10;
+
+/// How long a partition waits after a fetch or OffsetForLeaderEpoch error.
+/// Kafka's fetcher delays the partition `replica.fetch.backoff.ms` (1 s by
+/// default) on any error. Most of them after a LeaderAndIsr only mean the
+/// leader has not applied the same LeaderAndIsr yet (UNKNOWN_TOPIC_OR_PARTITION
+/// for a partition it does not host yet, UNKNOWN_LEADER_EPOCH,
+/// NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE): a whole second of backoff
+/// then stalls every acks=all produce to the partition (a new topic's first
+/// second, a failover). Those retry after 10 ms, doubling with each such
+/// error in a row (`errors_in_row` counts the previous ones), up to the
+/// configured backoff; any other error waits the full backoff.
+pub fn partition_error_backoff(code: ErrorCode, errors_in_row: u32, backoff_ms: u64) -> Duration {
+    let not_ready = matches!(
+        code,
+        error::UNKNOWN_TOPIC_OR_PARTITION | error::UNKNOWN_LEADER_EPOCH | error::NOT_LEADER_OR_FOLLOWER | error::LEADER_NOT_AVAILABLE
+    );
+    if !not_ready {
+        return Duration::from_millis(backoff_ms);
+    }
+    let ms = NOT_READY_FIRST_BACKOFF_MS.checked_shl(errors_in_row.min(20)).unwrap_or(u64::MAX);
+    Duration::from_millis(ms.min(backoff_ms))
 }
 
 /// The result of comparing the leader's end offset for an epoch with ours
@@ -269,6 +366,7 @@ impl ReplicaFetcherManager {
             delayed_until: None,
             generation: self.generation.fetch_add(1, Ordering::SeqCst),
             lag: None,
+            not_ready_errors: 0,
         };
         // A partition lives in at most one fetcher.
         for (k, h) in fetchers.iter() {
@@ -412,7 +510,7 @@ impl Fetcher {
 
     async fn run(mut self) {
         let backoff = Duration::from_millis(self.config.fetch_backoff_ms.max(10));
-        let mut conn: Option<BrokerConnection> = None;
+        let mut conn: Option<LeaderConnection> = None;
         while !self.stopped() {
             let now = Instant::now();
             let (truncating, fetching, next_wake) = self.snapshot(now);
@@ -429,7 +527,7 @@ impl Fetcher {
                 };
                 let client_id = format!("broker-{}-fetcher-{}", self.config.broker_id, self.shared.id);
                 let timeout = Duration::from_millis(self.config.socket_timeout_ms);
-                match BrokerConnection::connect_secured(&addr, &client_id, timeout, &self.config.channel).await {
+                match LeaderConnection::connect(&addr, &client_id, timeout, &self.config.channel).await {
                     Ok(c) => conn = Some(c),
                     Err(e) => {
                         log::warn!("{} cannot connect to leader at {addr}: {e}; backing off", self.name());
@@ -442,7 +540,7 @@ impl Fetcher {
             let outcome = if !truncating.is_empty() {
                 self.truncate_round(c, truncating).await
             } else {
-                self.fetch_round(c, fetching).await
+                self.fetch_round(c, fetching, next_wake).await
             };
             if let Outcome::ConnectionFailed(e) = outcome {
                 if !self.stopped() {
@@ -488,20 +586,21 @@ impl Fetcher {
 
     /// Handles an error code shared by both request kinds. Returns true if handled.
     fn on_partition_error(&self, m: &mut HashMap<TopicPartition, FetchState>, tp: &TopicPartition, code: ErrorCode, what: &str) {
-        let backoff = Duration::from_millis(self.config.fetch_backoff_ms);
         if code == error::FENCED_LEADER_EPOCH {
             log::info!("{} {what} of {tp} fenced by the leader's newer epoch; waiting for LeaderAndIsr", self.name());
             m.remove(tp);
             return;
         }
-        log::debug!("{} {what} of {tp} failed with {}; backing off", self.name(), error::error_name(code));
         if let Some(s) = m.get_mut(tp) {
+            let backoff = partition_error_backoff(code, s.not_ready_errors, self.config.fetch_backoff_ms);
+            log::debug!("{} {what} of {tp} failed with {}; backing off {} ms", self.name(), error::error_name(code), backoff.as_millis());
+            s.not_ready_errors = s.not_ready_errors.saturating_add(1);
             s.delayed_until = Some(Instant::now() + backoff);
         }
     }
 
     /// One OffsetForLeaderEpoch round for the truncating partitions.
-    async fn truncate_round(&mut self, conn: &mut BrokerConnection, parts: Vec<(TopicPartition, FetchState)>) -> Outcome {
+    async fn truncate_round(&mut self, conn: &mut LeaderConnection, parts: Vec<(TopicPartition, FetchState)>) -> Outcome {
         // Partitions without any epoch truncate to their high watermark.
         let mut ask: Vec<(TopicPartition, FetchState, i32)> = Vec::new();
         {
@@ -574,6 +673,7 @@ impl Fetcher {
                 continue;
             }
             let Some(cur) = m.get_mut(&tp) else { continue };
+            cur.not_ready_errors = 0;
             let log = cur.partition.clone();
             let d = truncation_decision(leader_epoch, end_offset, log.log_end_offset(), log.high_watermark(), |e| {
                 log.end_offset_for_epoch(e)
@@ -601,8 +701,15 @@ impl Fetcher {
         Outcome::Continue
     }
 
-    /// One Fetch round for the partitions past truncation.
-    async fn fetch_round(&mut self, conn: &mut BrokerConnection, parts: Vec<(TopicPartition, FetchState)>) -> Outcome {
+    /// One Fetch round for the partitions past truncation. `next_wake`: when
+    /// the next delayed partition is due; the long poll ends by then, so a
+    /// short retry is not held up by `replica.fetch.wait.max.ms`.
+    async fn fetch_round(
+        &mut self,
+        conn: &mut LeaderConnection,
+        parts: Vec<(TopicPartition, FetchState)>,
+        next_wake: Option<Instant>,
+    ) -> Outcome {
         let mut by_topic: BTreeMap<String, Vec<FetchRequestPartition>> = BTreeMap::new();
         let mut sent: HashMap<TopicPartition, Sent> = HashMap::new();
         let quota = &self.quotas.follower;
@@ -629,9 +736,16 @@ impl Fetcher {
             self.pause(Duration::from_millis(self.config.fetch_backoff_ms.clamp(10, 1000))).await;
             return Outcome::Continue;
         }
+        let max_wait_ms = match next_wake {
+            Some(t) => {
+                let until = t.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32;
+                self.config.fetch_wait_max_ms.min(until)
+            }
+            None => self.config.fetch_wait_max_ms,
+        };
         let req = FetchRequest {
             replica_id: self.config.broker_id,
-            max_wait_ms: self.config.fetch_wait_max_ms,
+            max_wait_ms,
             min_bytes: self.config.fetch_min_bytes,
             max_bytes: self.config.fetch_response_max_bytes,
             isolation_level: 0,
@@ -684,6 +798,7 @@ impl Fetcher {
                         continue;
                     }
                     let Some(cur) = m.get_mut(&tp) else { continue };
+                    cur.not_ready_errors = 0;
                     if let Some(div) = p.diverging_epoch.as_ref().filter(|d| d.epoch >= 0 || d.end_offset >= 0) {
                         // Fetch v12 divergence: truncate first, HW later (KAFKA-14704).
                         log::info!("{} {tp}: leader reports diverging epoch {} ending at {}", self.name(), div.epoch, div.end_offset);
@@ -750,7 +865,7 @@ impl Fetcher {
         Outcome::Continue
     }
 
-    async fn list_offset(&self, conn: &mut BrokerConnection, tp: &TopicPartition, epoch: i32, ts: i64) -> Result<(ErrorCode, i64), String> {
+    async fn list_offset(&self, conn: &mut LeaderConnection, tp: &TopicPartition, epoch: i32, ts: i64) -> Result<(ErrorCode, i64), String> {
         let req = ListOffsetsRequest {
             replica_id: self.config.broker_id,
             isolation_level: 0,
@@ -782,7 +897,7 @@ impl Fetcher {
     /// Kafka's `fetchOffsetAndTruncate`: if the leader's log ends before ours
     /// truncate to its end; otherwise start at max(leader log start, our end),
     /// emptying our log if the leader's starts beyond it.
-    async fn handle_out_of_range(&self, conn: &mut BrokerConnection, s: &Sent) -> Result<(), String> {
+    async fn handle_out_of_range(&self, conn: &mut LeaderConnection, s: &Sent) -> Result<(), String> {
         let epoch = match self.shared.lock().get(&s.tp) {
             Some(cur) if cur.generation == s.generation => cur.leader_epoch,
             _ => return Ok(()),
@@ -835,6 +950,23 @@ mod tests {
         let tp = TopicPartition::new("topic", 3);
         assert_eq!(fetcher_id(&tp, 1), 0);
         assert_eq!(fetcher_id(&tp, 4), ((110546223i32.wrapping_mul(31).wrapping_add(3)).abs() as usize) % 4);
+    }
+
+    #[test]
+    fn leader_not_ready_errors_retry_soon_then_back_off() {
+        let b = |code, n| partition_error_backoff(code, n, 1000).as_millis();
+        for code in [error::UNKNOWN_TOPIC_OR_PARTITION, error::UNKNOWN_LEADER_EPOCH, error::NOT_LEADER_OR_FOLLOWER, error::LEADER_NOT_AVAILABLE] {
+            assert_eq!(b(code, 0), 10);
+            assert_eq!(b(code, 1), 20);
+            assert_eq!(b(code, 3), 80);
+            assert_eq!(b(code, 7), 1000, "capped at replica.fetch.backoff.ms");
+            assert_eq!(b(code, 200), 1000);
+        }
+        // Anything else: the full backoff, as Kafka's fetcher does.
+        assert_eq!(b(error::KAFKA_STORAGE_ERROR, 0), 1000);
+        assert_eq!(b(error::UNKNOWN_SERVER_ERROR, 0), 1000);
+        // A configured backoff below the first retry wins.
+        assert_eq!(partition_error_backoff(error::UNKNOWN_LEADER_EPOCH, 0, 5).as_millis(), 5);
     }
 
     #[test]
