@@ -20,6 +20,8 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import NoNodeError
 
 POLL = 0.1
+# the template's fixed metrics.port would collide between the brokers (and other runs)
+DROP = {"metrics.port"}
 
 
 def log(msg):
@@ -51,6 +53,8 @@ class Broker:
         with open(a.template) as f:
             for line in f:
                 k = line.split("=", 1)[0].strip()
+                if k in DROP:
+                    continue
                 out.append(f"{k}={subst[k]}\n" if k in subst else line)
         out.append(f"zookeeper.session.timeout.ms={a.session_ms}\n")
         with open(self.props, "w") as f:
