@@ -453,13 +453,6 @@ impl ControllerProcess {
         Ok(children)
     }
 
-    async fn watch_topic(&self, topic: &str) -> Result<()> {
-        let (_, w) = self.zk.exists_and_watch(&topic_path(topic)).await?;
-        let t = topic.to_string();
-        self.spawn_watch(w, move |ty| (ty == EventType::NodeDataChanged).then(|| ControllerEvent::PartitionModifications(t)));
-        Ok(())
-    }
-
     async fn watch_broker(&self, id: i32) -> Result<()> {
         let (_, w) = self.zk.exists_and_watch(&broker_id_path(id)).await?;
         self.spawn_watch(w, move |ty| (ty == EventType::NodeDataChanged).then_some(ControllerEvent::BrokerModifications(id)));
