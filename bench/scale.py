@@ -149,6 +149,41 @@ def wait_metadata(brokers, topic, n, pred, t0, timeout, what):
         time.sleep(POLL)
 
 
+def produce_ok(port_list, topic, partition):
+    """One acks=all record to topic/partition through kcat; True once delivered."""
+    try:
+        r = subprocess.run(["kcat", "-P", "-b", port_list, "-t", topic, "-p", str(partition),
+                            "-X", "request.required.acks=-1", "-X", "message.timeout.ms=3000"],
+                           input=b"scale-probe\n", capture_output=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return False
+    return r.returncode == 0 and b"fail" not in r.stderr.lower() and b"error" not in r.stderr.lower()
+
+
+def wait_produce(brokers, topic, parts, t0, timeout, what):
+    """Seconds from t0 until a record is delivered (acks=all) to every one of parts."""
+    bl = ",".join(f"127.0.0.1:{b.port}" for b in brokers)
+    pending = list(parts)
+    deadline = time.monotonic() + timeout
+    while pending:
+        pending = [p for p in pending if not produce_ok(bl, topic, p)]
+        if pending and time.monotonic() > deadline:
+            raise SystemExit(f"scale: {what}: produce to {pending[:5]} still failing after {timeout} s")
+        if pending:
+            time.sleep(POLL)
+    return time.monotonic() - t0
+
+
+def wait_registered(zk, bid, t0, timeout, what):
+    """Seconds from t0 until /brokers/ids/<bid> exists (the broker registers after loading its logs)."""
+    deadline = time.monotonic() + timeout
+    while zk.exists(f"/brokers/ids/{bid}") is None:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"scale: {what}: broker {bid} did not register")
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
 def controller_id(zk):
     try:
         return json.loads(zk.get("/controller")[0])["brokerid"]
@@ -243,7 +278,9 @@ def main():
         # 3. clean restart -> back in every ISR
         t0 = time.monotonic()
         victim.start()
+        t_reg = wait_registered(zk, victim.id, t0, T, "clean restart")
         t_isr = wait_states(zk, topic, parts, lambda s: victim.id in s["isr"], t0, T, "clean restart")
+        fig(f"clean restart of broker {victim.id} ({n} partition logs) -> registered (logs loaded)", f"{t_reg:.2f} s")
         fig(f"clean restart of broker {victim.id} -> back in every ISR", f"{t_isr:.2f} s")
 
         # 4. kill -9 of the controller
@@ -265,11 +302,18 @@ def main():
         fig("kill -9 of the controller -> every partition it led has a new leader (ZooKeeper state)", f"{t_new:.2f} s")
         fig("kill -9 of the controller -> surviving brokers' Metadata name a live leader for every partition",
             f"{t_served:.2f} s")
+        probe = led[:: max(1, len(led) // 20)][:20]
+        t_prod = wait_produce(others, topic, probe, t0, T, "controller kill")
+        fig(f"kill -9 of the controller -> a client produces again (acks=all, kcat) to {len(probe)} partitions it led",
+            f"{t_prod:.2f} s")
 
         # 5. restart after the kill -9 -> back in every ISR
         t0 = time.monotonic()
         cb.start()
+        t_reg2 = wait_registered(zk, ctl, t0, T, "restart after kill -9")
         t_isr2 = wait_states(zk, topic, parts, lambda s: ctl in s["isr"], t0, T, "restart after kill -9")
+        fig(f"restart of broker {ctl} after kill -9 (unclean, {n} partition logs) -> registered (logs loaded, recovered)",
+            f"{t_reg2:.2f} s")
         fig(f"restart of broker {ctl} after kill -9 -> back in every ISR", f"{t_isr2:.2f} s")
         mem("at the end")
     finally:
