@@ -6,8 +6,9 @@
 //! use this for the file.
 //!
 //! The file descriptor is opened only while it is needed: reading at open
-//! drops it, and the first write, truncation or flush opens it again (and
-//! keeps it). An index that is never appended to (an idle partition, or any
+//! drops it, the first write opens it again (and keeps it); a truncation
+//! (recovery resets every index of the segments it recovers) opens it only
+//! for the call, and the next flush syncs it. An index that is never appended to (an idle partition, or any
 //! segment but the active one) holds no descriptor, so a broker with 10,000
 //! partitions holds about one per partition (the segment's log) instead of
 //! three. Kafka gets the same effect by closing the index file after mapping it.
@@ -23,6 +24,9 @@ pub struct IndexFile {
     path: PathBuf,
     /// Open only once written to (or modified at open); see the module doc.
     file: Mutex<Option<File>>,
+    /// A truncation made through a descriptor opened just for it and not
+    /// yet fsynced (the next `flush` syncs it).
+    unsynced: std::sync::atomic::AtomicBool,
     entry_size: usize,
     max_entries: usize,
 }
@@ -61,7 +65,7 @@ impl IndexFile {
             }
             Err(e) => return Err(e),
         };
-        Ok((IndexFile { path: path.to_path_buf(), file: Mutex::new(file), entry_size, max_entries }, buf))
+        Ok((IndexFile { path: path.to_path_buf(), file: Mutex::new(file), unsynced: Default::default(), entry_size, max_entries }, buf))
     }
 
     pub fn path(&self) -> &Path {
@@ -94,19 +98,38 @@ impl IndexFile {
         self.with_file(|f| f.write_all_at(entry, (index * self.entry_size) as u64))
     }
 
-    /// Cuts the file to its first `entries` entries.
+    /// Cuts the file to its first `entries` entries. Without a held
+    /// descriptor the file is opened for this call only (an unclean start-up
+    /// resets the indexes of 10,000 segments; keeping their descriptors ran
+    /// out of the fd limit).
     pub fn truncate_entries(&self, entries: usize) -> LogResult<()> {
-        self.with_file(|f| f.set_len((entries * self.entry_size) as u64))
-    }
-
-    /// Syncs what was written through this handle; a file never written
-    /// since it was read has nothing of ours to sync.
-    pub fn flush(&self) -> LogResult<()> {
+        let len = (entries * self.entry_size) as u64;
         let guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = guard.as_ref() {
-            f.sync_data()?;
+        match guard.as_ref() {
+            Some(f) => f.set_len(len)?,
+            None => {
+                let f = OpenOptions::new().read(true).write(true).create(true).open(&self.path)?;
+                f.set_len(len)?;
+                self.unsynced.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
         }
         Ok(())
+    }
+
+    /// Syncs what was written or truncated through this index; a file not
+    /// changed since it was read has nothing of ours to sync.
+    pub fn flush(&self) -> LogResult<()> {
+        let guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let unsynced = self.unsynced.swap(false, std::sync::atomic::Ordering::SeqCst);
+        let r = match guard.as_ref() {
+            Some(f) => f.sync_data(),
+            None if unsynced => OpenOptions::new().write(true).open(&self.path).and_then(|f| f.sync_data()),
+            None => Ok(()),
+        };
+        if r.is_err() && unsynced {
+            self.unsynced.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(r?)
     }
 
     /// Follows a rename of the directory holding the file.
@@ -151,6 +174,12 @@ mod tests {
         idx.truncate_entries(1).unwrap();
         assert_eq!(std::fs::metadata(&moved).unwrap().len(), 8);
         assert!(!path.exists());
+        // A truncation without a held descriptor keeps none; the flush syncs it.
+        assert!(!idx.is_open());
+        idx.flush().unwrap();
+        assert!(!idx.is_open());
+        idx.truncate_entries(0).unwrap();
+        assert_eq!(std::fs::metadata(&moved).unwrap().len(), 0);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
