@@ -20,6 +20,8 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import NoNodeError
 
 POLL = 0.1
+# the template's fixed metrics.port would collide between the brokers (and other runs)
+DROP = {"metrics.port"}
 
 
 def log(msg):
@@ -51,6 +53,8 @@ class Broker:
         with open(a.template) as f:
             for line in f:
                 k = line.split("=", 1)[0].strip()
+                if k in DROP:
+                    continue
                 out.append(f"{k}={subst[k]}\n" if k in subst else line)
         out.append(f"zookeeper.session.timeout.ms={a.session_ms}\n")
         with open(self.props, "w") as f:
@@ -145,6 +149,41 @@ def wait_metadata(brokers, topic, n, pred, t0, timeout, what):
         time.sleep(POLL)
 
 
+def produce_ok(port_list, topic, partition):
+    """One acks=all record to topic/partition through kcat; True once delivered."""
+    try:
+        r = subprocess.run(["kcat", "-P", "-b", port_list, "-t", topic, "-p", str(partition),
+                            "-X", "request.required.acks=-1", "-X", "message.timeout.ms=3000"],
+                           input=b"scale-probe\n", capture_output=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return False
+    return r.returncode == 0 and b"fail" not in r.stderr.lower() and b"error" not in r.stderr.lower()
+
+
+def wait_produce(brokers, topic, parts, t0, timeout, what):
+    """Seconds from t0 until a record is delivered (acks=all) to every one of parts."""
+    bl = ",".join(f"127.0.0.1:{b.port}" for b in brokers)
+    pending = list(parts)
+    deadline = time.monotonic() + timeout
+    while pending:
+        pending = [p for p in pending if not produce_ok(bl, topic, p)]
+        if pending and time.monotonic() > deadline:
+            raise SystemExit(f"scale: {what}: produce to {pending[:5]} still failing after {timeout} s")
+        if pending:
+            time.sleep(POLL)
+    return time.monotonic() - t0
+
+
+def wait_registered(zk, bid, t0, timeout, what):
+    """Seconds from t0 until /brokers/ids/<bid> exists (the broker registers after loading its logs)."""
+    deadline = time.monotonic() + timeout
+    while zk.exists(f"/brokers/ids/{bid}") is None:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"scale: {what}: broker {bid} did not register")
+        time.sleep(0.05)
+    return time.monotonic() - t0
+
+
 def controller_id(zk):
     try:
         return json.loads(zk.get("/controller")[0])["brokerid"]
@@ -199,13 +238,15 @@ def main():
         # 1. creation
         env = dict(os.environ, ZKAFKA_BIN=a.bin, ZKAFKA_NO_BUILD="1")
         t0 = time.monotonic()
-        subprocess.run([os.path.join(a.repo, "bin/kafka-topics.sh"), "--bootstrap-server", bs, "--create",
+        tool = subprocess.run([os.path.join(a.repo, "bin/kafka-topics.sh"), "--bootstrap-server", bs, "--create",
                         "--topic", topic, "--partitions", str(n), "--replication-factor", "3"],
-                       env=env, check=True, stdout=subprocess.DEVNULL)
+                       env=env, stdout=subprocess.DEVNULL)
         t_tool = time.monotonic() - t0
+        if tool.returncode != 0:
+            log(f"kafka-topics --create exited {tool.returncode} (its own 30 s wait for leaders?); waiting on ZooKeeper")
         t_led = wait_states(zk, topic, parts, lambda s: s["leader"] >= 0, t0, T, "create")
         t_md = wait_metadata(brokers, topic, n, lambda l: l >= 0, t0, T, "create")
-        fig("create: kafka-topics --create returned", f"{t_tool:.2f} s")
+        fig(f"create: kafka-topics --create returned (exit {tool.returncode})", f"{t_tool:.2f} s")
         fig("create -> every partition has a leader (ZooKeeper state)", f"{t_led:.2f} s")
         fig("create -> every broker's Metadata names a leader for every partition", f"{t_md:.2f} s")
 
@@ -237,7 +278,9 @@ def main():
         # 3. clean restart -> back in every ISR
         t0 = time.monotonic()
         victim.start()
+        t_reg = wait_registered(zk, victim.id, t0, T, "clean restart")
         t_isr = wait_states(zk, topic, parts, lambda s: victim.id in s["isr"], t0, T, "clean restart")
+        fig(f"clean restart of broker {victim.id} ({n} partition logs) -> registered (logs loaded)", f"{t_reg:.2f} s")
         fig(f"clean restart of broker {victim.id} -> back in every ISR", f"{t_isr:.2f} s")
 
         # 4. kill -9 of the controller
@@ -259,11 +302,18 @@ def main():
         fig("kill -9 of the controller -> every partition it led has a new leader (ZooKeeper state)", f"{t_new:.2f} s")
         fig("kill -9 of the controller -> surviving brokers' Metadata name a live leader for every partition",
             f"{t_served:.2f} s")
+        probe = led[:: max(1, len(led) // 20)][:20]
+        t_prod = wait_produce(others, topic, probe, t0, T, "controller kill")
+        fig(f"kill -9 of the controller -> a client produces again (acks=all, kcat) to {len(probe)} partitions it led",
+            f"{t_prod:.2f} s")
 
         # 5. restart after the kill -9 -> back in every ISR
         t0 = time.monotonic()
         cb.start()
+        t_reg2 = wait_registered(zk, ctl, t0, T, "restart after kill -9")
         t_isr2 = wait_states(zk, topic, parts, lambda s: ctl in s["isr"], t0, T, "restart after kill -9")
+        fig(f"restart of broker {ctl} after kill -9 (unclean, {n} partition logs) -> registered (logs loaded, recovered)",
+            f"{t_reg2:.2f} s")
         fig(f"restart of broker {ctl} after kill -9 -> back in every ISR", f"{t_isr2:.2f} s")
         mem("at the end")
     finally:

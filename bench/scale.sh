@@ -9,21 +9,32 @@
 # with pipelined reads) and from the brokers' Metadata (kcat -L).
 #
 #   bench/scale.sh [--partitions N] [--bin PATH] [--session-ms MS]
+#   bench/scale.sh --controller-only [--partitions N] [--per-topic M] [--bin PATH]
+#
+# --controller-only (bench/scale_controller.py): the controller against
+# ZooKeeper with simulated brokers holding the replicas (N default 100000, in
+# topics of M = 1000 partitions); two real brokers, the controller and its
+# successor, hold none. Times creation -> all led, the successor's failover
+# load, and reports the controllers' RSS.
 #
 # Defaults: 1000 partitions, target/release/zkafka, zookeeper.session.timeout.ms
 # 10000. BENCH_KEEP=1 keeps the run directory (logs) under bench/.build/.
 # Needs kcat, Debian's ZooKeeper and the test venv's kazoo (.run/venv).
 set -euo pipefail
 . "$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)/lib.sh"
-PARTS=1000; BIN=""; SESSION=10000
+PARTS=""; BIN=""; SESSION=10000; CTRL_ONLY=0; PER_TOPIC=1000
 while [ $# -gt 0 ]; do
   case "$1" in
     --partitions) PARTS="$2"; shift 2 ;;
     --bin) BIN="$2"; shift 2 ;;
     --session-ms) SESSION="$2"; shift 2 ;;
-    *) echo "usage: $0 [--partitions N] [--bin PATH] [--session-ms MS]" >&2; exit 2 ;;
+    --controller-only) CTRL_ONLY=1; shift ;;
+    --per-topic) PER_TOPIC="$2"; shift 2 ;;
+    *) echo "usage: $0 [--controller-only] [--partitions N] [--per-topic M] [--bin PATH] [--session-ms MS]" >&2; exit 2 ;;
   esac
 done
+[ -n "$PARTS" ] || { [ "$CTRL_ONLY" = 1 ] && PARTS=100000 || PARTS=1000; }
+[[ "$PER_TOPIC" =~ ^[1-9][0-9]*$ ]] || { echo "--per-topic: a positive integer" >&2; exit 2; }
 [[ "$PARTS" =~ ^[1-9][0-9]*$ ]] || { echo "--partitions: a positive integer" >&2; exit 2; }
 command -v kcat >/dev/null && [ -f /usr/share/java/zookeeper.jar ] || "$REPO/zk/install.sh" kcat
 PY="$REPO/.run/venv/bin/python"
@@ -41,5 +52,12 @@ RUN="$BUILD/scale-$(date +%Y%m%d-%H%M%S)-$$"; mkdir -p "$RUN/zk"
 trap cleanup EXIT
 start_zk
 log "ZooKeeper on 127.0.0.1:$ZKP, data in $RUN; $BIN ($(describe_bin "$BIN"))"
+if [ "$CTRL_ONLY" = 1 ]; then
+  "$PY" -c 'import confluent_kafka' 2>/dev/null || "$PY" -m pip install -q confluent-kafka
+  "$PY" "$BENCH/scale_controller.py" --zk "127.0.0.1:$ZKP/scale" --bin "$BIN" --run "$RUN" \
+    --template "$REPO/config/server.properties" --repo "$REPO" --partitions "$PARTS" --per-topic "$PER_TOPIC" \
+    --session-ms "$SESSION"
+  exit 0
+fi
 "$PY" "$BENCH/scale.py" --zk "127.0.0.1:$ZKP/scale" --bin "$BIN" --run "$RUN" \
   --template "$REPO/config/server.properties" --repo "$REPO" --partitions "$PARTS" --session-ms "$SESSION"

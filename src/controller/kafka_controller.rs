@@ -453,13 +453,6 @@ impl ControllerProcess {
         Ok(children)
     }
 
-    async fn watch_topic(&self, topic: &str) -> Result<()> {
-        let (_, w) = self.zk.exists_and_watch(&topic_path(topic)).await?;
-        let t = topic.to_string();
-        self.spawn_watch(w, move |ty| (ty == EventType::NodeDataChanged).then(|| ControllerEvent::PartitionModifications(t)));
-        Ok(())
-    }
-
     async fn watch_broker(&self, id: i32) -> Result<()> {
         let (_, w) = self.zk.exists_and_watch(&broker_id_path(id)).await?;
         self.spawn_watch(w, move |ty| (ty == EventType::NodeDataChanged).then_some(ControllerEvent::BrokerModifications(id)));
@@ -602,9 +595,8 @@ impl ControllerProcess {
             self.watch_broker(id).await?;
         }
         let topics = self.zk.get_all_topics().await?;
-        for t in &topics {
-            self.load_topic(t).await?;
-        }
+        let listed: Vec<String> = topics.iter().cloned().collect();
+        self.load_topics(&listed).await?;
         self.ctx.all_topics = topics;
         let partitions = self.ctx.all_partitions();
         self.ctx.partition_leadership_info = self.zk.get_partition_states(partitions.iter()).await?;
@@ -615,40 +607,33 @@ impl ControllerProcess {
 
     /// Watches a topic znode and loads its assignment (assigning a topic id if missing).
     async fn load_topic(&mut self, topic: &str) -> Result<Vec<TopicPartition>> {
-        self.watch_topic(topic).await?;
-        let (mut assignment, version) = match self.zk.get_topic_assignment_with_version(topic).await {
-            Ok(Some(a)) => a,
-            Ok(None) => return Ok(Vec::new()),
-            Err(ZkError::InvalidData { path, reason }) => {
-                error!("Ignoring topic {topic}: bad data in {path}: {reason}");
-                return Ok(Vec::new());
-            }
-            Err(e) => return Err(e),
-        };
-        if assignment.topic_id.is_none() {
-            assignment.topic_id = Some(random_uuid());
-            self.zk.set_topic_assignment_fenced(topic, &assignment, Some(version), self.ctx.epoch_zk_version).await?;
-            info!("Assigned topic id {} to {topic}", uuid_to_string(&assignment.topic_id.unwrap_or_default()));
-        }
-        if let Some(id) = assignment.topic_id {
-            self.ctx.topic_ids.insert(topic.to_string(), id);
-        }
-        // As in Kafka, a rewrite of the topic znode by someone else only adds
-        // partitions: existing ones keep the controller's assignment (which
-        // changes only through reassignment).
+        self.load_topics(&[topic.to_string()]).await
+    }
+
+    /// `load_topic` for many topics with pipelined ZooKeeper requests (a
+    /// failover of 100 topics was 200 sequential round trips; 10,000 small
+    /// topics 20,000). Returns the partitions new to the context.
+    async fn load_topics(&mut self, topics: &[String]) -> Result<Vec<TopicPartition>> {
+        let loaded = self.zk.get_topic_assignments_and_watch(topics).await?;
         let mut added = Vec::new();
-        for (p, a) in assignment.partitions {
-            let tp = TopicPartition::new(topic, p);
-            match self.ctx.assignment(&tp) {
-                None => {
-                    added.push(tp.clone());
-                    self.ctx.update_partition_assignment(&tp, a);
+        for (topic, watcher, r) in loaded {
+            let t = topic.clone();
+            self.spawn_watch(watcher, move |ty| (ty == EventType::NodeDataChanged).then(|| ControllerEvent::PartitionModifications(t)));
+            let (mut assignment, version) = match r {
+                Ok(Some(a)) => a,
+                Ok(None) => continue,
+                Err(ZkError::InvalidData { path, reason }) => {
+                    error!("Ignoring topic {topic}: bad data in {path}: {reason}");
+                    continue;
                 }
-                Some(known) if *known != a => {
-                    warn!("Ignoring the change of {tp}'s replicas in {} from {:?} to {:?}: only new partitions are taken from it", topic_path(topic), known, a);
-                }
-                Some(_) => {}
+                Err(e) => return Err(e),
+            };
+            if assignment.topic_id.is_none() {
+                assignment.topic_id = Some(random_uuid());
+                self.zk.set_topic_assignment_fenced(&topic, &assignment, Some(version), self.ctx.epoch_zk_version).await?;
+                info!("Assigned topic id {} to {topic}", uuid_to_string(&assignment.topic_id.unwrap_or_default()));
             }
+            added.extend(merge_topic_assignment(&mut self.ctx, &topic, assignment));
         }
         Ok(added)
     }
@@ -813,10 +798,7 @@ impl ControllerProcess {
             self.ctx.remove_topic(t);
         }
         self.ctx.all_topics = topics;
-        let mut added = Vec::new();
-        for t in &new {
-            added.extend(self.load_topic(t).await?);
-        }
+        let added = self.load_topics(&new).await?;
         if !new.is_empty() || !deleted.is_empty() {
             info!("Topic change: new {new:?}, deleted {deleted:?}");
         }
@@ -1598,6 +1580,32 @@ impl ControllerProcess {
 
 /// The variant name of an event with its small arguments, for the event log
 /// (not its reply channels or whole responses).
+/// Takes a topic znode's assignment into the context: its topic id, and the
+/// partitions the context does not know yet (returned). As in Kafka, a
+/// rewrite of the topic znode by someone else only adds partitions: existing
+/// ones keep the controller's assignment (which changes only through
+/// reassignment). Pure: no ZooKeeper.
+pub(crate) fn merge_topic_assignment(ctx: &mut ControllerContext, topic: &str, assignment: TopicAssignment) -> Vec<TopicPartition> {
+    if let Some(id) = assignment.topic_id {
+        ctx.topic_ids.insert(topic.to_string(), id);
+    }
+    let mut added = Vec::new();
+    for (p, a) in assignment.partitions {
+        let tp = TopicPartition::new(topic, p);
+        match ctx.assignment(&tp) {
+            None => {
+                added.push(tp.clone());
+                ctx.update_partition_assignment(&tp, a);
+            }
+            Some(known) if *known != a => {
+                warn!("Ignoring the change of {tp}'s replicas in {} from {:?} to {:?}: only new partitions are taken from it", topic_path(topic), known, a);
+            }
+            Some(_) => {}
+        }
+    }
+    added
+}
+
 fn event_name(e: &ControllerEvent) -> String {
     match e {
         ControllerEvent::BrokerModifications(id) => format!("BrokerModifications({id})"),
@@ -1611,5 +1619,32 @@ fn event_name(e: &ControllerEvent) -> String {
             let d = format!("{other:?}");
             d.split([' ', '(', '{']).next().unwrap_or("").to_string()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assignment(id: Option<Uuid>, parts: &[(i32, &[i32])]) -> TopicAssignment {
+        let m: BTreeMap<i32, Vec<i32>> = parts.iter().map(|(p, r)| (*p, r.to_vec())).collect();
+        TopicAssignment::from_replicas(id, &m)
+    }
+
+    #[test]
+    fn merge_topic_assignment_takes_only_new_partitions() {
+        let mut ctx = ControllerContext::default();
+        let id = [7u8; 16];
+        let added = merge_topic_assignment(&mut ctx, "t", assignment(Some(id), &[(0, &[1, 2]), (1, &[2, 3])]));
+        assert_eq!(added, vec![TopicPartition::new("t", 0), TopicPartition::new("t", 1)]);
+        assert_eq!(ctx.topic_ids.get("t"), Some(&id));
+        // A rewrite adds partition 2 and tries to change partition 0: only 2 is taken.
+        let added = merge_topic_assignment(&mut ctx, "t", assignment(Some(id), &[(0, &[3, 1]), (1, &[2, 3]), (2, &[1, 3])]));
+        assert_eq!(added, vec![TopicPartition::new("t", 2)]);
+        assert_eq!(ctx.assignment(&TopicPartition::new("t", 0)).map(|a| a.replicas.clone()), Some(vec![1, 2]));
+        assert_eq!(ctx.assignment(&TopicPartition::new("t", 2)).map(|a| a.replicas.clone()), Some(vec![1, 3]));
+        // No topic id in the znode keeps the known one.
+        assert!(merge_topic_assignment(&mut ctx, "t", assignment(None, &[(0, &[1, 2])])).is_empty());
+        assert_eq!(ctx.topic_ids.get("t"), Some(&id));
     }
 }

@@ -588,6 +588,40 @@ impl KafkaZkClient {
         }
     }
 
+    /// Pipelined over `topics`: arms an existence/data watch on each
+    /// `/brokers/topics/<t>` and reads its assignment with the znode version,
+    /// all requests issued before the first answer is awaited (one round trip
+    /// for every topic instead of two per topic; ZooKeeper answers a session's
+    /// requests in order, so each read follows its watch). Per topic: the
+    /// watcher and `None` if the znode is gone, or the decode error.
+    pub async fn get_topic_assignments_and_watch(
+        &self,
+        topics: &[String],
+    ) -> Result<Vec<(String, zk::OneshotWatcher, Result<Option<(TopicAssignment, i32)>>)>> {
+        let _latency = crate::server::metrics::zookeeper_client_metrics::ZkRequestTimer::start();
+        let c = self.client()?;
+        let pending: Vec<_> = topics
+            .iter()
+            .map(|t| {
+                let path = topic_path(t);
+                let w = c.check_and_watch_stat(&path);
+                let d = c.get_data(&path);
+                (t.clone(), path, w, d)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(pending.len());
+        for (t, path, w, d) in pending {
+            let (_, watcher) = w.await.map_err(|e| zk_err("exists+watch", &path, e))?;
+            let loaded = match d.await {
+                Ok((bytes, stat)) => TopicAssignment::decode(&bytes).map(|a| Some((a, stat.version))).map_err(|e| invalid(&path, e)),
+                Err(zk::Error::NoNode) => Ok(None),
+                Err(e) => return Err(zk_err("getData", &path, e)),
+            };
+            out.push((t, watcher, loaded));
+        }
+        Ok(out)
+    }
+
     pub async fn get_topic_assignment(&self, topic: &str) -> Result<Option<TopicAssignment>> {
         Ok(self.get_topic_assignment_with_version(topic).await?.map(|(a, _)| a))
     }
