@@ -211,11 +211,13 @@ async fn tls_handshake(
 struct Reauth {
     ctx: crate::security::SaslServerContext,
     expires: Option<std::time::Instant>,
+    /// When the last re-authentication started.
+    last_start: Option<std::time::Instant>,
 }
 
 impl Reauth {
     fn new(ctx: crate::security::SaslServerContext) -> Reauth {
-        let mut r = Reauth { ctx, expires: None };
+        let mut r = Reauth { ctx, expires: None, last_start: None };
         r.authenticated();
         r
     }
@@ -227,6 +229,17 @@ impl Reauth {
 
     fn expired(&self) -> bool {
         self.expires.is_some_and(|t| std::time::Instant::now() >= t)
+    }
+
+    /// As Kafka's `KafkaChannel.maybeBeginServerReauthentication`: only
+    /// sessions that expire re-authenticate, at most once a second; otherwise
+    /// the SaslHandshake goes to `KafkaApis` (ILLEGAL_SASL_STATE).
+    fn may_begin(&mut self) -> bool {
+        if self.expires.is_none() || self.last_start.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            return false;
+        }
+        self.last_start = Some(std::time::Instant::now());
+        true
     }
 }
 
@@ -365,7 +378,7 @@ async fn serve_requests<R: AsyncRead + Unpin + Send>(
                 (i16::from_be_bytes([frame[0], frame[1]]), i16::from_be_bytes([frame[2], frame[3]]))
             });
             match key_version {
-                Some((k, v)) if k == crate::protocol::ApiKey::SaslHandshake.id() && v >= 1 => {
+                Some((k, v)) if k == crate::protocol::ApiKey::SaslHandshake.id() && v >= 1 && state.may_begin() => {
                     wr.flush().await?;
                     if !reauthenticate(&mut rd, &mut wr, &session, state, frame.freeze(), &mut shutdown).await {
                         return Ok(());

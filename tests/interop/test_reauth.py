@@ -108,6 +108,19 @@ def test_reauthentication_as_another_principal_closes(ra):
         assert w.closed_by_peer(10)
 
 
+def test_reauthentication_at_most_once_a_second(ra):
+    """A second SaslHandshake within a second of the last re-authentication
+    is not a re-authentication: it gets ILLEGAL_SASL_STATE, as in Kafka."""
+    with Wire(ra.sasl_port) as w:
+        handshake(w)
+        assert plain_authenticate(w, "alice", USERS["alice"])[0] == 0
+        handshake(w)
+        assert plain_authenticate(w, "alice", USERS["alice"]) == (0, LIFETIME_MS)
+        body = w.request(17, 1, Wire.string("PLAIN"))
+        assert struct.unpack(">h", body[:2])[0] == 34  # ILLEGAL_SASL_STATE
+        assert metadata_ok(w)
+
+
 def test_failed_reauthentication_closes(ra):
     with Wire(ra.sasl_port) as w:
         handshake(w)
