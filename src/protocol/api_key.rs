@@ -268,11 +268,11 @@ pub const SUPPORTED_APIS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeAcls, 0, 2),
     (ApiKey::CreateAcls, 0, 2),
     (ApiKey::DeleteAcls, 0, 2),
-    // DescribeCluster (key 60, v0) has its codec and handler but is not
-    // advertised: kafka-python 2.x's describe_cluster() fails on any v0
-    // answer (it pops the v1-only `endpoint_type`) instead of falling back to
-    // Metadata as it does when the API is absent, so listing it would break
-    // that client (as Kafka 2.8 itself does).
+    // DescribeCluster: v0 is Kafka 2.8's; v1 (KIP-919's EndpointType) is
+    // served too because kafka-python 2.x/3.x's describe_cluster() reads the
+    // v1-only `endpoint_type` unconditionally and fails on a v0 answer (as
+    // it does against Kafka 2.8 itself); v1 changes nothing else.
+    (ApiKey::DescribeCluster, 0, 1),
 ];
 
 /// The version range served for `key`, if any.

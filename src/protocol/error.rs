@@ -109,6 +109,8 @@ pub const DUPLICATE_BROKER_REGISTRATION: ErrorCode = 101;
 pub const BROKER_ID_NOT_REGISTERED: ErrorCode = 102;
 pub const INCONSISTENT_TOPIC_ID: ErrorCode = 103;
 pub const INCONSISTENT_CLUSTER_ID: ErrorCode = 104;
+pub const MISMATCHED_ENDPOINT_TYPE: ErrorCode = 114;
+pub const UNSUPPORTED_ENDPOINT_TYPE: ErrorCode = 115;
 
 /// Kafka's name for an error code, for logs and tools.
 pub fn error_name(code: ErrorCode) -> &'static str {
@@ -218,6 +220,8 @@ pub fn error_name(code: ErrorCode) -> &'static str {
         BROKER_ID_NOT_REGISTERED => "BROKER_ID_NOT_REGISTERED",
         INCONSISTENT_TOPIC_ID => "INCONSISTENT_TOPIC_ID",
         INCONSISTENT_CLUSTER_ID => "INCONSISTENT_CLUSTER_ID",
+        MISMATCHED_ENDPOINT_TYPE => "MISMATCHED_ENDPOINT_TYPE",
+        UNSUPPORTED_ENDPOINT_TYPE => "UNSUPPORTED_ENDPOINT_TYPE",
         _ => "UNKNOWN",
     }
 }

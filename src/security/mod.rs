@@ -13,7 +13,7 @@ pub mod sasl_server_authenticator;
 pub mod scram;
 
 pub use sasl_client::sasl_client_authenticate;
-pub use sasl_server_authenticator::{authenticate, SaslListenerConfig, SaslServerContext};
+pub use sasl_server_authenticator::{authenticate, reauthenticate, SaslListenerConfig, SaslServerContext};
 pub mod ssl;
 pub mod authorizer;
 

@@ -5,7 +5,10 @@
 //! `SaslServerAuthenticator` (its states HANDSHAKE_OR_VERSIONS_REQUEST,
 //! HANDSHAKE_REQUEST, AUTHENTICATE, COMPLETE, FAILED) and the `SocketServer`
 //! pieces around it (`sasl.server.max.receive.size`, the failed-authentication
-//! delay and log line).
+//! delay and log line), and KIP-368 re-authentication: with
+//! `connections.max.reauth.ms` the session lifetime is answered in
+//! SaslAuthenticate v1+, and an authenticated connection may run the
+//! exchange again from a SaslHandshake (`reauthenticate`).
 
 use crate::protocol::error;
 use crate::protocol::messages::api_versions::ApiVersionsRequest;
@@ -48,6 +51,8 @@ pub struct SaslServerContext {
     pub max_receive_size: usize,
     /// `connections.failed.authentication.delay.ms` (default 100).
     pub failed_authentication_delay_ms: u64,
+    /// `connections.max.reauth.ms` (0: sessions never expire).
+    pub max_reauth_ms: u64,
 }
 
 /// The listener-wide part of the context, built once from the broker's
@@ -59,6 +64,8 @@ pub struct SaslListenerConfig {
     pub max_receive_size: usize,
     pub failed_authentication_delay_ms: u64,
     pub listener_name: String,
+    /// `[listener.name.<l>.]connections.max.reauth.ms` (default 0).
+    pub max_reauth_ms: u64,
 }
 
 impl SaslListenerConfig {
@@ -105,6 +112,7 @@ impl SaslListenerConfig {
             max_receive_size: num("sasl.server.max.receive.size", DEFAULT_SASL_SERVER_MAX_RECEIVE_SIZE as u64) as usize,
             failed_authentication_delay_ms: num("connections.failed.authentication.delay.ms", FAILED_AUTHENTICATION_DELAY_MS),
             listener_name: listener_name.to_string(),
+            max_reauth_ms: num("connections.max.reauth.ms", 0),
         })
     }
 
@@ -117,6 +125,7 @@ impl SaslListenerConfig {
             listener_name: self.listener_name.clone(),
             max_receive_size: self.max_receive_size,
             failed_authentication_delay_ms: self.failed_authentication_delay_ms,
+            max_reauth_ms: self.max_reauth_ms,
         }
     }
 }
@@ -205,10 +214,34 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin + Send>(
     stream: &mut S,
     ctx: &SaslServerContext,
 ) -> Result<KafkaPrincipal, String> {
-    // HANDSHAKE_OR_VERSIONS_REQUEST / HANDSHAKE_REQUEST
-    let mut versions_allowed = true;
+    exchange(stream, ctx, None).await
+}
+
+/// KIP-368 re-authentication of an authenticated connection: `handshake` is
+/// the SaslHandshake (v1+) frame the request loop already read; the
+/// exchange then runs as on a new connection (without ApiVersions). The
+/// caller checks that the principal did not change.
+pub async fn reauthenticate<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    stream: &mut S,
+    ctx: &SaslServerContext,
+    handshake: Bytes,
+) -> Result<KafkaPrincipal, String> {
+    exchange(stream, ctx, Some(handshake)).await
+}
+
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    stream: &mut S,
+    ctx: &SaslServerContext,
+    mut first: Option<Bytes>,
+) -> Result<KafkaPrincipal, String> {
+    // HANDSHAKE_OR_VERSIONS_REQUEST / HANDSHAKE_REQUEST (re-authentication
+    // starts with the handshake)
+    let mut versions_allowed = first.is_none();
     let (mut server, mechanism, kafka_headers) = loop {
-        let body = read_frame(stream, ctx.max_receive_size, ctx).await?;
+        let body = match first.take() {
+            Some(b) => b,
+            None => read_frame(stream, ctx.max_receive_size, ctx).await?,
+        };
         let mut r = Reader::new(body);
         let header = match RequestHeader::decode(&mut r) {
             Ok(h) => h,
@@ -300,7 +333,10 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin + Send>(
         };
         match evaluate(&mut server, &req.auth_bytes, ctx) {
             Step::Continue(out, done) => {
-                let resp = SaslAuthenticateResponse { auth_bytes: Bytes::from(out), ..Default::default() };
+                // KIP-368: the session lifetime, once the exchange is over
+                // (SCRAM and PLAIN credentials have no expiry of their own).
+                let session_lifetime_ms = if done.is_some() { ctx.max_reauth_ms as i64 } else { 0 };
+                let resp = SaslAuthenticateResponse { auth_bytes: Bytes::from(out), session_lifetime_ms, ..Default::default() };
                 write_all(stream, &frame(header.correlation_id, version, &resp)?).await?;
                 if let Some(user) = done {
                     return Ok(KafkaPrincipal::user(&user));

@@ -185,22 +185,21 @@ impl KafkaServer {
         let mut controller_config = ControllerConfig::from_kafka_config(&config);
         controller_config.channel =
             crate::server::socket_server::channel_security(&config, &controller_config.control_listener_name)?;
-        // Kafka refuses zookeeper.set.acl=true when the ZooKeeper session
-        // cannot be authenticated (no SASL JAAS login, no TLS client auth):
-        // creator-only ACLs would be meaningless. zkafka's ZooKeeper client
-        // authenticates with neither, so it refuses the same way.
-        if config.get("zookeeper.set.acl").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
-            return Err("zookeeper.set.acl is true, but the ZooKeeper session cannot be authenticated: zkafka's ZooKeeper \
-                client supports neither SASL (JAAS) nor TLS client authentication, so znodes cannot be created with \
-                Kafka's secure ACLs; set zookeeper.set.acl=false"
-                .to_string());
-        }
+        // The ZooKeeper session's security (Kafka's `initZkClient`): SASL
+        // DIGEST-MD5 from the JAAS `Client` login named in KAFKA_OPTS, and
+        // znodes with Kafka's secure ACLs when zookeeper.set.acl=true, which
+        // is refused without such a login.
+        let set_acl = config.get("zookeeper.set.acl").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let zk_security = crate::zk::ZkSecurity::for_broker(&crate::zk::ZkSecuritySysProps::from_env(), set_acl)?;
 
-        let zk = KafkaZkClient::connect(ZkClientConfig {
-            connect: config.zookeeper_connect.clone(),
-            session_timeout: Duration::from_millis(config.zookeeper_session_timeout_ms),
-            connection_timeout: Duration::from_millis(config.zookeeper_connection_timeout_ms),
-        })
+        let zk = KafkaZkClient::connect_with_security(
+            ZkClientConfig {
+                connect: config.zookeeper_connect.clone(),
+                session_timeout: Duration::from_millis(config.zookeeper_session_timeout_ms),
+                connection_timeout: Duration::from_millis(config.zookeeper_connection_timeout_ms),
+            },
+            zk_security,
+        )
         .await
         .map_err(|e| format!("cannot connect to ZooKeeper at {}: {e}", config.zookeeper_connect))?;
         zk.create_top_level_paths().await.map_err(|e| format!("cannot create ZooKeeper paths: {e}"))?;

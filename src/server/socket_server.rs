@@ -131,7 +131,7 @@ async fn serve_connection(
             let (rd, wr) = stream.into_split();
             let rd = BufReader::with_capacity(64 * 1024, rd);
             let wr = Writer::Plain(BufWriter::with_capacity(64 * 1024, wr));
-            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
+            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown, None).await
         }
         SecurityProtocol::Ssl => {
             let Some(tls) = tls_handshake(stream, peer, &security, &mut shutdown).await else { return Ok(()) };
@@ -147,27 +147,27 @@ async fn serve_connection(
             let (rd, wr) = tokio::io::split(tls);
             let rd = BufReader::with_capacity(64 * 1024, rd);
             let wr = Writer::Tls(BufWriter::with_capacity(64 * 1024, wr));
-            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
+            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown, None).await
         }
         SecurityProtocol::SaslPlaintext => {
             // SASL first (SaslServerAuthenticator), then requests as the
             // authenticated principal.
             let mut stream = stream;
-            let Some(principal) = sasl_authenticate(&mut stream, peer, &security, &mut shutdown).await else { return Ok(()) };
+            let Some((principal, reauth)) = sasl_authenticate(&mut stream, peer, &security, &mut shutdown).await else { return Ok(()) };
             let session = Arc::new(Session { principal, peer, listener_name: listener.to_string() });
             let (rd, wr) = stream.into_split();
             let rd = BufReader::with_capacity(64 * 1024, rd);
             let wr = Writer::Plain(BufWriter::with_capacity(64 * 1024, wr));
-            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
+            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown, Some(reauth)).await
         }
         SecurityProtocol::SaslSsl => {
             let Some(mut tls) = tls_handshake(stream, peer, &security, &mut shutdown).await else { return Ok(()) };
-            let Some(principal) = sasl_authenticate(&mut tls, peer, &security, &mut shutdown).await else { return Ok(()) };
+            let Some((principal, reauth)) = sasl_authenticate(&mut tls, peer, &security, &mut shutdown).await else { return Ok(()) };
             let session = Arc::new(Session { principal, peer, listener_name: listener.to_string() });
             let (rd, wr) = tokio::io::split(tls);
             let rd = BufReader::with_capacity(64 * 1024, rd);
             let wr = Writer::Tls(BufWriter::with_capacity(64 * 1024, wr));
-            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown).await
+            serve_requests(rd, wr, session, apis, max_request_bytes, shutdown, Some(reauth)).await
         }
     }
 }
@@ -205,6 +205,44 @@ async fn tls_handshake(
     }
 }
 
+/// KIP-368 state of an authenticated SASL connection: the authenticator's
+/// context for re-authentication and when the session expires
+/// (`connections.max.reauth.ms` after the last authentication).
+struct Reauth {
+    ctx: crate::security::SaslServerContext,
+    expires: Option<std::time::Instant>,
+    /// When the last re-authentication started.
+    last_start: Option<std::time::Instant>,
+}
+
+impl Reauth {
+    fn new(ctx: crate::security::SaslServerContext) -> Reauth {
+        let mut r = Reauth { ctx, expires: None, last_start: None };
+        r.authenticated();
+        r
+    }
+
+    fn authenticated(&mut self) {
+        self.expires = (self.ctx.max_reauth_ms > 0)
+            .then(|| std::time::Instant::now() + Duration::from_millis(self.ctx.max_reauth_ms));
+    }
+
+    fn expired(&self) -> bool {
+        self.expires.is_some_and(|t| std::time::Instant::now() >= t)
+    }
+
+    /// As Kafka's `KafkaChannel.maybeBeginServerReauthentication`: only
+    /// sessions that expire re-authenticate, at most once a second; otherwise
+    /// the SaslHandshake goes to `KafkaApis` (ILLEGAL_SASL_STATE).
+    fn may_begin(&mut self) -> bool {
+        if self.expires.is_none() || self.last_start.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            return false;
+        }
+        self.last_start = Some(std::time::Instant::now());
+        true
+    }
+}
+
 /// Runs the SASL exchange of a new connection (bounded by the handshake
 /// timeout); `None` when it failed (already answered and logged) or the
 /// broker is shutting down.
@@ -213,7 +251,7 @@ async fn sasl_authenticate<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unp
     peer: SocketAddr,
     security: &ListenerSecurity,
     shutdown: &mut watch::Receiver<bool>,
-) -> Option<KafkaPrincipal> {
+) -> Option<(KafkaPrincipal, Reauth)> {
     let Some(cfg) = &security.sasl else {
         log::error!("closing connection from {peer}: listener {} has no SASL settings", security.name);
         return None;
@@ -226,7 +264,7 @@ async fn sasl_authenticate<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unp
     match r {
         Ok(Ok(p)) => {
             log::debug!("SASL connection from {peer} on listener {} as {p}", security.name);
-            Some(p)
+            Some((p, Reauth::new(ctx)))
         }
         Ok(Err(e)) => {
             log::debug!("{e}");
@@ -301,14 +339,17 @@ impl Writer {
 }
 
 /// The request loop of an established (and, on secured listeners,
-/// authenticated) connection.
-async fn serve_requests<R: AsyncRead + Unpin>(
+/// authenticated) connection. On SASL connections (`reauth`), a
+/// SaslHandshake v1+ starts a KIP-368 re-authentication, and once the
+/// session has expired any other request closes the connection.
+async fn serve_requests<R: AsyncRead + Unpin + Send>(
     mut rd: BufReader<R>,
     mut wr: Writer,
     session: Arc<Session>,
     apis: Arc<KafkaApis>,
     max_request_bytes: usize,
     mut shutdown: watch::Receiver<bool>,
+    mut reauth: Option<Reauth>,
 ) -> std::io::Result<()> {
     let peer = session.peer;
     let net = &crate::server::metrics::metrics().socket_server;
@@ -331,6 +372,32 @@ async fn serve_requests<R: AsyncRead + Unpin>(
         let (frame, busy) = crate::server::kafka_apis::timed(read_frame(&mut rd, size as usize)).await;
         net.network_busy(busy);
         let frame = frame?;
+        if let Some(state) = reauth.as_mut() {
+            // request header: api key (i16), api version (i16), ...
+            let key_version = (frame.len() >= 4).then(|| {
+                (i16::from_be_bytes([frame[0], frame[1]]), i16::from_be_bytes([frame[2], frame[3]]))
+            });
+            match key_version {
+                Some((k, v)) if k == crate::protocol::ApiKey::SaslHandshake.id() && v >= 1 && state.may_begin() => {
+                    wr.flush().await?;
+                    if !reauthenticate(&mut rd, &mut wr, &session, state, frame.freeze(), &mut shutdown).await {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                _ if state.expired() => {
+                    log::info!(
+                        "closing connection from {peer} on listener {}: its SASL session of {} expired (connections.max.reauth.ms) \
+                         and the client did not re-authenticate",
+                        session.listener_name,
+                        session.principal
+                    );
+                    wr.flush().await?;
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
         let received = std::time::Instant::now();
         let (outcome, mute_ms, timer) = apis.handle_timed(frame.freeze(), &session, received).await;
         let write_started = std::time::Instant::now();
@@ -369,6 +436,92 @@ async fn serve_requests<R: AsyncRead + Unpin>(
                 _ = tokio::time::sleep(std::time::Duration::from_millis(mute_ms as u64)) => {}
                 _ = shutdown.changed() => return Ok(()),
             }
+        }
+    }
+}
+
+/// One KIP-368 re-authentication on the connection's own reader and writer;
+/// false when the connection must close (failed, timed out, shutting down,
+/// or the client authenticated as another principal).
+async fn reauthenticate<R: AsyncRead + Unpin + Send>(
+    rd: &mut BufReader<R>,
+    wr: &mut Writer,
+    session: &Session,
+    state: &mut Reauth,
+    handshake: bytes::Bytes,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    let peer = session.peer;
+    let mut duplex = Duplex { rd, wr };
+    let r = tokio::select! {
+        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, crate::security::reauthenticate(&mut duplex, &state.ctx, handshake)) => r,
+        _ = shutdown.changed() => return false,
+    };
+    match r {
+        Ok(Ok(p)) if p == session.principal => {
+            log::debug!("connection from {peer} on listener {} re-authenticated as {p}", session.listener_name);
+            state.authenticated();
+            true
+        }
+        Ok(Ok(p)) => {
+            log::info!(
+                "closing connection from {peer} on listener {}: re-authentication may not change the principal ({} to {p})",
+                session.listener_name,
+                session.principal
+            );
+            false
+        }
+        Ok(Err(e)) => {
+            log::info!("closing connection from {peer}: re-authentication failed: {e}");
+            false
+        }
+        Err(_) => {
+            log::warn!("closing connection from {peer}: re-authentication not completed within {} s", HANDSHAKE_TIMEOUT.as_secs());
+            false
+        }
+    }
+}
+
+/// The connection's buffered reader and writer as one stream, for the
+/// authenticator during re-authentication.
+struct Duplex<'a, R> {
+    rd: &'a mut BufReader<R>,
+    wr: &'a mut Writer,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Duplex<'_, R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut *self.rd).poll_read(cx, buf)
+    }
+}
+
+impl<R: Unpin> tokio::io::AsyncWrite for Duplex<'_, R> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match &mut *self.wr {
+            Writer::Plain(w) => std::pin::Pin::new(w).poll_write(cx, buf),
+            Writer::Tls(w) => std::pin::Pin::new(w).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        match &mut *self.wr {
+            Writer::Plain(w) => std::pin::Pin::new(w).poll_flush(cx),
+            Writer::Tls(w) => std::pin::Pin::new(w).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        match &mut *self.wr {
+            Writer::Plain(w) => std::pin::Pin::new(w).poll_shutdown(cx),
+            Writer::Tls(w) => std::pin::Pin::new(w).poll_shutdown(cx),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! fenced by a `check(/controller_epoch, zkVersion)` in the same multi.
 
 use super::zk_data::*;
+use super::zk_security::{ZkSecurity, ZkSecuritySysProps};
 use crate::common::TopicPartition;
 use log::{debug, error, info, warn};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -56,6 +57,8 @@ pub enum ZkError {
     InvalidData { path: String, reason: String },
     /// `close` was called.
     Closed,
+    /// The session's security cannot be set up (JAAS login, SASL failure).
+    Security(String),
 }
 
 impl fmt::Display for ZkError {
@@ -74,6 +77,7 @@ impl fmt::Display for ZkError {
             ZkError::BadConnectString(s) => write!(f, "bad zookeeper.connect: {s}"),
             ZkError::InvalidData { path, reason } => write!(f, "invalid data in znode {path}: {reason}"),
             ZkError::Closed => write!(f, "ZooKeeper client is closed"),
+            ZkError::Security(s) => write!(f, "{s}"),
         }
     }
 }
@@ -94,12 +98,30 @@ fn invalid(path: &str, e: DecodeError) -> ZkError {
     ZkError::InvalidData { path: path.to_string(), reason: e.0 }
 }
 
-fn open_acl() -> zk::CreateOptions<'static> {
-    zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all())
+/// Creation options for `path`: `mode` with Kafka's default ACLs for it
+/// (`ZkData.defaultAcls`; open unless the session is secure).
+fn create_opts(mode: zk::CreateMode, secure: bool, path: &str) -> zk::CreateOptions<'static> {
+    mode.with_acls(super::zk_security::default_acls(secure, path))
 }
 
-fn ephemeral_acl() -> zk::CreateOptions<'static> {
-    zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all())
+/// Creates `path` and its missing parents, each with its own default ACLs
+/// (ZooKeeper's `mkdir` would give every parent the leaf's ACLs).
+async fn mkdir_with_acls(client: &zk::Client, path: &str, secure: bool) -> std::result::Result<(), zk::Error> {
+    if !secure {
+        return client.mkdir(path, &create_opts(zk::CreateMode::Persistent, false, path)).await;
+    }
+    let mut end = 0;
+    let mut last = Ok(());
+    while end < path.len() {
+        end = path[end + 1..].find('/').map(|i| end + 1 + i).unwrap_or(path.len());
+        let prefix = &path[..end];
+        last = match client.create(prefix, &[], &create_opts(zk::CreateMode::Persistent, true, prefix)).await {
+            Ok(_) => Ok(()),
+            Err(zk::Error::NodeExists) => Err(zk::Error::NodeExists),
+            Err(e) => return Err(e),
+        };
+    }
+    last
 }
 
 /// Splits `h1:p1,h2:p2/chroot` into hosts and an optional chroot.
@@ -127,6 +149,7 @@ pub fn split_connect_string(connect: &str) -> Result<(String, Option<String>)> {
 
 struct Inner {
     config: ZkClientConfig,
+    security: ZkSecurity,
     hosts: String,
     chroot: Option<String>,
     client: RwLock<Option<zk::Client>>,
@@ -149,19 +172,28 @@ impl fmt::Debug for KafkaZkClient {
 }
 
 /// Connects once, retrying until `give_up_after`; creates the chroot.
-async fn establish(hosts: &str, chroot: Option<&str>, config: &ZkClientConfig, give_up_after: Duration) -> Result<zk::Client> {
+async fn establish(
+    hosts: &str,
+    chroot: Option<&str>,
+    config: &ZkClientConfig,
+    security: &ZkSecurity,
+    give_up_after: Duration,
+) -> Result<zk::Client> {
     let deadline = Instant::now() + give_up_after;
     let mut attempt = 0u32;
     loop {
         attempt += 1;
         let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
-        let connector = zk::Client::connector().with_session_timeout(config.session_timeout).with_fail_eagerly();
+        let mut connector = zk::Client::connector().with_session_timeout(config.session_timeout).with_fail_eagerly();
+        if let Some(sasl) = security.sasl_options() {
+            connector = connector.with_sasl(sasl);
+        }
         match tokio::time::timeout(remaining, connector.connect(hosts)).await {
             Ok(Ok(client)) => {
                 let client = match chroot {
                     None => client,
                     Some(root) => {
-                        match client.mkdir(root, &open_acl()).await {
+                        match mkdir_with_acls(&client, root, security.secure_acls).await {
                             Ok(()) | Err(zk::Error::NodeExists) => {}
                             Err(e) => return Err(zk_err("create chroot", root, e)),
                         }
@@ -173,6 +205,12 @@ async fn establish(hosts: &str, chroot: Option<&str>, config: &ZkClientConfig, g
                 crate::server::metrics::zookeeper_client_metrics::session_event(zk::SessionState::SyncConnected);
                 info!("Connected to ZooKeeper at {hosts} (chroot {:?}), session {}", chroot, client.session_id());
                 return Ok(client);
+            }
+            Ok(Err(zk::Error::AuthFailed)) => {
+                return Err(ZkError::Security(format!(
+                    "SASL authentication to ZooKeeper at {hosts} failed (check the username and password of the JAAS \
+                     Client section)"
+                )))
             }
             Ok(Err(e)) => warn!("Connecting to ZooKeeper at {hosts} failed (attempt {attempt}): {e}"),
             Err(_) => warn!("Connecting to ZooKeeper at {hosts} timed out (attempt {attempt})"),
@@ -236,7 +274,9 @@ async fn session_monitor(weak: Weak<Inner>) {
             if inner.closed.load(Ordering::SeqCst) {
                 return;
             }
-            match establish(&inner.hosts, inner.chroot.as_deref(), &inner.config, inner.config.connection_timeout).await {
+            match establish(&inner.hosts, inner.chroot.as_deref(), &inner.config, &inner.security, inner.config.connection_timeout)
+                .await
+            {
                 Ok(c) => {
                     info!("Established a new ZooKeeper session {}", c.session_id());
                     *inner.client.write().unwrap_or_else(|e| e.into_inner()) = Some(c);
@@ -253,13 +293,27 @@ async fn session_monitor(weak: Weak<Inner>) {
 }
 
 impl KafkaZkClient {
-    /// Connects (retrying until `connection_timeout`), creating the chroot if missing.
+    /// Connects (retrying until `connection_timeout`), creating the chroot if
+    /// missing, with the security of Kafka's ZooKeeper-mode tools: SASL
+    /// (DIGEST-MD5) when `KAFKA_OPTS` names a JAAS file with a `Client`
+    /// login, and then secure ACLs ([`ZkSecurity::for_tools`]).
     pub async fn connect(config: ZkClientConfig) -> Result<Self> {
+        let security = ZkSecurity::for_tools(&ZkSecuritySysProps::from_env()).map_err(ZkError::Security)?;
+        Self::connect_with_security(config, security).await
+    }
+
+    /// Connects with the given session security (the broker's comes from
+    /// `zookeeper.set.acl` and `KAFKA_OPTS`: [`ZkSecurity::for_broker`]).
+    pub async fn connect_with_security(config: ZkClientConfig, security: ZkSecurity) -> Result<Self> {
         let (hosts, chroot) = split_connect_string(&config.connect)?;
-        let client = establish(&hosts, chroot.as_deref(), &config, config.connection_timeout).await?;
+        if let Some(super::zk_security::ZkSaslLogin::DigestMd5 { username, .. }) = &security.sasl {
+            info!("Authenticating the ZooKeeper session with SASL DIGEST-MD5 as {username} (secure ACLs: {})", security.secure_acls);
+        }
+        let client = establish(&hosts, chroot.as_deref(), &config, &security, config.connection_timeout).await?;
         let (session_tx, _) = watch::channel(0u64);
         let inner = Arc::new(Inner {
             config,
+            security,
             hosts,
             chroot,
             client: RwLock::new(Some(client)),
@@ -269,6 +323,16 @@ impl KafkaZkClient {
         });
         tokio::spawn(session_monitor(Arc::downgrade(&inner)));
         Ok(KafkaZkClient { inner })
+    }
+
+    /// Whether znodes are created with Kafka's secure ACLs (`isSecure`).
+    pub fn secure(&self) -> bool {
+        self.inner.security.secure_acls
+    }
+
+    /// Persistent creation options for `path` (its default ACLs).
+    fn persistent(&self, path: &str) -> zk::CreateOptions<'static> {
+        create_opts(zk::CreateMode::Persistent, self.secure(), path)
     }
 
     /// The current session's client.
@@ -394,7 +458,7 @@ impl KafkaZkClient {
 
     /// Creates a persistent path and its parents, tolerating existing ones.
     pub async fn make_sure_persistent_path_exists(&self, path: &str) -> Result<()> {
-        match self.client()?.mkdir(path, &open_acl()).await {
+        match mkdir_with_acls(&self.client()?, path, self.secure()).await {
             Ok(()) | Err(zk::Error::NodeExists) => Ok(()),
             Err(e) => Err(zk_err("mkdir", path, e)),
         }
@@ -416,7 +480,7 @@ impl KafkaZkClient {
     pub async fn create_recursive(&self, path: &str, data: &[u8]) -> Result<()> {
         let _latency = crate::server::metrics::zookeeper_client_metrics::ZkRequestTimer::start();
         let c = self.client()?;
-        match c.create(path, data, &open_acl()).await {
+        match c.create(path, data, &self.persistent(path)).await {
             Ok(_) => Ok(()),
             Err(zk::Error::NoNode) => {
                 if let Some(i) = path.rfind('/') {
@@ -424,7 +488,7 @@ impl KafkaZkClient {
                         self.make_sure_persistent_path_exists(&path[..i]).await?;
                     }
                 }
-                c.create(path, data, &open_acl()).await.map(|_| ()).map_err(|e| zk_err("create", path, e))
+                c.create(path, data, &self.persistent(path)).await.map(|_| ()).map_err(|e| zk_err("create", path, e))
             }
             Err(e) => Err(zk_err("create", path, e)),
         }
@@ -475,7 +539,7 @@ impl KafkaZkClient {
             let c = self.client()?;
             let session = c.session_id().0;
             let mut w = c.new_multi_writer();
-            w.add_create(&path, &[], &ephemeral_acl()).map_err(|e| zk_err("create", &path, e))?;
+            w.add_create(&path, &[], &create_opts(zk::CreateMode::Ephemeral, self.secure(), &path)).map_err(|e| zk_err("create", &path, e))?;
             w.add_set_data(&path, &data, Some(0)).map_err(|e| zk_err("setData", &path, e))?;
             match w.commit().await {
                 Ok(results) => {
@@ -629,7 +693,7 @@ impl KafkaZkClient {
     /// Creates `/brokers/topics/<topic>` (fails with `NodeExists` if present).
     pub async fn create_topic_assignment(&self, topic: &str, assignment: &TopicAssignment) -> Result<()> {
         let path = topic_path(topic);
-        self.client()?.create(&path, &assignment.encode(), &open_acl()).await.map(|_| ()).map_err(|e| zk_err("create", &path, e))
+        self.client()?.create(&path, &assignment.encode(), &self.persistent(&path)).await.map(|_| ()).map_err(|e| zk_err("create", &path, e))
     }
 
     /// Rewrites a topic znode as the controller (fenced), e.g. to add a topic id.
@@ -736,7 +800,7 @@ impl KafkaZkClient {
     pub async fn create_partition_reassignment(&self, targets: &BTreeMap<TopicPartition, Vec<i32>>) -> Result<()> {
         let m = targets.iter().map(|(tp, r)| ((tp.topic.clone(), tp.partition), r.clone())).collect();
         let path = REASSIGN_PARTITIONS_PATH;
-        self.client()?.create(path, &encode_partition_reassignment(&m), &open_acl()).await.map(|_| ()).map_err(|e| zk_err("create", path, e))
+        self.client()?.create(path, &encode_partition_reassignment(&m), &self.persistent(path)).await.map(|_| ()).map_err(|e| zk_err("create", path, e))
     }
 
     /// Rewrites `/admin/reassign_partitions` as the controller (fenced), or
@@ -798,7 +862,7 @@ impl KafkaZkClient {
     pub async fn create_config_change_notification(&self, entity_path: &str) -> Result<String> {
         let prefix = config_change_sequence_path();
         let data = encode_config_change_notification(entity_path);
-        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let opts = create_opts(zk::CreateMode::PersistentSequential, self.secure(), &prefix);
         let created = match self.client()?.create(&prefix, &data, &opts).await {
             Err(zk::Error::NoNode) => {
                 self.make_sure_persistent_path_exists(CONFIG_CHANGES_PATH).await?;
@@ -817,7 +881,7 @@ impl KafkaZkClient {
     /// change-notification nodes (`ZkNodeChangeNotificationListener`'s producers).
     pub async fn create_sequential_notification(&self, dir: &str, prefix: &str, data: &[u8]) -> Result<String> {
         let path = format!("{dir}/{prefix}");
-        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let opts = create_opts(zk::CreateMode::PersistentSequential, self.secure(), &path);
         let created = match self.client()?.create(&path, data, &opts).await {
             Err(zk::Error::NoNode) => {
                 self.make_sure_persistent_path_exists(dir).await?;
@@ -875,7 +939,7 @@ impl KafkaZkClient {
         let (epoch, version) = match self.get_controller_epoch().await? {
             Some(e) => e,
             None => {
-                match self.client()?.create(CONTROLLER_EPOCH_PATH, &encode_controller_epoch(0), &open_acl()).await {
+                match self.client()?.create(CONTROLLER_EPOCH_PATH, &encode_controller_epoch(0), &self.persistent(CONTROLLER_EPOCH_PATH)).await {
                     Ok(_) | Err(zk::Error::NodeExists) => {}
                     Err(e) => return Err(zk_err("create", CONTROLLER_EPOCH_PATH, e)),
                 }
@@ -886,7 +950,7 @@ impl KafkaZkClient {
         let c = self.client()?;
         let session = c.session_id().0;
         let mut w = c.new_multi_writer();
-        w.add_create(CONTROLLER_PATH, &encode_controller(broker_id, crate::common::now_ms()), &ephemeral_acl())
+        w.add_create(CONTROLLER_PATH, &encode_controller(broker_id, crate::common::now_ms()), &create_opts(zk::CreateMode::Ephemeral, self.secure(), CONTROLLER_PATH))
             .map_err(|e| zk_err("create", CONTROLLER_PATH, e))?;
         w.add_set_data(CONTROLLER_EPOCH_PATH, &encode_controller_epoch(new_epoch), Some(version))
             .map_err(|e| zk_err("setData", CONTROLLER_EPOCH_PATH, e))?;
@@ -978,7 +1042,7 @@ impl KafkaZkClient {
             let mut w = c.new_multi_writer();
             let built = w
                 .add_check_version(CONTROLLER_EPOCH_PATH, controller_epoch_zk_version)
-                .and_then(|_| w.add_create(&path, data, &open_acl()));
+                .and_then(|_| w.add_create(&path, data, &self.persistent(&path)));
             let fut = built.map(|()| w.commit()).map_err(|e| zk_err("multi", &path, e));
             sent.push((step, path, fut));
         }
@@ -1094,7 +1158,7 @@ impl KafkaZkClient {
     /// Creates `/admin/preferred_replica_election` (what `kafka-preferred-replica-election.sh --zookeeper` does).
     pub async fn create_preferred_replica_election(&self, partitions: &[TopicPartition]) -> Result<()> {
         let tps: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
-        match self.client()?.create(PREFERRED_REPLICA_ELECTION_PATH, &encode_preferred_replica_election(&tps), &open_acl()).await {
+        match self.client()?.create(PREFERRED_REPLICA_ELECTION_PATH, &encode_preferred_replica_election(&tps), &self.persistent(PREFERRED_REPLICA_ELECTION_PATH)).await {
             Ok(_) => Ok(()),
             Err(e) => Err(zk_err("create", PREFERRED_REPLICA_ELECTION_PATH, e)),
         }
@@ -1140,7 +1204,7 @@ impl KafkaZkClient {
     pub async fn create_isr_change_notification(&self, partitions: &[TopicPartition]) -> Result<String> {
         let tps: Vec<(String, i32)> = partitions.iter().map(|tp| (tp.topic.clone(), tp.partition)).collect();
         let prefix = isr_change_notification_sequence_path();
-        let opts = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        let opts = create_opts(zk::CreateMode::PersistentSequential, self.secure(), &prefix);
         match self.client()?.create(&prefix, &encode_isr_change_notification(&tps), &opts).await {
             Ok((_, seq)) => Ok(format!("{ISR_CHANGE_NOTIFICATION_PREFIX}{seq}")),
             Err(e) => Err(zk_err("create", &prefix, e)),

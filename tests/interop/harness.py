@@ -151,8 +151,10 @@ class ZooKeeper:
     Attributes: host, port, connect ("127.0.0.1:<port>"), data_dir, log_path.
     """
 
-    def __init__(self, base_dir: Path, port: int | None = None):
+    def __init__(self, base_dir: Path, port: int | None = None, env: dict | None = None):
         self.base_dir = Path(base_dir)
+        # extra environment of the server (e.g. ZK_JVM_OPTS, ZK_EXTRA_PROPERTIES)
+        self.env = dict(env or {})
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.data_dir = self.base_dir / "zk-data"
@@ -169,7 +171,7 @@ class ZooKeeper:
         self.proc = subprocess.Popen(
             [str(REPO / "zk" / "standalone.sh"), str(self.port), str(self.data_dir)],
             stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
+            stdin=subprocess.DEVNULL, env={**os.environ, **self.env})
         deadline = time.monotonic() + timeout
         # "ruok" answers before the server serves; "srvr" shows a Mode then.
         while "Mode:" not in four_letter(self.port, "srvr"):
@@ -286,6 +288,7 @@ class Broker:
         env = dict(os.environ)
         env.setdefault("RUST_LOG", os.environ.get("ZKAFKA_TEST_RUST_LOG", "info"))
         env.setdefault("RUST_BACKTRACE", "1")
+        env.update(self.cluster.env)
         self.starts += 1
         with open(self.log_path, "ab") as log:
             log.write(f"\n===== start #{self.starts} {time.strftime('%H:%M:%S')} =====\n".encode())
@@ -364,6 +367,8 @@ class Cluster:
         self.chroot = f"/{safe}-{uuid.uuid4().hex[:8]}"
         self.brokers: list[Broker] = []
         self._chroot_made = False
+        # extra environment of every broker process (e.g. KAFKA_OPTS)
+        self.env: dict = {}
 
     @property
     def zk_connect(self) -> str:

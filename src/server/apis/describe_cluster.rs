@@ -1,13 +1,28 @@
-//! DescribeCluster handler (KIP-700's API, v0): cluster id, controller, the
+//! DescribeCluster handler (KIP-700's API, v0-1): cluster id, controller, the
 //! brokers of the caller's listener and, on request, KIP-430's authorized
-//! operations on the cluster. Maps to `KafkaApis.handleDescribeCluster`.
+//! operations on the cluster. Maps to `KafkaApis.handleDescribeCluster`; v1
+//! (KIP-919) may ask for controller endpoints, which a ZooKeeper-era broker
+//! answers MISMATCHED_ENDPOINT_TYPE as Kafka's brokers do.
 
-use crate::protocol::messages::describe_cluster::{DescribeClusterBroker, DescribeClusterRequest, DescribeClusterResponse};
+use crate::protocol::error;
+use crate::protocol::messages::describe_cluster::{
+    DescribeClusterBroker, DescribeClusterRequest, DescribeClusterResponse, ENDPOINT_TYPE_BROKER,
+};
 use crate::security::authorizer::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::server::kafka_apis::{KafkaApis, RequestContext};
 
 impl KafkaApis {
     pub(crate) async fn handle_describe_cluster(&self, ctx: &RequestContext, req: DescribeClusterRequest) -> DescribeClusterResponse {
+        if req.endpoint_type != ENDPOINT_TYPE_BROKER {
+            return DescribeClusterResponse {
+                error_code: error::MISMATCHED_ENDPOINT_TYPE,
+                error_message: Some(format!(
+                    "this is a broker endpoint (EndpointType 1); EndpointType {} is not served here",
+                    req.endpoint_type
+                )),
+                ..Default::default()
+            };
+        }
         let cluster_authorized_operations = if !req.include_cluster_authorized_operations {
             i32::MIN
         } else if self.authorize_cluster(ctx, AclOperation::Describe) {
