@@ -151,11 +151,20 @@ def check_no_acked_loss(acked, consumed):
     by_pos = {(p, o): v for p, recs in consumed.items() for o, v in recs}
     missing = [(p, o, v) for p, o, v in acked if by_pos.get((p, o)) != v]
     assert not missing, f"{len(missing)} acknowledged records lost or changed, e.g. {missing[:5]}"
-    # Per partition, acknowledged values appear in the order they were sent.
+    # Per partition, acknowledged values appear in the order they were sent:
+    # by offset, the acknowledged sequence numbers increase. Unacknowledged
+    # copies are left out of this check: this producer is not idempotent, and
+    # librdkafka bounds in-flight requests per connection, not per partition
+    # (librdkafka issue #1969), so across a leader change a batch still in
+    # flight to the old leader can be retried after the next batch went to the
+    # new one, and a copy whose answer was lost with a killed leader stays in
+    # the log (seen once: seq-81, seq-78, seq-81 at three consecutive offsets;
+    # the first seq-81 can only be a copy whose answer was lost, as an
+    # acknowledged batch is never sent again). Kafka promises nothing about
+    # the order of such copies; the acknowledged writes keep their order.
     for p in consumed:
-        mine = [v for _o, v in consumed[p] if v.startswith(b"seq-")]
-        seqs = [int(v[4:]) for v in mine]
-        assert seqs == sorted(seqs), f"partition {p}: records out of order"
+        seqs = [int(v[4:]) for _o, v in sorted((o, v) for q, o, v in acked if q == p and v.startswith(b"seq-"))]
+        assert seqs == sorted(seqs), f"partition {p}: acknowledged records out of order"
 
 
 def create_topic(bootstrap, name, partitions, rf, config):
