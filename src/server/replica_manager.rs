@@ -407,11 +407,21 @@ impl ReplicaManager {
         }
         let leader = state.leader;
         let epoch = state.leader_epoch;
+        // Kafka's `Partition.makeLeader` returns `isNewLeader`: only a broker
+        // that was not leading before tells the coordinators to load. A new
+        // epoch for a leader that stays (the controller removing a dead
+        // follower from the ISR) must not reload `__transaction_state`: that
+        // would answer an EndTxn whose PrepareCommit was just written with
+        // NOT_COORDINATOR, and its retry CONCURRENT_TRANSACTIONS until the
+        // markers are all written.
+        let was_leader = partition.is_leader();
         let code = match partition.make_leader_or_follower(state) {
             RoleChange::Stale => error::STALE_CONTROLLER_EPOCH,
             RoleChange::BecameLeader => {
                 crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaManager (makeLeaders)", "Broker {}: LeaderAndIsr makes it leader of {tp} at leader epoch {epoch}", self.broker_id);
-                self.notify_leadership(&tp, true, epoch);
+                if !was_leader {
+                    self.notify_leadership(&tp, true, epoch);
+                }
                 error::NONE
             }
             RoleChange::BecameFollower => {
@@ -831,5 +841,36 @@ impl ReplicaManager {
         if let Err(e) = self.log_manager.checkpoint_all() {
             log::error!("checkpoint failed: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex as StdMutex;
+
+    /// The coordinators load a partition only when this broker newly leads
+    /// it (Kafka's `isNewLeader`), not when a leader that stays gets a new
+    /// epoch (the controller removing a dead follower from the ISR).
+    #[test]
+    fn coordinators_hear_only_of_new_leadership() {
+        let dir = std::env::temp_dir().join(format!("zkafka-rm-lead-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lm = Arc::new(LogManager::startup(vec![dir.clone()], 1, "c", LogConfig::default(), &HashMap::new()).unwrap());
+        let rm = ReplicaManager::new(1, lm, LogConfig::default(), 1);
+        let heard: Arc<StdMutex<Vec<(bool, i32)>>> = Arc::default();
+        let h = heard.clone();
+        rm.set_leadership_listener(Box::new(move |_, leader, epoch| h.lock().unwrap().push((leader, epoch))));
+        let tp = TopicPartition::new("__transaction_state", 0);
+        let st = |leader: i32, epoch: i32, isr: Vec<i32>| PartitionState { leader, leader_epoch: epoch, isr, replicas: vec![1, 2, 3], zk_version: epoch, controller_epoch: 1 };
+        assert_eq!(rm.become_leader_or_follower(tp.clone(), st(1, 0, vec![1, 2, 3]), None), error::NONE);
+        // Same leader, new epoch (ISR shrink by the controller): no reload.
+        assert_eq!(rm.become_leader_or_follower(tp.clone(), st(1, 1, vec![1, 3]), None), error::NONE);
+        assert_eq!(*heard.lock().unwrap(), vec![(true, 0)]);
+        // Not leading (no leader: nothing to fetch from), then leading again: both heard.
+        assert_eq!(rm.become_leader_or_follower(tp.clone(), st(-1, 2, vec![3]), None), error::NONE);
+        assert_eq!(rm.become_leader_or_follower(tp.clone(), st(1, 3, vec![1, 2, 3]), None), error::NONE);
+        assert_eq!(*heard.lock().unwrap(), vec![(true, 0), (false, 2), (true, 3)]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -66,14 +66,24 @@ def txn_producer(c, tid, **conf):
     return p
 
 
-def _try(f):
+def _try(f, errors=None):
+    """True if `f` succeeded, False on a retriable Kafka error (kept in
+    `errors` when given, for the failure message); other errors raise."""
     try:
         f()
         return True
     except KafkaException as e:
         if e.args[0].retriable():
+            if errors is not None:
+                errors.append(str(e.args[0]))
             return False
         raise
+
+
+def flush_all(p, timeout=90):
+    """Waits until every record produced so far is acknowledged: the tests
+    that kill a broker next rely on the records being written before it."""
+    wait_until(lambda: p.flush(5) == 0, timeout, lambda: f"delivery of the transaction's records ({len(p)} left)")
 
 
 def read_all(c, topics, isolation, expect=None, timeout=60, idle=3.0):
@@ -341,6 +351,11 @@ def partition_leader(c, topic, partition):
     return md.topics[topic].partitions[partition].leader
 
 
+def partition_isr(c, topic, partition):
+    md = Consumer({"bootstrap.servers": all_bootstrap(c), "group.id": "md"}).list_topics(topic, timeout=10)
+    return md.topics[topic].partitions[partition].isrs
+
+
 TXN_STATES = {0: "Empty", 1: "Ongoing", 2: "PrepareCommit", 3: "PrepareAbort", 4: "CompleteCommit",
               5: "CompleteAbort", 6: "Dead", 7: "PrepareEpochFence"}
 
@@ -407,12 +422,20 @@ def test_new_coordinator_completes_a_prepared_commit(c3):
             p.produce(stuck, value=f"s{rnd}-{i}".encode(), partition=0)
             p.produce(shared, value=f"h{rnd}-{i}".encode(), partition=i % 3)
             expected += [f"s{rnd}-{i}", f"h{rnd}-{i}"]
-        p.flush(30)
+        flush_all(p)
+        # PrepareCommit must stay writable without `holder`: min.insync.replicas
+        # is 2, so the other two replicas of the id's partition must be in sync
+        # (a broker restarted by an earlier test may still be catching up).
+        state_tp = txn_state_partition(tid)
+        wait_until(lambda: len(partition_isr(c3, "__transaction_state", state_tp)) == 3, 60,
+                   lambda: f"a full ISR of __transaction_state-{state_tp}: {partition_isr(c3, '__transaction_state', state_tp)}")
         c3.broker(holder).kill()
         try:
             # EndTxn is answered once PrepareCommit is written; the marker of
             # `stuck` cannot be, so the transaction stays prepared.
-            wait_until(lambda: _try(lambda: p.commit_transaction(30)), 120, "commit_transaction", every=0.5)
+            errors = []
+            wait_until(lambda: _try(lambda: p.commit_transaction(30), errors), 120,
+                       lambda: f"commit_transaction (errors: {errors[-3:]})", every=0.5)
             seen = []
             states = wait_until(lambda: (lambda s: seen.append(s) or (s if s and s[-1] == "PrepareCommit" else None))(txn_log_states(c3, tid)),
                                 60, lambda: f"PrepareCommit of {tid} in __transaction_state (read: {seen[-3:]})")
