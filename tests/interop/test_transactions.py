@@ -8,6 +8,7 @@ One cluster is shared by every test of this file (module scope)."""
 from __future__ import annotations
 
 import random
+import select
 import struct
 import subprocess
 import sys
@@ -237,27 +238,32 @@ while True:
 @pytest.mark.time_limit(300)
 def test_consume_transform_produce_survives_kill_9(c3, tmp_path):
     inp, out = new_topic(c3, 3), new_topic(c3, 3)
-    n = 300
-    produce(c3.bootstrap, inp, [f"v{i}".encode() for i in range(n)], timeout=60)
+    n, rounds = 300, 3
     script = tmp_path / "processor.py"
     script.write_text(PROCESSOR)
     group, tid = f"eos-{uuid.uuid4().hex[:6]}", f"eos-tx-{uuid.uuid4().hex[:6]}"
     args = [sys.executable, str(script), all_bootstrap(c3), inp, out, group, tid]
     rnd = random.Random(12)
-    for _round in range(3):
+    per_round = n // (rounds + 1)
+    for _round in range(rounds):
+        # Fresh input for every round: a processor that already finished
+        # everything would never commit again (nothing to kill it during).
+        first_value = _round * per_round
+        produce(c3.bootstrap, inp, [f"v{i}".encode() for i in range(first_value, first_value + per_round)], timeout=60)
         round_err = tmp_path / f"processor-{_round}.stderr"
         with open(round_err, "w") as err:
             proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True)
-        # Kill it once it has committed something, at a random moment.
-        first = proc.stdout.readline()
-        if not first.startswith("committed"):
+        try:
+            # Kill it once it has committed something, at a random moment.
+            ready, _, _ = select.select([proc.stdout], [], [], 120)
+            first = proc.stdout.readline() if ready else ""
+            assert first.startswith("committed"), (f"round {_round}: {first!r}; exited: {proc.poll()}; "
+                                                   f"its stderr: {round_err.read_text()[-2000:]}")
+            time.sleep(rnd.uniform(0.0, 0.6))
+        finally:
             proc.kill()
             proc.wait()
-        assert first.startswith("committed"), (f"round {_round}: {first!r}; exited: {proc.poll()}; "
-                                               f"its stderr: {round_err.read_text()[-2000:]}")
-        time.sleep(rnd.uniform(0.0, 0.6))
-        proc.kill()
-        proc.wait()
+    produce(c3.bootstrap, inp, [f"v{i}".encode() for i in range(rounds * per_round, n)], timeout=60)
     # The last processor's stderr is kept: if it stops early, its error says why.
     err_path = tmp_path / "processor.stderr"
     with open(err_path, "w") as err:
