@@ -438,7 +438,7 @@ fn markers_go_once_their_transactions_are_cleaned_and_past_the_horizon() {
     assert_eq!(aborted_all.iter().map(|t| (t.producer_id, t.first_offset, t.last_offset)).collect::<Vec<_>>(), vec![(100, t2_first, t2), (101, t5_first, t5)]);
     let t5_entry = aborted_all[1];
 
-    let mgr = LogCleanerManager::new(&[d.0.clone()]);
+    let mgr = LogCleanerManager::new(std::slice::from_ref(&d.0));
     let cc = CleanerConfig { dedupe_buffer_size: 1 << 20, ..Default::default() };
     let mut cleaner = Cleaner::new(0, &cc, Arc::new(Throttler::new(f64::MAX)));
     let markers = |log: &Log| -> Vec<(i64, Option<ControlType>, i32)> {

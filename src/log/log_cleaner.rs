@@ -624,9 +624,9 @@ impl Cleaner {
         // group (a transaction may span them), fed every aborted
         // transaction of the log (`.txnindex` entries sit in the segment of
         // their marker, which may come after the data's).
-        let mut txn_metadata = CleanedTransactionMetadata::new(all_aborted_txns(&view));
+        let mut pass = CleanPass { delete_horizon_ms, txns: CleanedTransactionMetadata::new(all_aborted_txns(&view)) };
         for g in groups {
-            self.clean_segments(log, &view, &to_rewrite[g], delete_horizon_ms, &mut txn_metadata, &mut stats, check_done)?;
+            self.clean_segments(log, &view, &to_rewrite[g], &mut pass, &mut stats, check_done)?;
         }
         stats.buffer_utilization = self.map.utilization();
         stats.elapsed_secs = started.elapsed().as_secs_f64();
@@ -713,8 +713,7 @@ impl Cleaner {
         log: &Log,
         view: &CleanerView,
         group: &[&CleanerSegment],
-        delete_horizon_ms: i64,
-        txn_metadata: &mut CleanedTransactionMetadata,
+        pass: &mut CleanPass,
         stats: &mut CleanerStats,
         check_done: &dyn Fn() -> bool,
     ) -> Result<(), CleanError> {
@@ -723,7 +722,7 @@ impl Cleaner {
         let dir = &view.dir;
         delete_cleaned_files(dir, base);
         let mut cleaned = LogSegment::open_with_suffix(dir, base, &view.config, now_ms(), CLEANED_FILE_SUFFIX)?;
-        let result = self.clean_into(view, group, &mut cleaned, delete_horizon_ms, txn_metadata, stats, check_done).and_then(|()| {
+        let result = self.clean_into(view, group, &mut cleaned, pass, stats, check_done).and_then(|()| {
             cleaned.on_become_inactive()?;
             cleaned.flush()?;
             if let Some(last) = group.last() {
@@ -760,15 +759,14 @@ impl Cleaner {
         view: &CleanerView,
         group: &[&CleanerSegment],
         dest: &mut LogSegment,
-        delete_horizon_ms: i64,
-        txn_metadata: &mut CleanedTransactionMetadata,
+        pass: &mut CleanPass,
         stats: &mut CleanerStats,
         check_done: &dyn Fn() -> bool,
     ) -> Result<(), CleanError> {
         let flush_at = view.config.index_interval_bytes.max(4096) as usize;
         for seg in group {
             // Tombstones and transaction markers share the horizon.
-            let retain_deletes = seg.last_modified_ms > delete_horizon_ms;
+            let retain_deletes = seg.last_modified_ms > pass.delete_horizon_ms;
             let mut reader = BatchReader::new(&seg.file, seg.size, self.io_buffer_size, true);
             let mut out = WriteBuffer::default();
             let mut n = 0u32;
@@ -781,7 +779,7 @@ impl Cleaner {
                 self.throttler.maybe_throttle(size as u64);
                 stats.bytes_read += size as u64;
                 let facts = BatchFacts::of(&batch);
-                let discard = txn_metadata.should_discard_batch(&facts, retain_deletes);
+                let discard = pass.txns.should_discard_batch(&facts, retain_deletes);
                 let retention = check_batch_retention(&facts, discard, &view.last_records_of_active_producers);
                 // A discarded batch (aborted data, or a marker whose
                 // transaction has no batch left, past the horizon) goes; a
@@ -834,11 +832,18 @@ impl Cleaner {
         }
         // Kafka rebuilds the cleaned segment's `.txnindex`: the aborted
         // transactions whose ABORT marker it keeps with data met in this clean.
-        for t in txn_metadata.take_cleaned_index() {
+        for t in pass.txns.take_cleaned_index() {
             dest.append_aborted_txn(t)?;
         }
         Ok(())
     }
+}
+
+/// What one clean carries from group to group: the horizon of tombstones
+/// and markers, and the transactions it is inside of.
+struct CleanPass {
+    delete_horizon_ms: i64,
+    txns: CleanedTransactionMetadata,
 }
 
 /// Every aborted transaction of the log (the `.txnindex` entries of all its
