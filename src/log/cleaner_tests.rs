@@ -342,3 +342,171 @@ fn cleaning_drops_aborted_transactions_and_keeps_markers() {
     assert!(rebuilt.iter().all(|t| aborted_before.contains(t)), "{rebuilt:?}");
     assert_eq!(log.last_stable_offset(), open);
 }
+
+/// Every batch of the log from its start: (base offset, producer id,
+/// control type if a control batch, record count, (key, value) records).
+#[allow(clippy::type_complexity)]
+fn batches_of(log: &Log) -> Vec<(i64, i64, Option<super::cleaned_transaction_metadata::ControlType>, i32, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    let mut start = log.log_start_offset();
+    loop {
+        let f = log.read(start, 1 << 20, None, true).unwrap();
+        if f.records.is_empty() {
+            break;
+        }
+        for b in records::batches(f.records) {
+            let b = b.unwrap();
+            b.ensure_valid().unwrap();
+            let facts = super::cleaned_transaction_metadata::BatchFacts::of(&b);
+            let recs = if b.is_control() {
+                Vec::new()
+            } else {
+                b.records()
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| {
+                        let s = |v: Option<Bytes>| String::from_utf8(v.unwrap().to_vec()).unwrap();
+                        (s(r.key), s(r.value))
+                    })
+                    .collect()
+            };
+            out.push((b.base_offset(), b.producer_id(), facts.control, b.records_count(), recs));
+            start = b.next_offset();
+        }
+    }
+    out
+}
+
+/// Transaction markers under compaction (Kafka 2.8's
+/// `CleanedTransactionMetadata` on real segments, several cleans): a marker
+/// goes once no batch of its transaction is left and its segment is past
+/// the delete horizon; the markers of transactions with data left, and each
+/// active producer's last batch (emptied) or last marker at a new epoch
+/// (emptied), stay; the `.txnindex` keeps exactly the aborted transactions
+/// whose ABORT marker stays with data; all of it the same after a clean and
+/// an unclean restart.
+#[test]
+fn markers_go_once_their_transactions_are_cleaned_and_past_the_horizon() {
+    use super::cleaned_transaction_metadata::ControlType;
+    let d = TempDir::new("clean-markers");
+    let tp = TopicPartition::new("m", 0);
+    let mut cfg = config();
+    cfg.delete_retention_ms = 0;
+    cfg.min_cleanable_dirty_ratio = 0.0;
+    let log = Arc::new(Log::open(&d.0.join("m-0"), tp.clone(), cfg.clone(), Default::default()).unwrap());
+    let mut seqs: std::collections::HashMap<i64, i32> = std::collections::HashMap::new();
+    let txn = |seqs: &mut std::collections::HashMap<i64, i32>, pid: i64, recs: &[(&str, &str)]| {
+        let seq = seqs.entry(pid).or_insert(0);
+        let mut b = RecordBatchBuilder::new(Compression::None).producer(pid, 0, *seq).transactional(true);
+        for (k, v) in recs {
+            b.append(crate::common::now_ms(), Some(k.as_bytes()), Some(v.as_bytes()), &[]);
+        }
+        *seq += recs.len() as i32;
+        log.append_as_leader(b.build().unwrap(), 0, AppendOrigin::Client).unwrap().first_offset
+    };
+    let end = |pid: i64, epoch: i16, commit: bool| log.append_end_txn_marker(pid, epoch, 0, commit, 0).unwrap().first_offset;
+    let pad = |n: usize| {
+        for _ in 0..n {
+            log.append_as_leader(keyed(Compression::None, &[("pad".into(), Some("p".repeat(300)))]), 0, AppendOrigin::Client).unwrap();
+        }
+    };
+    // Producer 100: T1 (commit, shadowed by T4), T2 (abort), T3 (commit, a
+    // key nobody overwrites), T4 (commit, the latest values; its last data).
+    txn(&mut seqs, 100, &[("x1", "c1"), ("x2", "c1")]);
+    let t1 = end(100, 0, true);
+    let t2_first = txn(&mut seqs, 100, &[("x1", "a2"), ("x2", "a2"), ("y1", "a2")]);
+    let t2 = end(100, 0, false);
+    pad(2);
+    txn(&mut seqs, 100, &[("y1", "c3")]);
+    let t3 = end(100, 0, true);
+    // Producer 102: T6 (commit, shadowed by T7), T7 (commit), then an ABORT
+    // at a bumped epoch with no data (a fenced producer): its last record.
+    txn(&mut seqs, 102, &[("z1", "c6")]);
+    let t6 = end(102, 0, true);
+    pad(2);
+    txn(&mut seqs, 102, &[("z1", "c7")]);
+    let t7 = end(102, 0, true);
+    let fence = end(102, 1, false);
+    txn(&mut seqs, 100, &[("x1", "c4"), ("x2", "c4")]);
+    let t4 = end(100, 0, true);
+    // Producer 101: T5 aborted, its only (so last) data batch.
+    let t5_first = txn(&mut seqs, 101, &[("x1", "a5")]);
+    let t5 = end(101, 0, false);
+    pad(6);
+    log.update_high_watermark(log.log_end_offset());
+    let aborted_all = log.collect_aborted_transactions(0, i64::MAX);
+    assert_eq!(aborted_all.iter().map(|t| (t.producer_id, t.first_offset, t.last_offset)).collect::<Vec<_>>(), vec![(100, t2_first, t2), (101, t5_first, t5)]);
+    let t5_entry = aborted_all[1];
+
+    let mgr = LogCleanerManager::new(std::slice::from_ref(&d.0));
+    let cc = CleanerConfig { dedupe_buffer_size: 1 << 20, ..Default::default() };
+    let mut cleaner = Cleaner::new(0, &cc, Arc::new(Throttler::new(f64::MAX)));
+    let markers = |log: &Log| -> Vec<(i64, Option<ControlType>, i32)> {
+        batches_of(log).into_iter().filter(|b| b.2.is_some()).map(|b| (b.0, b.2, b.3)).collect()
+    };
+    // First clean: no horizon yet, every marker stays; aborted data goes,
+    // and both aborted transactions had data in this clean: both entries stay.
+    clean_once(&log, &mgr, &mut cleaner).expect("cleaned");
+    assert_eq!(markers(&log).len(), 8, "{:?}", markers(&log));
+    assert_eq!(log.collect_aborted_transactions(0, i64::MAX), aborted_all);
+    assert!(batches_of(&log).iter().all(|b| b.4.iter().all(|(_, v)| !v.starts_with('a'))), "aborted data left");
+    // Later cleans (more data, later segments): the markers of T1, T2, T6 go.
+    let mut done = false;
+    for _ in 0..6 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        pad(6);
+        log.update_high_watermark(log.log_end_offset());
+        clean_once(&log, &mgr, &mut cleaner).expect("cleaned again");
+        if markers(&log).iter().all(|m| ![t1, t2, t6].contains(&m.0)) {
+            done = true;
+            break;
+        }
+    }
+    assert!(done, "markers of fully cleaned transactions still there: {:?}", markers(&log));
+    let expected_markers = vec![
+        (t3, Some(ControlType::Commit), 1),
+        (t7, Some(ControlType::Commit), 1),
+        (fence, Some(ControlType::Empty), 0),
+        (t4, Some(ControlType::Commit), 1),
+        (t5, Some(ControlType::Abort), 1),
+    ];
+    assert_eq!(markers(&log), expected_markers);
+    // T5's batch is kept empty (producer 101's last), so are its marker and entry.
+    let t5_batch = batches_of(&log).into_iter().find(|b| b.0 == t5_first).expect("T5's batch kept");
+    assert_eq!((t5_batch.1, t5_batch.3), (101, 0));
+    assert_eq!(log.collect_aborted_transactions(0, i64::MAX), vec![t5_entry]);
+    let live = |log: &Log| -> BTreeMap<String, String> {
+        batches_of(log).into_iter().flat_map(|b| b.4).filter(|(k, _)| k != "pad").collect()
+    };
+    let want: BTreeMap<String, String> =
+        [("x1", "c4"), ("x2", "c4"), ("y1", "c3"), ("z1", "c7")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    assert_eq!(live(&log), want);
+    assert!(batches_of(&log).iter().all(|b| b.4.iter().all(|(_, v)| !v.starts_with('a'))));
+    assert_eq!(log.last_stable_offset(), log.log_end_offset());
+    let view = (markers(&log), live(&log));
+
+    // Clean restart, then unclean restart (the .txnindex rebuilt from the log).
+    drop(cleaner);
+    let leo = log.log_end_offset();
+    log.close().unwrap();
+    drop(log);
+    let reopen = |state| Log::open(&d.0.join("m-0"), tp.clone(), cfg.clone(), state).unwrap();
+    let log = reopen(LogOpenState { had_clean_shutdown: true, recovery_point: leo, high_watermark: Some(leo), ..Default::default() });
+    assert_eq!((markers(&log), live(&log)), view);
+    assert_eq!(log.collect_aborted_transactions(0, i64::MAX), vec![t5_entry]);
+    assert_eq!(log.last_stable_offset(), leo);
+    drop(log);
+    for f in fs::read_dir(d.0.join("m-0")).unwrap() {
+        let p = f.unwrap().path();
+        if p.extension().is_some_and(|e| e == "snapshot") {
+            fs::remove_file(p).unwrap();
+        }
+    }
+    let log = reopen(LogOpenState { recovery_point: 0, high_watermark: Some(leo), ..Default::default() });
+    assert_eq!((markers(&log), live(&log)), view);
+    assert_eq!(log.collect_aborted_transactions(0, i64::MAX), vec![t5_entry]);
+    assert_eq!(log.last_stable_offset(), leo, "no transaction reopened by the replay");
+    // The producers go on: 100 at its epoch and sequence, 102 at epoch 1.
+    assert_eq!(log.producer_entry(100).map(|e| (e.producer_epoch, e.last_seq())), Some((0, 7)));
+    assert_eq!(log.producer_entry(102).map(|e| e.current_txn_first_offset), Some(-1));
+}

@@ -6,8 +6,12 @@
 //! to the end of what the map covers, a group of segments at a time
 //! (`groupSegmentsBySize`), keeping each key's latest record at its
 //! original offset, dropping tombstones once `delete.retention.ms` has
-//! passed, keeping the last batch of every active producer (emptied if need
-//! be) so idempotent producers keep their sequence state, decompressing and
+//! passed, dropping the records of aborted transactions and, once
+//! `delete.retention.ms` has passed too, the COMMIT/ABORT markers of
+//! transactions with no batch left (`CleanedTransactionMetadata`, which also
+//! says which aborted transactions the cleaned `.txnindex` keeps), keeping
+//! the last batch of every active producer (emptied if need be) so
+//! idempotent producers keep their sequence state, decompressing and
 //! recompressing batches with their own codec. Output goes to
 //! `<base>.log.cleaned`, is fsynced and swapped in under the log's lock
 //! (`Log::replace_segments`); I/O is throttled by
@@ -15,10 +19,12 @@
 //! statistics lines ("Log cleaner thread 0 cleaned log ...").
 //!
 //! The per-record and per-batch decisions (`should_retain_record`,
-//! `batch_retention`, `filter_batch`) and the offset map are pure and
+//! `filter_batch`, and the transaction rules in
+//! `cleaned_transaction_metadata.rs`) and the offset map are pure and
 //! unit-tested; file effects live in `Cleaner`.
 
 use crate::common::{now_ms, TopicPartition};
+use crate::log::cleaned_transaction_metadata::{check_batch_retention, BatchFacts, CleanedTransactionMetadata};
 use crate::config::KafkaConfig;
 use crate::log::errors::{LogError, LogResult};
 use crate::log::log::{CleanerSegment, CleanerView, Log, CLEANED_FILE_SUFFIX};
@@ -322,16 +328,6 @@ pub enum BatchRetention {
     RetainEmpty,
 }
 
-/// Kafka's `checkBatchRetention` in `cleanInto`: the batch holding an active
-/// producer's last record is retained, even emptied.
-pub fn batch_retention(producer_id: i64, last_offset: i64, last_offsets_of_active_producers: &std::collections::HashMap<i64, i64>) -> BatchRetention {
-    if producer_id >= 0 && last_offsets_of_active_producers.get(&producer_id) == Some(&last_offset) {
-        BatchRetention::RetainEmpty
-    } else {
-        BatchRetention::DeleteEmpty
-    }
-}
-
 /// What became of one batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Filtered {
@@ -619,13 +615,18 @@ impl Cleaner {
             .collect();
         let groups = group_segments_by_size(&inputs, view.config.segment_bytes, view.config.segment_index_bytes, first_uncleanable);
         log::info!(
-            "Cleaner {}: Cleaning log {} (cleaning prior to offset {end_offset}, discarding tombstones prior to {delete_horizon_ms} ms) in {} group(s)",
+            "Cleaner {}: Cleaning log {} (cleaning prior to offset {end_offset}, discarding tombstones and transaction markers prior to {delete_horizon_ms} ms) in {} group(s)",
             self.id,
             to_clean.tp,
             groups.len()
         );
+        // One transaction state for the whole clean, carried from group to
+        // group (a transaction may span them), fed every aborted
+        // transaction of the log (`.txnindex` entries sit in the segment of
+        // their marker, which may come after the data's).
+        let mut pass = CleanPass { delete_horizon_ms, txns: CleanedTransactionMetadata::new(all_aborted_txns(&view)) };
         for g in groups {
-            self.clean_segments(log, &view, &to_rewrite[g], delete_horizon_ms, &mut stats, check_done)?;
+            self.clean_segments(log, &view, &to_rewrite[g], &mut pass, &mut stats, check_done)?;
         }
         stats.buffer_utilization = self.map.utilization();
         stats.elapsed_secs = started.elapsed().as_secs_f64();
@@ -644,7 +645,7 @@ impl Cleaner {
         check_done: &dyn Fn() -> bool,
     ) -> Result<(), CleanError> {
         self.map.clear();
-        let aborted = AbortedRanges::new(view);
+        let mut txns = CleanedTransactionMetadata::new(all_aborted_txns(view));
         let dirty: Vec<&CleanerSegment> = segments_in_range(&view.segments, start, end).collect();
         log::info!("Cleaner {}: Building offset map for log {tp} for {} segments in offset range [{start}, {end}).", self.id, dirty.len());
         let max_desired = (self.map.slots() as f64 * self.load_factor) as usize;
@@ -666,11 +667,19 @@ impl Cleaner {
                 if batch.base_offset() >= end {
                     break;
                 }
+                // Records of aborted transactions never shadow other records
+                // (every batch is fed to the transaction state, in order).
+                let facts = BatchFacts::of(&batch);
+                let aborted = if batch.is_control() {
+                    txns.on_control_batch_read(&facts);
+                    true
+                } else {
+                    txns.on_batch_read(&facts)
+                };
                 if batch.last_offset() < start {
                     continue;
                 }
-                // Records of aborted transactions never shadow other records.
-                if !batch.is_control() && !aborted.contains(&batch) {
+                if !aborted {
                     let body = batch.records_body().map_err(|e| CleanError::Failed(e.to_string()))?;
                     let recs = scan_records(&body, batch.records_count()).map_err(CleanError::Failed)?;
                     for r in recs {
@@ -704,7 +713,7 @@ impl Cleaner {
         log: &Log,
         view: &CleanerView,
         group: &[&CleanerSegment],
-        delete_horizon_ms: i64,
+        pass: &mut CleanPass,
         stats: &mut CleanerStats,
         check_done: &dyn Fn() -> bool,
     ) -> Result<(), CleanError> {
@@ -713,7 +722,7 @@ impl Cleaner {
         let dir = &view.dir;
         delete_cleaned_files(dir, base);
         let mut cleaned = LogSegment::open_with_suffix(dir, base, &view.config, now_ms(), CLEANED_FILE_SUFFIX)?;
-        let result = self.clean_into(view, group, &mut cleaned, delete_horizon_ms, stats, check_done).and_then(|()| {
+        let result = self.clean_into(view, group, &mut cleaned, pass, stats, check_done).and_then(|()| {
             cleaned.on_become_inactive()?;
             cleaned.flush()?;
             if let Some(last) = group.last() {
@@ -750,14 +759,14 @@ impl Cleaner {
         view: &CleanerView,
         group: &[&CleanerSegment],
         dest: &mut LogSegment,
-        delete_horizon_ms: i64,
+        pass: &mut CleanPass,
         stats: &mut CleanerStats,
         check_done: &dyn Fn() -> bool,
     ) -> Result<(), CleanError> {
         let flush_at = view.config.index_interval_bytes.max(4096) as usize;
-        let aborted = AbortedRanges::new(view);
         for seg in group {
-            let retain_deletes = seg.last_modified_ms > delete_horizon_ms;
+            // Tombstones and transaction markers share the horizon.
+            let retain_deletes = seg.last_modified_ms > pass.delete_horizon_ms;
             let mut reader = BatchReader::new(&seg.file, seg.size, self.io_buffer_size, true);
             let mut out = WriteBuffer::default();
             let mut n = 0u32;
@@ -769,14 +778,27 @@ impl Cleaner {
                 let size = batch.size_in_bytes();
                 self.throttler.maybe_throttle(size as u64);
                 stats.bytes_read += size as u64;
-                let retention = batch_retention(batch.producer_id(), batch.last_offset(), &view.last_offsets_of_active_producers);
-                // Kafka discards the records of aborted transactions (their
-                // ABORT markers stay, as every control batch does here); a
-                // producer's last batch keeps its header.
-                if aborted.contains(&batch) {
-                    stats.messages_read += batch.records_count().max(0) as u64;
-                    if retention == BatchRetention::RetainEmpty {
-                        let bytes = empty_batch(&batch);
+                let facts = BatchFacts::of(&batch);
+                let discard = pass.txns.should_discard_batch(&facts, retain_deletes);
+                let retention = check_batch_retention(&facts, discard, &view.last_records_of_active_producers);
+                // A discarded batch (aborted data, or a marker whose
+                // transaction has no batch left, past the horizon) goes; a
+                // producer's last one keeps its header. Other control batches
+                // stay as they are.
+                if discard || batch.is_control() {
+                    let count = batch.records_count().max(0) as u64;
+                    stats.messages_read += count;
+                    let bytes = match retention {
+                        BatchRetention::Delete => None,
+                        BatchRetention::RetainEmpty if discard => Some(empty_batch(&batch)),
+                        // A marker that stays (Kafka's filter keeps its record).
+                        _ if !discard => {
+                            stats.messages_written += count;
+                            Some(batch.as_bytes().clone())
+                        }
+                        BatchRetention::DeleteEmpty | BatchRetention::RetainEmpty => None,
+                    };
+                    if let Some(bytes) = bytes {
                         stats.bytes_written += bytes.len() as u64;
                         out.push(&batch, bytes);
                     }
@@ -808,39 +830,26 @@ impl Cleaner {
             }
             out.write_to(dest)?;
         }
-        // The markers are all kept: so are the aborted transactions they end.
-        for seg in group {
-            for t in &seg.aborted_txns {
-                dest.append_aborted_txn(*t)?;
-            }
+        // Kafka rebuilds the cleaned segment's `.txnindex`: the aborted
+        // transactions whose ABORT marker it keeps with data met in this clean.
+        for t in pass.txns.take_cleaned_index() {
+            dest.append_aborted_txn(t)?;
         }
         Ok(())
     }
 }
 
-/// The aborted transactions of a log as producer id -> (first, last) offset
-/// ranges, to recognise the data batches of aborted transactions (a
-/// producer's transactions never overlap).
-struct AbortedRanges(std::collections::HashMap<i64, Vec<(i64, i64)>>);
+/// What one clean carries from group to group: the horizon of tombstones
+/// and markers, and the transactions it is inside of.
+struct CleanPass {
+    delete_horizon_ms: i64,
+    txns: CleanedTransactionMetadata,
+}
 
-impl AbortedRanges {
-    fn new(view: &CleanerView) -> AbortedRanges {
-        let mut m: std::collections::HashMap<i64, Vec<(i64, i64)>> = std::collections::HashMap::new();
-        for s in &view.segments {
-            for t in &s.aborted_txns {
-                m.entry(t.producer_id).or_default().push((t.first_offset, t.last_offset));
-            }
-        }
-        AbortedRanges(m)
-    }
-
-    fn contains(&self, batch: &RecordBatch) -> bool {
-        if self.0.is_empty() || !batch.is_transactional() || batch.is_control() {
-            return false;
-        }
-        let o = batch.base_offset();
-        self.0.get(&batch.producer_id()).is_some_and(|v| v.iter().any(|(f, l)| *f <= o && o <= *l))
-    }
+/// Every aborted transaction of the log (the `.txnindex` entries of all its
+/// segments), for `CleanedTransactionMetadata`.
+fn all_aborted_txns(view: &CleanerView) -> impl Iterator<Item = crate::log::transaction_index::AbortedTxn> + '_ {
+    view.segments.iter().flat_map(|s| s.aborted_txns.iter().copied())
 }
 
 /// Retained batches waiting to be appended to the cleaned segment.
@@ -1102,6 +1111,7 @@ impl LogCleaner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::cleaned_transaction_metadata::LastRecord;
     use crate::protocol::compression::Compression;
     use crate::protocol::records::RecordBatchBuilder;
     use std::collections::HashMap;
@@ -1184,10 +1194,12 @@ mod tests {
         pb.append(5, Some(b"k"), Some(b"v"), &[]);
         pb.append(6, Some(b"k"), Some(b"w"), &[]);
         let pb = RecordBatch::parse(pb.build().unwrap()).unwrap();
-        let active: HashMap<i64, i64> = [(77, 11)].into_iter().collect();
-        let r = batch_retention(pb.producer_id(), pb.last_offset(), &active);
+        let active: HashMap<i64, LastRecord> = [(77, LastRecord { last_data_offset: Some(11), producer_epoch: 3 })].into_iter().collect();
+        let facts = BatchFacts::of(&pb);
+        let r = check_batch_retention(&facts, false, &active);
         assert_eq!(r, BatchRetention::RetainEmpty);
-        assert_eq!(batch_retention(pb.producer_id(), 10, &active), BatchRetention::DeleteEmpty);
+        let earlier = BatchFacts { last_offset: 10, ..facts };
+        assert_eq!(check_batch_retention(&earlier, false, &active), BatchRetention::DeleteEmpty);
         let (out, _) = filter_batch(&pb, r, |_, _, _| false).unwrap();
         let Filtered::Empty { batch: e } = out else { panic!("{out:?}") };
         let eb = RecordBatch::parse(e).unwrap();

@@ -496,7 +496,7 @@ mod tests {
             log_start_offset: lso,
             log_end_offset: leo,
             config,
-            last_offsets_of_active_producers: HashMap::new(),
+            last_records_of_active_producers: HashMap::new(),
             dir: PathBuf::from("/tmp/x/t-0"),
             first_unstable_offset: None,
         }

@@ -7,6 +7,7 @@
 //! `log.rs` so it can reach the log's state without widening it.
 
 use super::*;
+use crate::log::cleaned_transaction_metadata::LastRecord;
 use std::collections::HashMap;
 use std::fs::File;
 use std::sync::Arc;
@@ -33,8 +34,8 @@ pub struct CleanerSegment {
     pub offset_index_bytes: u64,
     pub time_index_bytes: u64,
     pub file: Arc<File>,
-    /// The segment's `.txnindex` entries (copied into the cleaned segment:
-    /// the cleaner keeps every marker).
+    /// The segment's `.txnindex` entries (the cleaner's
+    /// `CleanedTransactionMetadata` decides which the cleaned segment keeps).
     pub aborted_txns: Vec<crate::log::transaction_index::AbortedTxn>,
 }
 
@@ -50,8 +51,9 @@ pub struct CleanerView {
     pub log_end_offset: i64,
     pub config: LogConfig,
     /// Kafka's `lastRecordsOfActiveProducers`: producer id -> offset of its
-    /// last data batch's last record.
-    pub last_offsets_of_active_producers: HashMap<i64, i64>,
+    /// last data batch's last record (none if its last write is a marker at
+    /// a new epoch) and its epoch.
+    pub last_records_of_active_producers: HashMap<i64, LastRecord>,
     pub dir: PathBuf,
     /// Kafka's `firstUnstableOffset`: the cleaner stops before it.
     pub first_unstable_offset: Option<i64>,
@@ -86,15 +88,22 @@ impl Log {
                 aborted_txns: s.txn_index().entries().to_vec(),
             });
         }
-        let last_offsets_of_active_producers =
-            g.producer_state.producers().iter().map(|(pid, e)| (*pid, e.last_offset())).filter(|(_, o)| *o >= 0).collect();
+        let last_records_of_active_producers = g
+            .producer_state
+            .producers()
+            .iter()
+            .map(|(pid, e)| {
+                let last_data_offset = Some(e.last_offset()).filter(|o| *o >= 0);
+                (*pid, LastRecord { last_data_offset, producer_epoch: e.producer_epoch })
+            })
+            .collect();
         Ok(CleanerView {
             generation: g.segments_generation,
             segments,
             log_start_offset: g.log_start_offset,
             log_end_offset: g.log_end_offset,
             config: g.config.clone(),
-            last_offsets_of_active_producers,
+            last_records_of_active_producers,
             dir: g.dir.clone(),
             first_unstable_offset: g.producer_state.first_unstable_offset(),
         })

@@ -3,6 +3,7 @@
 //! epoch cache, checkpoint files and the `LogManager` owning every log dir.
 
 pub mod abstract_index;
+pub mod cleaned_transaction_metadata;
 pub mod checkpoint;
 pub mod errors;
 pub mod file_records;
