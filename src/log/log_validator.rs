@@ -292,28 +292,49 @@ fn validate_v2_batch(batch: &RecordBatch, origin: AppendOrigin) -> Result<()> {
     Ok(())
 }
 
-/// Kafka's `validateTimestamp` (and `validateKey`) for one record.
+/// Kafka's `validateTimestamp` (and `validateKey`) for one record. Called
+/// for every record of every batch: the checks are inlined into the scan,
+/// the refusals (which format messages) are out of line.
+#[inline(always)]
 fn validate_record(cfg: &ValidationConfig, batch_tt: TimestampType, ts: i64, has_key: bool, offset: i64) -> Result<()> {
     if cfg.compacted && !has_key {
-        return Err(invalid("Compacted topic cannot accept message without key"));
+        return Err(no_key());
     }
     if cfg.timestamp_type == TimestampType::CreateTime
         && ts != NO_TIMESTAMP
         && (ts as i128 - cfg.now as i128).abs() > cfg.timestamp_difference_max_ms as i128
     {
-        let d = cfg.timestamp_difference_max_ms;
-        return Err(RecordsError::InvalidTimestamp(format!(
-            "Timestamp {ts} of message with offset {offset} is out of range. The timestamp should be within [{}, {}]",
-            cfg.now.saturating_sub(d),
-            cfg.now.saturating_add(d)
-        )));
+        return Err(timestamp_out_of_range(cfg, ts, offset));
     }
     if batch_tt == TimestampType::LogAppendTime {
-        return Err(RecordsError::InvalidTimestamp(
-            "Invalid timestamp type in message. Producer should not set timestamp type to LogAppendTime.".into(),
-        ));
+        return Err(client_log_append_time());
     }
     Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn no_key() -> RecordsError {
+    invalid("Compacted topic cannot accept message without key")
+}
+
+#[cold]
+#[inline(never)]
+fn timestamp_out_of_range(cfg: &ValidationConfig, ts: i64, offset: i64) -> RecordsError {
+    let d = cfg.timestamp_difference_max_ms;
+    RecordsError::InvalidTimestamp(format!(
+        "Timestamp {ts} of message with offset {offset} is out of range. The timestamp should be within [{}, {}]",
+        cfg.now.saturating_sub(d),
+        cfg.now.saturating_add(d)
+    ))
+}
+
+#[cold]
+#[inline(never)]
+fn client_log_append_time() -> RecordsError {
+    RecordsError::InvalidTimestamp(
+        "Invalid timestamp type in message. Producer should not set timestamp type to LogAppendTime.".into(),
+    )
 }
 
 /// Validates `records` for an append by the leader and prepares the bytes

@@ -482,8 +482,45 @@ fn scan_err(what: &str) -> RecordsError {
     invalid(format!("invalid record structure: {what}"))
 }
 
-/// Unsigned LEB128 of at most `max_bytes` bytes at `*pos` of `b`.
-fn scan_uvarint(b: &[u8], pos: &mut usize, max_bytes: usize) -> Result<u64> {
+/// Unsigned LEB128 of at most `N` bytes (5 for a varint, 10 for a varlong)
+/// at `*pos` of `b`. The common one-byte value costs one load and one
+/// branch; a longer one is read from a fixed `N`-byte window with no
+/// per-byte bounds check; only within `N` bytes of the end of `b` does it
+/// go byte by byte. Every path accepts and rejects exactly the same bytes.
+#[inline(always)]
+fn scan_uvarint<const N: usize>(b: &[u8], pos: &mut usize) -> Result<u64> {
+    let p = *pos;
+    if let Some(&x) = b.get(p) {
+        if x < 0x80 {
+            *pos = p + 1;
+            return Ok(x as u64);
+        }
+    }
+    scan_uvarint_multi::<N>(b, pos)
+}
+
+/// `scan_uvarint` past its first byte.
+#[inline]
+fn scan_uvarint_multi<const N: usize>(b: &[u8], pos: &mut usize) -> Result<u64> {
+    let p = *pos;
+    if let Some(w) = b.get(p..).and_then(|s| s.first_chunk::<N>()) {
+        let mut v = 0u64;
+        for (i, &byte) in w.iter().enumerate() {
+            v |= ((byte & 0x7f) as u64) << (7 * i);
+            if byte < 0x80 {
+                *pos = p + i + 1;
+                return Ok(v);
+            }
+        }
+        return Err(scan_err("varint too long"));
+    }
+    scan_uvarint_tail(b, pos, N)
+}
+
+/// `scan_uvarint` within `max_bytes` of the end of `b`: byte by byte.
+#[cold]
+#[inline(never)]
+fn scan_uvarint_tail(b: &[u8], pos: &mut usize, max_bytes: usize) -> Result<u64> {
     let mut v = 0u64;
     for i in 0..max_bytes {
         let byte = *b.get(*pos).ok_or_else(|| scan_err("varint runs past the end"))?;
@@ -495,25 +532,35 @@ fn scan_uvarint(b: &[u8], pos: &mut usize, max_bytes: usize) -> Result<u64> {
     }
     Err(scan_err("varint too long"))
 }
+
+/// Zig-zag varint (at most 5 bytes, at most 32 bits of value).
+#[inline(always)]
 fn scan_varint(b: &[u8], pos: &mut usize) -> Result<i32> {
-    let v = scan_uvarint(b, pos, 5)?;
+    let v = scan_uvarint::<5>(b, pos)?;
     if v > u32::MAX as u64 {
         return Err(scan_err("varint too long"));
     }
     let v = v as u32;
     Ok(((v >> 1) as i32) ^ -((v & 1) as i32))
 }
+
+/// Zig-zag varlong (at most 10 bytes).
+#[inline(always)]
 fn scan_varlong(b: &[u8], pos: &mut usize) -> Result<i64> {
-    let v = scan_uvarint(b, pos, 10)?;
+    let v = scan_uvarint::<10>(b, pos)?;
     Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
 }
-/// Skips a nullable varint-length byte field; true if it was not null.
-fn scan_skip_bytes(b: &[u8], pos: &mut usize, end: usize) -> Result<bool> {
+
+/// Skips a nullable varint-length byte field of the record that ends at
+/// `b.len()`; true if it was not null. The bytes are passed over by
+/// their length, never sliced or copied.
+#[inline(always)]
+fn scan_skip_bytes(b: &[u8], pos: &mut usize) -> Result<bool> {
     let len = scan_varint(b, pos)?;
     if len == -1 {
         return Ok(false);
     }
-    if len < -1 || *pos + len as usize > end {
+    if len < -1 || len as usize > b.len() - *pos {
         return Err(invalid(format!("field length {len} exceeds the record")));
     }
     *pos += len as usize;
@@ -523,7 +570,11 @@ fn scan_skip_bytes(b: &[u8], pos: &mut usize, end: usize) -> Result<bool> {
 /// Walks the varint framing of `count` records in an uncompressed records
 /// body (Kafka's `skipKeyValueIterator`, allocation-free): every record's
 /// declared length must be filled exactly by its fields, and the records
-/// must fill the body exactly.
+/// must fill the body exactly. Key, value and header bytes are skipped by
+/// their lengths; a header's key and value are only framed (Kafka's record
+/// parsing checks no more of them either). The record's own length bounds
+/// every read of its fields (one slice per record, no further bounds
+/// checks against the body).
 pub fn scan_record_bodies(body: &[u8], count: i32, mut f: impl FnMut(RecordSummary) -> Result<()>) -> Result<()> {
     if count < 0 || count as usize > body.len() / 7 + 1 {
         return Err(invalid(format!("records count {count} does not fit {} bytes", body.len())));
@@ -531,36 +582,51 @@ pub fn scan_record_bodies(body: &[u8], count: i32, mut f: impl FnMut(RecordSumma
     let mut pos = 0usize;
     for _ in 0..count {
         let len = scan_varint(body, &mut pos)?;
-        if len < 0 || len as usize > body.len() - pos {
-            return Err(invalid(format!("record length {len} exceeds the {} bytes left", body.len() - pos)));
+        let left = body.len() - pos;
+        if len < 0 || len as usize > left {
+            return Err(invalid(format!("record length {len} exceeds the {left} bytes left")));
         }
-        let end = pos + len as usize;
-        let rec = &body[..end];
-        if pos >= end {
+        if len == 0 {
             return Err(scan_err("empty record"));
         }
-        pos += 1; // attributes
-        let timestamp_delta = scan_varlong(rec, &mut pos)?;
-        let offset_delta = scan_varint(rec, &mut pos)?;
-        let has_key = scan_skip_bytes(rec, &mut pos, end)?;
-        scan_skip_bytes(rec, &mut pos, end)?;
-        let n_headers = scan_varint(rec, &mut pos)?;
-        if n_headers < 0 || n_headers as usize > (end - pos) / 2 {
-            return Err(invalid(format!("invalid header count {n_headers}")));
+        let end = pos + len as usize;
+        // The record, from its attributes byte (skipped: Kafka reads it
+        // and ignores it) to its end.
+        let rec = &body[pos + 1..end];
+        let mut p = 0usize;
+        let timestamp_delta = scan_varlong(rec, &mut p)?;
+        let offset_delta = scan_varint(rec, &mut p)?;
+        let has_key = scan_skip_bytes(rec, &mut p)?;
+        scan_skip_bytes(rec, &mut p)?;
+        let n_headers = scan_varint(rec, &mut p)?;
+        if n_headers != 0 {
+            scan_headers(rec, &mut p, n_headers)?;
         }
-        for _ in 0..n_headers {
-            if !scan_skip_bytes(rec, &mut pos, end)? {
-                return Err(invalid("null header key"));
-            }
-            scan_skip_bytes(rec, &mut pos, end)?;
+        if p != rec.len() {
+            return Err(invalid(format!("record declared {len} bytes but {} were not read", rec.len() - p)));
         }
-        if pos != end {
-            return Err(invalid(format!("record declared {len} bytes but {} were not read", end - pos)));
-        }
+        pos = end;
         f(RecordSummary { offset_delta, timestamp_delta, has_key })?;
     }
     if pos != body.len() {
         return Err(invalid(format!("{} bytes left over after {count} records", body.len() - pos)));
+    }
+    Ok(())
+}
+
+/// The `n` headers of a record (`rec` ends where the record does): each a
+/// non-null key and a nullable value, framed within the record.
+#[inline(never)]
+fn scan_headers(rec: &[u8], p: &mut usize, n: i32) -> Result<()> {
+    // Each header needs at least 2 bytes.
+    if n < 0 || n as usize > (rec.len() - *p) / 2 {
+        return Err(invalid(format!("invalid header count {n}")));
+    }
+    for _ in 0..n {
+        if !scan_skip_bytes(rec, p)? {
+            return Err(invalid("null header key"));
+        }
+        scan_skip_bytes(rec, p)?;
     }
     Ok(())
 }
@@ -980,3 +1046,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod scan_tests;
