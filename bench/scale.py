@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from kazoo.client import KazooClient
@@ -202,6 +203,8 @@ def main():
     ap.add_argument("--brokers", type=int, default=3)
     ap.add_argument("--session-ms", type=int, default=10000)
     ap.add_argument("--timeout", type=int, default=600)
+    # stop after a phase: create, shutdown, restart, kill (default: all, then the unclean restart)
+    ap.add_argument("--stop-after", choices=["create", "shutdown", "restart", "kill", "all"], default="all")
     a = ap.parse_args()
     n, topic, T = a.partitions, "scale", a.timeout
     parts = range(n)
@@ -256,6 +259,8 @@ def main():
                     r, f = b.rss_kb(), b.fds()
                     fig(f"broker {b.id} {when}: RSS; open fds", f"{r / 1024:.1f} MB; {f} ({f / n:.2f} per partition)")
         mem("after create")
+        if a.stop_after == "create":
+            return
 
         # 2. controlled shutdown of a non-controller broker (it leads about a third)
         ctl = controller_id(zk)
@@ -263,17 +268,27 @@ def main():
         victim = next(b for b in brokers if b.id != ctl)
         led = [p for p in parts if st[p]["leader"] == victim.id]
         t0 = time.monotonic()
+        exited = []
+        waiter = threading.Thread(target=lambda: (victim.proc.wait(), exited.append(time.monotonic() - t0)), daemon=True)
         victim.proc.send_signal(signal.SIGTERM)
+        waiter.start()
         t_moved = wait_states(zk, topic, led, lambda s: s["leader"] != victim.id, t0, T, "controlled shutdown")
-        try:
-            victim.proc.wait(max(1, T - t_moved))
-        except subprocess.TimeoutExpired:
+        # The new leaders lead once their brokers applied the LeaderAndIsr; the
+        # controller sends UpdateMetadata after it on the same connection.
+        survivors = [b for b in brokers if b is not victim]
+        t_md_moved = wait_metadata(survivors, topic, n, lambda l: l >= 0 and l != victim.id, t0, T, "controlled shutdown")
+        waiter.join(max(1, T - t_moved))
+        if not exited:
             raise SystemExit("scale: controlled shutdown: the broker did not exit")
-        t_exit = time.monotonic() - t0
+        t_exit = exited[0]
         fig(f"controlled shutdown (SIGTERM) of broker {victim.id} leading {len(led)} -> no leadership left on it",
             f"{t_moved:.2f} s")
+        fig(f"controlled shutdown of broker {victim.id} -> the other brokers' Metadata name a new leader everywhere",
+            f"{t_md_moved:.2f} s")
         fig(f"controlled shutdown of broker {victim.id} -> process exit (code {victim.proc.returncode})",
             f"{t_exit:.2f} s")
+        if a.stop_after == "shutdown":
+            return
 
         # 3. clean restart -> back in every ISR
         t0 = time.monotonic()
@@ -282,6 +297,8 @@ def main():
         t_isr = wait_states(zk, topic, parts, lambda s: victim.id in s["isr"], t0, T, "clean restart")
         fig(f"clean restart of broker {victim.id} ({n} partition logs) -> registered (logs loaded)", f"{t_reg:.2f} s")
         fig(f"clean restart of broker {victim.id} -> back in every ISR", f"{t_isr:.2f} s")
+        if a.stop_after == "restart":
+            return
 
         # 4. kill -9 of the controller
         ctl = controller_id(zk)
@@ -306,6 +323,8 @@ def main():
         t_prod = wait_produce(others, topic, probe, t0, T, "controller kill")
         fig(f"kill -9 of the controller -> a client produces again (acks=all, kcat) to {len(probe)} partitions it led",
             f"{t_prod:.2f} s")
+        if a.stop_after == "kill":
+            return
 
         # 5. restart after the kill -9 -> back in every ISR
         t0 = time.monotonic()

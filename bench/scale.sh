@@ -22,7 +22,7 @@
 # Needs kcat, Debian's ZooKeeper and the test venv's kazoo (.run/venv).
 set -euo pipefail
 . "$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)/lib.sh"
-PARTS=""; BIN=""; SESSION=10000; CTRL_ONLY=0; PER_TOPIC=1000
+PARTS=""; BIN=""; SESSION=10000; CTRL_ONLY=0; PER_TOPIC=1000; STOP=all
 while [ $# -gt 0 ]; do
   case "$1" in
     --partitions) PARTS="$2"; shift 2 ;;
@@ -30,7 +30,8 @@ while [ $# -gt 0 ]; do
     --session-ms) SESSION="$2"; shift 2 ;;
     --controller-only) CTRL_ONLY=1; shift ;;
     --per-topic) PER_TOPIC="$2"; shift 2 ;;
-    *) echo "usage: $0 [--controller-only] [--partitions N] [--per-topic M] [--bin PATH] [--session-ms MS]" >&2; exit 2 ;;
+    --stop-after) STOP="$2"; shift 2 ;;
+    *) echo "usage: $0 [--controller-only] [--partitions N] [--per-topic M] [--bin PATH] [--session-ms MS] [--stop-after create|shutdown|restart|kill|all]" >&2; exit 2 ;;
   esac
 done
 [ -n "$PARTS" ] || { [ "$CTRL_ONLY" = 1 ] && PARTS=100000 || PARTS=1000; }
@@ -60,4 +61,4 @@ if [ "$CTRL_ONLY" = 1 ]; then
   exit 0
 fi
 "$PY" "$BENCH/scale.py" --zk "127.0.0.1:$ZKP/scale" --bin "$BIN" --run "$RUN" \
-  --template "$REPO/config/server.properties" --repo "$REPO" --partitions "$PARTS" --session-ms "$SESSION"
+  --template "$REPO/config/server.properties" --repo "$REPO" --partitions "$PARTS" --session-ms "$SESSION" --stop-after "$STOP"

@@ -216,6 +216,7 @@ pub fn init(default_spec: &str) {
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| default_spec.to_string());
     let mut builder = env_logger::Builder::new();
     builder.filter_level(LevelFilter::Trace);
+    builder.format_timestamp_millis();
     if let Ok(style) = std::env::var("RUST_LOG_STYLE") {
         builder.parse_write_style(&style);
     }

@@ -552,3 +552,38 @@ async fn session_expiry_reregisters_broker_and_reelects() {
     assert_eq!(stat.ephemeral_owner, zk.session_id().unwrap());
     c.shutdown().await;
 }
+
+/// `update_leader_and_isr` writes many partitions per fenced multi: every
+/// multi is refused under an old controller epoch zkVersion, and a partition
+/// whose state znode moved (BADVERSION) fails alone while the other
+/// partitions of its multi are applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_and_isr_updates_in_chunked_multis_stay_fenced() {
+    let zk = connect("/t_chunked_lai").await;
+    let (epoch, v) = zk.register_controller_and_increment_controller_epoch(1).await.unwrap();
+    let n = 150;
+    let topic = zk_data::TopicAssignment::from_replicas(None, &(0..n).map(|p| (p, vec![1, 2])).collect::<BTreeMap<_, _>>());
+    zk.create_topic_assignment("chunked", &topic).await.unwrap();
+    let st = zk_data::LeaderIsrAndControllerEpoch { leader_and_isr: zk_data::LeaderAndIsr::new(1, vec![1, 2]), controller_epoch: epoch };
+    let tps: Vec<_> = (0..n).map(|p| zkafka::common::TopicPartition::new("chunked", p)).collect();
+    let created = zk.create_partition_states(v, &tps.iter().map(|tp| (tp.clone(), st.clone())).collect::<Vec<_>>()).await.unwrap();
+    assert!(created.iter().all(|(_, r)| *r == Ok(0)));
+    let mut upd: Vec<_> = tps.iter().map(|tp| (tp.clone(), st.leader_and_isr.new_leader_and_isr(2, vec![2]))).collect();
+    // under a wrong controller epoch zkVersion nothing is written
+    assert!(matches!(zk.update_leader_and_isr(v + 1, epoch, &upd).await, Err(ZkError::ControllerMoved(_))));
+    assert_eq!(zk.get_partition_state("chunked", 77).await.unwrap().unwrap().leader_and_isr.leader, 1);
+    // partition 77's state moved meanwhile: only it fails
+    upd[77].1.zk_version = 5;
+    let done = zk.update_leader_and_isr(v, epoch, &upd).await.unwrap();
+    assert_eq!(done.len(), n as usize);
+    for (tp, r) in &done {
+        if tp.partition == 77 {
+            assert!(matches!(r, Err(ZkError::Zk { source: zookeeper_client::Error::BadVersion, .. })), "{r:?}");
+        } else {
+            assert_eq!(r.as_ref().unwrap().zk_version, 1, "{tp}");
+            let now = zk.get_partition_state("chunked", tp.partition).await.unwrap().unwrap();
+            assert_eq!((now.leader_and_isr.leader, now.leader_and_isr.isr.clone(), now.leader_and_isr.leader_epoch), (2, vec![2], 1));
+        }
+    }
+    assert_eq!(zk.get_partition_state("chunked", 77).await.unwrap().unwrap().leader_and_isr.leader, 1);
+}

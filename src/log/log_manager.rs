@@ -36,6 +36,11 @@ pub const FUTURE_DIR_SUFFIX: &str = "-future";
 /// waiting on the disk (reads, fsyncs), so more threads than cores pay.
 pub const LOG_IO_THREADS: usize = 8;
 
+/// Threads closing logs at shutdown: each close is fsyncs (segment, indexes,
+/// producer snapshot), disk waits the file system's journal commits share,
+/// so twice `LOG_IO_THREADS`.
+pub const LOG_CLOSE_THREADS: usize = 16;
+
 /// `f` over `items` on up to `threads` scoped threads; results in input order.
 pub fn parallel_map<T: Send, R: Send>(items: Vec<T>, threads: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let n = items.len();
@@ -350,6 +355,76 @@ impl LogManager {
         Ok(log)
     }
 
+    /// `get_or_create_log` for many partitions at once (a LeaderAndIsr
+    /// request): the logs that exist are answered from the map; the others get
+    /// a log dir each (serially, under the creation lock, as one at a time
+    /// would) and are then created on `LOG_IO_THREADS` threads (directory,
+    /// segment and index files are disk waits). One answer per entry, in order.
+    pub fn get_or_create_logs(&self, wanted: Vec<(TopicPartition, LogConfig)>) -> Vec<LogResult<Arc<Log>>> {
+        let _guard = self.create_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<Option<LogResult<Arc<Log>>>> = (0..wanted.len()).map(|_| None).collect();
+        let mut counts: Option<Vec<usize>> = None;
+        let mut opening: HashMap<TopicPartition, usize> = HashMap::new();
+        let mut duplicates: Vec<(usize, TopicPartition)> = Vec::new();
+        let mut to_open: Vec<(usize, TopicPartition, LogConfig, PathBuf)> = Vec::new();
+        for (i, (tp, config)) in wanted.into_iter().enumerate() {
+            if let Some(l) = self.get_log(&tp) {
+                out[i] = Some(Ok(l));
+                continue;
+            }
+            if opening.contains_key(&tp) {
+                duplicates.push((i, tp));
+                continue;
+            }
+            let preferred = self.preferred_log_dirs.lock().unwrap_or_else(|e| e.into_inner()).remove(&tp);
+            let dir = match preferred {
+                Some(d) => d,
+                None if self.log_dirs.len() == 1 => self.log_dirs[0].clone(),
+                None => {
+                    // Count once, then keep counting the logs placed here.
+                    let c = counts.get_or_insert_with(|| self.log_dir_counts());
+                    let k = (0..c.len()).min_by_key(|&k| c[k]).unwrap_or(0);
+                    c[k] += 1;
+                    self.log_dirs[k].clone()
+                }
+            };
+            opening.insert(tp.clone(), i);
+            to_open.push((i, tp, config, dir));
+        }
+        let opened = parallel_map(to_open, LOG_IO_THREADS, |(i, tp, config, dir)| {
+            let r = Log::open(&dir.join(tp.to_string()), tp.clone(), config, LogOpenState::default()).map(Arc::new);
+            (i, tp, r)
+        });
+        {
+            let mut logs = self.logs.write().unwrap_or_else(|e| e.into_inner());
+            for (i, tp, r) in opened {
+                if let Ok(l) = &r {
+                    logs.insert(tp, l.clone());
+                }
+                out[i] = Some(r);
+            }
+        }
+        for (i, tp) in duplicates {
+            out[i] = Some(self.get_log(&tp).ok_or_else(|| LogError::Storage(format!("cannot create log for {tp}"))));
+        }
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(LogError::Storage("log not created".to_string()))))
+            .collect()
+    }
+
+    /// Logs per configured log dir, in `log_dirs` order.
+    fn log_dir_counts(&self) -> Vec<usize> {
+        let logs = self.logs.read().unwrap_or_else(|e| e.into_inner());
+        let mut counts = vec![0usize; self.log_dirs.len()];
+        for log in logs.values() {
+            let ld = log.dir();
+            if let Some(k) = self.log_dirs.iter().position(|d| ld.parent() == Some(d.as_path())) {
+                counts[k] += 1;
+            }
+        }
+        counts
+    }
+
     fn next_log_dir(&self) -> PathBuf {
         // One dir: nothing to count (counting walked every log, cloning its
         // path, for each new log: quadratic in a 10,000-partition LeaderAndIsr).
@@ -642,7 +717,7 @@ impl LogManager {
         // Each close flushes (fsyncs) the log and writes a producer snapshot;
         // 10,000 of them in a row were most of a controlled shutdown.
         let all: Vec<Arc<Log>> = self.all_logs().into_iter().chain(self.all_future_logs()).collect();
-        for (log, r) in parallel_map(all, LOG_IO_THREADS, |log| {
+        for (log, r) in parallel_map(all, LOG_CLOSE_THREADS, |log| {
             let r = log.close();
             (log, r)
         }) {

@@ -674,3 +674,38 @@ fn topic_settings_act_on_appends_and_follow_live_changes() {
     assert_eq!(b.max_timestamp(), info.log_append_time);
     assert!(b.records().unwrap().iter().all(|r| r.timestamp == info.log_append_time));
 }
+
+/// A LeaderAndIsr's logs created at once: existing logs answered as they
+/// are, a partition named twice gets one log, new logs spread over the dirs
+/// as one at a time would, and every one survives a restart.
+#[test]
+fn get_or_create_logs_in_bulk() {
+    let d = TempDir::new("bulk");
+    let dirs = vec![d.0.join("d1"), d.0.join("d2")];
+    let m = manager(&dirs).unwrap();
+    let existing = m.get_or_create_log(&TopicPartition::new("bulk", 0), small_config()).unwrap();
+    existing.append_as_leader(batch(2, 100, Compression::None, "x"), 0, AppendOrigin::Client).unwrap();
+    let mut wanted: Vec<(TopicPartition, LogConfig)> = (0..40).map(|p| (TopicPartition::new("bulk", p), small_config())).collect();
+    wanted.push((TopicPartition::new("bulk", 7), small_config()));
+    let logs: Vec<_> = m.get_or_create_logs(wanted.clone()).into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(logs.len(), 41);
+    assert!(std::sync::Arc::ptr_eq(&logs[0], &existing));
+    assert_eq!(logs[0].log_end_offset(), 2);
+    assert!(std::sync::Arc::ptr_eq(&logs[7], &logs[40]));
+    for ((tp, _), log) in wanted.iter().zip(&logs) {
+        assert_eq!(log.topic_partition(), tp);
+        assert!(std::sync::Arc::ptr_eq(&m.get_log(tp).unwrap(), log));
+    }
+    assert_eq!(m.all_logs().len(), 40);
+    let per_dir: Vec<usize> = dirs.iter().map(|dir| fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().path().is_dir()).count()).collect();
+    assert_eq!(per_dir.iter().sum::<usize>(), 40);
+    assert!(per_dir[0].abs_diff(per_dir[1]) <= 1, "{per_dir:?}");
+    // Asking again creates nothing new.
+    let again = m.get_or_create_logs(wanted[..3].to_vec());
+    assert!(again.iter().zip(&logs).all(|(a, b)| std::sync::Arc::ptr_eq(a.as_ref().unwrap(), b)));
+    m.shutdown().unwrap();
+    drop(m);
+    let m = manager(&dirs).unwrap();
+    assert_eq!(m.all_logs().len(), 40);
+    assert_eq!(m.get_log(&TopicPartition::new("bulk", 0)).unwrap().log_end_offset(), 2);
+}

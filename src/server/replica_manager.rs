@@ -27,6 +27,11 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
+/// Threads applying a LeaderAndIsr request's role changes at once (a new
+/// leader's `leader-epoch-checkpoint` write is two fsyncs: disk waits, so
+/// more threads than cores pay).
+pub const ROLE_CHANGE_THREADS: usize = 16;
+
 /// The result of appending to one partition.
 #[derive(Debug, Clone)]
 pub struct ProducePartitionResult {
@@ -360,27 +365,58 @@ impl ReplicaManager {
         state: PartitionState,
         topic_config: Option<HashMap<String, String>>,
     ) -> ErrorCode {
-        if !state.replicas.contains(&self.broker_id) {
-            return error::UNKNOWN_TOPIC_OR_PARTITION;
+        self.become_leader_or_follower_many(vec![(tp, state, topic_config)]).pop().unwrap_or(error::UNKNOWN_SERVER_ERROR)
+    }
+
+    /// Kafka's `becomeLeaderOrFollower` for a whole LeaderAndIsr request: one
+    /// error code per entry, in order. The partitions are independent, so the
+    /// disk work is done for many at once: the missing logs are created on
+    /// `LOG_IO_THREADS` threads (`LogManager::get_or_create_logs`), and the
+    /// role changes run on `ROLE_CHANGE_THREADS` threads, each partition's
+    /// under its own lock as one at a time (`Partition::make_leader_or_follower`:
+    /// a new leader's `leader-epoch-checkpoint` is written and fsynced before
+    /// the partition's write lock is released, so no append runs in the new
+    /// epoch before it is durable). Concurrent fsyncs share the file system's
+    /// journal commits: serially a new leader cost ~6.7 ms here (two fsyncs),
+    /// 16 at a time ~0.3 ms each. Fetcher changes are made once per request.
+    /// Blocking: call it off the async executor (`spawn_blocking`).
+    pub fn become_leader_or_follower_many(
+        &self,
+        entries: Vec<(TopicPartition, PartitionState, Option<HashMap<String, String>>)>,
+    ) -> Vec<ErrorCode> {
+        let mut codes: Vec<ErrorCode> = vec![error::NONE; entries.len()];
+        // 1. Missing logs, created in parallel.
+        let mut to_create: Vec<(usize, TopicPartition, LogConfig)> = Vec::new();
+        for (i, (tp, state, topic_config)) in entries.iter().enumerate() {
+            if !state.replicas.contains(&self.broker_id) {
+                codes[i] = error::UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            if self.get_partition(tp).is_some() {
+                continue;
+            }
+            let overrides = topic_config.clone().unwrap_or_default();
+            let defaults = self.default_log_config();
+            let config = match LogConfig::from_overrides(&defaults, &overrides) {
+                Ok(c) => c,
+                Err(e) => {
+                    log::warn!("ignoring invalid config of topic {}: {e}", tp.topic);
+                    defaults
+                }
+            };
+            self.topic_configs.write().unwrap_or_else(|p| p.into_inner()).insert(tp.topic.clone(), overrides);
+            to_create.push((i, tp.clone(), config));
         }
-        let partition = match self.get_partition(&tp) {
-            Some(p) => p,
-            None => {
-                let overrides = topic_config.unwrap_or_default();
-                let defaults = self.default_log_config();
-                let config = match LogConfig::from_overrides(&defaults, &overrides) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        log::warn!("ignoring invalid config of topic {}: {e}", tp.topic);
-                        defaults
-                    }
-                };
-                self.topic_configs.write().unwrap_or_else(|p| p.into_inner()).insert(tp.topic.clone(), overrides);
-                let log = match self.log_manager.get_or_create_log(&tp, config.clone()) {
+        if !to_create.is_empty() {
+            let wanted: Vec<(TopicPartition, LogConfig)> = to_create.iter().map(|(_, tp, c)| (tp.clone(), c.clone())).collect();
+            let logs = self.log_manager.get_or_create_logs(wanted);
+            for ((i, tp, config), r) in to_create.into_iter().zip(logs) {
+                let log = match r {
                     Ok(l) => l,
                     Err(e) => {
                         log::error!("cannot create log for {tp}: {e}");
-                        return error::KAFKA_STORAGE_ERROR;
+                        codes[i] = error::KAFKA_STORAGE_ERROR;
+                        continue;
                     }
                 };
                 // A log loaded at start-up got the static defaults; the
@@ -388,6 +424,7 @@ impl ReplicaManager {
                 if log.config() != config {
                     log.update_config(config);
                 }
+                let state = &entries[i].1;
                 let p = Arc::new(Partition::with_lag(
                     tp.clone(),
                     log,
@@ -395,18 +432,30 @@ impl ReplicaManager {
                     PartitionState { leader_epoch: -1, leader: -1, ..state.clone() },
                     self.replica_lag_time_max_ms,
                 ));
-                self.partitions.write().unwrap_or_else(|p| p.into_inner()).entry(tp.clone()).or_insert(p).clone()
-            }
-        };
-        let becoming_leader = state.leader == self.broker_id;
-        if becoming_leader {
-            // No follower append may run once we lead.
-            if partition.leader_epoch() < state.leader_epoch || partition.leader_epoch() < 0 {
-                self.fetcher_manager.remove_partitions(std::slice::from_ref(&tp));
+                self.partitions.write().unwrap_or_else(|p| p.into_inner()).entry(tp).or_insert(p);
             }
         }
-        let leader = state.leader;
-        let epoch = state.leader_epoch;
+        // 2. No follower append may run once we lead: stop fetching the
+        //    partitions this request makes us lead, in one call.
+        let mut work: Vec<(usize, Arc<Partition>, PartitionState)> = Vec::new();
+        let mut unfetch: Vec<TopicPartition> = Vec::new();
+        for (i, (tp, state, _)) in entries.iter().enumerate() {
+            if codes[i] != error::NONE {
+                continue;
+            }
+            let Some(partition) = self.get_partition(tp) else {
+                codes[i] = error::KAFKA_STORAGE_ERROR;
+                continue;
+            };
+            if state.leader == self.broker_id && (partition.leader_epoch() < state.leader_epoch || partition.leader_epoch() < 0) {
+                unfetch.push(tp.clone());
+            }
+            work.push((i, partition, state.clone()));
+        }
+        if !unfetch.is_empty() {
+            self.fetcher_manager.remove_partitions(&unfetch);
+        }
+        // 3. The role changes, each under its partition's lock.
         // Kafka's `Partition.makeLeader` returns `isNewLeader`: only a broker
         // that was not leading before tells the coordinators to load. A new
         // epoch for a leader that stays (the controller removing a dead
@@ -414,32 +463,51 @@ impl ReplicaManager {
         // would answer an EndTxn whose PrepareCommit was just written with
         // NOT_COORDINATOR, and its retry CONCURRENT_TRANSACTIONS until the
         // markers are all written.
-        let was_leader = partition.is_leader();
-        let code = match partition.make_leader_or_follower(state) {
-            RoleChange::Stale => error::STALE_CONTROLLER_EPOCH,
-            RoleChange::BecameLeader => {
-                crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaManager (makeLeaders)", "Broker {}: LeaderAndIsr makes it leader of {tp} at leader epoch {epoch}", self.broker_id);
-                if !was_leader {
-                    self.notify_leadership(&tp, true, epoch);
+        let changed = crate::log::log_manager::parallel_map(work, ROLE_CHANGE_THREADS, |(i, partition, state)| {
+            let (leader, epoch) = (state.leader, state.leader_epoch);
+            let was_leader = partition.is_leader();
+            let change = partition.make_leader_or_follower(state);
+            (i, partition, change, leader, epoch, was_leader)
+        });
+        // 4. New followers fetch from their leaders; fetcher changes batched.
+        let new_followers: Vec<TopicPartition> = changed
+            .iter()
+            .filter(|(_, _, c, ..)| matches!(c, RoleChange::BecameFollower))
+            .map(|(_, p, ..)| p.tp.clone())
+            .collect();
+        if !new_followers.is_empty() {
+            self.fetcher_manager.remove_partitions(&new_followers);
+        }
+        for (i, partition, change, leader, epoch, was_leader) in &changed {
+            let tp = &partition.tp;
+            let (leader, epoch) = (*leader, *epoch);
+            codes[*i] = match change {
+                RoleChange::Stale => error::STALE_CONTROLLER_EPOCH,
+                RoleChange::BecameLeader => {
+                    crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaManager (makeLeaders)", "Broker {}: LeaderAndIsr makes it leader of {tp} at leader epoch {epoch}", self.broker_id);
+                    if !*was_leader {
+                        self.notify_leadership(tp, true, epoch);
+                    }
+                    error::NONE
                 }
-                error::NONE
-            }
-            RoleChange::BecameFollower => {
-                crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaManager (makeFollowers)", "Broker {}: LeaderAndIsr makes it a follower of {tp}, leader {leader}, leader epoch {epoch}", self.broker_id);
-                self.notify_leadership(&tp, false, epoch);
-                self.fetcher_manager.remove_partitions(std::slice::from_ref(&tp));
-                if leader >= 0 {
-                    self.fetcher_manager.add_partition(leader, partition.clone(), epoch);
-                } else {
-                    log::info!("partition {tp} has no leader (epoch {epoch}); not fetching");
+                RoleChange::BecameFollower => {
+                    crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaManager (makeFollowers)", "Broker {}: LeaderAndIsr makes it a follower of {tp}, leader {leader}, leader epoch {epoch}", self.broker_id);
+                    self.notify_leadership(tp, false, epoch);
+                    if leader >= 0 {
+                        self.fetcher_manager.add_partition(leader, partition.clone(), epoch);
+                    } else {
+                        log::info!("partition {tp} has no leader (epoch {epoch}); not fetching");
+                    }
+                    error::NONE
                 }
-                error::NONE
-            }
-        };
+            };
+        }
         self.fetcher_manager.shutdown_idle_fetchers();
-        self.maybe_resume_log_dir_move(&partition);
+        for (_, partition, ..) in &changed {
+            self.maybe_resume_log_dir_move(partition);
+        }
         self.data_notify.notify_waiters();
-        code
+        codes
     }
 
     /// Stops serving a partition (and fetching it); deletes its log if `delete`.

@@ -292,6 +292,10 @@ async fn session_monitor(weak: Weak<Inner>) {
     }
 }
 
+/// Partition state updates per ZooKeeper multi in `update_leader_and_isr`
+/// (each state is ~100 bytes of JSON: a multi stays far below jute.maxbuffer).
+pub const LEADER_AND_ISR_UPDATES_PER_MULTI: usize = 64;
+
 impl KafkaZkClient {
     /// Connects (retrying until `connection_timeout`), creating the chroot if
     /// missing, with the security of Kafka's ZooKeeper-mode tools: SASL
@@ -1092,6 +1096,79 @@ impl KafkaZkClient {
     /// multis are pipelined (all sent before the first reply is awaited); a
     /// failed controller-epoch check in any of them is `ControllerMoved`.
     pub async fn update_leader_and_isr(
+        &self,
+        controller_epoch_zk_version: i32,
+        controller_epoch: i32,
+        updates: &[(TopicPartition, LeaderAndIsr)],
+    ) -> Result<Vec<(TopicPartition, Result<LeaderAndIsr>)>> {
+        if updates.len() <= 1 {
+            return self.update_leader_and_isr_each(controller_epoch_zk_version, controller_epoch, updates).await;
+        }
+        // Many partitions per multi, each multi opened by the check of the
+        // controller epoch's zkVersion (the fencing is per multi, as before),
+        // all multis pipelined. ZooKeeper serves one multi of 64 setData
+        // far cheaper than 64 multis: a controlled shutdown at 10,000
+        // partitions spent most of its time in these writes. A multi is
+        // atomic: if one state znode's version moved (a leader changed its
+        // ISR), none of its chunk is applied, and that chunk is redone one
+        // partition per multi to give each partition its own answer.
+        let c = self.client()?;
+        let mut sent = Vec::new();
+        for chunk in updates.chunks(LEADER_AND_ISR_UPDATES_PER_MULTI) {
+            let mut w = c.new_multi_writer();
+            let mut built = w.add_check_version(CONTROLLER_EPOCH_PATH, controller_epoch_zk_version);
+            for (tp, lai) in chunk {
+                if built.is_err() {
+                    break;
+                }
+                let path = topic_partition_state_path(&tp.topic, tp.partition);
+                let data = LeaderIsrAndControllerEpoch { leader_and_isr: lai.clone(), controller_epoch }.encode();
+                built = w.add_set_data(&path, &data, Some(lai.zk_version));
+            }
+            sent.push((chunk, built.ok().map(|()| w.commit())));
+        }
+        let mut out = Vec::with_capacity(updates.len());
+        let mut moved = None;
+        let mut redo: Vec<(TopicPartition, LeaderAndIsr)> = Vec::new();
+        for (chunk, fut) in sent {
+            let Some(fut) = fut else {
+                redo.extend(chunk.iter().cloned());
+                continue;
+            };
+            match fut.await {
+                Ok(results) => {
+                    let versions: Vec<i32> = results
+                        .into_iter()
+                        .filter_map(|r| match r {
+                            zk::MultiWriteResult::SetData { stat } => Some(stat.version),
+                            _ => None,
+                        })
+                        .collect();
+                    for (k, (tp, lai)) in chunk.iter().enumerate() {
+                        let v = versions.get(k).copied().unwrap_or(lai.zk_version + 1);
+                        let path = topic_partition_state_path(&tp.topic, tp.partition);
+                        crate::record_event!(crate::controller::event_log::Kind::ZkWrite, "KafkaZkClient (updateLeaderAndIsr)", "setData {path} if zkVersion {} (now {v}), in a multi of {} with check /controller_epoch zkVersion {controller_epoch_zk_version} (controller epoch {controller_epoch}): leader {} leader_epoch {} isr {:?}", lai.zk_version, chunk.len(), lai.leader, lai.leader_epoch, lai.isr);
+                        out.push((tp.clone(), Ok(LeaderAndIsr { zk_version: v, ..lai.clone() })));
+                    }
+                }
+                Err(zk::MultiWriteError::OperationFailed { index: 0, source }) => {
+                    moved = Some(format!("controller epoch zkVersion {controller_epoch_zk_version} no longer current ({source})"));
+                }
+                Err(_) => redo.extend(chunk.iter().cloned()),
+            }
+        }
+        if let Some(m) = moved {
+            return Err(ZkError::ControllerMoved(m));
+        }
+        if !redo.is_empty() {
+            out.extend(self.update_leader_and_isr_each(controller_epoch_zk_version, controller_epoch, &redo).await?);
+        }
+        Ok(out)
+    }
+
+    /// `update_leader_and_isr` with one multi (epoch check + setData) per
+    /// partition, pipelined: each partition gets its own result.
+    async fn update_leader_and_isr_each(
         &self,
         controller_epoch_zk_version: i32,
         controller_epoch: i32,
