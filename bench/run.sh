@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--baseline BIN] [--rounds N] [--only single|rf3] [build]
+# bench/run.sh [--quick] [--baseline BIN] [--peer CMD] [--rounds N] [--only single|rf3] [build]
 #
 # Throughput and CPU benchmark of zkafka with librdkafka's own load tool,
 # rdkafka_performance, built from the librdkafka sources that ship inside the
@@ -12,6 +12,15 @@
 #                             binary, rounds interleaved (A B, then B A, ...),
 #                             medians of
 #                             each and the ratio A/B printed from one run
+#   --peer CMD                the single-broker workloads also against another
+#                             Kafka-API broker started by CMD, where {port} is
+#                             replaced by a free port it must listen on and
+#                             advertise (interleaved like --baseline; not with
+#                             --baseline, and the rf3 workload is zkafka's
+#                             only). A RAM-only peer, for example:
+#                             --peer '/path/tansu broker --listener-url
+#                               tcp://127.0.0.1:{port} --advertised-listener-url
+#                               tcp://127.0.0.1:{port} --storage-engine memory://tansu/'
 #   --quick                   fewer records (300,000 x 100 B, 150,000 x 1 KiB),
 #                             a run of both binaries takes about two minutes
 #   --rounds N                rounds per binary (2); the median is reported
@@ -59,11 +68,12 @@ set -euo pipefail
 BENCH="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 . "$BENCH/lib.sh"
 
-QUICK=0; BASELINE=""; ROUNDS=2; ONLY=""; CMD=run
+QUICK=0; BASELINE=""; PEER=""; ROUNDS=2; ONLY=""; CMD=run
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --baseline) [ $# -ge 2 ] || { echo "--baseline needs a binary" >&2; exit 2; }; BASELINE="$2"; shift ;;
+    --peer) [ $# -ge 2 ] && [[ "$2" == *"{port}"* ]] || { echo "--peer needs a command containing {port}" >&2; exit 2; }; PEER="$2"; shift ;;
     --rounds) [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds needs a positive number" >&2; exit 2; }; ROUNDS="$2"; shift ;;
     --only) [ $# -ge 2 ] && [[ "$2" =~ ^(single|rf3)$ ]] || { echo "--only takes single or rf3" >&2; exit 2; }; ONLY="$2"; shift ;;
     build) CMD=build ;;
@@ -126,11 +136,33 @@ phase() {
   log "[$label] $key round $ROUND: $rate rec/s, $mbs MB/s, broker CPU ${bcpu}s, client CPU ${ccpu}s, broker RSS $((rss / 1024)) MB"
 }
 
+# start_peer DIR: the --peer broker on a free port (BS, BROKER_PIDS set).
+start_peer() {
+  local dir="$1" kp cmd
+  kp="$(free_port)"; BS="127.0.0.1:$kp"; METRICS_PORTS=()
+  cmd="${PEER//\{port\}/$kp}"
+  mkdir -p "$dir"
+  (cd "$dir" && exec bash -c "exec $cmd") >"$dir/peer.log" 2>&1 </dev/null &
+  BROKER_PIDS+=($!)
+  for _ in $(seq 1 60); do
+    kill -0 "${BROKER_PIDS[0]}" 2>/dev/null || break
+    timeout 5 kcat -L -b "$BS" -m 4 >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  log "the peer broker did not come up ($cmd); its log:"; tail -n 30 "$dir/peer.log" >&2; exit 1
+}
+
 # run_single LABEL BIN: one broker, the 100 B and the 1 KiB workloads.
 run_single() {
   local label="$1" bin="$2" dir
   dir="$RUN/$label-single-r$ROUND"
-  start_brokers "$bin" "$dir" 1 "$label-single-r$ROUND"
+  if [ "$label" = peer ]; then
+    start_peer "$dir"
+    # Topics through the Kafka API (CreateTopics) with the zkafka tool.
+    bin="${BIN_OF[new]}"
+  else
+    start_brokers "$bin" "$dir" 1 "$label-single-r$ROUND"
+  fi
   create_topic "$bin" t100 1 ""; create_topic "$bin" t1k 1 ""
   phase "$label" p100 1 "$RECORDS" 100 1 t100 "$BS"
   phase "$label" c100 1 "$RECORDS" 100 consume t100 "$BS"
@@ -193,7 +225,9 @@ report() {
   echo
   echo "zkafka benchmark ($(date -u +%Y-%m-%dT%H:%MZ)): $(nproc) cores shared by the brokers, ZooKeeper and rdkafka_performance"
   echo "  load average (1, 5, 15 min): $LOAD_BEFORE before the run, $(cut -d' ' -f1-3 /proc/loadavg) after (above $(nproc): other work shares the cores)"
-  for l in "${labels[@]}"; do echo "  $l = ${BIN_OF[$l]} ($(describe_bin "${BIN_OF[$l]}"))"; done
+  for l in "${labels[@]}"; do
+    if [ "$l" = peer ]; then echo "  peer = $PEER"; else echo "  $l = ${BIN_OF[$l]} ($(describe_bin "${BIN_OF[$l]}"))"; fi
+  done
   echo "  $ROUNDS round(s) per binary, interleaved; figures are medians over the rounds"
   echo "  producer: rdkafka_performance -P -s SIZE -a ACKS -X linger.ms=$LINGER ${BENCH_PRODUCER_OPTS:-}(librdkafka $("$PERF" -h 2>&1 | sed -n 's/^librdkafka version \([^ ]*\).*/\1/p'), no compression)"
   echo "  consumer: rdkafka_performance -C -p 0..$((PARTITIONS - 1)) -o beginning -e ${BENCH_CONSUMER_OPTS:-}"
@@ -248,6 +282,11 @@ bench() {
     [ -x "$BASELINE" ] || { log "--baseline $BASELINE is not an executable"; exit 2; }
     labels+=(base); BIN_OF[base]="$(readlink -f "$BASELINE")"
   fi
+  if [ -n "$PEER" ]; then
+    [ -z "$BASELINE" ] || { log "--peer and --baseline together are not supported"; exit 2; }
+    [ "$ONLY" != rf3 ] || { log "--peer runs the single-broker workloads only"; exit 2; }
+    labels+=(peer); BIN_OF[peer]="$PEER"
+  fi
   trap cleanup EXIT
   LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
   RUN="$BUILD/run-$(date +%Y%m%d-%H%M%S)"; mkdir -p "$RUN/zk"
@@ -262,6 +301,7 @@ bench() {
     fi
     if [ "$ONLY" != single ]; then
       for l in "${order[@]}"; do
+        [ "$l" = peer ] && continue
         # --only rf3: the 1-broker acks=1 produce of the same binary in the
         # same round, right before, for the ratio.
         [ "$ONLY" = rf3 ] && run_p100 "$l" "${BIN_OF[$l]}"
