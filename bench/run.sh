@@ -144,12 +144,29 @@ start_peer() {
   mkdir -p "$dir"
   (cd "$dir" && exec bash -c "exec $cmd") >"$dir/peer.log" 2>&1 </dev/null &
   BROKER_PIDS+=($!)
-  for _ in $(seq 1 60); do
+  # Listening is enough: Debian's kcat (librdkafka 2.0.2) may not read
+  # another broker's Metadata, so the topics are checked with kafka-topics.
+  for _ in $(seq 1 120); do
     kill -0 "${BROKER_PIDS[0]}" 2>/dev/null || break
-    timeout 5 kcat -L -b "$BS" -m 4 >/dev/null 2>&1 && return 0
-    sleep 1
+    (exec 3<>"/dev/tcp/127.0.0.1/$kp") 2>/dev/null && return 0
+    sleep 0.5
   done
   log "the peer broker did not come up ($cmd); its log:"; tail -n 30 "$dir/peer.log" >&2; exit 1
+}
+
+# create_peer_topic TOPIC: on the --peer broker, through CreateTopics and
+# Metadata with zkafka's kafka-topics (every partition with a leader).
+create_peer_topic() {
+  local topic="$1" led
+  ZKAFKA_BIN="${BIN_OF[new]}" "$REPO/bin/kafka-topics.sh" --bootstrap-server "$BS" --create \
+    --topic "$topic" --partitions "$PARTITIONS" --replication-factor 1 >/dev/null 2>&1 || true
+  for _ in $(seq 1 120); do
+    led="$(ZKAFKA_BIN="${BIN_OF[new]}" timeout 10 "$REPO/bin/kafka-topics.sh" --bootstrap-server "$BS" --describe --topic "$topic" 2>/dev/null \
+      | grep -cE "Partition: [0-9]+[[:space:]]+Leader: [0-9]+" || true)"
+    [ "$led" = "$PARTITIONS" ] && return 0
+    sleep 0.5
+  done
+  log "peer topic $topic: not every partition led after 60 s"; exit 1
 }
 
 # run_single LABEL BIN: one broker, the 100 B and the 1 KiB workloads.
@@ -159,11 +176,11 @@ run_single() {
   if [ "$label" = peer ]; then
     start_peer "$dir"
     # Topics through the Kafka API (CreateTopics) with the zkafka tool.
-    bin="${BIN_OF[new]}"
+    create_peer_topic t100; create_peer_topic t1k
   else
     start_brokers "$bin" "$dir" 1 "$label-single-r$ROUND"
+    create_topic "$bin" t100 1 ""; create_topic "$bin" t1k 1 ""
   fi
-  create_topic "$bin" t100 1 ""; create_topic "$bin" t1k 1 ""
   phase "$label" p100 1 "$RECORDS" 100 1 t100 "$BS"
   phase "$label" c100 1 "$RECORDS" 100 consume t100 "$BS"
   phase "$label" p1k 1 "$RECORDS_1K" 1024 1 t1k "$BS"
