@@ -827,3 +827,22 @@ def zk_config(cluster, path: str):
     except Exception:  # noqa: BLE001  (NoNode)
         return None
     return json.loads(data)["config"]
+
+
+def init_txn_producer(bootstrap: str, tid: str, timeout: float = 90, **conf):
+    """A confluent-kafka transactional producer whose init_transactions has
+    succeeded (retried while the coordinator answers retriable errors, e.g.
+    while it loads or aborts the id's previous transaction)."""
+    from confluent_kafka import KafkaException, Producer
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": tid, **conf})
+
+    def init():
+        try:
+            p.init_transactions(20)
+            return True
+        except KafkaException as e:
+            if e.args[0].retriable():
+                return False
+            raise
+    wait_until(init, timeout, f"init_transactions of {tid}", every=0.5)
+    return p

@@ -19,7 +19,7 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from harness import Cluster, Reader, Wire, create_topic, produce, wait_until
+from harness import Cluster, Reader, Wire, create_topic, init_txn_producer, produce, wait_until
 
 PROPS = {
     "offsets.topic.num.partitions": "5",
@@ -62,9 +62,7 @@ def all_bootstrap(c):
 
 
 def txn_producer(c, tid, **conf):
-    p = Producer({"bootstrap.servers": all_bootstrap(c), "transactional.id": tid, **conf})
-    wait_until(lambda: _try(lambda: p.init_transactions(20)), 90, f"init_transactions of {tid}", every=0.5)
-    return p
+    return init_txn_producer(all_bootstrap(c), tid, **conf)
 
 
 def _try(f, errors=None):

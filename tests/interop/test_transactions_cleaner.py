@@ -19,9 +19,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from harness import Cluster, admin, run_tool, wait_for_topic, wait_until
+from harness import Cluster, admin, init_txn_producer, run_tool, wait_for_topic, wait_until
 
 PROPS = {
     "offsets.topic.num.partitions": "3",
@@ -77,18 +77,7 @@ def new_topic(c, replicas, config=None):
 
 
 def txn_producer(c, tid):
-    p = Producer({"bootstrap.servers": bootstrap(c), "transactional.id": tid})
-
-    def init():
-        try:
-            p.init_transactions(20)
-            return True
-        except KafkaException as e:
-            if e.args[0].retriable():
-                return False
-            raise
-    wait_until(init, 90, f"init_transactions of {tid}", every=0.5)
-    return p
+    return init_txn_producer(bootstrap(c), tid)
 
 
 def run_txn(p, topic, records, commit):

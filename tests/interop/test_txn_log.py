@@ -12,9 +12,9 @@ import struct
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer
 
-from harness import Cluster, Reader, Wire, create_topic, run_tool, wait_until
+from harness import Cluster, Reader, Wire, create_topic, init_txn_producer, run_tool, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -50,18 +50,7 @@ def c_exp(zookeeper, zkafka_bin, run_dir):
 
 
 def txn_producer(c, tid):
-    p = Producer({"bootstrap.servers": c.bootstrap, "transactional.id": tid})
-
-    def init():
-        try:
-            p.init_transactions(20)
-            return True
-        except KafkaException as e:
-            if e.args[0].retriable():
-                return False
-            raise
-    wait_until(init, 90, f"init_transactions of {tid}", every=0.5)
-    return p
+    return init_txn_producer(c.bootstrap, tid)
 
 
 def read_values(c, topic, isolation, expect, timeout=60):
