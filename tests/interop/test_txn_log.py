@@ -237,8 +237,12 @@ def test_idle_transactional_id_expires(c_exp):
     p.produce(topic, b"before", partition=0)
     p.commit_transaction(30)
     # While the id is in use it keeps its producer id (the epoch goes up).
-    err, pid, epoch = init_pid(c_exp, tid)
-    assert err == 0 and epoch >= 1
+    # commit_transaction returns once PrepareCommit is written; until the
+    # markers are, InitProducerId answers CONCURRENT_TRANSACTIONS (51) and a
+    # client retries, as Kafka's do.
+    err, pid, epoch = wait_until(lambda: (lambda x: x if x[0] != 51 else None)(init_pid(c_exp, tid)), 30,
+                                 "InitProducerId once the commit's markers are written")
+    assert err == 0 and epoch >= 1, (err, pid, epoch)
     # Idle past transactional.id.expiration.ms: the coordinator writes a
     # tombstone and forgets the id.
     wait_until(lambda: (lambda r: r and r[-1] is None)(txn_log_records(c_exp, tid)), 60,
