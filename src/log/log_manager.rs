@@ -431,15 +431,9 @@ impl LogManager {
         if self.log_dirs.len() == 1 {
             return self.log_dirs[0].clone();
         }
-        let logs = self.logs.read().unwrap_or_else(|e| e.into_inner());
-        let mut counts: Vec<(usize, &PathBuf)> = self.log_dirs.iter().map(|d| (0, d)).collect();
-        for log in logs.values() {
-            let ld = log.dir();
-            if let Some(c) = counts.iter_mut().find(|(_, d)| ld.parent() == Some(d.as_path())) {
-                c.0 += 1;
-            }
-        }
-        counts.iter().min_by_key(|(n, _)| *n).map(|(_, d)| (*d).clone()).unwrap_or_else(|| self.log_dirs[0].clone())
+        let counts = self.log_dir_counts();
+        let k = (0..counts.len()).min_by_key(|&k| counts[k]).unwrap_or(0);
+        self.log_dirs[k].clone()
     }
 
     /// Removes a log: renames its dir to `<dir>.<uuid>-delete`, then deletes it.

@@ -71,7 +71,9 @@ pub struct IsrChange {
 /// How a LeaderAndIsr state was applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleChange {
-    BecameLeader,
+    /// Leading at the new epoch; `new_leader` is Kafka's `isNewLeader`: this
+    /// broker was not the leader before (only then do the coordinators load).
+    BecameLeader { new_leader: bool },
     BecameFollower,
     /// The leader epoch was not newer than ours: nothing changed.
     Stale,
@@ -641,6 +643,7 @@ impl Partition {
             return RoleChange::Stale;
         }
         let becoming_leader = new.leader == self.local_broker_id;
+        let was_leader = g.state.leader == self.local_broker_id;
         g.state = new;
         g.followers.clear();
         g.pending_isr = None;
@@ -659,7 +662,7 @@ impl Partition {
                 log::error!("cannot record leader epoch {epoch} start {leo} for {}: {e}", self.tp);
             }
             self.increment_high_watermark_locked();
-            RoleChange::BecameLeader
+            RoleChange::BecameLeader { new_leader: !was_leader }
         } else {
             g.leader_epoch_start_offset = -1;
             RoleChange::BecameFollower
@@ -983,7 +986,7 @@ mod tests {
     fn leader_append_checks_role_and_min_isr() {
         let (p, dir) = partition("append");
         assert_eq!(p.append_records_to_leader(batch("a"), AppendOrigin::Client, 1, 1).unwrap_err().code, error::NOT_LEADER_OR_FOLLOWER);
-        assert_eq!(p.make_leader_or_follower(state(1, 1, vec![1])), RoleChange::BecameLeader);
+        assert_eq!(p.make_leader_or_follower(state(1, 1, vec![1])), RoleChange::BecameLeader { new_leader: true });
         let a = p.append_records_to_leader(batch("a"), AppendOrigin::Client, -1, 1).unwrap();
         assert_eq!((a.info.first_offset, a.leader_epoch), (0, 1));
         // alone in the ISR: the high watermark moves at once
@@ -1050,7 +1053,7 @@ mod tests {
         let a = p.append_records_to_leader(batch("mine"), AppendOrigin::Client, -1, 1).unwrap();
         assert_eq!(p.check_enough_replicas_reach_offset(a.info.last_offset, 1, 1), None);
         // Re-elected with a new epoch (ISR shrunk to itself): the records are still epoch 1's.
-        assert_eq!(p.make_leader_or_follower(state(1, 2, vec![1])), RoleChange::BecameLeader);
+        assert_eq!(p.make_leader_or_follower(state(1, 2, vec![1])), RoleChange::BecameLeader { new_leader: false });
         assert_eq!(p.check_enough_replicas_reach_offset(a.info.last_offset, 1, 1), Some(Ok(())));
         let _ = std::fs::remove_dir_all(dir);
     }

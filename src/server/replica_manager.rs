@@ -456,18 +456,10 @@ impl ReplicaManager {
             self.fetcher_manager.remove_partitions(&unfetch);
         }
         // 3. The role changes, each under its partition's lock.
-        // Kafka's `Partition.makeLeader` returns `isNewLeader`: only a broker
-        // that was not leading before tells the coordinators to load. A new
-        // epoch for a leader that stays (the controller removing a dead
-        // follower from the ISR) must not reload `__transaction_state`: that
-        // would answer an EndTxn whose PrepareCommit was just written with
-        // NOT_COORDINATOR, and its retry CONCURRENT_TRANSACTIONS until the
-        // markers are all written.
         let changed = crate::log::log_manager::parallel_map(work, ROLE_CHANGE_THREADS, |(i, partition, state)| {
             let (leader, epoch) = (state.leader, state.leader_epoch);
-            let was_leader = partition.is_leader();
             let change = partition.make_leader_or_follower(state);
-            (i, partition, change, leader, epoch, was_leader)
+            (i, partition, change, leader, epoch)
         });
         // 4. New followers fetch from their leaders; fetcher changes batched.
         let new_followers: Vec<TopicPartition> = changed
@@ -478,14 +470,21 @@ impl ReplicaManager {
         if !new_followers.is_empty() {
             self.fetcher_manager.remove_partitions(&new_followers);
         }
-        for (i, partition, change, leader, epoch, was_leader) in &changed {
+        for (i, partition, change, leader, epoch) in &changed {
             let tp = &partition.tp;
             let (leader, epoch) = (*leader, *epoch);
             codes[*i] = match change {
                 RoleChange::Stale => error::STALE_CONTROLLER_EPOCH,
-                RoleChange::BecameLeader => {
+                RoleChange::BecameLeader { new_leader } => {
                     crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaManager (makeLeaders)", "Broker {}: LeaderAndIsr makes it leader of {tp} at leader epoch {epoch}", self.broker_id);
-                    if !*was_leader {
+                    // As Kafka's makeLeaders: only new leadership goes to the
+                    // coordinators. A new epoch for a leader that stays (the
+                    // controller removing a dead follower from the ISR) must
+                    // not reload `__transaction_state`: an EndTxn whose
+                    // PrepareCommit was just written would be answered
+                    // NOT_COORDINATOR, and its retry CONCURRENT_TRANSACTIONS
+                    // until every marker is written.
+                    if *new_leader {
                         self.notify_leadership(tp, true, epoch);
                     }
                     error::NONE
