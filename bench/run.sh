@@ -99,6 +99,18 @@ median() {  # median of the values given
 }
 med() { local v="${R["$1|$2"]:-}"; [ -n "$v" ] || { echo -; return; }; median $v; }
 
+# watch_threads PID OUT: samples the CPU of each thread of the load generator
+# started (under /usr/bin/time) as PID until it exits, into OUT.threads;
+# returns PID's exit status.
+watch_threads() {
+  local pid="$1" out="$2" rc=0 sampler
+  python3 "$BENCH/thread_cpu.py" "$pid" "$out.threads" &
+  sampler=$!
+  wait "$pid" || rc=$?
+  wait "$sampler" || true
+  return "$rc"
+}
+
 # phase LABEL KEY BROKERS N SIZE ACKS|consume TOPIC BS : one produce or
 # consume with the brokers' and the client's CPU measured.
 phase() {
@@ -109,14 +121,14 @@ phase() {
   if [ "$mode" = consume ]; then
     for ((i = 0; i < PARTITIONS; i++)); do args+=(-p "$i"); done
     # shellcheck disable=SC2086
-    /usr/bin/time -f '%U %S' -o "$out.time" timeout "$TIMEOUT" "$PERF" -C "${args[@]}" -o beginning -e \
-      -t "$topic" -b "$bs" -c "$count" ${BENCH_CONSUMER_OPTS:-} >"$out" 2>&1 \
-      || { log "[$label] $key: consumer failed or timed out (${TIMEOUT}s)"; tail -n 5 "$out" >&2; exit 1; }
+    /usr/bin/time -f '%U %S %e' -o "$out.time" timeout "$TIMEOUT" "$PERF" -C "${args[@]}" -o beginning -e \
+      -t "$topic" -b "$bs" -c "$count" ${BENCH_CONSUMER_OPTS:-} >"$out" 2>&1 &
+    watch_threads "$!" "$out" || { log "[$label] $key: consumer failed or timed out (${TIMEOUT}s)"; tail -n 5 "$out" >&2; exit 1; }
   else
     # shellcheck disable=SC2086
-    /usr/bin/time -f '%U %S' -o "$out.time" timeout "$TIMEOUT" "$PERF" -P -t "$topic" -b "$bs" -s "$size" -c "$count" \
-      -a "$mode" -X "linger.ms=$LINGER" ${BENCH_PRODUCER_OPTS:-} >"$out" 2>&1 \
-      || { log "[$label] $key: producer failed or timed out (${TIMEOUT}s)"; tail -n 5 "$out" >&2; exit 1; }
+    /usr/bin/time -f '%U %S %e' -o "$out.time" timeout "$TIMEOUT" "$PERF" -P -t "$topic" -b "$bs" -s "$size" -c "$count" \
+      -a "$mode" -X "linger.ms=$LINGER" ${BENCH_PRODUCER_OPTS:-} >"$out" 2>&1 &
+    watch_threads "$!" "$out" || { log "[$label] $key: producer failed or timed out (${TIMEOUT}s)"; tail -n 5 "$out" >&2; exit 1; }
   fi
   for ((i = 0; i < n; i++)); do after=$((after + $(proc_cpu_ticks "${BROKER_PIDS[$i]}"))); done
   local line rate mbs ccpu bcpu rss=0
@@ -125,6 +137,10 @@ phase() {
   if [ "$mode" = consume ]; then rate="$(consume_rate "$line")"; mbs="$(consume_mbs "$line")"
   else rate="$(produce_rate "$line")"; mbs="$(produce_mbs "$line")"; fi
   ccpu="$(awk '{printf "%.2f", $1+$2}' "$out.time")"
+  local cwall cthr cthr_name
+  cwall="$(awk '{printf "%.2f", $3}' "$out.time")"
+  read -r cthr cthr_name < <(head -n 1 "$out.threads" 2>/dev/null || true) || true
+  cthr="${cthr:-}"  # empty when the run ended before the sampler found it
   bcpu="$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t/hz}')"
   for ((i = 0; i < n; i++)); do rss=$((rss + $(proc_rss_kb "${BROKER_PIDS[$i]}"))); done
   add "$label" "$key.rate" "$rate"
@@ -132,8 +148,10 @@ phase() {
   add "$label" "$key.bcpu_m" "$(awk -v c="$bcpu" -v n="$count" 'BEGIN {printf "%.3f", c * 1e6 / n}')"
   add "$label" "$key.bcpu_g" "$(awk -v c="$bcpu" -v n="$count" -v s="$size" 'BEGIN {printf "%.2f", c * 1e9 / (n * s)}')"
   add "$label" "$key.ccpu" "$ccpu"
+  add "$label" "$key.cwall" "$cwall"
+  add "$label" "$key.cthr" "$cthr"
   add "$label" "$key.rss" "$(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}')"
-  log "[$label] $key round $ROUND: $rate rec/s, $mbs MB/s, broker CPU ${bcpu}s, client CPU ${ccpu}s, broker RSS $((rss / 1024)) MB"
+  log "[$label] $key round $ROUND: $rate rec/s, $mbs MB/s, broker CPU ${bcpu}s, client CPU ${ccpu}s (busiest thread ${cthr:-?}s: ${cthr_name:-?}; wall ${cwall}s), broker RSS $((rss / 1024)) MB"
 }
 
 # start_peer DIR: the --peer broker on a free port (BS, BROKER_PIDS set).
@@ -250,6 +268,7 @@ report() {
   echo "  consumer: rdkafka_performance -C -p 0..$((PARTITIONS - 1)) -o beginning -e ${BENCH_CONSUMER_OPTS:-}"
   echo "  topics: $PARTITIONS partitions; single = 1 broker RF=1 acks=1; rf3 = 3 brokers RF=3 min.insync.replicas=2 acks=all"
   echo "  broker CPU = utime+stime of the broker process(es) over the phase; client CPU = rdkafka_performance's user+sys"
+  echo "  client busiest thread = the CPU of rdkafka_performance's busiest thread (bench/thread_cpu.py); near the client wall time, that thread is the limit"
   echo
   local rows=(
     "p100|produce $RECORDS x 100 B, acks=1, 1 broker"
@@ -258,7 +277,7 @@ report() {
     "c1k|consume the same"
     "rf3|produce $RECORDS x 100 B, acks=all, 3 brokers RF=3"
   )
-  local metrics=("rate|rec/s" "mbs|MB/s" "bcpu_m|broker CPU s / 1M rec" "bcpu_g|broker CPU s / GB" "ccpu|client CPU s" "rss|broker RSS MB after")
+  local metrics=("rate|rec/s" "mbs|MB/s" "bcpu_m|broker CPU s / 1M rec" "bcpu_g|broker CPU s / GB" "ccpu|client CPU s" "cthr|client busiest thread CPU s" "cwall|client wall s" "rss|broker RSS MB after")
   local hdr row key title m mkey mtitle a b
   hdr="$(printf '  %-50s %-24s' workload metric)"
   for l in "${labels[@]}"; do hdr+="$(printf ' %12s' "$l")"; done
