@@ -892,13 +892,22 @@ impl ControllerProcess {
         let (led, followed): (Vec<TopicPartition>, Vec<TopicPartition>) = to_act_on
             .into_iter()
             .partition(|tp| self.ctx.partition_leadership_info.get(tp).is_some_and(|l| l.leader_and_isr.leader == id));
+        let started = std::time::Instant::now();
         let mut batch = ControllerBrokerRequestBatch::new();
         psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &led, PartitionState::OnlinePartition, ElectionStrategy::ControlledShutdown)
             .await?;
+        let elected = started.elapsed();
         self.send(&mut batch);
         let followed: Vec<(TopicPartition, i32)> = followed.into_iter().map(|tp| (tp, id)).collect();
         rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &followed, ReplicaState::OfflineReplica).await?;
         self.send(&mut batch);
+        info!(
+            "Controlled shutdown of broker {id}: election of {} led partitions {} ms, removal from the ISR of {} followed partitions {} ms",
+            led.len(),
+            elected.as_millis(),
+            followed.len(),
+            (started.elapsed() - elected).as_millis()
+        );
         let remaining: Vec<TopicPartition> = self
             .ctx
             .partitions_led_by(&BTreeSet::from([id]))

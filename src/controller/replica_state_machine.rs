@@ -119,9 +119,11 @@ async fn remove_replicas_from_isr(
         }
         to_read.sort();
         to_read.dedup();
+        let t = std::time::Instant::now();
         for (tp, s) in zk.get_partition_states(to_read.iter()).await? {
             ctx.partition_leadership_info.insert(tp, s);
         }
+        log::debug!("doRemoveReplicasFromIsr: read {} partition states in {} ms", to_read.len(), t.elapsed().as_millis());
         to_read.clear();
         let mut updates = Vec::new();
         let mut replica_of = std::collections::HashMap::new();
@@ -148,7 +150,10 @@ async fn remove_replicas_from_isr(
         if updates.is_empty() {
             continue;
         }
-        for (tp, result) in zk.update_leader_and_isr(ctx.epoch_zk_version, ctx.epoch, &updates).await? {
+        let t = std::time::Instant::now();
+        let results = zk.update_leader_and_isr(ctx.epoch_zk_version, ctx.epoch, &updates).await?;
+        log::debug!("doRemoveReplicasFromIsr: wrote {} partition states in {} ms", updates.len(), t.elapsed().as_millis());
+        for (tp, result) in results {
             let r = replica_of.get(&tp).copied().unwrap_or(-1);
             match result {
                 Ok(lai) => {
