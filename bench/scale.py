@@ -109,6 +109,13 @@ def read_states(zk, topic, parts):
     return out
 
 
+def last_mtime(zk, topic, parts):
+    """Latest mtime (ZooKeeper's clock, s since the epoch) of the parts' state znodes."""
+    base = f"/brokers/topics/{topic}/partitions"
+    reqs = [zk.get_async(f"{base}/{p}/state") for p in parts]
+    return max((r.get(timeout=60)[1].mtime for r in reqs), default=0) / 1000.0
+
+
 def wait_states(zk, topic, parts, pred, t0, timeout, what):
     """Seconds from t0 until pred(state) holds for every partition in parts."""
     pending = list(parts)
@@ -267,7 +274,17 @@ def main():
         st = read_states(zk, topic, parts)
         victim = next(b for b in brokers if b.id != ctl)
         led = [p for p in parts if st[p]["leader"] == victim.id]
+        followed = [p for p in parts if st[p]["leader"] != victim.id and victim.id in st[p]["isr"]]
+        perfs = []
+        if os.environ.get("SCALE_PERF_SHUTDOWN"):
+            # perf record -g of every broker around the controlled shutdown
+            for b in brokers:
+                out = f"{os.environ['SCALE_PERF_SHUTDOWN']}-broker{b.id}.data"
+                perfs.append(subprocess.Popen(["perf", "record", "-g", "-o", out, "-p", str(b.proc.pid)],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(2)
         t0 = time.monotonic()
+        t0_wall = time.time()
         exited = []
         waiter = threading.Thread(target=lambda: (victim.proc.wait(), exited.append(time.monotonic() - t0)), daemon=True)
         victim.proc.send_signal(signal.SIGTERM)
@@ -281,12 +298,23 @@ def main():
         if not exited:
             raise SystemExit("scale: controlled shutdown: the broker did not exit")
         t_exit = exited[0]
+        t_isr = wait_states(zk, topic, followed, lambda s: victim.id not in s["isr"], t0, T, "controlled shutdown ISR removal")
+        for pr in perfs:
+            pr.send_signal(signal.SIGINT)
+            pr.wait(60)
+        # The pollers above see a change up to one pass of reads late; the
+        # state znodes' mtime (ZooKeeper's clock, same machine) says when the
+        # last write was committed.
+        zk_moved = last_mtime(zk, topic, led) - t0_wall
+        zk_isr = last_mtime(zk, topic, followed) - t0_wall
         fig(f"controlled shutdown (SIGTERM) of broker {victim.id} leading {len(led)} -> no leadership left on it",
-            f"{t_moved:.2f} s")
+            f"{t_moved:.2f} s (last new leader committed in ZooKeeper at {zk_moved:.2f} s)")
         fig(f"controlled shutdown of broker {victim.id} -> the other brokers' Metadata name a new leader everywhere",
             f"{t_md_moved:.2f} s")
         fig(f"controlled shutdown of broker {victim.id} -> process exit (code {victim.proc.returncode})",
             f"{t_exit:.2f} s")
+        fig(f"controlled shutdown of broker {victim.id} -> out of the ISR of the {len(followed)} partitions it followed",
+            f"{t_isr:.2f} s (last ISR removal committed in ZooKeeper at {zk_isr:.2f} s)")
         if a.stop_after == "shutdown":
             return
 
