@@ -95,15 +95,18 @@ class Broker:
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
 
-def read_states(zk, topic, parts):
-    """{p: state JSON} for the partitions that have a state znode (pipelined gets)."""
+def read_states(zk, topic, parts, mtimes=None):
+    """{p: state JSON} for the partitions that have a state znode (pipelined
+    gets); with mtimes, also {p: the znode's mtime in s}."""
     base = f"/brokers/topics/{topic}/partitions"
     reqs = [(p, zk.get_async(f"{base}/{p}/state")) for p in parts]
     out = {}
     for p, r in reqs:
         try:
-            data, _ = r.get(timeout=60)
+            data, stat = r.get(timeout=60)
             out[p] = json.loads(data)
+            if mtimes is not None:
+                mtimes[p] = stat.mtime / 1000.0
         except NoNodeError:
             pass
     return out
@@ -116,12 +119,16 @@ def last_mtime(zk, topic, parts):
     return max((r.get(timeout=60)[1].mtime for r in reqs), default=0) / 1000.0
 
 
-def wait_states(zk, topic, parts, pred, t0, timeout, what):
-    """Seconds from t0 until pred(state) holds for every partition in parts."""
+def wait_states(zk, topic, parts, pred, t0, timeout, what, done_mtimes=None):
+    """Seconds from t0 until pred(state) holds for every partition in parts.
+    With done_mtimes: {p: mtime (s) of the first state read that satisfied pred}."""
     pending = list(parts)
     deadline = time.monotonic() + timeout
     while True:
-        st = read_states(zk, topic, pending)
+        mt = {} if done_mtimes is not None else None
+        st = read_states(zk, topic, pending, mt)
+        if done_mtimes is not None:
+            done_mtimes.update({p: mt[p] for p in pending if p in st and pred(st[p])})
         pending = [p for p in pending if p not in st or not pred(st[p])]
         if not pending:
             return time.monotonic() - t0
@@ -289,7 +296,8 @@ def main():
         waiter = threading.Thread(target=lambda: (victim.proc.wait(), exited.append(time.monotonic() - t0)), daemon=True)
         victim.proc.send_signal(signal.SIGTERM)
         waiter.start()
-        t_moved = wait_states(zk, topic, led, lambda s: s["leader"] != victim.id, t0, T, "controlled shutdown")
+        moved_mtimes = {}
+        t_moved = wait_states(zk, topic, led, lambda s: s["leader"] != victim.id, t0, T, "controlled shutdown", moved_mtimes)
         # The new leaders lead once their brokers applied the LeaderAndIsr; the
         # controller sends UpdateMetadata after it on the same connection.
         survivors = [b for b in brokers if b is not victim]
@@ -304,11 +312,14 @@ def main():
             pr.wait(60)
         # The pollers above see a change up to one pass of reads late; the
         # state znodes' mtime (ZooKeeper's clock, same machine) says when the
-        # last write was committed.
-        zk_moved = last_mtime(zk, topic, led) - t0_wall
+        # write was committed. For the moved leaderships it is the mtime of the
+        # first state read with a new leader: the new leader may already have
+        # rewritten it (taking the stopping broker back into the ISR), so this
+        # is an upper bound of the election's commit.
+        zk_moved = max(moved_mtimes.values(), default=t0_wall) - t0_wall
         zk_isr = last_mtime(zk, topic, followed) - t0_wall
         fig(f"controlled shutdown (SIGTERM) of broker {victim.id} leading {len(led)} -> no leadership left on it",
-            f"{t_moved:.2f} s (last new leader committed in ZooKeeper at {zk_moved:.2f} s)")
+            f"{t_moved:.2f} s (last new leader committed in ZooKeeper by {zk_moved:.2f} s)")
         fig(f"controlled shutdown of broker {victim.id} -> the other brokers' Metadata name a new leader everywhere",
             f"{t_md_moved:.2f} s")
         fig(f"controlled shutdown of broker {victim.id} -> process exit (code {victim.proc.returncode})",
