@@ -95,26 +95,40 @@ class Broker:
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
 
-def read_states(zk, topic, parts):
-    """{p: state JSON} for the partitions that have a state znode (pipelined gets)."""
+def read_states(zk, topic, parts, mtimes=None):
+    """{p: state JSON} for the partitions that have a state znode (pipelined
+    gets); with mtimes, also {p: the znode's mtime in s}."""
     base = f"/brokers/topics/{topic}/partitions"
     reqs = [(p, zk.get_async(f"{base}/{p}/state")) for p in parts]
     out = {}
     for p, r in reqs:
         try:
-            data, _ = r.get(timeout=60)
+            data, stat = r.get(timeout=60)
             out[p] = json.loads(data)
+            if mtimes is not None:
+                mtimes[p] = stat.mtime / 1000.0
         except NoNodeError:
             pass
     return out
 
 
-def wait_states(zk, topic, parts, pred, t0, timeout, what):
-    """Seconds from t0 until pred(state) holds for every partition in parts."""
+def last_mtime(zk, topic, parts):
+    """Latest mtime (ZooKeeper's clock, s since the epoch) of the parts' state znodes."""
+    base = f"/brokers/topics/{topic}/partitions"
+    reqs = [zk.get_async(f"{base}/{p}/state") for p in parts]
+    return max((r.get(timeout=60)[1].mtime for r in reqs), default=0) / 1000.0
+
+
+def wait_states(zk, topic, parts, pred, t0, timeout, what, done_mtimes=None):
+    """Seconds from t0 until pred(state) holds for every partition in parts.
+    With done_mtimes: {p: mtime (s) of the first state read that satisfied pred}."""
     pending = list(parts)
     deadline = time.monotonic() + timeout
     while True:
-        st = read_states(zk, topic, pending)
+        mt = {} if done_mtimes is not None else None
+        st = read_states(zk, topic, pending, mt)
+        if done_mtimes is not None:
+            done_mtimes.update({p: mt[p] for p in pending if p in st and pred(st[p])})
         pending = [p for p in pending if p not in st or not pred(st[p])]
         if not pending:
             return time.monotonic() - t0
@@ -267,12 +281,23 @@ def main():
         st = read_states(zk, topic, parts)
         victim = next(b for b in brokers if b.id != ctl)
         led = [p for p in parts if st[p]["leader"] == victim.id]
+        followed = [p for p in parts if st[p]["leader"] != victim.id and victim.id in st[p]["isr"]]
+        perfs = []
+        if os.environ.get("SCALE_PERF_SHUTDOWN"):
+            # perf record -g of every broker around the controlled shutdown
+            for b in brokers:
+                out = f"{os.environ['SCALE_PERF_SHUTDOWN']}-broker{b.id}.data"
+                perfs.append(subprocess.Popen(["perf", "record", "-g", "-o", out, "-p", str(b.proc.pid)],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(2)
         t0 = time.monotonic()
+        t0_wall = time.time()
         exited = []
         waiter = threading.Thread(target=lambda: (victim.proc.wait(), exited.append(time.monotonic() - t0)), daemon=True)
         victim.proc.send_signal(signal.SIGTERM)
         waiter.start()
-        t_moved = wait_states(zk, topic, led, lambda s: s["leader"] != victim.id, t0, T, "controlled shutdown")
+        moved_mtimes = {}
+        t_moved = wait_states(zk, topic, led, lambda s: s["leader"] != victim.id, t0, T, "controlled shutdown", moved_mtimes)
         # The new leaders lead once their brokers applied the LeaderAndIsr; the
         # controller sends UpdateMetadata after it on the same connection.
         survivors = [b for b in brokers if b is not victim]
@@ -281,12 +306,26 @@ def main():
         if not exited:
             raise SystemExit("scale: controlled shutdown: the broker did not exit")
         t_exit = exited[0]
+        t_isr = wait_states(zk, topic, followed, lambda s: victim.id not in s["isr"], t0, T, "controlled shutdown ISR removal")
+        for pr in perfs:
+            pr.send_signal(signal.SIGINT)
+            pr.wait(60)
+        # The pollers above see a change up to one pass of reads late; the
+        # state znodes' mtime (ZooKeeper's clock, same machine) says when the
+        # write was committed. For the moved leaderships it is the mtime of the
+        # first state read with a new leader: the new leader may already have
+        # rewritten it (taking the stopping broker back into the ISR), so this
+        # is an upper bound of the election's commit.
+        zk_moved = max(moved_mtimes.values(), default=t0_wall) - t0_wall
+        zk_isr = last_mtime(zk, topic, followed) - t0_wall
         fig(f"controlled shutdown (SIGTERM) of broker {victim.id} leading {len(led)} -> no leadership left on it",
-            f"{t_moved:.2f} s")
+            f"{t_moved:.2f} s (last new leader committed in ZooKeeper by {zk_moved:.2f} s)")
         fig(f"controlled shutdown of broker {victim.id} -> the other brokers' Metadata name a new leader everywhere",
             f"{t_md_moved:.2f} s")
         fig(f"controlled shutdown of broker {victim.id} -> process exit (code {victim.proc.returncode})",
             f"{t_exit:.2f} s")
+        fig(f"controlled shutdown of broker {victim.id} -> out of the ISR of the {len(followed)} partitions it followed",
+            f"{t_isr:.2f} s (last ISR removal committed in ZooKeeper at {zk_isr:.2f} s)")
         if a.stop_after == "shutdown":
             return
 

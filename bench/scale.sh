@@ -19,6 +19,8 @@
 #
 # Defaults: 1000 partitions, target/release/zkafka, zookeeper.session.timeout.ms
 # 10000. BENCH_KEEP=1 keeps the run directory (logs) under bench/.build/.
+# SCALE_PERF_SHUTDOWN=/tmp/sd records each broker with perf record -g around the
+# controlled shutdown (/tmp/sd-broker<id>.data).
 # Needs kcat, Debian's ZooKeeper and the test venv's kazoo (.run/venv).
 set -euo pipefail
 . "$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)/lib.sh"

@@ -587,3 +587,39 @@ async fn leader_and_isr_updates_in_chunked_multis_stay_fenced() {
     }
     assert_eq!(zk.get_partition_state("chunked", 77).await.unwrap().unwrap().leader_and_isr.leader, 1);
 }
+
+/// `get_partition_states` reads many partitions in pipelined multiReads:
+/// every state comes back with its own zkVersion, partitions without a state
+/// znode are left out, and the answer equals one getData per partition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partition_states_read_in_multi_reads() {
+    let zk = connect("/t_multi_read").await;
+    let (epoch, v) = zk.register_controller_and_increment_controller_epoch(1).await.unwrap();
+    let n = 700; // three multiReads of 256
+    let topic = zk_data::TopicAssignment::from_replicas(None, &(0..n).map(|p| (p, vec![1, 2])).collect::<BTreeMap<_, _>>());
+    zk.create_topic_assignment("mr", &topic).await.unwrap();
+    let st = zk_data::LeaderIsrAndControllerEpoch { leader_and_isr: zk_data::LeaderAndIsr::new(1, vec![1, 2]), controller_epoch: epoch };
+    // Every partition but the multiples of 7 gets a state znode.
+    let with_state: Vec<_> = (0..n).filter(|p| p % 7 != 0).map(|p| zkafka::common::TopicPartition::new("mr", p)).collect();
+    zk.create_partition_states(v, &with_state.iter().map(|tp| (tp.clone(), st.clone())).collect::<Vec<_>>()).await.unwrap();
+    // Some states move to zkVersion 1 (leader 2).
+    let moved: Vec<_> = with_state.iter().filter(|tp| tp.partition % 5 == 0).map(|tp| (tp.clone(), st.leader_and_isr.new_leader_and_isr(2, vec![2]))).collect();
+    assert!(zk.update_leader_and_isr(v, epoch, &moved).await.unwrap().iter().all(|(_, r)| r.is_ok()));
+    let all: Vec<_> = (0..n).map(|p| zkafka::common::TopicPartition::new("mr", p)).collect();
+    let got = zk.get_partition_states(all.iter()).await.unwrap();
+    assert_eq!(got.len(), with_state.len());
+    for tp in &all {
+        let one = zk.get_partition_state("mr", tp.partition).await.unwrap();
+        assert_eq!(got.get(tp), one.as_ref(), "{tp}");
+        if tp.partition % 7 == 0 {
+            assert!(one.is_none());
+        } else {
+            let s = one.unwrap();
+            let want = if tp.partition % 5 == 0 { (2, 1, 1) } else { (1, 0, 0) };
+            assert_eq!((s.leader_and_isr.leader, s.leader_and_isr.zk_version, s.leader_and_isr.leader_epoch), want, "{tp}");
+        }
+    }
+    // One partition is read with a plain getData.
+    let one = zk.get_partition_states([&all[3]]).await.unwrap();
+    assert_eq!(one.get(&all[3]).unwrap().leader_and_isr.leader, 1);
+}

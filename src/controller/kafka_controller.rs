@@ -313,14 +313,15 @@ impl ControllerProcess {
                     let _ = reply.send(Err(codes::NOT_CONTROLLER));
                     return Ok(());
                 }
-                match self.process_controlled_shutdown(broker_id, broker_epoch).await {
-                    Ok(r) => {
-                        let _ = reply.send(r);
-                        Ok(())
-                    }
+                // The reply is sent from inside; on an error before it, here.
+                let mut reply = Some(reply);
+                match self.process_controlled_shutdown(broker_id, broker_epoch, &mut reply).await {
+                    Ok(()) => Ok(()),
                     Err(e) => {
                         let code = if matches!(e, ZkError::ControllerMoved(_)) { codes::NOT_CONTROLLER } else { codes::UNKNOWN_SERVER_ERROR };
-                        let _ = reply.send(Err(code));
+                        if let Some(reply) = reply.take() {
+                            let _ = reply.send(Err(code));
+                        }
                         Err(e)
                     }
                 }
@@ -857,56 +858,71 @@ impl ControllerProcess {
     // ------------------------------------------------------------ controlled shutdown
 
     /// Kafka's `doControlledShutdown`. The outer error is a ZooKeeper failure
-    /// (ControllerMoved resigns); the inner one the API's error code.
+    /// (ControllerMoved resigns); the API's error code or the partitions still
+    /// led go to `reply`.
+    ///
+    /// Order (Kafka's): (1) elect new leaders for the partitions the broker
+    /// leads (fenced, conditional writes) and send their LeaderAndIsr and
+    /// UpdateMetadata; (2) take it out of the ISR of the partitions it follows
+    /// (StopReplica to it, fenced conditional ISR writes, LeaderAndIsr to the
+    /// other replicas); (3) answer with the replicated partitions it still
+    /// leads. The states the ISR removal decides from are read while the
+    /// election runs (the two sets of partitions are disjoint): reading them
+    /// earlier than Kafka does is safe because every write is conditional on
+    /// the zkVersion read (a state changed meanwhile gets BADVERSION, is
+    /// re-read and retried, as before).
     async fn process_controlled_shutdown(
         &mut self,
         id: i32,
         broker_epoch: i64,
-    ) -> Result<std::result::Result<Vec<TopicPartition>, ErrorCode>> {
+        reply: &mut Option<oneshot::Sender<std::result::Result<Vec<TopicPartition>, ErrorCode>>>,
+    ) -> Result<()> {
+        let mut answer = |r: std::result::Result<Vec<TopicPartition>, ErrorCode>| {
+            if let Some(reply) = reply.take() {
+                let _ = reply.send(r);
+            }
+        };
         info!("Shutting down broker {id} (broker epoch {broker_epoch})");
         let Some(&cached) = self.ctx.live_broker_epochs.get(&id) else {
             warn!("Controlled shutdown of unknown broker {id}");
-            return Ok(Err(codes::BROKER_NOT_AVAILABLE));
+            answer(Err(codes::BROKER_NOT_AVAILABLE));
+            return Ok(());
         };
         if broker_epoch != -1 && broker_epoch < cached {
             warn!("Ignoring controlled shutdown of broker {id}: broker epoch {broker_epoch} is older than {cached}");
-            return Ok(Err(codes::STALE_BROKER_EPOCH));
+            answer(Err(codes::STALE_BROKER_EPOCH));
+            return Ok(());
         }
         self.ctx.shutting_down_broker_ids.insert(id);
-        let to_act_on: Vec<TopicPartition> = self
-            .ctx
-            .partitions_on_broker(id)
-            .into_iter()
-            .filter(|tp| {
-                self.ctx.replication_factor(tp) > 1
-                    && self.ctx.partition_leadership_info.contains_key(tp)
-                    && !self.ctx.is_topic_queued_for_deletion(&tp.topic)
-            })
-            .collect();
-        // Which of them the broker leads is the controller's own decision, so
-        // the cache answers it (as Kafka's doControlledShutdown). The ISR is
+        // Which partitions the broker leads is the controller's own decision,
+        // so the cache answers it (as Kafka's doControlledShutdown). The ISR is
         // not: leaders change it in ZooKeeper themselves, so the election
-        // (psm) and the ISR removal (rsm) each read the state znodes of their
-        // partitions first, pipelined. Reading every partition of the broker
-        // here as well doubled the ZooKeeper reads of a controlled shutdown.
-        let (led, followed): (Vec<TopicPartition>, Vec<TopicPartition>) = to_act_on
-            .into_iter()
-            .partition(|tp| self.ctx.partition_leadership_info.get(tp).is_some_and(|l| l.leader_and_isr.leader == id));
+        // and the ISR removal decide from the state znodes, read first.
+        let (led, followed) = controlled_shutdown_partitions(&self.ctx, id);
+        let started = std::time::Instant::now();
         let mut batch = ControllerBrokerRequestBatch::new();
-        psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &led, PartitionState::OnlinePartition, ElectionStrategy::ControlledShutdown)
-            .await?;
+        let (elected, states) = tokio::join!(
+            psm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &led, PartitionState::OnlinePartition, ElectionStrategy::ControlledShutdown),
+            self.zk.get_partition_states(followed.iter())
+        );
+        elected?;
         self.send(&mut batch);
+        let elected = started.elapsed();
+        let states = states?;
         let followed: Vec<(TopicPartition, i32)> = followed.into_iter().map(|tp| (tp, id)).collect();
-        rsm::handle_state_changes(&mut self.ctx, &self.zk, &mut batch, &followed, ReplicaState::OfflineReplica).await?;
+        rsm::offline_replicas_with_states(&mut self.ctx, &self.zk, &mut batch, &followed, states).await?;
         self.send(&mut batch);
-        let remaining: Vec<TopicPartition> = self
-            .ctx
-            .partitions_led_by(&BTreeSet::from([id]))
-            .into_iter()
-            .filter(|tp| self.ctx.replication_factor(tp) > 1 && !self.ctx.is_topic_queued_for_deletion(&tp.topic))
-            .collect();
-        info!("Controlled shutdown of broker {id}: moved {} leaderships, {} replicated partitions still led", led.len() - remaining.len().min(led.len()), remaining.len());
-        Ok(Ok(remaining))
+        let remaining = partitions_still_led(&self.ctx, id);
+        info!(
+            "Controlled shutdown of broker {id}: moved {} leaderships in {} ms, removed it from the ISR of {} followed partitions in {} ms more; {} replicated partitions still led",
+            led.len() - remaining.len().min(led.len()),
+            elected.as_millis(),
+            followed.len(),
+            (started.elapsed() - elected).as_millis(),
+            remaining.len()
+        );
+        answer(Ok(remaining));
+        Ok(())
     }
 
     // ------------------------------------------------------------ preferred election
@@ -1623,9 +1639,54 @@ fn event_name(e: &ControllerEvent) -> String {
     }
 }
 
+/// The partitions a controlled shutdown of `id` acts on (Kafka's
+/// `doControlledShutdown`): replicated, with a known leader, of topics not
+/// being deleted; split into those `id` leads (to elect anew) and those it
+/// follows (to leave the ISR of).
+pub fn controlled_shutdown_partitions(ctx: &ControllerContext, id: i32) -> (Vec<TopicPartition>, Vec<TopicPartition>) {
+    ctx.partitions_on_broker(id)
+        .into_iter()
+        .filter(|tp| ctx.replication_factor(tp) > 1 && ctx.partition_leadership_info.contains_key(tp) && !ctx.is_topic_queued_for_deletion(&tp.topic))
+        .partition(|tp| ctx.partition_leadership_info.get(tp).is_some_and(|l| l.leader_and_isr.leader == id))
+}
+
+/// The ControlledShutdown answer: the replicated partitions `id` still leads
+/// (of topics not being deleted).
+pub fn partitions_still_led(ctx: &ControllerContext, id: i32) -> Vec<TopicPartition> {
+    ctx.partitions_led_by(&BTreeSet::from([id]))
+        .into_iter()
+        .filter(|tp| ctx.replication_factor(tp) > 1 && !ctx.is_topic_queued_for_deletion(&tp.topic))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controlled_shutdown_splits_led_and_followed_and_answers_what_is_still_led() {
+        let mut ctx = ControllerContext::default();
+        merge_topic_assignment(&mut ctx, "t", assignment(None, &[(0, &[1, 2]), (1, &[2, 1]), (2, &[1]), (3, &[2, 3]), (4, &[1, 3])]));
+        merge_topic_assignment(&mut ctx, "gone", assignment(None, &[(0, &[1, 2])]));
+        ctx.topics_to_be_deleted.insert("gone".to_string());
+        let lead = |ctx: &mut ControllerContext, t: &str, p: i32, leader: i32| {
+            let s = crate::zk::zk_data::LeaderIsrAndControllerEpoch { leader_and_isr: crate::zk::zk_data::LeaderAndIsr::new(leader, vec![leader]), controller_epoch: 1 };
+            ctx.partition_leadership_info.insert(TopicPartition::new(t, p), s);
+        };
+        lead(&mut ctx, "t", 0, 1);
+        lead(&mut ctx, "t", 1, 2);
+        lead(&mut ctx, "t", 2, 1); // one replica: cannot move, not acted on
+        lead(&mut ctx, "t", 3, 2); // not on broker 1
+        // t-4 has no leadership yet: not acted on
+        lead(&mut ctx, "gone", 0, 1); // being deleted: not acted on
+        let (led, followed) = controlled_shutdown_partitions(&ctx, 1);
+        assert_eq!(led, vec![TopicPartition::new("t", 0)]);
+        assert_eq!(followed, vec![TopicPartition::new("t", 1)]);
+        assert_eq!(partitions_still_led(&ctx, 1), vec![TopicPartition::new("t", 0)]);
+        // Once t-0 has a new leader nothing replicated is left; the RF=1 t-2 is not reported.
+        lead(&mut ctx, "t", 0, 2);
+        assert!(partitions_still_led(&ctx, 1).is_empty());
+    }
 
     fn assignment(id: Option<Uuid>, parts: &[(i32, &[i32])]) -> TopicAssignment {
         let m: BTreeMap<i32, Vec<i32>> = parts.iter().map(|(p, r)| (*p, r.to_vec())).collect();

@@ -161,9 +161,11 @@ pub async fn elect_leader_for_partitions(
         // change the ISR there themselves (legacy ISR path) and the
         // controller hears of it only later (Kafka's doElectLeaderForPartitions
         // reads the state znodes first too).
+        let t = std::time::Instant::now();
         for (tp, s) in zk.get_partition_states(pending.iter()).await? {
             ctx.partition_leadership_info.insert(tp, s);
         }
+        log::debug!("elect_leader_for_partitions: read {} partition states in {} ms", pending.len(), t.elapsed().as_millis());
         let mut updates = Vec::new();
         for tp in &pending {
             let Some(cur) = ctx.partition_leadership_info.get(tp).cloned() else {
@@ -230,7 +232,10 @@ pub async fn elect_leader_for_partitions(
         if updates.is_empty() {
             break;
         }
-        for (tp, result) in zk.update_leader_and_isr(ctx.epoch_zk_version, ctx.epoch, &updates).await? {
+        let t = std::time::Instant::now();
+        let results = zk.update_leader_and_isr(ctx.epoch_zk_version, ctx.epoch, &updates).await?;
+        log::debug!("elect_leader_for_partitions: wrote {} partition states in {} ms", updates.len(), t.elapsed().as_millis());
+        for (tp, result) in results {
             match result {
                 Ok(lai) => {
                     info!("Elected leader {} for {tp} (epoch {}, isr {:?})", lai.leader, lai.leader_epoch, lai.isr);

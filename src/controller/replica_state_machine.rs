@@ -85,6 +85,32 @@ pub async fn handle_state_changes(
     Ok(())
 }
 
+/// OfflineReplica for `replicas` whose partitions' states were just read from
+/// ZooKeeper (`states`, e.g. while a controlled shutdown's election ran): as
+/// `handle_state_changes(.., OfflineReplica)` but the ISR removal's first
+/// round decides from `states` instead of reading them again. Its writes are
+/// conditional on those states' zkVersions, so a state changed since the read
+/// fails with BADVERSION and is re-read and retried, as always.
+pub async fn offline_replicas_with_states(
+    ctx: &mut ControllerContext,
+    zk: &KafkaZkClient,
+    batch: &mut ControllerBrokerRequestBatch,
+    replicas: &[(TopicPartition, i32)],
+    states: std::collections::HashMap<TopicPartition, LeaderIsrAndControllerEpoch>,
+) -> Result<(), ZkError> {
+    if !replicas.is_empty() {
+        crate::record_event!(super::event_log::Kind::StateChange, "ZkReplicaStateMachine", "{} replica(s) → {:?}: {}", replicas.len(), ReplicaState::OfflineReplica, super::event_log::some(replicas.iter().map(|(tp, r)| format!("{tp} on broker {r} (was {:?})", ctx.replica_states.get(&(tp.clone(), *r)).copied().unwrap_or(ReplicaState::NonExistentReplica))), 12));
+    }
+    for (tp, r) in replicas {
+        batch.add_stop_replica_request_for_brokers(&[*r], tp, false);
+    }
+    remove_replicas_from_isr_read(ctx, zk, batch, replicas, Some(states)).await?;
+    for (tp, r) in replicas {
+        ctx.replica_states.insert((tp.clone(), *r), ReplicaState::OfflineReplica);
+    }
+    Ok(())
+}
+
 /// The new (leader, ISR) once `replica` is offline: it leaves the ISR unless
 /// it is the last member (the ISR is never empty), and loses leadership.
 /// `None` when nothing changes.
@@ -105,6 +131,18 @@ async fn remove_replicas_from_isr(
     batch: &mut ControllerBrokerRequestBatch,
     replicas: &[(TopicPartition, i32)],
 ) -> Result<(), ZkError> {
+    remove_replicas_from_isr_read(ctx, zk, batch, replicas, None).await
+}
+
+/// `remove_replicas_from_isr`; `read` holds the states of the first round if
+/// they were already read.
+async fn remove_replicas_from_isr_read(
+    ctx: &mut ControllerContext,
+    zk: &KafkaZkClient,
+    batch: &mut ControllerBrokerRequestBatch,
+    replicas: &[(TopicPartition, i32)],
+    mut read: Option<std::collections::HashMap<TopicPartition, LeaderIsrAndControllerEpoch>>,
+) -> Result<(), ZkError> {
     let mut pending: Vec<(TopicPartition, i32)> =
         replicas.iter().filter(|(tp, _)| !ctx.is_topic_queued_for_deletion(&tp.topic)).cloned().collect();
     // Decide from the states in ZooKeeper, not the cache: leaders change the
@@ -119,9 +157,15 @@ async fn remove_replicas_from_isr(
         }
         to_read.sort();
         to_read.dedup();
-        for (tp, s) in zk.get_partition_states(to_read.iter()).await? {
+        let t = std::time::Instant::now();
+        let states = match read.take() {
+            Some(s) => s,
+            None => zk.get_partition_states(to_read.iter()).await?,
+        };
+        for (tp, s) in states {
             ctx.partition_leadership_info.insert(tp, s);
         }
+        log::debug!("doRemoveReplicasFromIsr: read {} partition states in {} ms", to_read.len(), t.elapsed().as_millis());
         to_read.clear();
         let mut updates = Vec::new();
         let mut replica_of = std::collections::HashMap::new();
@@ -148,7 +192,10 @@ async fn remove_replicas_from_isr(
         if updates.is_empty() {
             continue;
         }
-        for (tp, result) in zk.update_leader_and_isr(ctx.epoch_zk_version, ctx.epoch, &updates).await? {
+        let t = std::time::Instant::now();
+        let results = zk.update_leader_and_isr(ctx.epoch_zk_version, ctx.epoch, &updates).await?;
+        log::debug!("doRemoveReplicasFromIsr: wrote {} partition states in {} ms", updates.len(), t.elapsed().as_millis());
+        for (tp, result) in results {
             let r = replica_of.get(&tp).copied().unwrap_or(-1);
             match result {
                 Ok(lai) => {

@@ -842,10 +842,16 @@ impl Log {
             active.on_become_inactive()?;
         }
         flush_inner(&mut g)?;
-        // Kafka snapshots producer state at the log end on close.
+        // Kafka snapshots producer state at the log end on close, and only if
+        // the state moved past its newest snapshot (`takeSnapshot`): an empty
+        // log, or one unchanged since it was opened from the snapshot at its
+        // end, writes nothing. (Writing and fsyncing one per log was most of
+        // closing 10,000 idle logs.) Recovery never depends on this snapshot:
+        // opening replays the log after the newest snapshot found.
         let leo = g.log_end_offset;
         g.producer_state.update_map_end_offset(leo);
-        if let Err(e) = g.producer_state.write_snapshot(&g.dir) {
+        let dir = g.dir.clone();
+        if let Err(e) = g.producer_state.take_snapshot(&dir) {
             log::warn!("{}: cannot write producer snapshot: {e}", self.tp);
         }
         Ok(())
@@ -1007,7 +1013,8 @@ fn roll_segment(g: &mut LogInner, new_base: i64) -> LogResult<()> {
     // Kafka snapshots producer state at every roll, at the new base offset.
     if old_base.is_some() {
         g.producer_state.update_map_end_offset(new_base);
-        if let Err(e) = g.producer_state.write_snapshot(&g.dir) {
+        let dir = g.dir.clone();
+        if let Err(e) = g.producer_state.take_snapshot(&dir) {
             log::warn!("cannot write producer snapshot in {}: {e}", g.dir.display());
         }
     }
@@ -1152,6 +1159,9 @@ fn load_producer_state(
     };
     state.truncate_head(log_start_offset);
     state.update_map_end_offset(log_end_offset);
+    // Kafka's `loadFromSnapshot`: the newest snapshot is the one loaded, or
+    // with none the state counts as snapshotted at the log start.
+    state.set_last_snap_offset(snap_offset.unwrap_or(log_start_offset));
     if !state.is_empty() {
         log::debug!("{tp}: loaded the state of {} producers", state.len());
     }

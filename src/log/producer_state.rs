@@ -351,6 +351,9 @@ pub struct ProducerStateManager {
     producers: HashMap<i64, ProducerStateEntry>,
     /// Offset up to which the log has been applied (exclusive).
     map_end_offset: i64,
+    /// Offset of the newest snapshot of this state known to be on disk
+    /// (Kafka's `lastSnapOffset`): `take_snapshot` writes only past it.
+    last_snap_offset: i64,
     /// Open transactions: first offset -> producer id (Kafka's `ongoingTxns`).
     ongoing_txns: BTreeMap<i64, i64>,
     /// Completed transactions whose marker is not below the high watermark
@@ -367,6 +370,14 @@ impl ProducerStateManager {
     }
     pub fn update_map_end_offset(&mut self, offset: i64) {
         self.map_end_offset = offset;
+    }
+    pub fn last_snap_offset(&self) -> i64 {
+        self.last_snap_offset
+    }
+    /// Records which snapshot is the newest on disk (after loading, or after
+    /// snapshots were deleted with old segments).
+    pub fn set_last_snap_offset(&mut self, offset: i64) {
+        self.last_snap_offset = offset;
     }
     pub fn last_entry(&self, producer_id: i64) -> Option<&ProducerStateEntry> {
         self.producers.get(&producer_id)
@@ -520,12 +531,14 @@ impl ProducerStateManager {
         self.ongoing_txns.iter().map(|(f, p)| (*f, *p))
     }
 
-    /// Forgets everything (the log was emptied).
+    /// Forgets everything (the log was emptied and its snapshots deleted;
+    /// Kafka's `truncateFullyAndStartAt`).
     pub fn clear(&mut self, map_end_offset: i64) {
         self.producers.clear();
         self.ongoing_txns.clear();
         self.unreplicated_txns.clear();
         self.map_end_offset = map_end_offset;
+        self.last_snap_offset = 0;
     }
 
     /// Drops producers whose last batch is below the log start offset
@@ -619,7 +632,7 @@ impl ProducerStateManager {
         if n < 0 || (body.len() - 4) != n as usize * SNAPSHOT_ENTRY {
             return Err(format!("snapshot holds {} bytes for {n} entries", body.len() - 4));
         }
-        let mut m = ProducerStateManager { map_end_offset: offset, ..Default::default() };
+        let mut m = ProducerStateManager { map_end_offset: offset, last_snap_offset: offset, ..Default::default() };
         for chunk in body[4..].chunks_exact(SNAPSHOT_ENTRY) {
             let i64_at = |at: usize| {
                 let mut a = [0u8; 8];
@@ -640,6 +653,20 @@ impl ProducerStateManager {
         }
         m.reindex_ongoing_txns();
         Ok(m)
+    }
+
+    /// Kafka's `takeSnapshot`: writes `<map_end_offset>.snapshot` only if the
+    /// state has moved past the newest snapshot on disk (`map_end_offset >
+    /// last_snap_offset`). An empty log, or one whose producer state was loaded
+    /// from the snapshot at its end and has not changed since, writes nothing.
+    /// Returns the path written, if any.
+    pub fn take_snapshot(&mut self, dir: &Path) -> LogResult<Option<PathBuf>> {
+        if self.map_end_offset <= self.last_snap_offset {
+            return Ok(None);
+        }
+        let path = self.write_snapshot(dir)?;
+        self.last_snap_offset = self.map_end_offset;
+        Ok(Some(path))
     }
 
     /// Writes `<map_end_offset>.snapshot` in `dir` (via a temporary file).
@@ -937,6 +964,37 @@ mod tests {
         merged.merge_replayed(replayed);
         assert_eq!(merged.last_entry(1).unwrap().producer_epoch, 1);
         assert_eq!(merged.last_entry(1).unwrap().batches.len(), 1);
+    }
+
+    #[test]
+    fn take_snapshot_writes_only_past_the_last_snapshot() {
+        let dir = std::env::temp_dir().join(format!("zkafka-pstate-take-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        // Nothing applied: nothing to write (Kafka: lastMapOffset > lastSnapOffset).
+        let mut m = ProducerStateManager::new();
+        assert_eq!(m.take_snapshot(&dir).unwrap(), None);
+        assert!(list_snapshots(&dir).is_empty());
+        append(&mut m, batch(7, 2, 0, 0, 3)).unwrap();
+        m.update_map_end_offset(3);
+        assert_eq!(m.take_snapshot(&dir).unwrap(), Some(dir.join("00000000000000000003.snapshot")));
+        assert_eq!(m.last_snap_offset(), 3);
+        // Unchanged since: no second write.
+        assert_eq!(m.take_snapshot(&dir).unwrap(), None);
+        // A state loaded from a snapshot counts as snapshotted at its offset.
+        let loaded = load_latest_snapshot(&dir, 100).unwrap();
+        assert_eq!((loaded.map_end_offset(), loaded.last_snap_offset()), (3, 3));
+        let mut loaded = loaded;
+        assert_eq!(loaded.take_snapshot(&dir).unwrap(), None);
+        append(&mut loaded, batch(7, 2, 3, 3, 1)).unwrap();
+        loaded.update_map_end_offset(4);
+        assert!(loaded.take_snapshot(&dir).unwrap().is_some());
+        assert_eq!(list_snapshots(&dir), vec![3, 4]);
+        // After a full truncation (snapshots deleted) the next end is written again.
+        delete_snapshots(&dir, |_| true);
+        loaded.clear(4);
+        assert_eq!(loaded.take_snapshot(&dir).unwrap(), Some(dir.join("00000000000000000004.snapshot")));
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -494,6 +494,57 @@ fn producer_state_survives_restarts_rolls_and_truncation() {
     assert!(follower.producer_entry(5).is_none());
 }
 
+/// Kafka's `takeSnapshot` rule on close: a snapshot only when the producer
+/// state moved past the newest one. Restarts after such closes still know
+/// every producer.
+#[test]
+fn close_snapshots_producer_state_only_when_it_changed() {
+    use std::os::unix::fs::MetadataExt;
+    let d = TempDir::new("close-snap");
+    let tp = TopicPartition::new("t", 0);
+    let clean = |leo| LogOpenState { had_clean_shutdown: true, recovery_point: leo, ..Default::default() };
+    // An empty log writes no snapshot on close.
+    let empty = Log::open(&d.0.join("e-0"), TopicPartition::new("e", 0), small_config(), LogOpenState::default()).unwrap();
+    empty.close().unwrap();
+    assert!(files_with(&d.0.join("e-0"), ".snapshot").is_empty());
+
+    let dir = d.0.join("t-0");
+    let log = Log::open(&dir, tp.clone(), small_config(), LogOpenState::default()).unwrap();
+    let a = log.append_as_leader(idem_batch(5, 0, 0, 2, "a"), 0, AppendOrigin::Client).unwrap();
+    let b = log.append_as_leader(idem_batch(5, 0, 2, 2, "b"), 0, AppendOrigin::Client).unwrap();
+    let leo = log.log_end_offset();
+    log.close().unwrap();
+    let snap = dir.join(segment_file_name(leo, ".snapshot"));
+    let ino = fs::metadata(&snap).unwrap().ino();
+    // Closing again without appends: nothing rewritten (same file, no new one).
+    log.close().unwrap();
+    assert_eq!(fs::metadata(&snap).unwrap().ino(), ino);
+    drop(log);
+
+    // Reopened from that snapshot and closed unchanged: still not rewritten.
+    let log = Log::open(&dir, tp.clone(), small_config(), clean(leo)).unwrap();
+    log.close().unwrap();
+    assert_eq!(fs::metadata(&snap).unwrap().ino(), ino);
+    assert_eq!(producer_state::list_snapshots(&dir), vec![leo]);
+    drop(log);
+
+    // The next restart still knows the producer: retries are duplicates,
+    // the next sequence is accepted, a gap is refused.
+    let log = Log::open(&dir, tp.clone(), small_config(), clean(leo)).unwrap();
+    assert_eq!(log.producer_entry(5).unwrap().last_seq(), 3);
+    assert_eq!(log.append_as_leader(idem_batch(5, 0, 0, 2, "a"), 0, AppendOrigin::Client).unwrap().first_offset, a.first_offset);
+    assert_eq!(log.append_as_leader(idem_batch(5, 0, 2, 2, "b"), 0, AppendOrigin::Client).unwrap().first_offset, b.first_offset);
+    assert_eq!(log.append_as_leader(idem_batch(5, 0, 9, 1, "gap"), 0, AppendOrigin::Client).unwrap_err().error_code(), ec::OUT_OF_ORDER_SEQUENCE_NUMBER);
+    log.append_as_leader(idem_batch(5, 0, 4, 1, "c"), 0, AppendOrigin::Client).unwrap();
+    let leo2 = log.log_end_offset();
+    // Changed since the snapshot: close writes one at the new end.
+    log.close().unwrap();
+    assert_eq!(producer_state::list_snapshots(&dir), vec![leo, leo2]);
+    drop(log);
+    let log = Log::open(&dir, tp, small_config(), clean(leo2)).unwrap();
+    assert_eq!(log.producer_entry(5).unwrap().last_seq(), 4);
+}
+
 /// Names of the files in `dir` ending with `suffix`.
 fn files_with(dir: &std::path::Path, suffix: &str) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)

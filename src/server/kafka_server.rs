@@ -553,8 +553,9 @@ impl KafkaServer {
         let _ = tokio::task::spawn_blocking(move || mover.shutdown()).await;
         self.controller.shutdown().await;
         let lm = self.replica_manager.log_manager.clone();
+        let t = std::time::Instant::now();
         match tokio::task::spawn_blocking(move || lm.shutdown()).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => log::info!("[KafkaServer id={id}] logs closed in {} ms", t.elapsed().as_millis()),
             Ok(Err(e)) => log::error!("log manager shutdown failed: {e}"),
             Err(e) => log::error!("log manager shutdown panicked: {e}"),
         }

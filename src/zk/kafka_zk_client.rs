@@ -157,6 +157,9 @@ struct Inner {
     /// Sessions this process held before (their ephemerals may be deleted).
     previous_sessions: Mutex<Vec<i64>>,
     closed: AtomicBool,
+    /// The server refused a multiRead (ZooKeeper before 3.6): read one znode
+    /// per request from then on.
+    no_multi_read: AtomicBool,
 }
 
 /// Kafka's `KafkaZkClient`. Cheap to clone; all clones share one session.
@@ -296,6 +299,11 @@ async fn session_monitor(weak: Weak<Inner>) {
 /// (each state is ~100 bytes of JSON: a multi stays far below jute.maxbuffer).
 pub const LEADER_AND_ISR_UPDATES_PER_MULTI: usize = 64;
 
+/// Partition state reads per ZooKeeper multiRead in `get_partition_states`
+/// (a state and its stat are ~170 bytes: 256 of them ~45 KB per response,
+/// far below jute.maxbuffer).
+pub const PARTITION_STATE_READS_PER_MULTI: usize = 256;
+
 impl KafkaZkClient {
     /// Connects (retrying until `connection_timeout`), creating the chroot if
     /// missing, with the security of Kafka's ZooKeeper-mode tools: SASL
@@ -324,6 +332,7 @@ impl KafkaZkClient {
             session_tx,
             previous_sessions: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            no_multi_read: AtomicBool::new(false),
         });
         tokio::spawn(session_monitor(Arc::downgrade(&inner)));
         Ok(KafkaZkClient { inner })
@@ -728,10 +737,66 @@ impl KafkaZkClient {
     /// getData is sent before the first reply is awaited, so 1,000 partitions
     /// cost about one round trip, not 1,000 (Kafka's `getTopicPartitionStatesRaw`
     /// sends them as one async batch too).
+    ///
+    /// On ZooKeeper 3.6+ the reads go as multiReads of
+    /// `PARTITION_STATE_READS_PER_MULTI` getData each, all pipelined: the same
+    /// reads of the same znodes (each multiRead is even a consistent snapshot
+    /// of its znodes), but one request, one pass through ZooKeeper's request
+    /// pipeline and one reply per 256 partitions instead of per partition.
+    /// A controlled shutdown at 10,000 partitions spent most of its time in
+    /// these reads (5,000 single getData: 0.7-0.8 s on the 2-core machine).
     pub async fn get_partition_states(
         &self,
         partitions: impl IntoIterator<Item = &TopicPartition>,
     ) -> Result<HashMap<TopicPartition, LeaderIsrAndControllerEpoch>> {
+        let partitions: Vec<&TopicPartition> = partitions.into_iter().collect();
+        if partitions.len() > 1 && !self.inner.no_multi_read.load(Ordering::Relaxed) {
+            match self.get_partition_states_multi(&partitions).await {
+                Err(ZkError::Zk { source: zk::Error::Unimplemented, .. }) => {
+                    warn!("ZooKeeper does not support multiRead (before 3.6); reading partition states one by one");
+                    self.inner.no_multi_read.store(true, Ordering::Relaxed);
+                }
+                r => return r,
+            }
+        }
+        self.get_partition_states_each(partitions).await
+    }
+
+    async fn get_partition_states_multi(&self, partitions: &[&TopicPartition]) -> Result<HashMap<TopicPartition, LeaderIsrAndControllerEpoch>> {
+        let c = self.client()?;
+        let mut sent = Vec::new();
+        for chunk in partitions.chunks(PARTITION_STATE_READS_PER_MULTI) {
+            let mut r = c.new_multi_reader();
+            let paths: Vec<String> = chunk.iter().map(|tp| topic_partition_state_path(&tp.topic, tp.partition)).collect();
+            for path in &paths {
+                r.add_get_data(path).map_err(|e| zk_err("multiRead", path, e))?;
+            }
+            sent.push((chunk, paths, r.commit()));
+        }
+        let mut out = HashMap::with_capacity(partitions.len());
+        for (chunk, paths, fut) in sent {
+            let results = fut.await.map_err(|e| zk_err("multiRead", paths.first().map_or("", String::as_str), e))?;
+            if results.len() != chunk.len() {
+                return Err(zk_err("multiRead", &paths[0], zk::Error::UnexpectedError(format!("{} results for {} reads", results.len(), chunk.len()))));
+            }
+            for ((tp, path), result) in chunk.iter().zip(&paths).zip(results) {
+                match result {
+                    zk::MultiReadResult::Data { data, stat } => match LeaderIsrAndControllerEpoch::decode(&data, stat.version) {
+                        Ok(s) => {
+                            out.insert((*tp).clone(), s);
+                        }
+                        Err(e) => warn!("Ignoring bad partition state in {path}: {}", e.0),
+                    },
+                    zk::MultiReadResult::Error { err: zk::Error::NoNode } => {}
+                    zk::MultiReadResult::Error { err } => return Err(zk_err("getData", path, err)),
+                    other => return Err(zk_err("getData", path, zk::Error::UnexpectedError(format!("unexpected multiRead result {other:?}")))),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get_partition_states_each(&self, partitions: Vec<&TopicPartition>) -> Result<HashMap<TopicPartition, LeaderIsrAndControllerEpoch>> {
         let c = self.client()?;
         let pending: Vec<(TopicPartition, String, _)> = partitions
             .into_iter()
