@@ -321,9 +321,38 @@ impl Writer {
     /// Writes a response made of bytes and segment-file slices; on plain
     /// TCP the slices go from the page cache to the socket
     /// (`FileRecords::write_to`, sendfile).
+    ///
+    /// On plain TCP a response with file slices is written corked
+    /// (`TCP_CORK`, Kafka's transferTo has the same effect through the
+    /// JDK): its header bytes, each partition's sendfile and the bytes
+    /// between them leave as one segment when the response is whole, not as
+    /// one segment per piece (with `TCP_NODELAY` each piece would otherwise
+    /// be pushed on its own: a loopback receive, a wake-up and a read of the
+    /// peer per piece). The response is flushed and uncorked before it
+    /// returns.
     async fn write_parts(&mut self, parts: Vec<ResponsePart>) -> std::io::Result<()> {
+        let corked = match self {
+            Writer::Plain(w) if parts.iter().any(|p| matches!(p, ResponsePart::File(_))) => {
+                set_cork(w.get_ref().as_ref(), true);
+                true
+            }
+            _ => false,
+        };
+        let r = self.write_parts_inner(parts).await;
+        if corked {
+            if let Writer::Plain(w) = self {
+                let flushed = if r.is_ok() { w.flush().await } else { Ok(()) };
+                set_cork(w.get_ref().as_ref(), false);
+                flushed?;
+            }
+        }
+        r
+    }
+
+    async fn write_parts_inner(&mut self, parts: Vec<ResponsePart>) -> std::io::Result<()> {
         for part in parts {
             match part {
+                ResponsePart::Bytes(b) if b.is_empty() => {}
                 ResponsePart::Bytes(b) => self.write_all(&b).await?,
                 ResponsePart::File(f) => match self {
                     Writer::Plain(w) => {
@@ -336,6 +365,33 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// Sets or clears `TCP_CORK` (Linux): while set, the kernel sends only full
+/// segments; clearing it sends what is queued at once. Best effort: a
+/// failure only costs the coalescing.
+fn set_cork(stream: &TcpStream, on: bool) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let v: libc::c_int = on.into();
+        // SAFETY: the descriptor is open for the call (the stream is
+        // borrowed); the option value is a local int of the size passed.
+        let r = unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_CORK,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            log::debug!("TCP_CORK {on}: {}", std::io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (stream, on);
 }
 
 /// The request loop of an established (and, on secured listeners,
