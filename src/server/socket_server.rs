@@ -322,38 +322,25 @@ impl Writer {
     /// TCP the slices go from the page cache to the socket
     /// (`FileRecords::write_to`, sendfile).
     ///
-    /// On plain TCP a response with file slices is written corked
-    /// (`TCP_CORK`, Kafka's transferTo has the same effect through the
-    /// JDK): its header bytes, each partition's sendfile and the bytes
-    /// between them leave as one segment when the response is whole, not as
-    /// one segment per piece (with `TCP_NODELAY` each piece would otherwise
-    /// be pushed on its own: a loopback receive, a wake-up and a read of the
-    /// peer per piece). The response is flushed and uncorked before it
-    /// returns.
+    /// On plain TCP the bytes before each file slice (the response header,
+    /// the next partition's fields) are sent with `MSG_MORE`, so the kernel
+    /// holds them until the sendfile that follows and both leave in one
+    /// segment: with `TCP_NODELAY` each piece would otherwise be pushed on
+    /// its own (a loopback receive, a wake-up and a read of the peer per
+    /// piece). Same system calls as before, fewer segments.
     async fn write_parts(&mut self, parts: Vec<ResponsePart>) -> std::io::Result<()> {
-        let corked = match self {
-            Writer::Plain(w) if parts.iter().any(|p| matches!(p, ResponsePart::File(_))) => {
-                set_cork(w.get_ref().as_ref(), true);
-                true
-            }
-            _ => false,
-        };
-        let r = self.write_parts_inner(parts).await;
-        if corked {
-            if let Writer::Plain(w) = self {
-                let flushed = if r.is_ok() { w.flush().await } else { Ok(()) };
-                set_cork(w.get_ref().as_ref(), false);
-                flushed?;
-            }
-        }
-        r
-    }
-
-    async fn write_parts_inner(&mut self, parts: Vec<ResponsePart>) -> std::io::Result<()> {
-        for part in parts {
+        let mut parts = parts.into_iter().peekable();
+        while let Some(part) = parts.next() {
+            let file_next = matches!(parts.peek(), Some(ResponsePart::File(_)));
             match part {
                 ResponsePart::Bytes(b) if b.is_empty() => {}
-                ResponsePart::Bytes(b) => self.write_all(&b).await?,
+                ResponsePart::Bytes(b) => match self {
+                    Writer::Plain(w) if file_next => {
+                        w.flush().await?;
+                        send_more(w.get_ref().as_ref(), &b).await?;
+                    }
+                    _ => self.write_all(&b).await?,
+                },
                 ResponsePart::File(f) => match self {
                     Writer::Plain(w) => {
                         w.flush().await?;
@@ -367,31 +354,46 @@ impl Writer {
     }
 }
 
-/// Sets or clears `TCP_CORK` (Linux): while set, the kernel sends only full
-/// segments; clearing it sends what is queued at once. Best effort: a
-/// failure only costs the coalescing.
-fn set_cork(stream: &TcpStream, on: bool) {
+/// Sends all of `b` with `MSG_MORE` (Linux): queued, not pushed, until the
+/// next send without it (here the sendfile of the records that follow).
+async fn send_more(stream: &TcpStream, mut b: &[u8]) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
-        let v: libc::c_int = on.into();
-        // SAFETY: the descriptor is open for the call (the stream is
-        // borrowed); the option value is a local int of the size passed.
-        let r = unsafe {
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_CORK,
-                (&v as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if r != 0 {
-            log::debug!("TCP_CORK {on}: {}", std::io::Error::last_os_error());
+        let fd = stream.as_raw_fd();
+        while !b.is_empty() {
+            stream.writable().await?;
+            let r = stream.try_io(tokio::io::Interest::WRITABLE, || {
+                // SAFETY: the descriptor is open for the call (the stream is
+                // borrowed) and `b` is a live slice of the length passed.
+                let n = unsafe { libc::send(fd, b.as_ptr().cast(), b.len(), libc::MSG_MORE | libc::MSG_NOSIGNAL) };
+                if n < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match r {
+                Ok(0) => return Err(std::io::Error::new(std::io::ErrorKind::WriteZero, "connection closed while sending a response")),
+                Ok(n) => b = &b[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
+        Ok(())
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (stream, on);
+    {
+        while !b.is_empty() {
+            stream.writable().await?;
+            match stream.try_write(b) {
+                Ok(n) => b = &b[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The request loop of an established (and, on secured listeners,
