@@ -278,7 +278,9 @@ pub struct ReplicaFetcherManager {
     zk: Option<KafkaZkClient>,
     fetchers: Mutex<HashMap<(i32, usize), FetcherHandle>>,
     generation: AtomicU64,
-    /// Called after a follower append or high-watermark move.
+    /// Signalled when a follower's high watermark moves (consumers reading
+    /// from this follower, KIP-392, wait on it); a follower append alone
+    /// completes nothing waiting on this broker.
     on_progress: Arc<Notify>,
     /// The follower replication throttle (`quotas.follower`).
     quotas: Arc<ReplicationQuotas>,
@@ -774,6 +776,9 @@ impl Fetcher {
             return Outcome::Continue;
         }
         let mut out_of_range: Vec<Sent> = Vec::new();
+        // A follower's high watermark moved: the only change here that can
+        // complete an operation waiting on this broker (a consumer's fetch
+        // from this follower reads up to it).
         let mut progressed = false;
         {
             let mut m = self.shared.lock();
@@ -819,9 +824,6 @@ impl Fetcher {
                     if let Some(records) = p.records.as_ref().filter(|r| !r.is_empty()) {
                         match log.append_records_to_follower(records.clone()) {
                             Ok(info) => {
-                                if info.num_batches > 0 {
-                                    progressed = true;
-                                }
                                 if quota.is_throttled(&tp) {
                                     quota.record(records.len());
                                 }

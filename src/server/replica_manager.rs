@@ -5,8 +5,9 @@
 //! cache) or follower (hand the partition to the replica fetchers, which
 //! truncate first), the ISR expiration task, and ISR expansion on follower
 //! fetches. Maps to Kafka's `kafka.server.ReplicaManager` (with its
-//! purgatories reduced to waiting on a notification of new data or a moved
-//! high watermark).
+//! purgatories reduced to waiting on notifications: followers' fetches on new
+//! data, consumers' fetches and delayed produces on a moved high watermark,
+//! all of them on role and config changes).
 
 use crate::common::TopicPartition;
 use crate::log::file_records::FileRecords;
@@ -115,9 +116,22 @@ pub struct ReplicaManager {
     controller_epoch: AtomicI32,
     /// This broker's epoch: the czxid of its `/brokers/ids/<id>` znode.
     broker_epoch: AtomicI64,
-    /// Woken on every append and high-watermark move; delayed fetches and
-    /// delayed produces wait on it.
+    /// Woken on anything that may complete any waiting operation (role
+    /// changes, StopReplica, config changes, DeleteRecords, transaction
+    /// markers); every delayed operation waits on it, and on one of the two
+    /// below (Kafka's purgatories complete an operation on the events that
+    /// concern it; `Notify::notify_waiters` wakes all waiters of a channel).
     data_notify: Arc<Notify>,
+    /// Woken when a leader appends records: only followers' fetches wait on
+    /// it (they read to the log end), not consumers' fetches nor produces.
+    append_notify: Arc<Notify>,
+    /// Woken when a high watermark (or a follower's log start offset) moves:
+    /// delayed produces, consumers' fetches (they read to the high
+    /// watermark) and DeleteRecords wait on it; followers' fetches do not
+    /// (Kafka completes a follower's fetch on new data, not on the HW). The
+    /// replica fetchers (follower appends and HW moves) and the ISR writer
+    /// signal it.
+    hw_notify: Arc<Notify>,
     /// The log defaults topics inherit (server.properties overlaid with the
     /// dynamic broker configs; replaced by `update_default_log_config`).
     default_log_config: RwLock<LogConfig>,
@@ -147,6 +161,7 @@ impl ReplicaManager {
     /// cannot resolve leaders): for tests of the single-broker paths.
     pub fn new(broker_id: i32, log_manager: Arc<LogManager>, default_log_config: LogConfig, default_min_isr: i32) -> Self {
         let notify = Arc::new(Notify::new());
+        let hw_notify = Arc::new(Notify::new());
         let quotas = Arc::new(ReplicationQuotas::default());
         ReplicaManager {
             leadership_listener: RwLock::new(None),
@@ -155,11 +170,13 @@ impl ReplicaManager {
             partitions: RwLock::new(HashMap::new()),
             controller_epoch: AtomicI32::new(-1),
             broker_epoch: AtomicI64::new(-1),
-            fetcher_manager: ReplicaFetcherManager::new(FetcherConfig::defaults(broker_id), None, notify.clone(), quotas.clone()),
+            fetcher_manager: ReplicaFetcherManager::new(FetcherConfig::defaults(broker_id), None, hw_notify.clone(), quotas.clone()),
             quotas,
             alter_log_dirs_manager: ReplicaAlterLogDirsManager::start(log_manager.clone(), 1 << 20),
             isr_manager: IsrManager::disabled(broker_id),
             data_notify: notify,
+            append_notify: Arc::new(Notify::new()),
+            hw_notify,
             default_log_config: RwLock::new(LogConfig { min_insync_replicas: default_min_isr, ..default_log_config }),
             replica_lag_time_max_ms: 30_000,
             topic_configs: RwLock::new(HashMap::new()),
@@ -177,8 +194,9 @@ impl ReplicaManager {
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Self> {
         let notify = Arc::new(Notify::new());
+        let hw_notify = Arc::new(Notify::new());
         let isr_manager = match &settings.zk {
-            Some(zk) => IsrManager::start(broker_id, zk.clone(), notify.clone(), shutdown.clone()),
+            Some(zk) => IsrManager::start(broker_id, zk.clone(), hw_notify.clone(), shutdown.clone()),
             None => IsrManager::disabled(broker_id),
         };
         let rm = Arc::new(ReplicaManager {
@@ -189,10 +207,12 @@ impl ReplicaManager {
             controller_epoch: AtomicI32::new(-1),
             broker_epoch: AtomicI64::new(-1),
             alter_log_dirs_manager: ReplicaAlterLogDirsManager::start(log_manager.clone(), settings.fetcher.fetch_max_bytes.max(1) as usize),
-            fetcher_manager: ReplicaFetcherManager::new(settings.fetcher, settings.zk.clone(), notify.clone(), settings.quotas.clone()),
+            fetcher_manager: ReplicaFetcherManager::new(settings.fetcher, settings.zk.clone(), hw_notify.clone(), settings.quotas.clone()),
             quotas: settings.quotas.clone(),
             isr_manager,
             data_notify: notify,
+            append_notify: Arc::new(Notify::new()),
+            hw_notify,
             default_log_config: RwLock::new(LogConfig { min_insync_replicas: default_min_isr, ..default_log_config }),
             replica_lag_time_max_ms: settings.replica_lag_time_max_ms.max(1),
             topic_configs: RwLock::new(HashMap::new()),
@@ -229,6 +249,17 @@ impl ReplicaManager {
     pub fn notify_progress(&self) {
         self.data_notify.notify_waiters();
     }
+
+    /// After a leader append: wakes the followers' fetches, and the waiters
+    /// on the high watermark if the append moved it (an ISR of the leader
+    /// alone, acks=1 on RF=1).
+    fn notify_appended(&self, hw_before: i64, partition: &Partition) {
+        self.append_notify.notify_waiters();
+        if partition.high_watermark() != hw_before {
+            self.hw_notify.notify_waiters();
+        }
+    }
+
 
     pub fn set_leadership_listener(&self, l: LeadershipListener) {
         *self.leadership_listener.write().unwrap_or_else(|p| p.into_inner()) = Some(l);
@@ -563,10 +594,11 @@ impl ReplicaManager {
                 continue;
             };
             let min_isr = self.min_isr(&tp.topic);
+            let hw_before = partition.high_watermark();
             match partition.append_records_to_leader(records.unwrap_or_default(), origin, acks, min_isr) {
                 Ok(appended) => {
                     stats.record_produce(&tp, appended.info.valid_bytes, appended.info.num_records, error::NONE);
-                    self.data_notify.notify_waiters();
+                    self.notify_appended(hw_before, &partition);
                     if acks == -1 {
                         waiting.push((results.len(), partition, appended.info.last_offset, appended.leader_epoch, min_isr));
                     }
@@ -592,9 +624,14 @@ impl ReplicaManager {
             let _delayed = crate::server::metrics::purgatory_metrics::delayed(crate::server::metrics::purgatory_metrics::DelayedOperation::Produce);
             let deadline = Instant::now() + timeout;
             loop {
-                let notified = self.data_notify.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
+                // Kafka's DelayedProduce: completed when a high watermark
+                // moves (or anything else changes), not on every append.
+                let all = self.data_notify.notified();
+                let hw = self.hw_notify.notified();
+                tokio::pin!(all);
+                tokio::pin!(hw);
+                all.as_mut().enable();
+                hw.as_mut().enable();
                 waiting.retain(|(idx, p, last, epoch, min_isr)| match p.check_enough_replicas_reach_offset(*last, *epoch, *min_isr) {
                     None => true,
                     Some(Ok(())) => false,
@@ -613,7 +650,13 @@ impl ReplicaManager {
                     }
                     break;
                 }
-                let _ = tokio::time::timeout(deadline - now, notified).await;
+                let _ = tokio::time::timeout(deadline - now, async {
+                    tokio::select! {
+                        _ = all => {}
+                        _ = hw => {}
+                    }
+                })
+                .await;
             }
         }
         if origin == AppendOrigin::Client {
@@ -656,9 +699,12 @@ impl ReplicaManager {
         }
         let deadline = Instant::now() + timeout;
         while !waiting.is_empty() {
-            let notified = self.data_notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
+            let all = self.data_notify.notified();
+            let hw = self.hw_notify.notified();
+            tokio::pin!(all);
+            tokio::pin!(hw);
+            all.as_mut().enable();
+            hw.as_mut().enable();
             waiting.retain(|(idx, p, last, epoch, min_isr)| match p.check_enough_replicas_reach_offset(*last, *epoch, *min_isr) {
                 None => true,
                 Some(Ok(())) => false,
@@ -677,7 +723,13 @@ impl ReplicaManager {
                 }
                 break;
             }
-            let _ = tokio::time::timeout(deadline - now, notified).await;
+            let _ = tokio::time::timeout(deadline - now, async {
+                tokio::select! {
+                    _ = all => {}
+                    _ = hw => {}
+                }
+            })
+            .await;
         }
         results
     }
@@ -711,10 +763,17 @@ impl ReplicaManager {
         let deadline = Instant::now() + max_wait;
         let mut first = true;
         let mut delayed = None;
+        // Kafka's DelayedFetch: a follower's fetch (reading to the log end)
+        // completes on new data, a consumer's (reading to the high
+        // watermark) when a high watermark moves; both on anything else.
+        let own: &Notify = if replica_id >= 0 { &self.append_notify } else { &self.hw_notify };
         loop {
-            let notified = self.data_notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
+            let all = self.data_notify.notified();
+            let mine = own.notified();
+            tokio::pin!(all);
+            tokio::pin!(mine);
+            all.as_mut().enable();
+            mine.as_mut().enable();
             let results = self.read_from_local_logs(replica_id, max_bytes, partitions, first, allow_follower);
             first = false;
             let bytes: usize = results.iter().map(|r| r.records_len()).sum();
@@ -737,7 +796,13 @@ impl ReplicaManager {
                 return results;
             }
             delayed.get_or_insert_with(|| crate::server::metrics::purgatory_metrics::delayed(crate::server::metrics::purgatory_metrics::DelayedOperation::Fetch));
-            let _ = tokio::time::timeout(deadline - now, notified).await;
+            let _ = tokio::time::timeout(deadline - now, async {
+                tokio::select! {
+                    _ = all => {}
+                    _ = mine => {}
+                }
+            })
+            .await;
         }
     }
 
@@ -807,7 +872,7 @@ impl ReplicaManager {
                 && record_follower_state
                 && partition.update_follower_log_start_offset(replica_id, req.log_start_offset);
             if read.high_watermark_moved || start_moved {
-                self.data_notify.notify_waiters();
+                self.hw_notify.notify_waiters();
             }
             let read_len = read.records.len() + read.file_records.as_ref().map_or(0, |f| f.len);
             if read_len > 0 {
@@ -872,9 +937,12 @@ impl ReplicaManager {
         }
         let deadline = Instant::now() + timeout;
         loop {
-            let notified = self.data_notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
+            let all = self.data_notify.notified();
+            let hw = self.hw_notify.notified();
+            tokio::pin!(all);
+            tokio::pin!(hw);
+            all.as_mut().enable();
+            hw.as_mut().enable();
             waiting.retain(|(idx, p, required)| match p.low_watermark_if_leader() {
                 Ok(low) => {
                     results[*idx].low_watermark = low;
@@ -899,7 +967,13 @@ impl ReplicaManager {
             // Re-check at least every 100 ms (a follower's start offset moves
             // without always waking the notifier).
             let wait = (deadline - now).min(Duration::from_millis(100));
-            let _ = tokio::time::timeout(wait, notified).await;
+            let _ = tokio::time::timeout(wait, async {
+                tokio::select! {
+                    _ = all => {}
+                    _ = hw => {}
+                }
+            })
+            .await;
         }
     }
 
