@@ -236,6 +236,29 @@ int main(int argc, char **argv) {
         n_ack = collect(ack_us, sorted);
         printf(" ack_p50_ms %.3f ack_p99_ms %.3f ack_p999_ms %.3f missing %" PRId64 "\n", pct(sorted, n_ack, 0.5),
                pct(sorted, n_ack, 0.99), pct(sorted, n_ack, 0.999), (total_msgs - warmup_msgs) - n_e2e);
+        {
+                /* Which counted records were not consumed (a block at the start
+                 * is the consumer positioning late; holes would be records
+                 * the brokers lost) and how many were never acknowledged. */
+                int64_t first = -1, last = -1, not_acked = 0, j;
+                int64_t per_part[64] = {0};
+                for (j = warmup_msgs; j < total_msgs; j++) {
+                        if (ack_us[j] < 0)
+                                not_acked++;
+                        if (e2e_us[j] >= 0)
+                                continue;
+                        if (first < 0)
+                                first = j;
+                        last = j;
+                        per_part[(j % partitions) % 64]++;
+                }
+                printf("detail: not_acked %" PRId64 " missing_first_seq %" PRId64 " missing_last_seq %" PRId64
+                       " (counted records are seq %" PRId64 "..%" PRId64 ") missing_per_partition",
+                       not_acked, first, last, warmup_msgs, total_msgs - 1);
+                for (i = 0; i < partitions && i < 64; i++)
+                        printf(" %" PRId64, per_part[i]);
+                printf("\n");
+        }
         rd_kafka_consumer_close(consumer);
         rd_kafka_destroy(consumer);
         rd_kafka_destroy(producer);

@@ -113,6 +113,10 @@ measure() {
   done
   add "$label" bcpu "$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t/hz}')"
   add "$label" load "$(cut -d' ' -f1 /proc/loadavg)"
+  local detail
+  detail="$(grep '^detail:' "$out" | tail -n1)"
+  [ -z "$detail" ] || [ "$(awk '{for (i = 1; i < NF; i++) if ($i == "missing") print $(i+1)}' <<<"$line")" = 0 ] \
+    || log "[$label] round $ROUND: records not consumed: $detail"
   log "[$label] round $ROUND: $line; broker CPU $(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t/hz}')s; load $(cut -d' ' -f1 /proc/loadavg)"
 }
 
