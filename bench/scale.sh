@@ -63,4 +63,4 @@ if [ "$CTRL_ONLY" = 1 ]; then
   exit 0
 fi
 "$PY" "$BENCH/scale.py" --zk "127.0.0.1:$ZKP/scale" --bin "$BIN" --run "$RUN" \
-  --template "$REPO/config/server.properties" --repo "$REPO" --partitions "$PARTS" --session-ms "$SESSION" --stop-after "$STOP"
+  --template "$REPO/config/server.properties" --repo "$REPO" --partitions "$PARTS" --session-ms "$SESSION" --stop-after "$STOP" --zk-pid "$ZK_PID"

@@ -545,6 +545,7 @@ impl KafkaServer {
     pub async fn shutdown(self) {
         let id = self.config.broker_id;
         log::info!("[KafkaServer id={id}] shutting down");
+        self.replica_manager.mark_shutting_down();
         self.controlled_shutdown().await;
         let _ = self.shutdown_tx.send(true);
         self.group_coordinator.shutdown();

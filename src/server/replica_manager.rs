@@ -145,6 +145,13 @@ pub struct ReplicaManager {
     topic_configs: RwLock<HashMap<String, HashMap<String, String>>>,
     /// Leader, follower and alter-log-dirs replication throttles.
     quotas: Arc<ReplicationQuotas>,
+    /// Kafka's `isShuttingDown`, shared with `KafkaServer`: set when the
+    /// broker's shutdown starts (before the controlled shutdown). From then
+    /// on a LeaderAndIsr still makes partitions followers, but starts no
+    /// fetcher for them: the leaderships the controller moves away would
+    /// otherwise be fetched again, the stopping broker taken back into
+    /// their ISR, and taken out once more when it is gone.
+    shutting_down: std::sync::atomic::AtomicBool,
 }
 
 /// Replication settings and the ZooKeeper client the ISR writes and
@@ -180,6 +187,7 @@ impl ReplicaManager {
             default_log_config: RwLock::new(LogConfig { min_insync_replicas: default_min_isr, ..default_log_config }),
             replica_lag_time_max_ms: 30_000,
             topic_configs: RwLock::new(HashMap::new()),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -216,6 +224,7 @@ impl ReplicaManager {
             default_log_config: RwLock::new(LogConfig { min_insync_replicas: default_min_isr, ..default_log_config }),
             replica_lag_time_max_ms: settings.replica_lag_time_max_ms.max(1),
             topic_configs: RwLock::new(HashMap::new()),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
         });
         // Kafka's "isr-expiration" task, every replica.lag.time.max.ms / 2.
         let every = Duration::from_millis((rm.replica_lag_time_max_ms / 2).max(1) as u64);
@@ -386,6 +395,16 @@ impl ReplicaManager {
         self.data_notify.notify_waiters();
     }
 
+    /// Marks the broker as shutting down (Kafka's `isShuttingDown` set by
+    /// `KafkaServer.shutdown`): LeaderAndIsr starts no more fetchers.
+    pub fn mark_shutting_down(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
     /// Applies one partition of a LeaderAndIsr request: creates the log if
     /// needed (with the topic's config overrides) and takes the given role.
     /// Becoming leader stops fetching first; becoming follower hands the
@@ -501,6 +520,16 @@ impl ReplicaManager {
         if !new_followers.is_empty() {
             self.fetcher_manager.remove_partitions(&new_followers);
         }
+        // As Kafka's makeFollowers: a broker that is shutting down takes the
+        // follower role but does not fetch (it would rejoin the ISR of the
+        // partitions its controlled shutdown just moved away).
+        let fetch = !self.is_shutting_down();
+        if !fetch && !new_followers.is_empty() {
+            log::info!(
+                "skipped the adding-fetcher step of the become-follower state change for {} partitions: shutting down",
+                new_followers.len()
+            );
+        }
         for (i, partition, change, leader, epoch) in &changed {
             let tp = &partition.tp;
             let (leader, epoch) = (*leader, *epoch);
@@ -523,8 +552,10 @@ impl ReplicaManager {
                 RoleChange::BecameFollower => {
                     crate::record_event!(crate::controller::event_log::Kind::Broker, "ReplicaManager (makeFollowers)", "Broker {}: LeaderAndIsr makes it a follower of {tp}, leader {leader}, leader epoch {epoch}", self.broker_id);
                     self.notify_leadership(tp, false, epoch);
-                    if leader >= 0 {
+                    if leader >= 0 && fetch {
                         self.fetcher_manager.add_partition(leader, partition.clone(), epoch);
+                    } else if leader >= 0 {
+                        log::debug!("partition {tp} follows {leader} (epoch {epoch}); not fetching: shutting down");
                     } else {
                         log::info!("partition {tp} has no leader (epoch {epoch}); not fetching");
                     }
