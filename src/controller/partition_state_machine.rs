@@ -235,10 +235,12 @@ pub async fn elect_leader_for_partitions(
         let t = std::time::Instant::now();
         let results = zk.update_leader_and_isr(ctx.epoch_zk_version, ctx.epoch, &updates).await?;
         log::debug!("elect_leader_for_partitions: wrote {} partition states in {} ms", updates.len(), t.elapsed().as_millis());
+        let before = elected.len();
         for (tp, result) in results {
             match result {
                 Ok(lai) => {
-                    info!("Elected leader {} for {tp} (epoch {}, isr {:?})", lai.leader, lai.leader_epoch, lai.isr);
+                    // Per partition at debug (Kafka's state-change log: trace); one info line per round below.
+                    log::debug!("Elected leader {} for {tp} (epoch {}, isr {:?})", lai.leader, lai.leader_epoch, lai.isr);
                     crate::record_event!(Kind::Election, election::kafka_strategy_name(strategy), "{tp}: {:?} → OnlinePartition, leader {} → {} ({}), leader epoch {}, ISR {:?}", ctx.partition_states.get(&tp).copied().unwrap_or(PartitionState::NonExistentPartition), ctx.partition_leadership_info.get(&tp).map(|s| s.leader_and_isr.leader).unwrap_or(-1), lai.leader, election::why(strategy), lai.leader_epoch, lai.isr);
                     let state = LeaderIsrAndControllerEpoch { leader_and_isr: lai, controller_epoch: ctx.epoch };
                     ctx.partition_leadership_info.insert(tp.clone(), state.clone());
@@ -257,6 +259,14 @@ pub async fn elect_leader_for_partitions(
                 }
                 Err(e) => error!("Leader election for {tp} failed: {e}"),
             }
+        }
+        if elected.len() > before {
+            info!(
+                "{}: elected leaders of {} partitions (e.g. {})",
+                election::kafka_strategy_name(strategy),
+                elected.len() - before,
+                elected[before..].iter().take(3).map(|tp| tp.to_string()).collect::<Vec<_>>().join(", ")
+            );
         }
     }
     Ok(elected)

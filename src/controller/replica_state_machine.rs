@@ -195,11 +195,13 @@ async fn remove_replicas_from_isr_read(
         let t = std::time::Instant::now();
         let results = zk.update_leader_and_isr(ctx.epoch_zk_version, ctx.epoch, &updates).await?;
         log::debug!("doRemoveReplicasFromIsr: wrote {} partition states in {} ms", updates.len(), t.elapsed().as_millis());
+        let mut removed = 0usize;
         for (tp, result) in results {
             let r = replica_of.get(&tp).copied().unwrap_or(-1);
             match result {
                 Ok(lai) => {
-                    info!("Replica {r} of {tp} is offline: now leader {} isr {:?} leader epoch {}", lai.leader, lai.isr, lai.leader_epoch);
+                    log::debug!("Replica {r} of {tp} is offline: now leader {} isr {:?} leader epoch {}", lai.leader, lai.isr, lai.leader_epoch);
+                    removed += 1;
                     crate::record_event!(super::event_log::Kind::StateChange, "ZkReplicaStateMachine (doRemoveReplicasFromIsr)", "Replica {r} of {tp} is offline: removed from the ISR, now leader {} ISR {:?} leader epoch {}", lai.leader, lai.isr, lai.leader_epoch);
                     let l = LeaderIsrAndControllerEpoch { leader_and_isr: lai, controller_epoch: ctx.epoch };
                     ctx.partition_leadership_info.insert(tp.clone(), l.clone());
@@ -214,6 +216,10 @@ async fn remove_replicas_from_isr_read(
                 }
                 Err(e) => warn!("Could not remove replica {r} from the ISR of {tp}: {e}"),
             }
+        }
+        if removed > 0 {
+            // Per partition at debug (Kafka's state-change log: trace).
+            info!("Removed {removed} offline replicas from ISRs (attempt {attempt})");
         }
     }
     for (tp, r) in pending {

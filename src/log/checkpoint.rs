@@ -21,9 +21,7 @@ const MAX_CHECKPOINT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Writes `contents` to `path` atomically: tmp file, fsync, rename, fsync dir.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
+    let tmp = temp_path(path);
     {
         let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
         f.write_all(contents)?;
@@ -35,6 +33,64 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
+    }
+    Ok(())
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    PathBuf::from(tmp)
+}
+
+/// `write_atomic` in steps, for many files made durable together: the
+/// contents go to `<file>.tmp` here, unsynced; `sync_filesystems` makes every
+/// such temp file durable at once; `commit_temp` renames each over its
+/// target; a second `sync_filesystems` makes the renames durable. A crash at
+/// any point leaves each target file either old or new, never partial.
+pub fn write_temp(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(temp_path(path))?;
+    f.write_all(contents)
+}
+
+/// See `write_temp`: renames `<file>.tmp` over `<file>` (not yet durable).
+pub fn commit_temp(path: &Path) -> io::Result<()> {
+    fs::rename(temp_path(path), path)
+}
+
+/// Makes everything written to the file systems holding `dirs` durable:
+/// one `syncfs` per file system (two device flushes for any number of
+/// files, where fsyncing each file and its directory is two per file).
+/// Elsewhere than Linux, or if `syncfs` fails, `fallback` (each file and
+/// directory fsynced) is used.
+pub fn sync_filesystems(dirs: &[PathBuf], fallback: &[PathBuf]) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::io::AsRawFd;
+        let mut done: Vec<u64> = Vec::new();
+        let mut ok = true;
+        for d in dirs {
+            let Ok(f) = File::open(d) else {
+                ok = false;
+                break;
+            };
+            let dev = std::os::unix::fs::MetadataExt::dev(&f.metadata()?);
+            if done.contains(&dev) {
+                continue;
+            }
+            // SAFETY: syncfs takes any open descriptor on the file system.
+            if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+                ok = false;
+                break;
+            }
+            done.push(dev);
+        }
+        if ok {
+            return Ok(());
+        }
+    }
+    for p in fallback {
+        File::open(p)?.sync_all()?;
     }
     Ok(())
 }

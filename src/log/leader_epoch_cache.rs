@@ -3,7 +3,7 @@
 //! (leader epoch, start offset) pairs, used to answer OffsetForLeaderEpoch and
 //! to decide how far a follower must truncate.
 
-use crate::log::checkpoint::{read_entries, render, write_atomic};
+use crate::log::checkpoint::{commit_temp, read_entries, render, write_atomic, write_temp};
 use crate::log::errors::LogResult;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,11 @@ pub struct EpochEntry {
 pub struct LeaderEpochFileCache {
     path: PathBuf,
     epochs: Vec<EpochEntry>,
+    /// Bumped by every change of `epochs`; `persisted` is the version the
+    /// checkpoint file holds (they differ only between `assign_deferred`
+    /// and the batch that makes it durable).
+    version: u64,
+    persisted: u64,
 }
 
 impl LeaderEpochFileCache {
@@ -58,7 +63,7 @@ impl LeaderEpochFileCache {
             Ok(None) => {}
             Err(e) => log::warn!("{e}; starting with an empty leader epoch cache"),
         }
-        LeaderEpochFileCache { path, epochs }
+        LeaderEpochFileCache { path, epochs, version: 0, persisted: 0 }
     }
 
     pub fn entries(&self) -> &[EpochEntry] {
@@ -85,15 +90,26 @@ impl LeaderEpochFileCache {
     /// monotonicity (epoch >= new epoch, or start offset >= new start offset)
     /// are dropped first. Persists when something changed.
     pub fn assign(&mut self, epoch: i32, start_offset: i64) -> LogResult<()> {
+        if self.assign_deferred(epoch, start_offset) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// `assign` without writing the file: true if the entries changed and
+    /// the checkpoint is now behind them (`pending_checkpoint`). The caller
+    /// makes it durable (`write_pending_temp`, then `commit_pending`) before
+    /// anything is appended in the new epoch.
+    pub fn assign_deferred(&mut self, epoch: i32, start_offset: i64) -> bool {
         if epoch < 0 || start_offset < 0 {
-            return Ok(());
+            return false;
         }
         let needed = match self.epochs.last() {
             Some(l) => epoch != l.epoch || start_offset < l.start_offset,
             None => true,
         };
         if !needed {
-            return Ok(());
+            return false;
         }
         if let Some(l) = self.epochs.last() {
             if epoch < l.epoch || start_offset < l.start_offset {
@@ -106,7 +122,36 @@ impl LeaderEpochFileCache {
         }
         self.epochs.retain(|e| e.epoch < epoch && e.start_offset < start_offset);
         self.epochs.push(EpochEntry { epoch, start_offset });
-        self.flush()
+        self.version += 1;
+        true
+    }
+
+    /// True when the entries changed since the checkpoint file was written.
+    pub fn pending_checkpoint(&self) -> bool {
+        self.version != self.persisted
+    }
+
+    /// First step of a deferred write: the current entries to
+    /// `<file>.tmp`, not yet fsynced. Returns the version written, or None
+    /// when the file is already current.
+    pub fn write_pending_temp(&self) -> LogResult<Option<u64>> {
+        if !self.pending_checkpoint() {
+            return Ok(None);
+        }
+        write_temp(&self.path, self.render().as_bytes())?;
+        Ok(Some(self.version))
+    }
+
+    /// Last step of a deferred write, once the temp file is durable: renames
+    /// it over the checkpoint, unless a `flush` since wrote a newer file (it
+    /// used the same temp file and renamed it itself).
+    pub fn commit_pending(&mut self, version: u64) -> LogResult<bool> {
+        if self.version != version || self.persisted == version {
+            return Ok(false);
+        }
+        commit_temp(&self.path)?;
+        self.persisted = version;
+        Ok(true)
     }
 
     /// OffsetForLeaderEpoch: the largest epoch <= `requested` and the end
@@ -139,6 +184,7 @@ impl LeaderEpochFileCache {
             return Ok(());
         }
         self.epochs.retain(|e| e.start_offset < end_offset);
+        self.version += 1;
         self.flush()
     }
 
@@ -156,20 +202,27 @@ impl LeaderEpochFileCache {
         let kept_epoch = self.epochs[last_below].epoch;
         self.epochs.drain(..=last_below);
         self.epochs.insert(0, EpochEntry { epoch: kept_epoch, start_offset });
+        self.version += 1;
         self.flush()
     }
 
     /// Forgets everything (log truncated fully).
     pub fn clear_and_flush(&mut self) -> LogResult<()> {
         self.epochs.clear();
+        self.version += 1;
         self.flush()
     }
 
-    /// Writes the checkpoint file.
-    pub fn flush(&self) -> LogResult<()> {
-        let lines: Vec<String> = self.epochs.iter().map(|e| format!("{} {}", e.epoch, e.start_offset)).collect();
-        write_atomic(&self.path, render(&lines).as_bytes())?;
+    /// Writes the checkpoint file (durably: tmp file, fsync, rename, fsync dir).
+    pub fn flush(&mut self) -> LogResult<()> {
+        write_atomic(&self.path, self.render().as_bytes())?;
+        self.persisted = self.version;
         Ok(())
+    }
+
+    fn render(&self) -> String {
+        let lines: Vec<String> = self.epochs.iter().map(|e| format!("{} {}", e.epoch, e.start_offset)).collect();
+        render(&lines)
     }
 
     /// Follows a rename of the partition directory.
@@ -214,6 +267,40 @@ mod tests {
 
         std::fs::write(dir.join(LEADER_EPOCH_CHECKPOINT), "garbage\n\u{1}").unwrap();
         assert!(LeaderEpochFileCache::load(&dir).is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn deferred_assign_is_written_in_steps_and_yields_to_a_newer_flush() {
+        let dir = std::env::temp_dir().join(format!("zk-lec-d-{}-{}", std::process::id(), rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(LEADER_EPOCH_CHECKPOINT);
+        let tmp = dir.join(format!("{LEADER_EPOCH_CHECKPOINT}.tmp"));
+        let mut c = LeaderEpochFileCache::load(&dir);
+        c.assign(0, 0).unwrap();
+        assert!(!c.pending_checkpoint());
+        assert_eq!(c.write_pending_temp().unwrap(), None, "nothing pending, nothing written");
+        // Deferred: memory first, the file only once committed.
+        assert!(c.assign_deferred(1, 0));
+        assert!(!c.assign_deferred(1, 0), "the same entry again changes nothing");
+        assert!(c.pending_checkpoint());
+        assert_eq!(c.latest_epoch(), Some(1));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "0\n1\n0 0\n");
+        let v = c.write_pending_temp().unwrap().unwrap();
+        assert_eq!(std::fs::read_to_string(&tmp).unwrap(), "0\n1\n1 0\n");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "0\n1\n0 0\n", "the checkpoint is untouched until the commit");
+        assert!(c.commit_pending(v).unwrap());
+        assert!(!c.pending_checkpoint() && !tmp.exists());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "0\n1\n1 0\n");
+        assert!(!c.commit_pending(v).unwrap(), "committed once");
+        // A flush between the temp file and the commit wrote a newer file
+        // (through the same temp file): the commit keeps it.
+        assert!(c.assign_deferred(2, 5));
+        let v = c.write_pending_temp().unwrap().unwrap();
+        c.truncate_from_start(3).unwrap();
+        assert!(!c.commit_pending(v).unwrap());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "0\n2\n1 3\n2 5\n");
+        assert_eq!(LeaderEpochFileCache::load(&dir).entries(), c.entries());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -638,9 +638,56 @@ impl Partition {
     /// resets the followers' positions.
     pub fn make_leader_or_follower(&self, new: PartitionState) -> RoleChange {
         let _guard = self.write_guard();
+        self.make_leader_or_follower_locked(new, false).0
+    }
+
+    /// `make_leader_or_follower` for many partitions, their new leaders'
+    /// epoch checkpoints made durable together (`persist_pending_epochs`):
+    /// every partition's write lock is held from its role change until the
+    /// batch is durable, so, as one at a time, nothing is appended in a new
+    /// epoch before its checkpoint is on disk. One result per item, in order.
+    /// Blocking (file system syncs).
+    pub fn make_leaders_or_followers(items: &[(Arc<Partition>, PartitionState)]) -> Vec<RoleChange> {
+        let mut guards = Vec::with_capacity(items.len());
+        let mut changes: Vec<Option<RoleChange>> = Vec::with_capacity(items.len());
+        let mut pending: Vec<(usize, Arc<Log>)> = Vec::new();
+        // A partition named twice is changed again after the batch: taking
+        // its write lock a second time here would never return.
+        let mut locked: std::collections::HashSet<*const Partition> = std::collections::HashSet::new();
+        for (i, (p, state)) in items.iter().enumerate() {
+            if !locked.insert(Arc::as_ptr(p)) {
+                changes.push(None);
+                continue;
+            }
+            guards.push(p.write_guard());
+            let (change, epoch_pending) = p.make_leader_or_follower_locked(state.clone(), true);
+            if epoch_pending {
+                pending.push((i, p.log.clone()));
+            }
+            changes.push(Some(change));
+        }
+        let logs: Vec<Arc<Log>> = pending.iter().map(|(_, l)| l.clone()).collect();
+        for ((i, _), r) in pending.iter().zip(crate::log::log::persist_pending_epochs(&logs)) {
+            if let Err(e) = r {
+                let (p, state) = &items[*i];
+                log::error!("cannot record leader epoch {} for {}: {e}", state.leader_epoch, p.tp);
+            }
+        }
+        drop(guards);
+        changes
+            .into_iter()
+            .zip(items)
+            .map(|(c, (p, state))| c.unwrap_or_else(|| p.make_leader_or_follower(state.clone())))
+            .collect()
+    }
+
+    /// The role change, under the write lock the caller holds. With `defer`,
+    /// a new leader epoch's checkpoint is left pending (true in the result)
+    /// for the caller to make durable before it releases the lock.
+    fn make_leader_or_follower_locked(&self, new: PartitionState, defer: bool) -> (RoleChange, bool) {
         let mut g = self.lock();
         if new.leader_epoch <= g.state.leader_epoch && g.state.leader_epoch >= 0 {
-            return RoleChange::Stale;
+            return (RoleChange::Stale, false);
         }
         let becoming_leader = new.leader == self.local_broker_id;
         let was_leader = g.state.leader == self.local_broker_id;
@@ -658,14 +705,20 @@ impl Partition {
             g.leader_epoch_start_offset = leo;
             let epoch = g.state.leader_epoch;
             drop(g);
-            if let Err(e) = self.log.assign_epoch_start_offset(epoch, leo) {
+            let pending = if defer {
+                self.log.assign_epoch_start_offset_deferred(epoch, leo)
+            } else {
+                self.log.assign_epoch_start_offset(epoch, leo).map(|()| false)
+            };
+            let pending = pending.unwrap_or_else(|e| {
                 log::error!("cannot record leader epoch {epoch} start {leo} for {}: {e}", self.tp);
-            }
+                false
+            });
             self.increment_high_watermark_locked();
-            RoleChange::BecameLeader { new_leader: !was_leader }
+            (RoleChange::BecameLeader { new_leader: !was_leader }, pending)
         } else {
             g.leader_epoch_start_offset = -1;
-            RoleChange::BecameFollower
+            (RoleChange::BecameFollower, false)
         }
     }
 
@@ -1017,6 +1070,41 @@ mod tests {
         assert!(!r.from_leader && !r.records.is_empty());
         assert_eq!(p.fetch_records(&FetchParams { current_leader_epoch: 1, allow_follower: true, ..fetch }).unwrap_err().code, error::FENCED_LEADER_EPOCH);
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn batched_role_changes_make_the_new_epochs_durable_and_take_a_partition_named_twice() {
+        let (p1, d1) = partition("batch1");
+        let (p2, d2) = partition("batch2");
+        let (p1, p2) = (Arc::new(p1), Arc::new(p2));
+        p1.make_leader_or_follower(state(1, 1, vec![1, 2]));
+        p1.append_records_to_leader(batch("a"), AppendOrigin::Client, 1, 1).unwrap();
+        let items = vec![
+            (p1.clone(), state(1, 2, vec![1])),
+            (p2.clone(), state(2, 1, vec![2, 1])),
+            (p1.clone(), state(1, 3, vec![1])),
+        ];
+        let changes = Partition::make_leaders_or_followers(&items);
+        assert_eq!(
+            changes,
+            vec![
+                RoleChange::BecameLeader { new_leader: false },
+                RoleChange::BecameFollower,
+                RoleChange::BecameLeader { new_leader: false },
+            ]
+        );
+        assert_eq!(p1.leader_epoch(), 3);
+        // Each new epoch was on disk before the batch returned, no temp file left.
+        let dir1 = d1.join("t-0");
+        assert_eq!(std::fs::read_to_string(dir1.join("leader-epoch-checkpoint")).unwrap(), "0\n2\n1 0\n3 1\n");
+        assert!(!dir1.join("leader-epoch-checkpoint.tmp").exists());
+        assert!(!d2.join("t-0").join("leader-epoch-checkpoint.tmp").exists());
+        let a = p1.append_records_to_leader(batch("b"), AppendOrigin::Client, 1, 1).unwrap();
+        assert_eq!((a.info.first_offset, a.leader_epoch), (1, 3));
+        // A stale request changes nothing.
+        assert_eq!(Partition::make_leaders_or_followers(&[(p1.clone(), state(1, 3, vec![1]))]), vec![RoleChange::Stale]);
+        let _ = std::fs::remove_dir_all(d1);
+        let _ = std::fs::remove_dir_all(d2);
     }
 
     #[test]

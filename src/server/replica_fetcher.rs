@@ -391,7 +391,7 @@ impl ReplicaFetcherManager {
             let join = tokio::spawn(fetcher.run());
             FetcherHandle { shared, stop, join }
         });
-        log::info!(
+        log::debug!(
             "[ReplicaFetcherManager on broker {}] added {tp} (leader {leader}, epoch {leader_epoch}, truncating from epoch {ask_epoch})",
             self.config.broker_id
         );
@@ -403,14 +403,24 @@ impl ReplicaFetcherManager {
     /// on them (an append in progress finishes first).
     pub fn remove_partitions(&self, tps: &[TopicPartition]) {
         let fetchers = self.lock();
+        let mut removed = 0usize;
         for h in fetchers.values() {
             let mut m = h.shared.lock();
             for tp in tps {
                 if m.remove(tp).is_some() {
                     crate::server::metrics::metrics().fetcher_lag.remove(tp);
-                    log::info!("[ReplicaFetcherManager on broker {}] removed {tp} from fetcher for leader {}", self.config.broker_id, h.shared.leader);
+                    log::debug!("[ReplicaFetcherManager on broker {}] removed {tp} from fetcher for leader {}", self.config.broker_id, h.shared.leader);
+                    removed += 1;
                 }
             }
+        }
+        // One line per call, as Kafka's "Removed fetcher for partitions ...".
+        if removed > 0 {
+            log::info!(
+                "[ReplicaFetcherManager on broker {}] removed fetcher for {removed} partitions (e.g. {})",
+                self.config.broker_id,
+                tps.iter().take(3).map(|tp| tp.to_string()).collect::<Vec<_>>().join(", ")
+            );
         }
     }
 
