@@ -154,8 +154,16 @@ def wait_metadata(brokers, topic, n, pred, t0, timeout, what):
     deadline = time.monotonic() + timeout
     todo = list(brokers)
     while True:
-        todo = [b for b in todo
-                if not (lambda l: len(l) == n and all(pred(x) for x in l.values()))(metadata_leaders(b.port, topic))]
+        left = []
+        for b in todo:
+            t = time.monotonic()
+            l = metadata_leaders(b.port, topic)
+            bad = n - len(l) + sum(1 for x in l.values() if not pred(x))
+            if os.environ.get("SCALE_DEBUG"):
+                log(f"{what}: broker {b.id} Metadata at {t - t0:.2f} s took {time.monotonic() - t:.2f} s, {bad} partitions not yet")
+            if bad:
+                left.append(b)
+        todo = left
         if not todo:
             return time.monotonic() - t0
         if time.monotonic() > deadline:

@@ -1080,4 +1080,30 @@ mod tests {
         assert_eq!(*heard.lock().unwrap(), vec![(true, 0), (false, 2), (true, 3)]);
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// Kafka's makeFollowers under `isShuttingDown`: the leaderships a
+    /// controlled shutdown moves away become follower roles, not fetched
+    /// (the broker would rejoin their ISR on its way out); what it already
+    /// fetched stays until StopReplica.
+    #[tokio::test]
+    async fn a_broker_shutting_down_takes_the_follower_role_without_fetching() {
+        let dir = std::env::temp_dir().join(format!("zkafka-rm-stop-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lm = Arc::new(LogManager::startup(vec![dir.clone()], 1, "c", LogConfig::default(), &HashMap::new()).unwrap());
+        let rm = ReplicaManager::new(1, lm, LogConfig::default(), 1);
+        let st = |leader: i32, epoch: i32, isr: Vec<i32>| PartitionState { leader, leader_epoch: epoch, isr, replicas: vec![1, 2], zk_version: epoch, controller_epoch: 1 };
+        let (followed, led) = (TopicPartition::new("t", 0), TopicPartition::new("t", 1));
+        assert_eq!(rm.become_leader_or_follower(followed.clone(), st(2, 1, vec![2, 1]), None), error::NONE);
+        assert_eq!(rm.become_leader_or_follower(led.clone(), st(1, 1, vec![1, 2]), None), error::NONE);
+        assert!(rm.fetcher_manager.fetching_from(&followed).is_some());
+        assert!(!rm.is_shutting_down());
+        rm.mark_shutting_down();
+        assert_eq!(rm.become_leader_or_follower(led.clone(), st(2, 2, vec![2]), None), error::NONE);
+        let p = rm.get_partition(&led).unwrap();
+        assert!(!p.is_leader() && p.leader_epoch() == 2, "the follower role is taken");
+        assert!(rm.fetcher_manager.fetching_from(&led).is_none(), "but not fetched");
+        assert!(rm.fetcher_manager.fetching_from(&followed).is_some());
+        rm.fetcher_manager.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
