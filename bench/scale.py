@@ -328,6 +328,12 @@ def main():
         for pr in perfs:
             pr.send_signal(signal.SIGINT)
             pr.wait(60)
+        # The new leaders lead once their brokers applied the LeaderAndIsr; the
+        # controller sends UpdateMetadata after it on the same connection.
+        # Polled from the exit on, before the slower ZooKeeper reads below: a
+        # time at the first poll (~0.1 s per broker) means "by then".
+        survivors = [b for b in brokers if b is not victim]
+        t_md_moved = wait_metadata(survivors, topic, n, lambda l: l >= 0 and l != victim.id, t0, T, "controlled shutdown")
         # The leaderships: the mtime of the first state read with a new leader
         # (an upper bound of the election's commit, should something rewrite
         # the state later); polled on if some have not moved yet.
@@ -336,11 +342,6 @@ def main():
         zk_moved = max(moved_mtimes.values(), default=t0_wall) - t0_wall
         wait_states(zk, topic, followed, lambda s: victim.id not in s["isr"], t0, T, "controlled shutdown ISR removal")
         zk_isr = last_mtime(zk, topic, followed) - t0_wall
-        # The new leaders lead once their brokers applied the LeaderAndIsr; the
-        # controller sends UpdateMetadata after it on the same connection.
-        # Polled from the exit on: a time at the first poll is "by then".
-        survivors = [b for b in brokers if b is not victim]
-        t_md_moved = wait_metadata(survivors, topic, n, lambda l: l >= 0 and l != victim.id, t0, T, "controlled shutdown")
         fig(f"controlled shutdown (SIGTERM) of broker {victim.id} leading {len(led)} -> process exit (code {victim.proc.returncode})",
             f"{t_exit:.2f} s")
         fig(f"CPU seconds from SIGTERM to the exit (2 cores: at most {2 * t_exit:.2f})",

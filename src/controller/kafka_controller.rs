@@ -861,12 +861,13 @@ impl ControllerProcess {
     /// (ControllerMoved resigns); the API's error code or the partitions still
     /// led go to `reply`.
     ///
-    /// Order (Kafka's): (1) elect new leaders for the partitions the broker
+    /// Order (Kafka's, but for when (2)'s requests are queued): (1) elect new leaders for the partitions the broker
     /// leads (fenced, conditional writes) and send their LeaderAndIsr and
     /// UpdateMetadata; (2) take it out of the ISR of the partitions it follows
-    /// (StopReplica to it, fenced conditional ISR writes, LeaderAndIsr to the
-    /// other replicas); (3) answer with the replicated partitions it still
-    /// leads. The states the ISR removal decides from are read while the
+    /// (fenced conditional ISR writes); (3) answer with the replicated
+    /// partitions it still leads, then queue (2)'s StopReplica to it and
+    /// LeaderAndIsr to the other replicas (Kafka queues them before
+    /// answering; both go out asynchronously). The states the ISR removal decides from are read while the
     /// election runs (the two sets of partitions are disjoint): reading them
     /// earlier than Kafka does is safe because every write is conditional on
     /// the zkVersion read (a state changed meanwhile gets BADVERSION, is
@@ -911,7 +912,11 @@ impl ControllerProcess {
         let states = states?;
         let followed: Vec<(TopicPartition, i32)> = followed.into_iter().map(|tp| (tp, id)).collect();
         rsm::offline_replicas_with_states(&mut self.ctx, &self.zk, &mut batch, &followed, states).await?;
-        self.send(&mut batch);
+        // The ISR removal is committed in ZooKeeper: answer, then queue its
+        // LeaderAndIsr, StopReplica and UpdateMetadata. Kafka queues them
+        // first, but they go out asynchronously either way; building and
+        // encoding them for 6,667 partitions took ~0.17 s, which the stopping
+        // broker no longer waits for.
         let remaining = partitions_still_led(&self.ctx, id);
         info!(
             "Controlled shutdown of broker {id}: moved {} leaderships in {} ms, removed it from the ISR of {} followed partitions in {} ms more; {} replicated partitions still led",
@@ -922,6 +927,7 @@ impl ControllerProcess {
             remaining.len()
         );
         answer(Ok(remaining));
+        self.send(&mut batch);
         Ok(())
     }
 
