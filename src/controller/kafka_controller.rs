@@ -861,14 +861,15 @@ impl ControllerProcess {
     /// (ControllerMoved resigns); the API's error code or the partitions still
     /// led go to `reply`.
     ///
-    /// Order (Kafka's, but for when (2)'s requests are queued): (1) elect new leaders for the partitions the broker
-    /// leads (fenced, conditional writes) and send their LeaderAndIsr and
-    /// UpdateMetadata; (2) take it out of the ISR of the partitions it follows
-    /// (fenced conditional ISR writes); (3) answer with the replicated
-    /// partitions it still leads, then queue (2)'s StopReplica to it and
-    /// LeaderAndIsr to the other replicas (Kafka queues them before
-    /// answering; both go out asynchronously). The states the ISR removal decides from are read while the
-    /// election runs (the two sets of partitions are disjoint): reading them
+    /// Order (Kafka's, except when (2)'s requests are queued): (1) elect new
+    /// leaders for the partitions the broker leads (fenced, conditional
+    /// writes) and send their LeaderAndIsr and UpdateMetadata; (2) take it
+    /// out of the ISR of the partitions it follows (fenced conditional ISR
+    /// writes); (3) answer with the replicated partitions it still leads,
+    /// then queue (2)'s StopReplica to it and LeaderAndIsr to the other
+    /// replicas (Kafka queues them before answering; both go out
+    /// asynchronously). The states the ISR removal decides from are read
+    /// while the election runs (the two sets of partitions are disjoint): reading them
     /// earlier than Kafka does is safe because every write is conditional on
     /// the zkVersion read (a state changed meanwhile gets BADVERSION, is
     /// re-read and retried, as before).

@@ -37,7 +37,8 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+/// `<file>.tmp`: where `write_atomic` and `write_temp` write first.
+pub fn temp_path(path: &Path) -> PathBuf {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     PathBuf::from(tmp)

@@ -961,7 +961,7 @@ pub fn persist_pending_epochs(logs: &[std::sync::Arc<Log>]) -> Vec<LogResult<()>
         });
         match r {
             Ok(Some((v, dir))) => {
-                temps.push(dir.join(format!("{}.tmp", crate::log::leader_epoch_cache::LEADER_EPOCH_CHECKPOINT)));
+                temps.push(crate::log::checkpoint::temp_path(&dir.join(crate::log::leader_epoch_cache::LEADER_EPOCH_CHECKPOINT)));
                 dirs.push(dir);
                 written.push((i, v));
                 results.push(Ok(()));

@@ -542,6 +542,7 @@ impl ReplicaManager {
         //    are made in batches whose new epoch checkpoints are synced
         //    together; a few, one at a time on parallel threads (a file
         //    system sync also writes out every other dirty file).
+        // (The size test first: small requests do not read /proc/meminfo.)
         let batched = work.len() >= BATCHED_ROLE_CHANGES_MIN && batch_role_changes(work.len(), dirty_page_cache_bytes());
         let changed: Vec<(usize, Arc<Partition>, RoleChange, i32, i32)> = if batched {
             let mut out = Vec::with_capacity(work.len());
