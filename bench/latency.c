@@ -37,6 +37,10 @@ static int64_t now_ns(void) {
 
 /* Latencies in microseconds, indexed by sequence number (-1 = none). */
 static int32_t *e2e_us, *ack_us;
+/* The offset each record was acknowledged at, by sequence number (-1 = none),
+ * and the first offset the consumer got of each partition (-1 = none). */
+static int64_t *ack_off;
+static volatile int64_t first_consumed[64];
 static int64_t total_msgs, warmup_msgs;
 static volatile int64_t consumed_counted;
 static volatile int stop_consumer;
@@ -74,8 +78,11 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
                 fprintf(stderr, "latency: delivery failed: %s\n", rd_kafka_err2str(m->err));
                 return;
         }
-        if (decode(m->payload, m->len, &sent, &seq) == 0 && seq >= warmup_msgs)
-                ack_us[seq] = (int32_t)((now_ns() - sent) / 1000);
+        if (decode(m->payload, m->len, &sent, &seq) == 0) {
+                ack_off[seq] = m->offset;
+                if (seq >= warmup_msgs)
+                        ack_us[seq] = (int32_t)((now_ns() - sent) / 1000);
+        }
 }
 
 static void *consume(void *arg) {
@@ -86,6 +93,8 @@ static void *consume(void *arg) {
                         continue;
                 if (!m->err) {
                         int64_t now = now_ns(), sent, seq;
+                        if (m->partition >= 0 && m->partition < 64 && first_consumed[m->partition] < 0)
+                                first_consumed[m->partition] = m->offset;
                         if (decode(m->payload, m->len, &sent, &seq) == 0 && seq >= warmup_msgs &&
                             e2e_us[seq] < 0) {
                                 e2e_us[seq] = (int32_t)((now - sent) / 1000);
@@ -161,12 +170,16 @@ int main(int argc, char **argv) {
         total_msgs = warmup_msgs + (int64_t)(rate * seconds);
         e2e_us = malloc(sizeof(int32_t) * total_msgs);
         ack_us = malloc(sizeof(int32_t) * total_msgs);
+        ack_off = malloc(sizeof(int64_t) * total_msgs);
         sorted = malloc(sizeof(int32_t) * total_msgs);
         payload = calloc(1, (size_t)size);
-        if (!e2e_us || !ack_us || !sorted || !payload)
+        if (!e2e_us || !ack_us || !ack_off || !sorted || !payload)
                 fail("malloc", strerror(errno));
         memset(e2e_us, 0xff, sizeof(int32_t) * total_msgs);
         memset(ack_us, 0xff, sizeof(int32_t) * total_msgs);
+        memset(ack_off, 0xff, sizeof(int64_t) * total_msgs);
+        for (i = 0; i < 64; i++)
+                first_consumed[i] = -1;
 
         rd_kafka_conf_set(pconf, "bootstrap.servers", bootstrap, errstr, sizeof(errstr));
         rd_kafka_conf_set_dr_msg_cb(pconf, dr_cb);
@@ -241,7 +254,9 @@ int main(int argc, char **argv) {
                  * is the consumer positioning late; holes would be records
                  * the brokers lost) and how many were never acknowledged. */
                 int64_t first = -1, last = -1, not_acked = 0, j;
-                int64_t per_part[64] = {0};
+                int64_t per_part[64] = {0}, max_missing_off[64], holes = 0;
+                for (i = 0; i < 64; i++)
+                        max_missing_off[i] = -1;
                 for (j = warmup_msgs; j < total_msgs; j++) {
                         if (ack_us[j] < 0)
                                 not_acked++;
@@ -251,13 +266,24 @@ int main(int argc, char **argv) {
                                 first = j;
                         last = j;
                         per_part[(j % partitions) % 64]++;
+                        if (ack_off[j] > max_missing_off[(j % partitions) % 64])
+                                max_missing_off[(j % partitions) % 64] = ack_off[j];
+                        /* An acknowledged record at or after the consumer's
+                         * first offset of its partition that it never got is
+                         * a hole; before it, the consumer started late. */
+                        if (ack_off[j] >= 0 && first_consumed[(j % partitions) % 64] >= 0 &&
+                            ack_off[j] >= first_consumed[(j % partitions) % 64])
+                                holes++;
                 }
                 printf("detail: not_acked %" PRId64 " missing_first_seq %" PRId64 " missing_last_seq %" PRId64
                        " (counted records are seq %" PRId64 "..%" PRId64 ") missing_per_partition",
                        not_acked, first, last, warmup_msgs, total_msgs - 1);
                 for (i = 0; i < partitions && i < 64; i++)
                         printf(" %" PRId64, per_part[i]);
-                printf("\n");
+                printf(" missing_max_offset/first_consumed_offset");
+                for (i = 0; i < partitions && i < 64; i++)
+                        printf(" %" PRId64 "/%" PRId64, max_missing_off[i], (int64_t)first_consumed[i]);
+                printf(" acked_at_or_after_first_consumed_but_not_consumed %" PRId64 "\n", holes);
         }
         rd_kafka_consumer_close(consumer);
         rd_kafka_destroy(consumer);

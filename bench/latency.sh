@@ -30,7 +30,9 @@
 #
 # Env: BENCH_PARTITIONS (6), BENCH_LAT_LINGER_MS (0), BENCH_LAT_INFLIGHT (5),
 # BENCH_LAT_SIZE (100), BENCH_LAT_OPTS (extra -X producer.key=value / -C
-# consumer.key=value for the driver), BENCH_KEEP=1 keeps the run directory.
+# consumer.key=value for the driver), BENCH_BROKER_PROPS (extra broker
+# settings, "key=value ...", e.g. num.network.threads=1), BENCH_KEEP=1 keeps
+# the run directory.
 set -euo pipefail
 BENCH="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 . "$BENCH/lib.sh"
@@ -149,6 +151,7 @@ main() {
   echo
   echo "zkafka latency benchmark ($(date -u +%Y-%m-%dT%H:%MZ)): $(nproc) cores shared by the brokers, ZooKeeper and the driver"
   for l in "${labels[@]}"; do echo "  $l = ${BIN_OF[$l]} ($(describe_bin "${BIN_OF[$l]}"))"; done
+  [ -z "${BENCH_BROKER_PROPS:-}" ] || echo "  every broker's config also has: $BENCH_BROKER_PROPS (BENCH_BROKER_PROPS)"
   echo "  3 brokers, topic of $PARTITIONS partitions RF=3 min.insync.replicas=2; producer acks=all linger.ms=$LINGER max.in.flight=$INFLIGHT ${BENCH_LAT_OPTS:-}, $SIZE B records"
   echo "  $RATE rec/s ($rate_note) for $SECONDS_RUN s after 1 s warm-up; $ROUNDS round(s) per binary, interleaved, medians"
   echo "  e2e = send -> consumed (librdkafka consumer, defaults); ack = send -> acks=all delivery report"

@@ -108,7 +108,7 @@ start_zk() {
 # Sets BROKER_PIDS, BS (the bootstrap list) and METRICS_PORTS (each
 # broker's metrics.port).
 start_brokers() {
-  local bin="$1" dir="$2" n="$3" chroot="$4" i kp mp ports=()
+  local bin="$1" dir="$2" n="$3" chroot="$4" i kp mp kv ports=()
   BS=""; METRICS_PORTS=()
   for ((i = 0; i < n; i++)); do
     kp="$(free_port)"; ports+=("$kp"); BS="${BS:+$BS,}127.0.0.1:$kp"
@@ -122,6 +122,9 @@ start_brokers() {
         -e "s#^zookeeper.connect=.*#zookeeper.connect=127.0.0.1:$ZKP/$chroot#" \
         -e "s#^metrics.port=.*#metrics.port=$mp#" \
         "$REPO/config/server.properties" > "$dir/server-$i.properties"
+    # BENCH_BROKER_PROPS: extra "key=value" lines (space-separated) for every
+    # broker, after the sample config's (a later line wins).
+    for kv in ${BENCH_BROKER_PROPS:-}; do echo "$kv" >> "$dir/server-$i.properties"; done
     RUST_LOG="${RUST_LOG:-warn}" "$bin" kafka-server-start "$dir/server-$i.properties" \
       >"$dir/broker-$i.log" 2>&1 </dev/null &
     BROKER_PIDS+=($!)

@@ -238,6 +238,10 @@ pub struct KafkaConfig {
     pub controlled_shutdown_enable: bool,
     pub replica_lag_time_max_ms: i64,
     pub num_replica_fetchers: i32,
+    /// `num.network.threads`: zkafka's async runtime has this many worker
+    /// threads (at most one per core), which read, handle and answer every
+    /// connection's requests (Kafka's network and request handler threads).
+    pub num_network_threads: i32,
     pub replica_fetch_max_bytes: i32,
     pub replica_fetch_wait_max_ms: i32,
     pub log_flush_offset_checkpoint_interval_ms: u64,
@@ -608,6 +612,7 @@ impl KafkaConfig {
             controlled_shutdown_enable: boolean("controlled.shutdown.enable")?,
             replica_lag_time_max_ms: at_least("replica.lag.time.max.ms", num("replica.lag.time.max.ms")?, 1)?,
             num_replica_fetchers: at_least("num.replica.fetchers", num("num.replica.fetchers")?, 1)? as i32,
+            num_network_threads: at_least("num.network.threads", num("num.network.threads")?, 1)?.min(i32::MAX as i64) as i32,
             replica_fetch_max_bytes: at_least("replica.fetch.max.bytes", num("replica.fetch.max.bytes")?, 0)?
                 .min(i32::MAX as i64) as i32,
             replica_fetch_wait_max_ms: at_least("replica.fetch.wait.max.ms", num("replica.fetch.wait.max.ms")?, 0)?
@@ -697,6 +702,7 @@ mod tests {
     fn defaults_follow_kafka() {
         let c = KafkaConfig::from_props(props(&base())).unwrap();
         assert_eq!(c.broker_id, 0);
+        assert_eq!(c.num_network_threads, 3);
         assert_eq!(c.listeners, vec![EndPoint { listener_name: "PLAINTEXT".into(), host: "".into(), port: 9092 }]);
         assert_eq!(c.advertised_listeners[0].host, "127.0.0.1");
         assert_eq!(c.log_dirs.len(), 2);
@@ -719,6 +725,8 @@ mod tests {
             ("listeners", "nonsense"),
             ("log.segment.bytes", "-5"),
             ("zookeeper.session.timeout.ms", "x"),
+            ("num.network.threads", "0"),
+            ("num.network.threads", "two"),
         ] {
             let mut p = base();
             p.push((k, v));

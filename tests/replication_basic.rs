@@ -308,3 +308,73 @@ async fn divergent_logs_end_identical_and_offsets_never_go_backwards() {
     let recs = last.records().unwrap();
     assert_eq!(recs[0].value.as_deref(), Some(&b"second-9"[..]));
 }
+
+/// A producer's pipelined acks=all requests on one connection: the leader
+/// appends each as it arrives while the earlier ones wait for the ISR, and
+/// answers all of them, and the non-Produce request behind them, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_acks_all_produces_are_appended_while_waiting_and_answered_in_order() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use zkafka::protocol::messages::metadata::{MetadataRequest, MetadataResponse};
+    use zkafka::protocol::{encode_request_frame, Message, Reader, ResponseHeader};
+
+    let (connect, brokers) = cluster(2, "repl-pipe", &[]);
+    let zk = zk_client(&connect).await;
+    let topic = "pipelined";
+    create_topic(&zk, topic, vec![0, 1]).await;
+    wait_for_isr(&zk, topic, 0, vec![0, 1], Duration::from_secs(30)).await;
+    let (err, offset) = produce(&brokers[0].addr(), topic, -1, "first").await;
+    assert_eq!((err, offset), (codes::NONE, 0));
+
+    // The follower stays in the ISR (replica.lag.time.max.ms 10 s) but
+    // fetches nothing: every acks=all produce now waits.
+    signal(&brokers[1], "STOP");
+    let mut s = tokio::net::TcpStream::connect(brokers[0].addr()).await.expect("connect");
+    let mut frames = Vec::new();
+    for i in 1..=5 {
+        let req = ProduceRequest {
+            acks: -1,
+            timeout_ms: 30_000,
+            topic_data: vec![ProduceRequestTopic {
+                name: topic.into(),
+                partition_data: vec![ProduceRequestPartition { index: 0, records: Some(batch(&format!("p{i}"))), ..Default::default() }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        frames.extend_from_slice(&encode_request_frame(i, 8, Some("pipe"), &req).expect("encode"));
+    }
+    let meta = MetadataRequest { topics: None, ..Default::default() };
+    frames.extend_from_slice(&encode_request_frame(6, 9, Some("pipe"), &meta).expect("encode"));
+    s.write_all(&frames).await.expect("send");
+
+    wait_until("all five pipelined batches appended on the leader", Duration::from_secs(10), || async {
+        batch_offsets(&log_bytes(&brokers[0], topic)).len() == 6
+    })
+    .await;
+    let mut size = [0u8; 4];
+    let early = tokio::time::timeout(Duration::from_millis(500), s.read_exact(&mut size)).await;
+    assert!(early.is_err(), "nothing may be answered while the ISR lacks the first produce");
+
+    signal(&brokers[1], "CONT");
+    for i in 1..=6 {
+        let n = tokio::time::timeout(Duration::from_secs(20), s.read_i32()).await.expect("an answer").expect("read");
+        let mut buf = vec![0u8; n as usize];
+        s.read_exact(&mut buf).await.expect("read");
+        let mut r = Reader::new(Bytes::from(buf));
+        if i <= 5 {
+            let h = ResponseHeader::decode(&mut r, ProduceRequest::API_KEY.response_header_version(8)).expect("header");
+            assert_eq!(h.correlation_id, i, "answers in request order");
+            let resp = ProduceResponse::decode(&mut r, 8).expect("produce response");
+            let p = &resp.responses[0].partition_responses[0];
+            assert_eq!((p.error_code, p.base_offset), (codes::NONE, i as i64), "produce {i}");
+        } else {
+            let h = ResponseHeader::decode(&mut r, MetadataRequest::API_KEY.response_header_version(9)).expect("header");
+            assert_eq!(h.correlation_id, 6, "the Metadata request is answered after the produces");
+            let resp = MetadataResponse::decode(&mut r, 9).expect("metadata response");
+            assert!(resp.topics.iter().any(|t| t.name == topic));
+        }
+    }
+    assert_eq!(high_watermark(&brokers[0].addr(), topic).await, 6);
+    assert_eq!(batch_offsets(&log_bytes(&brokers[0], topic)), (0..6).map(|i| (i, i)).collect::<Vec<_>>());
+}

@@ -390,7 +390,14 @@ impl DynamicConfigManager {
                 c.set_default_unclean_leader_election(new.unclean_leader_election_enable());
             }
         }
-        for key in ["num.io.threads", "num.network.threads", "num.recovery.threads.per.data.dir", "background.threads"] {
+        if old.get("num.network.threads") != new.get("num.network.threads") {
+            // The runtime's worker threads are fixed once it runs.
+            log::info!(
+                "[DynamicConfigManager] num.network.threads is now {:?} (accepted; the runtime's worker threads change at the next start)",
+                new.get("num.network.threads")
+            );
+        }
+        for key in ["num.io.threads", "num.recovery.threads.per.data.dir", "background.threads"] {
             if old.get(key) != new.get(key) {
                 // zkafka runs on one tokio runtime: no pool of that name to resize.
                 log::info!("[DynamicConfigManager] {key} is now {:?} (accepted; zkafka has no such thread pool)", new.get(key));

@@ -51,6 +51,10 @@ pub struct RequestContext {
     /// The throttle a Produce or Fetch handler decided (client quotas); the
     /// connection is muted this long after the response.
     pub throttle_ms: std::sync::atomic::AtomicI64,
+    /// Set by a Produce handler once its appends are done and it waits for
+    /// the ISR: the connection may then read and append its next Produce
+    /// (`socket_server`'s pipelined produce). `None`: not pipelined.
+    pub appended: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl RequestContext {
@@ -223,7 +227,7 @@ impl KafkaApis {
     /// no further request of it is read until that time has passed (KIP-219,
     /// Kafka's `SocketServer` muting a throttled channel).
     pub async fn handle(&self, frame: Bytes, session: &Arc<crate::security::Session>) -> (RequestOutcome, i64) {
-        let (outcome, mute_ms, timer) = self.handle_timed(frame, session, Instant::now()).await;
+        let (outcome, mute_ms, timer) = self.handle_timed(frame, session, Instant::now(), None).await;
         if let Some(t) = timer {
             t.sent(Instant::now());
         }
@@ -232,14 +236,16 @@ impl KafkaApis {
 
     /// As `handle`, recording the request's metrics (`RequestChannel.Metrics`):
     /// `received` is when its frame was fully read; the connection calls
-    /// `RequestTimer::sent` once the response is written.
+    /// `RequestTimer::sent` once the response is written. `appended`: see
+    /// `RequestContext::appended`.
     pub async fn handle_timed(
         &self,
         frame: Bytes,
         session: &Arc<crate::security::Session>,
         received: Instant,
+        appended: Option<Arc<std::sync::atomic::AtomicBool>>,
     ) -> (RequestOutcome, i64, Option<crate::server::metrics::request_metrics::RequestTimer>) {
-        let (outcome, mute_ms, metrics) = self.handle_inner(frame, session).await;
+        let (outcome, mute_ms, metrics) = self.handle_inner(frame, session, appended).await;
         let timer = metrics.map(|(m, version, size, dispatched, busy)| {
             let response_size = match &outcome {
                 RequestOutcome::Respond(b) => b.len(),
@@ -257,6 +263,7 @@ impl KafkaApis {
         &self,
         frame: Bytes,
         session: &Arc<crate::security::Session>,
+        appended: Option<Arc<std::sync::atomic::AtomicBool>>,
     ) -> (RequestOutcome, i64, Option<(&'static crate::server::metrics::request_metrics::RequestMetrics, i16, usize, Instant, Duration)>) {
         let peer = session.peer;
         let size = frame.len();
@@ -269,7 +276,7 @@ impl KafkaApis {
             return (RequestOutcome::Close(format!("unknown API key {}", header.api_key)), 0, None);
         };
         let api_version = header.api_version;
-        let ctx = RequestContext { header, api_key, api_version, peer, session: session.clone(), size, throttle_ms: Default::default() };
+        let ctx = RequestContext { header, api_key, api_version, peer, session: session.clone(), size, throttle_ms: Default::default(), appended };
         let metrics = crate::server::metrics::metrics().request_channel.for_request(api_key, r.rest());
         let dispatched = Instant::now();
         let (outcome, busy) = timed(self.dispatch(&ctx, r)).await;

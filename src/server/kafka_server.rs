@@ -67,7 +67,9 @@ pub fn main(args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let workers = runtime_workers(config.num_network_threads, std::thread::available_parallelism().map_or(1, |n| n.get()));
+    crate::server::metrics::metrics().socket_server.set_workers(workers);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("zkafka: cannot start the runtime: {e}");
@@ -100,6 +102,16 @@ async fn wait_for_signal() {
         _ = term.recv() => log::info!("received SIGTERM, shutting down"),
         _ = int.recv() => log::info!("received SIGINT, shutting down"),
     }
+}
+
+/// The async runtime's worker threads: `num.network.threads`, at most one per
+/// core. In Kafka, network threads read and write the sockets and request
+/// handler threads (`num.io.threads`) run the requests; in zkafka each
+/// connection is one task on these workers, which do both. Where brokers
+/// share cores (several on one machine), fewer workers mean fewer cross-thread
+/// wake-ups per request.
+fn runtime_workers(num_network_threads: i32, cores: usize) -> usize {
+    (num_network_threads.max(1) as usize).min(cores.max(1))
 }
 
 /// Runs `task` on a blocking thread every `period_ms` (first after
@@ -639,5 +651,18 @@ impl KafkaServer {
             return Err(format!("controller {controller} answered {}", error::error_name(resp.error_code)));
         }
         Ok(resp.remaining_partitions.iter().map(|p| format!("{}-{}", p.topic_name, p.partition_index)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runtime_workers;
+
+    #[test]
+    fn the_runtime_has_num_network_threads_workers_at_most_one_per_core() {
+        assert_eq!(runtime_workers(3, 2), 2, "Kafka's default of 3 on 2 cores");
+        assert_eq!(runtime_workers(3, 16), 3);
+        assert_eq!(runtime_workers(1, 2), 1);
+        assert_eq!(runtime_workers(0, 0), 1, "never fewer than one");
     }
 }

@@ -677,6 +677,21 @@ impl ReplicaManager {
         entries: Vec<(TopicPartition, Option<Bytes>)>,
         origin: AppendOrigin,
     ) -> Vec<(TopicPartition, ProducePartitionResult)> {
+        self.append_records_then_wait(timeout, acks, entries, origin, None).await
+    }
+
+    /// As `append_records_with_origin`; once every append is done and the
+    /// produce is about to wait for the ISR (acks=-1), sets `appended`, so
+    /// the connection may read its next Produce meanwhile (see
+    /// `socket_server`'s pipelined produce).
+    pub async fn append_records_then_wait(
+        &self,
+        timeout: Duration,
+        acks: i16,
+        entries: Vec<(TopicPartition, Option<Bytes>)>,
+        origin: AppendOrigin,
+        appended: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Vec<(TopicPartition, ProducePartitionResult)> {
         let mut results = Vec::with_capacity(entries.len());
         // (result index, partition, last offset, epoch appended in, min ISR)
         let mut waiting: Vec<(usize, Arc<Partition>, i64, i32, i32)> = Vec::new();
@@ -716,6 +731,9 @@ impl ReplicaManager {
             }
         }
         if acks == -1 && !waiting.is_empty() {
+            if let Some(flag) = appended {
+                flag.store(true, std::sync::atomic::Ordering::Release);
+            }
             let _delayed = crate::server::metrics::purgatory_metrics::delayed(crate::server::metrics::purgatory_metrics::DelayedOperation::Produce);
             let deadline = Instant::now() + timeout;
             loop {

@@ -2,8 +2,12 @@
 //! hands each to `KafkaApis` in order, and writes the responses back. Maps to
 //! Kafka's `kafka.network.SocketServer` (Acceptor + Processor).
 //!
-//! Requests on one connection are handled one at a time, in order, as Kafka
-//! does by muting a channel while its request is in flight. A frame whose size
+//! Requests on one connection are handled in order and answered in order,
+//! as Kafka does by muting a channel while its request is in flight, with one
+//! difference: an acks=all Produce that has appended and waits for its ISR
+//! lets the next Produce of the connection be read and appended meanwhile
+//! (`serve_requests`), so a producer's pipelined requests share replication
+//! rounds instead of waiting for one round each. A frame whose size
 //! is negative or above `socket.request.max.bytes`, or whose header cannot be
 //! parsed, closes the connection; nothing is allocated before the size is
 //! checked, so memory stays bounded by `socket.request.max.bytes` per connection.
@@ -27,7 +31,7 @@ use bytes::{BufMut, BytesMut};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter, WriteHalf};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter, WriteHalf};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -396,10 +400,65 @@ async fn send_more(stream: &TcpStream, mut b: &[u8]) -> std::io::Result<()> {
     }
 }
 
+/// How many Produce requests of one connection may be in flight at once:
+/// appended and waiting for their ISR (acks=-1) while the next is read.
+const MAX_PIPELINED_PRODUCES: usize = 16;
+
+/// What a request's handling produced: the outcome, the mute time (ms) and
+/// the metrics timer (`KafkaApis::handle_timed`).
+type Handled = (RequestOutcome, i64, Option<crate::server::metrics::request_metrics::RequestTimer>);
+
+/// A request of the connection in flight: its handling until it completes,
+/// then its result until its turn to be answered.
+struct InFlight<'a> {
+    handling: Option<std::pin::Pin<Box<dyn std::future::Future<Output = Handled> + Send + 'a>>>,
+    done: Option<Handled>,
+    /// set by a Produce once appended and waiting (`RequestContext::appended`)
+    appended: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl InFlight<'_> {
+    /// Whether the request after it may be read and handled now: it is done,
+    /// or it is a Produce whose appends are done.
+    fn lets_next_in(&self) -> bool {
+        self.done.is_some() || self.appended.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// Polls every request in flight. Ready once the oldest is done, or (with
+/// `until_next_in`) once the newest lets the next request in.
+fn poll_in_flight(q: &mut std::collections::VecDeque<InFlight<'_>>, until_next_in: bool, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+    for f in q.iter_mut() {
+        if let Some(h) = f.handling.as_mut() {
+            if let std::task::Poll::Ready(r) = h.as_mut().poll(cx) {
+                f.done = Some(r);
+                f.handling = None;
+            }
+        }
+    }
+    let head_done = q.front().is_some_and(|f| f.done.is_some());
+    let next_in = until_next_in && q.back().is_some_and(InFlight::lets_next_in);
+    if head_done || next_in {
+        std::task::Poll::Ready(())
+    } else {
+        std::task::Poll::Pending
+    }
+}
+
 /// The request loop of an established (and, on secured listeners,
 /// authenticated) connection. On SASL connections (`reauth`), a
 /// SaslHandshake v1+ starts a KIP-368 re-authentication, and once the
 /// session has expired any other request closes the connection.
+///
+/// Requests are handled in order, and answered in order. One exception to
+/// "one at a time" (Kafka mutes the channel until each response is sent):
+/// a Produce that has appended its batches and waits for its ISR (acks=-1)
+/// lets the connection read the next request, and if that is a Produce too
+/// it is appended meanwhile (up to `MAX_PIPELINED_PRODUCES`), so a
+/// producer's pipelined requests share one replication round instead of
+/// queueing for one round each. Any other request waits until everything
+/// before it is answered, and SASL connections (re-authentication) are not
+/// pipelined.
 async fn serve_requests<R: AsyncRead + Unpin + Send>(
     mut rd: BufReader<R>,
     mut wr: Writer,
@@ -412,29 +471,102 @@ async fn serve_requests<R: AsyncRead + Unpin + Send>(
     let peer = session.peer;
     let net = &crate::server::metrics::metrics().socket_server;
     let _open = net.connection_opened(&session.listener_name);
+    let mut q: std::collections::VecDeque<InFlight<'_>> = std::collections::VecDeque::new();
+    // A request read while others were in flight that may not overlap them.
+    let mut held: Option<BytesMut> = None;
     loop {
-        let size = tokio::select! {
-            r = rd.read_i32() => match r {
-                Ok(s) => s,
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-                Err(e) => return Err(e),
-            },
-            _ = shutdown.changed() => return Ok(()),
-        };
-        if size < 0 || size as usize > max_request_bytes {
-            log::warn!(
-                "closing connection from {peer}: request size {size} is outside 0..={max_request_bytes} (socket.request.max.bytes)"
-            );
-            return Ok(());
+        // Answer, in order, every request whose handling is done.
+        let mut wrote = false;
+        while q.front().is_some_and(|f| f.done.is_some()) {
+            let Some((outcome, mute_ms, timer)) = q.pop_front().and_then(|f| f.done) else { break };
+            let write_started = std::time::Instant::now();
+            match outcome {
+                RequestOutcome::Respond(bytes) => {
+                    let (r, busy) = crate::server::kafka_apis::timed(wr.write_all(&bytes)).await;
+                    net.network_busy(busy);
+                    r?
+                }
+                RequestOutcome::RespondParts(parts) => {
+                    let (r, busy) = crate::server::kafka_apis::timed(wr.write_parts(parts)).await;
+                    net.network_busy(busy);
+                    r?
+                }
+                RequestOutcome::NoResponse => {}
+                RequestOutcome::Close(reason) => {
+                    log::warn!("closing connection from {peer}: {reason}");
+                    wr.flush().await?;
+                    return Ok(());
+                }
+            }
+            wrote = true;
+            if let Some(t) = timer {
+                t.sent(write_started);
+            }
+            if mute_ms > 0 {
+                // A client over its quota: its response is out, and nothing more
+                // of it is read until the throttle time has passed (Kafka mutes
+                // the channel, KIP-219).
+                wr.flush().await?;
+                wrote = false;
+                log::debug!("muting connection from {peer} for {mute_ms} ms (client quota)");
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(mute_ms as u64)) => {}
+                    _ = shutdown.changed() => return Ok(()),
+                }
+            }
         }
-        let (frame, busy) = crate::server::kafka_apis::timed(read_frame(&mut rd, size as usize)).await;
-        net.network_busy(busy);
-        let frame = frame?;
+        // Flush once the client has nothing more queued, so pipelined
+        // requests share one write; at once if more answers are to come.
+        if wrote && (rd.buffer().is_empty() || !q.is_empty()) {
+            wr.flush().await?;
+        }
+        let frame = match held.take_if(|_| q.is_empty()) {
+            Some(f) => f,
+            None => {
+                let room = held.is_none() && q.len() < MAX_PIPELINED_PRODUCES;
+                let may_read = room && q.back().is_none_or(InFlight::lets_next_in);
+                // Wait for the next request's first bytes, or for progress
+                // of those in flight (`fill_buf` keeps what it read when the
+                // other branch wins).
+                let readable = tokio::select! {
+                    biased;
+                    _ = shutdown.changed() => return Ok(()),
+                    _ = std::future::poll_fn(|cx| poll_in_flight(&mut q, room && !may_read, cx)), if !q.is_empty() => false,
+                    r = rd.fill_buf(), if may_read => {
+                        if r?.is_empty() {
+                            return Ok(());
+                        }
+                        true
+                    }
+                };
+                if !readable {
+                    continue;
+                }
+                let size = match rd.read_i32().await {
+                    Ok(s) => s,
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                    Err(e) => return Err(e),
+                };
+                if size < 0 || size as usize > max_request_bytes {
+                    log::warn!(
+                        "closing connection from {peer}: request size {size} is outside 0..={max_request_bytes} (socket.request.max.bytes)"
+                    );
+                    return Ok(());
+                }
+                let (frame, busy) = crate::server::kafka_apis::timed(read_frame(&mut rd, size as usize)).await;
+                net.network_busy(busy);
+                let frame = frame?;
+                let produce = key_version(&frame).is_some_and(|(k, _)| k == crate::protocol::ApiKey::Produce.id());
+                if !q.is_empty() && !(produce && reauth.is_none()) {
+                    // Everything before it is answered first.
+                    held = Some(frame);
+                    continue;
+                }
+                frame
+            }
+        };
+        let key_version = key_version(&frame);
         if let Some(state) = reauth.as_mut() {
-            // request header: api key (i16), api version (i16), ...
-            let key_version = (frame.len() >= 4).then(|| {
-                (i16::from_be_bytes([frame[0], frame[1]]), i16::from_be_bytes([frame[2], frame[3]]))
-            });
             match key_version {
                 Some((k, v)) if k == crate::protocol::ApiKey::SaslHandshake.id() && v >= 1 && state.may_begin() => {
                     wr.flush().await?;
@@ -457,45 +589,15 @@ async fn serve_requests<R: AsyncRead + Unpin + Send>(
             }
         }
         let received = std::time::Instant::now();
-        let (outcome, mute_ms, timer) = apis.handle_timed(frame.freeze(), &session, received).await;
-        let write_started = std::time::Instant::now();
-        match outcome {
-            RequestOutcome::Respond(bytes) => {
-                let (r, busy) = crate::server::kafka_apis::timed(wr.write_all(&bytes)).await;
-                net.network_busy(busy);
-                r?
-            }
-            RequestOutcome::RespondParts(parts) => {
-                let (r, busy) = crate::server::kafka_apis::timed(wr.write_parts(parts)).await;
-                net.network_busy(busy);
-                r?
-            }
-            RequestOutcome::NoResponse => {}
-            RequestOutcome::Close(reason) => {
-                log::warn!("closing connection from {peer}: {reason}");
-                wr.flush().await?;
-                return Ok(());
-            }
-        }
-        // Flush once the client has nothing more queued, so pipelined
-        // requests share one write.
-        if rd.buffer().is_empty() || mute_ms > 0 {
-            wr.flush().await?;
-        }
-        if let Some(t) = timer {
-            t.sent(write_started);
-        }
-        if mute_ms > 0 {
-            // A client over its quota: its response is out, and nothing more
-            // of it is read until the throttle time has passed (Kafka mutes
-            // the channel, KIP-219).
-            log::debug!("muting connection from {peer} for {mute_ms} ms (client quota)");
-            tokio::select! {
-                _ = tokio::time::sleep(std::time::Duration::from_millis(mute_ms as u64)) => {}
-                _ = shutdown.changed() => return Ok(()),
-            }
-        }
+        let appended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let handling = apis.handle_timed(frame.freeze(), &session, received, Some(appended.clone()));
+        q.push_back(InFlight { handling: Some(Box::pin(handling)), done: None, appended });
     }
+}
+
+/// A request frame's API key and version (its header's first two fields).
+fn key_version(frame: &[u8]) -> Option<(i16, i16)> {
+    (frame.len() >= 4).then(|| (i16::from_be_bytes([frame[0], frame[1]]), i16::from_be_bytes([frame[2], frame[3]])))
 }
 
 /// One KIP-368 re-authentication on the connection's own reader and writer;

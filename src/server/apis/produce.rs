@@ -65,7 +65,7 @@ impl KafkaApis {
             let timeout = Duration::from_millis(req.timeout_ms.max(0) as u64);
             let mut results: Vec<_> = self
                 .replica_manager
-                .append_records(timeout, acks, single)
+                .append_records_then_wait(timeout, acks, single, crate::protocol::records::AppendOrigin::Client, ctx.appended.as_deref())
                 .await
                 .into_iter()
                 .map(|(tp, r)| (tp, r.error, r.base_offset, r.log_append_time, r.log_start_offset, r.error_message))

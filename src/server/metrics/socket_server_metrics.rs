@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 pub struct SocketServerMetrics {
     started: Instant,
+    /// the async runtime's worker threads (`num.network.threads`, capped)
+    workers: AtomicU64,
     connections: Mutex<BTreeMap<String, Arc<AtomicI64>>>,
     handler_busy_ns: AtomicU64,
     network_busy_ns: AtomicU64,
@@ -31,6 +33,7 @@ impl Default for SocketServerMetrics {
     fn default() -> Self {
         SocketServerMetrics {
             started: Instant::now(),
+            workers: AtomicU64::new(std::thread::available_parallelism().map_or(1, |n| n.get()) as u64),
             connections: Mutex::new(BTreeMap::new()),
             handler_busy_ns: AtomicU64::new(0),
             network_busy_ns: AtomicU64::new(0),
@@ -48,6 +51,11 @@ impl Drop for ConnectionGuard {
 }
 
 impl SocketServerMetrics {
+    /// The number of worker threads the idle ratios are measured against.
+    pub fn set_workers(&self, n: usize) {
+        self.workers.store(n.max(1) as u64, Ordering::Relaxed);
+    }
+
     /// A connection of `listener` was accepted (and authenticated).
     pub fn connection_opened(&self, listener: &str) -> ConnectionGuard {
         let mut m = self.connections.lock().unwrap_or_else(|p| p.into_inner());
@@ -79,7 +87,7 @@ impl SocketServerMetrics {
         for (l, c) in &conns {
             t.sample(name, &[("listener", l), ("networkProcessor", "0")], *c as f64);
         }
-        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+        let workers = self.workers.load(Ordering::Relaxed).max(1) as f64;
         let capacity = self.started.elapsed().as_nanos() as f64 * workers;
         let idle = |busy: &AtomicU64| idle_ratio(busy.load(Ordering::Relaxed) as f64, capacity);
         t.single(
