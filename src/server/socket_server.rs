@@ -556,8 +556,8 @@ async fn serve_requests<R: AsyncRead + Unpin + Send>(
                 let (frame, busy) = crate::server::kafka_apis::timed(read_frame(&mut rd, size as usize)).await;
                 net.network_busy(busy);
                 let frame = frame?;
-                let produce = key_version(&frame).is_some_and(|(k, _)| k == crate::protocol::ApiKey::Produce.id());
-                if !q.is_empty() && !(produce && reauth.is_none()) {
+                let may_overlap = reauth.is_none() && key_version(&frame).is_some_and(|(k, _)| k == crate::protocol::ApiKey::Produce.id());
+                if !may_overlap && !q.is_empty() {
                     // Everything before it is answered first.
                     held = Some(frame);
                     continue;
