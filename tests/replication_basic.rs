@@ -314,11 +314,29 @@ async fn divergent_logs_end_identical_and_offsets_never_go_backwards() {
 /// answers all of them, and the non-Produce request behind them, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_acks_all_produces_are_appended_while_waiting_and_answered_in_order() {
+    pipelined_produces("repl-pipe", &[], 10, 5).await;
+}
+
+/// The frames of a connection's waiting produces count against
+/// `socket.request.max.bytes`: with frames of about 1.2 kB and a limit of
+/// 2,000 bytes, the second is read and appended while the first waits, the
+/// third only once they are answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_produces_stop_being_read_at_socket_request_max_bytes() {
+    pipelined_produces("repl-pipe-bytes", &[("socket.request.max.bytes", "2000")], 1000, 2).await;
+}
+
+/// Follower stopped (still in the ISR: replica.lag.time.max.ms 10 s), five
+/// acks=all Produce requests of `value_size`-byte records and a Metadata
+/// request written at once on one connection: `appended` of them must be in
+/// the leader's log while nothing is answered; once the follower resumes,
+/// all six are answered in order.
+async fn pipelined_produces(tag: &str, extra: &[(&str, &str)], value_size: usize, appended: usize) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use zkafka::protocol::messages::metadata::{MetadataRequest, MetadataResponse};
     use zkafka::protocol::{encode_request_frame, Message, Reader, ResponseHeader};
 
-    let (connect, brokers) = cluster(2, "repl-pipe", &[]);
+    let (connect, brokers) = cluster(2, tag, extra);
     let zk = zk_client(&connect).await;
     let topic = "pipelined";
     create_topic(&zk, topic, vec![0, 1]).await;
@@ -326,18 +344,17 @@ async fn pipelined_acks_all_produces_are_appended_while_waiting_and_answered_in_
     let (err, offset) = produce(&brokers[0].addr(), topic, -1, "first").await;
     assert_eq!((err, offset), (codes::NONE, 0));
 
-    // The follower stays in the ISR (replica.lag.time.max.ms 10 s) but
-    // fetches nothing: every acks=all produce now waits.
     signal(&brokers[1], "STOP");
     let mut s = tokio::net::TcpStream::connect(brokers[0].addr()).await.expect("connect");
     let mut frames = Vec::new();
     for i in 1..=5 {
+        let value = format!("p{i}-{}", "x".repeat(value_size));
         let req = ProduceRequest {
             acks: -1,
             timeout_ms: 30_000,
             topic_data: vec![ProduceRequestTopic {
                 name: topic.into(),
-                partition_data: vec![ProduceRequestPartition { index: 0, records: Some(batch(&format!("p{i}"))), ..Default::default() }],
+                partition_data: vec![ProduceRequestPartition { index: 0, records: Some(batch(&value)), ..Default::default() }],
                 ..Default::default()
             }],
             ..Default::default()
@@ -348,13 +365,14 @@ async fn pipelined_acks_all_produces_are_appended_while_waiting_and_answered_in_
     frames.extend_from_slice(&encode_request_frame(6, 9, Some("pipe"), &meta).expect("encode"));
     s.write_all(&frames).await.expect("send");
 
-    wait_until("all five pipelined batches appended on the leader", Duration::from_secs(10), || async {
-        batch_offsets(&log_bytes(&brokers[0], topic)).len() == 6
+    wait_until(&format!("{appended} pipelined batches appended on the leader"), Duration::from_secs(10), || async {
+        batch_offsets(&log_bytes(&brokers[0], topic)).len() == 1 + appended
     })
     .await;
     let mut size = [0u8; 4];
     let early = tokio::time::timeout(Duration::from_millis(500), s.read_exact(&mut size)).await;
     assert!(early.is_err(), "nothing may be answered while the ISR lacks the first produce");
+    assert_eq!(batch_offsets(&log_bytes(&brokers[0], topic)).len(), 1 + appended, "no more appended while waiting");
 
     signal(&brokers[1], "CONT");
     for i in 1..=6 {

@@ -401,7 +401,10 @@ async fn send_more(stream: &TcpStream, mut b: &[u8]) -> std::io::Result<()> {
 }
 
 /// How many Produce requests of one connection may be in flight at once:
-/// appended and waiting for their ISR (acks=-1) while the next is read.
+/// appended and waiting for their ISR (acks=-1) while the next is read. A
+/// waiting request keeps its frame, so the next is also read only while the
+/// frames in flight are under `socket.request.max.bytes` together: a
+/// connection holds at most about twice that, not 16 times.
 const MAX_PIPELINED_PRODUCES: usize = 16;
 
 /// What a request's handling produced: the outcome, the mute time (ms) and
@@ -415,6 +418,8 @@ struct InFlight<'a> {
     done: Option<Handled>,
     /// set by a Produce once appended and waiting (`RequestContext::appended`)
     appended: Arc<std::sync::atomic::AtomicBool>,
+    /// the request frame's size in bytes
+    size: usize,
 }
 
 impl InFlight<'_> {
@@ -523,7 +528,9 @@ async fn serve_requests<R: AsyncRead + Unpin + Send>(
         let frame = match held.take_if(|_| q.is_empty()) {
             Some(f) => f,
             None => {
-                let room = held.is_none() && q.len() < MAX_PIPELINED_PRODUCES;
+                let room = held.is_none()
+                    && q.len() < MAX_PIPELINED_PRODUCES
+                    && (q.is_empty() || q.iter().map(|f| f.size).sum::<usize>() < max_request_bytes);
                 let may_read = room && q.back().is_none_or(InFlight::lets_next_in);
                 // Wait for the next request's first bytes, or for progress
                 // of those in flight (`fill_buf` keeps what it read when the
@@ -589,9 +596,10 @@ async fn serve_requests<R: AsyncRead + Unpin + Send>(
             }
         }
         let received = std::time::Instant::now();
+        let size = frame.len();
         let appended = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let handling = apis.handle_timed(frame.freeze(), &session, received, Some(appended.clone()));
-        q.push_back(InFlight { handling: Some(Box::pin(handling)), done: None, appended });
+        q.push_back(InFlight { handling: Some(Box::pin(handling)), done: None, appended, size });
     }
 }
 
