@@ -10,7 +10,8 @@
 //! rounds instead of waiting for one round each. A frame whose size
 //! is negative or above `socket.request.max.bytes`, or whose header cannot be
 //! parsed, closes the connection; nothing is allocated before the size is
-//! checked, so memory stays bounded by `socket.request.max.bytes` per connection.
+//! checked, so memory stays bounded by `socket.request.max.bytes` per
+//! connection (about twice that while pipelined produces wait).
 //! A connection whose client went over a quota is muted (nothing read) for
 //! the throttle time after its response, as Kafka does since KIP-219.
 //!
@@ -479,6 +480,8 @@ async fn serve_requests<R: AsyncRead + Unpin + Send>(
     let mut q: std::collections::VecDeque<InFlight<'_>> = std::collections::VecDeque::new();
     // A request read while others were in flight that may not overlap them.
     let mut held: Option<BytesMut> = None;
+    // Answers written but not yet flushed: their timers stop at the flush.
+    let mut unsent: Vec<(crate::server::metrics::request_metrics::RequestTimer, std::time::Instant)> = Vec::new();
     loop {
         // Answer, in order, every request whose handling is done.
         let mut wrote = false;
@@ -505,7 +508,7 @@ async fn serve_requests<R: AsyncRead + Unpin + Send>(
             }
             wrote = true;
             if let Some(t) = timer {
-                t.sent(write_started);
+                unsent.push((t, write_started));
             }
             if mute_ms > 0 {
                 // A client over its quota: its response is out, and nothing more
@@ -513,6 +516,7 @@ async fn serve_requests<R: AsyncRead + Unpin + Send>(
                 // the channel, KIP-219).
                 wr.flush().await?;
                 wrote = false;
+                unsent.drain(..).for_each(|(t, started)| t.sent(started));
                 log::debug!("muting connection from {peer} for {mute_ms} ms (client quota)");
                 tokio::select! {
                     _ = tokio::time::sleep(std::time::Duration::from_millis(mute_ms as u64)) => {}
@@ -524,6 +528,7 @@ async fn serve_requests<R: AsyncRead + Unpin + Send>(
         // requests share one write; at once if more answers are to come.
         if wrote && (rd.buffer().is_empty() || !q.is_empty()) {
             wr.flush().await?;
+            unsent.drain(..).for_each(|(t, started)| t.sent(started));
         }
         let frame = match held.take_if(|_| q.is_empty()) {
             Some(f) => f,
