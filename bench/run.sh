@@ -40,6 +40,9 @@
 #     c100  consume them (all partitions from the beginning to the end)
 #     p1k   produce RECORDS_1K (500,000) x 1 KiB, acks=1, to a second topic
 #     c1k   consume them
+#     f1k   the kernel's floor under c1k's broker CPU (not for --peer): the
+#           same segment files sent with sendfile(2) over loopback by
+#           bench/sendfile_floor.py, no broker involved
 #   rf3: three brokers; topic of 6 partitions, RF=3, min.insync.replicas=2
 #     rf3   produce RECORDS x 100 B with acks=all; also printed as a ratio to
 #           p100 of the same binary in the same round
@@ -154,6 +157,24 @@ phase() {
   log "[$label] $key round $ROUND: $rate rec/s, $mbs MB/s, broker CPU ${bcpu}s, client CPU ${ccpu}s (busiest thread ${cthr:-?}s: ${cthr_name:-?}; wall ${cwall}s), broker RSS $((rss / 1024)) MB"
 }
 
+# floor LABEL DIR: the kernel's floor under c1k's broker CPU, measured right
+# after it: bench/sendfile_floor.py sends the t1k partitions' segment files
+# (the bytes c1k read, in the page cache) with sendfile(2) in 1 MiB calls over
+# one loopback connection to a reader; its CPU per GB is what any user-space
+# broker pays to send those bytes to a local consumer.
+floor() {
+  local label="$1" dir="$2" line files
+  mapfile -t files < <(find "$dir" -path '*/t1k-*' -name '*.log' | sort)
+  [ "${#files[@]}" -gt 0 ] || { log "[$label] f1k: no t1k segment files under $dir"; exit 1; }
+  line="$(python3 "$BENCH/sendfile_floor.py" "${files[@]}")" || { log "[$label] f1k: sendfile_floor.py failed"; exit 1; }
+  local gb cpu mbs
+  read -r _ _ _ cpu _ gb _ _ _ mbs <<<"$line"
+  add "$label" f1k.rate "-"
+  add "$label" f1k.mbs "$mbs"
+  add "$label" f1k.bcpu_g "$gb"
+  log "[$label] f1k round $ROUND: sendfile of the t1k segments to a loopback reader: $mbs MB/s, sender CPU ${cpu}s, $gb s/GB"
+}
+
 # start_peer DIR: the --peer broker on a free port (BS, BROKER_PIDS set).
 start_peer() {
   local dir="$1" kp cmd
@@ -203,6 +224,7 @@ run_single() {
   phase "$label" c100 1 "$RECORDS" 100 consume t100 "$BS"
   phase "$label" p1k 1 "$RECORDS_1K" 1024 1 t1k "$BS"
   phase "$label" c1k 1 "$RECORDS_1K" 1024 consume t1k "$BS"
+  [ "$label" = peer ] || floor "$label" "$dir"
   stop_brokers
   [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
@@ -275,6 +297,7 @@ report() {
     "c100|consume the same"
     "p1k|produce $RECORDS_1K x 1 KiB, acks=1, 1 broker"
     "c1k|consume the same"
+    "f1k|floor: sendfile of the same bytes (no broker)"
     "rf3|produce $RECORDS x 100 B, acks=all, 3 brokers RF=3"
   )
   local metrics=("rate|rec/s" "mbs|MB/s" "bcpu_m|broker CPU s / 1M rec" "bcpu_g|broker CPU s / GB" "ccpu|client CPU s" "cthr|client busiest thread CPU s" "cwall|client wall s" "rss|broker RSS MB after")
@@ -289,6 +312,7 @@ report() {
     for m in "${metrics[@]}"; do
       IFS='|' read -r mkey mtitle <<<"$m"
       case "$key.$mkey" in p100.bcpu_g|c100.bcpu_g|p1k.bcpu_m|c1k.bcpu_m|rf3.bcpu_g) continue ;; esac
+      [ "$key" != f1k ] || case "$mkey" in mbs|bcpu_g) ;; *) continue ;; esac
       printf '  %-50s %-24s' "$title" "$mtitle"
       for l in "${labels[@]}"; do printf ' %12s' "$(med "$l" "$key.$mkey")"; done
       if [ "${#labels[@]}" = 2 ]; then
