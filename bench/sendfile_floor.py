@@ -50,6 +50,9 @@ def main() -> int:
     a = ap.parse_args()
     if a.chunk <= 0 or a.repeat <= 0:
         ap.error("--chunk and --repeat must be positive")
+    missing = [f for f in a.files if not os.path.isfile(f)]
+    if missing:
+        ap.error(f"not a file: {missing[0]}")
     sizes = [(f, os.path.getsize(f)) for f in a.files]
     total = sum(n for _, n in sizes) * a.repeat
     if total == 0:
