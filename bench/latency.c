@@ -6,8 +6,9 @@
  * partitions of TOPIC (round robin); each record carries its send time
  * (CLOCK_MONOTONIC, same machine) and a sequence number. One consumer,
  * assigned every partition at its high watermark (read before the first
- * record is sent), reads them back. Per record: the produce latency (send -> delivery report,
- * i.e. acks as configured) and the end-to-end latency (send -> consumed).
+ * record is sent), reads them back. Per record: the produce latency (send ->
+ * delivery report, i.e. acks as configured) and the end-to-end latency
+ * (send -> consumed).
  * The first WARMUP seconds are sent but not counted. Prints one summary line:
  *
  *   latency: sent N counted M e2e_p50_ms .. e2e_p99_ms .. e2e_p999_ms ..

@@ -169,7 +169,6 @@ floor() {
   line="$(python3 "$BENCH/sendfile_floor.py" "${files[@]}")" || { log "[$label] f1k: sendfile_floor.py failed"; exit 1; }
   local gb cpu mbs
   read -r _ _ _ cpu _ gb _ _ _ mbs <<<"$line"
-  add "$label" f1k.rate "-"
   add "$label" f1k.mbs "$mbs"
   add "$label" f1k.bcpu_g "$gb"
   log "[$label] f1k round $ROUND: sendfile of the t1k segments to a loopback reader: $mbs MB/s, sender CPU ${cpu}s, $gb s/GB"
@@ -308,7 +307,7 @@ report() {
   echo "$hdr"
   for row in "${rows[@]}"; do
     IFS='|' read -r key title <<<"$row"
-    [ -n "${R["${labels[0]}|$key.rate"]:-}" ] || continue
+    [ -n "${R["${labels[0]}|$key.mbs"]:-}" ] || continue
     for m in "${metrics[@]}"; do
       IFS='|' read -r mkey mtitle <<<"$m"
       case "$key.$mkey" in p100.bcpu_g|c100.bcpu_g|p1k.bcpu_m|c1k.bcpu_m|rf3.bcpu_g) continue ;; esac

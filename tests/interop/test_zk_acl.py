@@ -22,6 +22,7 @@ import time
 import uuid
 
 import pytest
+from kazoo.exceptions import NoNodeError
 
 from harness import Cluster, HarnessError, ZooKeeper, consume, produce, run_tool, wait_until
 
@@ -198,7 +199,6 @@ def controller_id(zk):
     """The broker id in /controller, None while there is none. The old
     controller's ephemeral znode can go between an exists() and a get()
     (its session expiring), so a missing node is read as "none yet"."""
-    from kazoo.exceptions import NoNodeError
     try:
         return json.loads(zk.get("/controller")[0])["brokerid"]
     except NoNodeError:
@@ -212,7 +212,7 @@ def test_cluster_works_and_controller_fails_over(zkacl):
          "--partitions", "2", "--replication-factor", "2", "--config", "min.insync.replicas=1")
     values = [f"v{i}".encode() for i in range(20)]
     produce(c.bootstrap, topic, values)
-    old = json.loads(c.authed.get("/controller")[0])["brokerid"]
+    old = controller_id(c.authed)
     epoch = int(c.authed.get("/controller_epoch")[0])
     c.broker(old).kill()
     survivor = 1 - old
