@@ -66,7 +66,8 @@
 #      rdkafka_performance args, e.g. "-z snappy"), BENCH_TIMEOUT (300 s per
 #      phase), BENCH_KEEP=1 keeps the run directory (broker data and logs),
 #      BENCH_RF3_METRICS=1 prints each broker's request metrics after the rf3
-#      phase (bench/rf3_metrics.py).
+#      phase (bench/rf3_metrics.py), BENCH_BROKER_PROPS (extra broker settings,
+#      "key=value ...", e.g. log.segment.bytes=67108864 to make segments roll).
 set -euo pipefail
 BENCH="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 . "$BENCH/lib.sh"
@@ -288,6 +289,7 @@ report() {
   echo "  producer: rdkafka_performance -P -s SIZE -a ACKS -X linger.ms=$LINGER ${BENCH_PRODUCER_OPTS:-}(librdkafka $("$PERF" -h 2>&1 | sed -n 's/^librdkafka version \([^ ]*\).*/\1/p'), no compression)"
   echo "  consumer: rdkafka_performance -C -p 0..$((PARTITIONS - 1)) -o beginning -e ${BENCH_CONSUMER_OPTS:-}"
   echo "  topics: $PARTITIONS partitions; single = 1 broker RF=1 acks=1; rf3 = 3 brokers RF=3 min.insync.replicas=2 acks=all"
+  [ -z "${BENCH_BROKER_PROPS:-}" ] || echo "  every broker's config also has: $BENCH_BROKER_PROPS (BENCH_BROKER_PROPS)"
   echo "  broker CPU = utime+stime of the broker process(es) over the phase; client CPU = rdkafka_performance's user+sys"
   echo "  client busiest thread = the CPU of rdkafka_performance's busiest thread (bench/thread_cpu.py); near the client wall time, that thread is the limit"
   echo

@@ -132,6 +132,19 @@ impl IndexFile {
         Ok(r?)
     }
 
+    /// What a background flush must sync (`log_flush`): a duplicate of the
+    /// held descriptor; else the path if a truncation is unsynced; else
+    /// nothing (the file has not changed since it was read).
+    pub fn sync_target(&self) -> LogResult<Option<crate::log::log_flush::IndexSync>> {
+        use crate::log::log_flush::IndexSync;
+        let guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(match guard.as_ref() {
+            Some(f) => Some(IndexSync::File(f.try_clone()?)),
+            None if self.unsynced.load(std::sync::atomic::Ordering::SeqCst) => Some(IndexSync::Path(self.path.clone())),
+            None => None,
+        })
+    }
+
     /// Follows a rename of the directory holding the file.
     pub fn set_path(&mut self, path: PathBuf) {
         self.path = path;

@@ -27,7 +27,8 @@ use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use crate::log::log_flush::RollFlush;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 #[path = "log_swap.rs"]
 pub mod swap;
@@ -97,11 +98,18 @@ struct LogInner {
     /// (truncation, a future log swapped in, closing): the log cleaner
     /// refuses to swap in what it cleaned from an older generation.
     segments_generation: u64,
+    /// Rolls' fsyncs and snapshots not yet handed to a background thread
+    /// (`log_flush`); dispatched before the method that rolled returns.
+    pending_roll_flushes: Vec<RollFlush>,
+    /// Tests: keep rolls' flushes here until `run_held_roll_flushes`.
+    #[cfg(test)]
+    held_roll_flushes: Option<Vec<RollFlush>>,
 }
 
 pub struct Log {
     tp: TopicPartition,
-    inner: Mutex<LogInner>,
+    /// Shared with the background flushes of rolls, which finish under it.
+    inner: Arc<Mutex<LogInner>>,
 }
 
 impl std::fmt::Debug for Log {
@@ -228,7 +236,7 @@ impl Log {
         producer_state.on_high_watermark_updated(high_watermark);
         Ok(Log {
             tp,
-            inner: Mutex::new(LogInner {
+            inner: Arc::new(Mutex::new(LogInner {
                 dir: dir.to_path_buf(),
                 config,
                 segments,
@@ -242,7 +250,10 @@ impl Log {
                 last_flush_ms: now,
                 closed: false,
                 segments_generation: 0,
-            }),
+                pending_roll_flushes: Vec::new(),
+                #[cfg(test)]
+                held_roll_flushes: None,
+            })),
         })
     }
 
@@ -465,6 +476,7 @@ impl Log {
         index_aborted(&mut g, &completed)?;
         g.unflushed_messages += validated.total_records;
         maybe_flush(&mut g)?;
+        self.dispatch_roll_flushes(&mut g);
         Ok(LogAppendInfo {
             first_offset,
             last_offset,
@@ -476,6 +488,76 @@ impl Log {
             num_batches: validated.batches.len(),
             valid_bytes,
         })
+    }
+
+    /// Hands the rolls' flushes to the log-flush threads (`log_flush::submit`;
+    /// the lock is released before they need it) when called on the broker's
+    /// runtime; elsewhere (start-up, tools, tests) they run here, under the
+    /// lock, as a roll always did.
+    fn dispatch_roll_flushes(&self, g: &mut LogInner) {
+        if g.pending_roll_flushes.is_empty() {
+            return;
+        }
+        let jobs = std::mem::take(&mut g.pending_roll_flushes);
+        #[cfg(test)]
+        if let Some(held) = g.held_roll_flushes.as_mut() {
+            held.extend(jobs);
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(_) => {
+                for job in jobs {
+                    let inner = Arc::downgrade(&self.inner);
+                    let tp = self.tp.clone();
+                    let queued = crate::log::log_flush::submit(Box::new(move || {
+                        let synced = job.sync();
+                        if let Some(inner) = inner.upgrade() {
+                            let mut g = inner.lock().unwrap_or_else(|e| e.into_inner());
+                            complete_roll_flush(&mut g, &tp, job, synced);
+                        } else if let Some(snap) = &job.snapshot {
+                            let _ = fs::remove_file(&snap.tmp);
+                        }
+                    }));
+                    if queued.is_err() {
+                        // Not synced now: the recovery point stays where it
+                        // is (a restart recovers more), the snapshot is not
+                        // written (recovery replays from an older one), and
+                        // the next flush or close syncs these segments.
+                        log::error!("{}: no log flush thread; the roll's fsync is left to the next flush", self.tp);
+                    }
+                }
+            }
+            Err(_) => {
+                for job in jobs {
+                    let synced = job.sync();
+                    complete_roll_flush(g, &self.tp, job, synced);
+                }
+            }
+        }
+    }
+
+    /// Tests: from now on rolls' flushes wait for `run_held_roll_flushes`.
+    #[cfg(test)]
+    pub(crate) fn hold_roll_flushes(&self) {
+        self.lock_any().held_roll_flushes.get_or_insert_with(Vec::new);
+    }
+
+    /// Tests: runs the held flushes in the order of `order` (indexes into
+    /// the held list), each synced without the lock and completed under it;
+    /// the others stay held. Returns how many were held.
+    #[cfg(test)]
+    pub(crate) fn run_held_roll_flushes(&self, order: &[usize]) -> usize {
+        let mut held: Vec<Option<RollFlush>> =
+            self.lock_any().held_roll_flushes.as_mut().map(std::mem::take).unwrap_or_default().into_iter().map(Some).collect();
+        let n = held.len();
+        for &i in order {
+            if let Some(job) = held.get_mut(i).and_then(Option::take) {
+                let synced = job.sync();
+                complete_roll_flush(&mut self.lock_any(), &self.tp, job, synced);
+            }
+        }
+        self.lock_any().held_roll_flushes.get_or_insert_with(Vec::new).extend(held.into_iter().flatten());
+        n
     }
 
     /// Follower append: batches keep the leader's offsets and epochs. Each is
@@ -565,6 +647,7 @@ impl Log {
         index_aborted(&mut g, &completed)?;
         g.unflushed_messages += num_records;
         maybe_flush(&mut g)?;
+        self.dispatch_roll_flushes(&mut g);
         Ok(LogAppendInfo {
             first_offset,
             last_offset,
@@ -793,6 +876,7 @@ impl Log {
         if decision.roll_first {
             let leo = g.log_end_offset;
             roll_segment(&mut g, leo)?;
+            self.dispatch_roll_flushes(&mut g);
         }
         let doomed: Vec<i64> = g.segments.keys().take(decision.count).copied().collect();
         let new_start = decision.new_log_start_offset.max(g.log_start_offset);
@@ -1062,8 +1146,15 @@ fn roll_segment(g: &mut LogInner, new_base: i64) -> LogResult<()> {
             }
         } else if let Some(s) = g.segments.get_mut(&ob) {
             s.on_become_inactive()?;
-            s.flush()?;
-            g.recovery_point = g.recovery_point.max(s.next_offset());
+        }
+    }
+    // What the roll closes, to be synced in the background (Kafka's
+    // `flush(newSegment.baseOffset)`): every segment above the recovery point.
+    let rp = g.recovery_point;
+    let mut to_sync = Vec::new();
+    for s in g.segments.values() {
+        if s.next_offset() > rp || s.size() > 0 && s.base_offset() >= rp {
+            to_sync.push(s.sync_handle()?);
         }
     }
     // Leftover files with the new name would be stale.
@@ -1076,15 +1167,46 @@ fn roll_segment(g: &mut LogInner, new_base: i64) -> LogResult<()> {
     }
     let seg = LogSegment::open(&g.dir, new_base, &g.config, now_ms())?;
     g.segments.insert(new_base, seg);
-    // Kafka snapshots producer state at every roll, at the new base offset.
+    // Kafka snapshots producer state at every roll, at the new base offset,
+    // and flushes what the roll closed in the background: both are made
+    // durable by a `RollFlush`, after the lock is released.
     if old_base.is_some() {
         g.producer_state.update_map_end_offset(new_base);
         let dir = g.dir.clone();
-        if let Err(e) = g.producer_state.take_snapshot(&dir) {
-            log::warn!("cannot write producer snapshot in {}: {e}", g.dir.display());
-        }
+        let snapshot = g.producer_state.snapshot_for_later(&dir);
+        let generation = g.segments_generation;
+        g.pending_roll_flushes.push(RollFlush { target: new_base, generation, segments: to_sync, snapshot });
     }
     Ok(())
+}
+
+/// A roll's flush done (or failed): under the log's lock, the recovery point
+/// moves to the new segment's base and the snapshot is renamed into place,
+/// unless the segments were replaced since the roll.
+fn complete_roll_flush(g: &mut LogInner, tp: &TopicPartition, job: RollFlush, synced: std::io::Result<()>) {
+    let applies = job.still_applies(g.segments_generation, g.closed);
+    match synced {
+        Ok(()) if applies => {
+            g.recovery_point = job.recovery_point_after(g.recovery_point).min(g.log_end_offset);
+            if let Some(snap) = &job.snapshot {
+                if let Err(e) = fs::rename(&snap.tmp, &snap.path) {
+                    log::warn!("{tp}: cannot put producer snapshot {} in place: {e}", snap.path.display());
+                    let _ = fs::remove_file(&snap.tmp);
+                }
+            }
+            return;
+        }
+        Ok(()) => log::debug!("{tp}: segments replaced since the roll at {}; its flush counts for nothing", job.target),
+        Err(e) if applies => log::error!(
+            "{tp}: flushing the segments below {} after a roll failed: {e}; the recovery point stays at {}",
+            job.target,
+            g.recovery_point
+        ),
+        Err(e) => log::debug!("{tp}: flush after the roll at {} failed after its segments were replaced: {e}", job.target),
+    }
+    if let Some(snap) = &job.snapshot {
+        let _ = fs::remove_file(&snap.tmp);
+    }
 }
 
 fn last_stable_offset(g: &LogInner) -> i64 {

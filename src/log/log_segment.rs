@@ -604,6 +604,18 @@ impl LogSegment {
         Ok(())
     }
 
+    /// What `flush` syncs, as descriptors a background thread can sync
+    /// without this segment (`log_flush`).
+    pub fn sync_handle(&self) -> LogResult<crate::log::log_flush::SegmentSync> {
+        let indexes = [self.offset_index.sync_target()?, self.time_index.sync_target()?].into_iter().flatten().collect();
+        Ok(crate::log::log_flush::SegmentSync {
+            base_offset: self.base_offset,
+            log: self.log.clone(),
+            indexes,
+            txn_index: self.txn_index.sync_path(),
+        })
+    }
+
     pub fn flush(&self) -> LogResult<()> {
         self.log.sync_data()?;
         self.offset_index.flush()?;

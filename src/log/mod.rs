@@ -12,6 +12,7 @@ pub mod log;
 pub mod log_cleaner;
 pub mod log_cleaner_manager;
 pub mod log_config;
+pub mod log_flush;
 pub mod log_manager;
 pub mod log_validator;
 pub mod log_segment;

@@ -129,6 +129,10 @@ impl OffsetIndex {
         self.file.flush()
     }
 
+    pub fn sync_target(&self) -> LogResult<Option<crate::log::log_flush::IndexSync>> {
+        self.file.sync_target()
+    }
+
     /// Follows a rename of the directory holding the file.
     pub fn set_path(&mut self, path: PathBuf) {
         self.file.set_path(path);

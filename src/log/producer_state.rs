@@ -669,6 +669,24 @@ impl ProducerStateManager {
         Ok(Some(path))
     }
 
+    /// `take_snapshot` with the writing left to a background flush
+    /// (`log_flush::RollFlush`): the snapshot's bytes and where they go, if
+    /// the state moved past the newest snapshot. Counted as taken now; if the
+    /// write never lands, recovery replays from an older snapshot.
+    pub fn snapshot_for_later(&mut self, dir: &Path) -> Option<crate::log::log_flush::PendingSnapshot> {
+        if self.map_end_offset <= self.last_snap_offset {
+            return None;
+        }
+        let name = segment_file_name(self.map_end_offset, SNAPSHOT_SUFFIX);
+        let snap = crate::log::log_flush::PendingSnapshot {
+            tmp: dir.join(format!("{name}.tmp")),
+            path: dir.join(name),
+            bytes: self.encode_snapshot(),
+        };
+        self.last_snap_offset = self.map_end_offset;
+        Some(snap)
+    }
+
     /// Writes `<map_end_offset>.snapshot` in `dir` (via a temporary file).
     pub fn write_snapshot(&self, dir: &Path) -> LogResult<PathBuf> {
         let path = dir.join(segment_file_name(self.map_end_offset, SNAPSHOT_SUFFIX));

@@ -760,3 +760,81 @@ fn get_or_create_logs_in_bulk() {
     assert_eq!(m.all_logs().len(), 40);
     assert_eq!(m.get_log(&TopicPartition::new("bulk", 0)).unwrap().log_end_offset(), 2);
 }
+
+/// Appends idempotent batches until the log has rolled `rolls` more times;
+/// returns the bases of the segments the rolls started.
+fn append_until_rolled(log: &Log, rolls: usize, seq: &mut i32) -> Vec<i64> {
+    let before = log.segment_base_offsets().len();
+    while log.segment_base_offsets().len() < before + rolls {
+        log.append_as_leader(idem_batch(7, 0, *seq, 2, &"y".repeat(30)), 0, AppendOrigin::Client).unwrap();
+        *seq += 2;
+    }
+    log.segment_base_offsets()[before..].to_vec()
+}
+
+/// A roll leaves its fsyncs and producer snapshot to a flush job (Kafka's
+/// scheduled `flush-log`): until the job is done the recovery point stays
+/// and no snapshot is in place; jobs may finish in any order.
+#[test]
+fn a_rolls_flush_moves_the_recovery_point_when_done() {
+    let d = TempDir::new("rollflush");
+    let dir = d.0.join("t-0");
+    let log = Log::open(&dir, TopicPartition::new("t", 0), small_config(), LogOpenState::default()).unwrap();
+    log.hold_roll_flushes();
+    let mut seq = 0;
+    let bases = append_until_rolled(&log, 2, &mut seq);
+    assert_eq!(log.recovery_point(), 0, "nothing synced yet");
+    assert!(producer_state::list_snapshots(&dir).is_empty(), "snapshots wait for their job");
+    // The second roll's job first: it syncs both closed segments.
+    assert_eq!(log.run_held_roll_flushes(&[1]), 2);
+    assert_eq!(log.recovery_point(), bases[1]);
+    assert_eq!(producer_state::list_snapshots(&dir), vec![bases[1]]);
+    // The first one, late, moves nothing back and still puts its snapshot in place.
+    assert_eq!(log.run_held_roll_flushes(&[0]), 1);
+    assert_eq!(log.recovery_point(), bases[1]);
+    assert_eq!(producer_state::list_snapshots(&dir), bases);
+    assert!(files_with(&dir, ".tmp").is_empty());
+}
+
+/// A truncation between the roll and its job: the job counts for nothing
+/// (the segments it synced may no longer be the log), and its snapshot,
+/// taken of a history the log no longer has, is never put in place.
+#[test]
+fn a_rolls_flush_after_a_truncation_counts_for_nothing() {
+    let d = TempDir::new("rollflush-trunc");
+    let dir = d.0.join("t-0");
+    let log = Log::open(&dir, TopicPartition::new("t", 0), small_config(), LogOpenState::default()).unwrap();
+    log.hold_roll_flushes();
+    let mut seq = 0;
+    let bases = append_until_rolled(&log, 1, &mut seq);
+    log.truncate_to(bases[0] - 2).unwrap();
+    assert_eq!(log.run_held_roll_flushes(&[0]), 1);
+    assert_eq!(log.recovery_point(), 0);
+    assert!(producer_state::list_snapshots(&dir).iter().all(|o| *o <= bases[0] - 2));
+    assert!(files_with(&dir, ".tmp").is_empty(), "the temp snapshot is removed: {:?}", files_with(&dir, ".tmp"));
+    // Appends go on (the producer's sequence as of the new end); a later
+    // roll's job is counted.
+    seq = log.log_end_offset() as i32;
+    let later = append_until_rolled(&log, 1, &mut seq);
+    log.run_held_roll_flushes(&[0]);
+    assert_eq!(log.recovery_point(), later[0]);
+    assert!(producer_state::list_snapshots(&dir).contains(&later[0]));
+}
+
+/// On the broker's runtime the job runs on a log-flush thread, and the
+/// appending thread never waits for it.
+#[test]
+fn on_the_runtime_a_rolls_flush_runs_on_a_flush_thread() {
+    let d = TempDir::new("rollflush-rt");
+    let dir = d.0.join("t-0");
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let log = Log::open(&dir, TopicPartition::new("t", 0), small_config(), LogOpenState::default()).unwrap();
+    let mut seq = 0;
+    let bases = rt.block_on(async { append_until_rolled(&log, 1, &mut seq) });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while log.recovery_point() < bases[0] || !producer_state::list_snapshots(&dir).contains(&bases[0]) {
+        assert!(std::time::Instant::now() < deadline, "the roll's flush never finished");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(log.recovery_point(), bases[0]);
+}

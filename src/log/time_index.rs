@@ -121,6 +121,10 @@ impl TimeIndex {
         self.file.flush()
     }
 
+    pub fn sync_target(&self) -> LogResult<Option<crate::log::log_flush::IndexSync>> {
+        self.file.sync_target()
+    }
+
     pub fn set_path(&mut self, path: PathBuf) {
         self.file.set_path(path);
     }

@@ -153,6 +153,11 @@ impl TransactionIndex {
         Ok(())
     }
 
+    /// The file a flush must sync, if the segment has aborted transactions.
+    pub fn sync_path(&self) -> Option<PathBuf> {
+        (!self.entries.is_empty()).then(|| self.path.clone())
+    }
+
     pub fn flush(&self) -> LogResult<()> {
         if self.entries.is_empty() {
             return Ok(());
