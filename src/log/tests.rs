@@ -772,15 +772,21 @@ fn append_until_rolled(log: &Log, rolls: usize, seq: &mut i32) -> Vec<i64> {
     log.segment_base_offsets()[before..].to_vec()
 }
 
+/// A fresh log of small segments whose rolls' flushes wait to be run.
+fn log_holding_roll_flushes(tag: &str) -> (TempDir, PathBuf, Log) {
+    let d = TempDir::new(tag);
+    let dir = d.0.join("t-0");
+    let log = Log::open(&dir, TopicPartition::new("t", 0), small_config(), LogOpenState::default()).unwrap();
+    log.hold_roll_flushes();
+    (d, dir, log)
+}
+
 /// A roll leaves its fsyncs and producer snapshot to a flush job (Kafka's
 /// scheduled `flush-log`): until the job is done the recovery point stays
 /// and no snapshot is in place; jobs may finish in any order.
 #[test]
 fn a_rolls_flush_moves_the_recovery_point_when_done() {
-    let d = TempDir::new("rollflush");
-    let dir = d.0.join("t-0");
-    let log = Log::open(&dir, TopicPartition::new("t", 0), small_config(), LogOpenState::default()).unwrap();
-    log.hold_roll_flushes();
+    let (_d, dir, log) = log_holding_roll_flushes("rollflush");
     let mut seq = 0;
     let bases = append_until_rolled(&log, 2, &mut seq);
     assert_eq!(log.recovery_point(), 0, "nothing synced yet");
@@ -801,10 +807,7 @@ fn a_rolls_flush_moves_the_recovery_point_when_done() {
 /// taken of a history the log no longer has, is never put in place.
 #[test]
 fn a_rolls_flush_after_a_truncation_counts_for_nothing() {
-    let d = TempDir::new("rollflush-trunc");
-    let dir = d.0.join("t-0");
-    let log = Log::open(&dir, TopicPartition::new("t", 0), small_config(), LogOpenState::default()).unwrap();
-    log.hold_roll_flushes();
+    let (_d, dir, log) = log_holding_roll_flushes("rollflush-trunc");
     let mut seq = 0;
     let bases = append_until_rolled(&log, 1, &mut seq);
     log.truncate_to(bases[0] - 2).unwrap();
