@@ -89,12 +89,19 @@ def test_producer_id_block_json(cluster, topic_name):
 
 
 @pytest.mark.time_limit(240)
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill9"])
-def test_confluent_idempotent_across_restart(cluster, topic_name, sig):
+# "kill9-rolling": segments of 16 KiB roll every few hundred records, so the
+# kill comes while segments roll, with a roll's fsyncs and producer snapshot
+# possibly still queued for the log-flush threads (src/log/log_flush.rs); the
+# restarted broker must rebuild every producer's state from the snapshots
+# that made it to disk and the log.
+@pytest.mark.parametrize("sig,extra", [(signal.SIGTERM, {}), (signal.SIGKILL, {}),
+                                       (signal.SIGKILL, {"log.segment.bytes": 16384})],
+                         ids=["sigterm", "kill9", "kill9-rolling"])
+def test_confluent_idempotent_across_restart(cluster, topic_name, sig, extra):
     from confluent_kafka import Producer
     # A short ZooKeeper session: after kill -9 the new process can register
     # only once the dead one's /brokers/ids/0 has expired (as in Kafka).
-    b = cluster.add_broker(**{"zookeeper.session.timeout.ms": 4000})
+    b = cluster.add_broker(**{"zookeeper.session.timeout.ms": 4000, **extra})
     create_topic(b.bootstrap, topic_name, partitions=2, via="cli")
     p = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True, "acks": "all",
                   "linger.ms": 5, "batch.num.messages": 200, "message.timeout.ms": 120000,
@@ -157,6 +164,9 @@ def test_confluent_idempotent_across_restart(cluster, topic_name, sig):
     finally:
         c.close()
     assert sum(ends) == n, ends
+    if extra:
+        rolled = [len(list((b.log_dir / f"{topic_name}-{q}").glob("*.log"))) for q in range(2)]
+        assert min(rolled) >= 5, f"segments per partition {rolled}: the rolls this case is about did not happen"
 
 
 def test_describe_configs_sources(broker, topic_name):
