@@ -1084,11 +1084,16 @@ pub fn persist_pending_epochs(logs: &[std::sync::Arc<Log>]) -> Vec<LogResult<()>
     results
 }
 
+/// Whether `seg` holds anything above the recovery point `rp` (a flush syncs it).
+fn unflushed(seg: &LogSegment, rp: i64) -> bool {
+    seg.next_offset() > rp || seg.size() > 0 && seg.base_offset() >= rp
+}
+
 fn flush_inner(g: &mut LogInner) -> LogResult<()> {
     let _timer = crate::server::metrics::log_metrics::FlushTimer::start();
     let rp = g.recovery_point;
     for seg in g.segments.values() {
-        if seg.next_offset() > rp || seg.size() > 0 && seg.base_offset() >= rp {
+        if unflushed(seg, rp) {
             seg.flush()?;
         }
     }
@@ -1153,7 +1158,7 @@ fn roll_segment(g: &mut LogInner, new_base: i64) -> LogResult<()> {
     let rp = g.recovery_point;
     let mut to_sync = Vec::new();
     for s in g.segments.values() {
-        if s.next_offset() > rp || s.size() > 0 && s.base_offset() >= rp {
+        if unflushed(s, rp) {
             to_sync.push(s.sync_handle()?);
         }
     }

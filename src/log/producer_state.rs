@@ -677,20 +677,15 @@ impl ProducerStateManager {
         if self.map_end_offset <= self.last_snap_offset {
             return None;
         }
-        let name = segment_file_name(self.map_end_offset, SNAPSHOT_SUFFIX);
-        let snap = crate::log::log_flush::PendingSnapshot {
-            tmp: dir.join(format!("{name}.tmp")),
-            path: dir.join(name),
-            bytes: self.encode_snapshot(),
-        };
+        let (path, tmp) = snapshot_paths(dir, self.map_end_offset);
+        let snap = crate::log::log_flush::PendingSnapshot { tmp, path, bytes: self.encode_snapshot() };
         self.last_snap_offset = self.map_end_offset;
         Some(snap)
     }
 
     /// Writes `<map_end_offset>.snapshot` in `dir` (via a temporary file).
     pub fn write_snapshot(&self, dir: &Path) -> LogResult<PathBuf> {
-        let path = dir.join(segment_file_name(self.map_end_offset, SNAPSHOT_SUFFIX));
-        let tmp = dir.join(format!("{}.tmp", segment_file_name(self.map_end_offset, SNAPSHOT_SUFFIX)));
+        let (path, tmp) = snapshot_paths(dir, self.map_end_offset);
         {
             let mut f = fs::File::create(&tmp)?;
             f.write_all(&self.encode_snapshot())?;
@@ -699,6 +694,13 @@ impl ProducerStateManager {
         fs::rename(&tmp, &path)?;
         Ok(path)
     }
+}
+
+/// `<offset>.snapshot` in `dir`, and the temporary file it is written to first.
+fn snapshot_paths(dir: &Path, offset: i64) -> (PathBuf, PathBuf) {
+    let path = dir.join(segment_file_name(offset, SNAPSHOT_SUFFIX));
+    let tmp = crate::log::checkpoint::temp_path(&path);
+    (path, tmp)
 }
 
 /// Offsets of the snapshot files in `dir`, ascending.
